@@ -1,0 +1,130 @@
+"""The command line: a thin shell that runs the pipeline's stages and renders the results.
+
+Exit codes: 0 the spec is valid (warnings allowed), 1 the spec has errors, 2 usage error or
+internal fault. Heavy modules (pydantic, jinja2) are imported inside the commands so that
+`edgespec --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from edgespec import __version__
+
+FORMATS = ("auto", "text", "json", "github", "sarif")
+EXIT_OK, EXIT_ERRORS, EXIT_FAULT = 0, 1, 2
+
+
+class _Group(click.Group):
+    """Turns unexpected exceptions into exit 2 with one line, unless --traceback is given."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            if ctx.obj and ctx.obj.get("traceback"):
+                raise
+            click.echo(f"edgespec: internal error: {type(exc).__name__}: {exc}", err=True)
+            click.echo("edgespec: this is a bug; rerun with --traceback and report it", err=True)
+            ctx.exit(EXIT_FAULT)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="edgespec")
+@click.option("--traceback", is_flag=True, help="Show the Python traceback of an internal error.")
+@click.pass_context
+def cli(ctx: click.Context, traceback: bool) -> None:
+    """edgespec: validate, plan and compile edge-AI deployment specs."""
+    ctx.ensure_object(dict)["traceback"] = traceback
+
+
+def _format_option(f):
+    return click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True,
+                        help="Diagnostics format; auto is github under GitHub Actions, text elsewhere.")(f)
+
+
+def _max_bytes_option(f):
+    return click.option("--max-bytes", type=click.IntRange(min=1), default=10 * 1024 * 1024, show_default=True,
+                        help="Refuse spec files larger than this.")(f)
+
+
+@cli.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=True, allow_dash=True))
+@_format_option
+@_max_bytes_option
+def validate(specs: tuple[str, ...], fmt: str, max_bytes: int) -> None:
+    """Check SPECS and report every problem with its position."""
+    from edgespec.diagnostics import has_errors, sort_key
+    from edgespec.diagnostics.render import render
+    from edgespec.pipeline import check_files
+
+    results = check_files(specs, max_bytes=max_bytes)
+    diagnostics = sorted((d for r in results for d in r.diagnostics), key=sort_key)
+    sources = {r.source.file: r.source.text for r in results}
+    output = render(fmt, diagnostics, sources)
+    if output:
+        click.echo(output, nl=False)
+    elif fmt in ("auto", "text"):
+        click.echo(f"ok: {len(specs)} spec{'s' * (len(specs) != 1)} valid", err=True)
+    sys.exit(EXIT_ERRORS if has_errors(diagnostics) else EXIT_OK)
+
+
+@cli.command()
+@click.option("--write", is_flag=True, help="Write schemas/edgespec-v1.schema.json instead of printing it.")
+@click.option("--check", is_flag=True, help="Exit 1 if the schema file differs from the models.")
+@click.option("--path", "path", default=None, help="The schema file (default: schemas/edgespec-v1.schema.json).")
+def schema(write: bool, check: bool, path: str | None) -> None:
+    """Print the spec's JSON Schema (draft 2020-12), generated from the models."""
+    import os
+
+    from edgespec.spec import schema as spec_schema
+
+    text = spec_schema.render()
+    target = path or os.path.join("schemas", spec_schema.FILE_NAME)
+    if check:
+        try:
+            with open(target, encoding="utf-8") as fh:
+                current = fh.read()
+        except OSError as exc:
+            raise click.UsageError(f"cannot read {target}: {exc.strerror}") from None
+        if current != text:
+            click.echo(f"{target} is out of date; run `edgespec schema --write`", err=True)
+            sys.exit(EXIT_ERRORS)
+        return
+    if write:
+        from edgespec.write import write_text_atomic
+
+        write_text_atomic(target, text)
+        click.echo(f"wrote {target}", err=True)
+        return
+    click.echo(text, nl=False)
+
+
+@cli.command()
+@click.argument("code")
+def explain(code: str) -> None:
+    """Explain a diagnostic code such as ES201."""
+    from edgespec.diagnostics.codes import CODES
+
+    entry = CODES.get(code.upper())
+    if entry is None:
+        raise click.BadParameter(f"unknown code {code!r}; codes are listed in docs/diagnostics.md", param_hint="CODE")
+    click.echo(f"{entry.code} ({entry.severity.value}): {entry.title}\n\n{entry.explanation}\n\nHow to fix: {entry.fix}")
+
+
+@cli.command("catalog")
+def catalog_cmd() -> None:
+    """List the hardware ids of the built-in catalog."""
+    from edgespec import catalog
+
+    for hw_id in catalog.hardware_ids():
+        entry = catalog.hardware()[hw_id]
+        click.echo(f"{hw_id:24} {entry['kind']:11} {entry['role']:7} {entry['name']}")
+
+
+def main() -> None:
+    cli(prog_name="edgespec")

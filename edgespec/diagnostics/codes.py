@@ -1,0 +1,201 @@
+"""The registry of diagnostic codes: the single source for `explain`, SARIF rules and the docs.
+
+Codes are stable: a code is never reused for another meaning. Ranges: ES1xx load, ES2xx
+schema, ES3xx semantics, ES4xx catalog, ES5xx plan, ES6xx emit/write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edgespec.diagnostics.diagnostic import Severity
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    title: str
+    severity: Severity
+    explanation: str
+    fix: str
+
+
+E, W = Severity.ERROR, Severity.WARNING
+
+_ALL = [
+    # -- ES1xx: reading the file -------------------------------------------------------------
+    Code("ES101", "file cannot be read", E,
+         "The spec path does not exist, is a directory, or cannot be opened.",
+         "Check the path; pass `-` to read the spec from standard input."),
+    Code("ES102", "file too large", E,
+         "The spec is larger than the loader's size limit (10 MB by default). Limits keep a "
+         "malicious or generated file from exhausting memory in CI.",
+         "Split the deployment into several specs, or raise the limit with `--max-bytes`."),
+    Code("ES103", "not UTF-8", E,
+         "Specs are UTF-8 text. The file contains a byte sequence that is not valid UTF-8.",
+         "Re-save the file as UTF-8 (most editors: 'Save with encoding')."),
+    Code("ES104", "YAML syntax error", E,
+         "The YAML parser could not read the file at the position shown.",
+         "Look at the code frame: common causes are an unclosed quote or bracket, a missing "
+         "space after `:`, or inconsistent indentation."),
+    Code("ES105", "tab in indentation", E,
+         "YAML forbids tab characters for indentation.",
+         "Indent with spaces (two per level is conventional); `edgespec fmt` rewrites the file."),
+    Code("ES106", "duplicate key", E,
+         "A mapping names the same key twice. YAML parsers disagree about which value wins, so "
+         "edgespec refuses the file rather than guess.",
+         "Remove or rename one of the two keys; the hint shows where the first one is."),
+    Code("ES107", "more than one document", E,
+         "A spec file holds exactly one YAML document; this one has a `---` separator followed "
+         "by a second document.",
+         "Put each deployment in its own file."),
+    Code("ES108", "empty spec", E,
+         "The file is empty or contains only comments.",
+         "Start from `edgespec init`, or from one of the examples."),
+    Code("ES109", "top level is not a mapping", E,
+         "The document must be a mapping with `apiVersion`, `kind`, `metadata`, `models`, "
+         "`targets` and `workloads`.",
+         "Start from `edgespec init`, or from one of the examples."),
+    Code("ES110", "nesting too deep", E,
+         "The document nests collections deeper than the loader's limit (64 levels). No valid "
+         "spec comes close; the limit protects the tools that read the file.",
+         "Flatten the structure."),
+    Code("ES111", "alias expansion too large", E,
+         "Anchors and aliases (`&a`, `*a`) expand to more nodes than the loader's limit. This is "
+         "how a 'billion laughs' file exhausts memory; edgespec refuses it before expanding.",
+         "Use fewer nested aliases, or write the values out."),
+    Code("ES112", "unsupported YAML tag", E,
+         "Only the YAML 1.2 core tags (`!!str`, `!!int`, `!!float`, `!!bool`, `!!null`, `!!map`, "
+         "`!!seq`) are accepted; custom tags would make the meaning of a spec depend on the tool "
+         "that reads it.",
+         "Remove the tag, or quote the value to make it a string."),
+    Code("ES113", "mapping key is not a string", E,
+         "Mapping keys must be plain strings; a sequence, a mapping or null cannot be a key.",
+         "Write the key as a plain word."),
+    Code("ES114", "undefined alias", E,
+         "An alias (`*name`) refers to an anchor (`&name`) that is not defined before it.",
+         "Define the anchor first, or correct the name."),
+    # -- ES2xx: the shape of the spec ----------------------------------------------------------
+    Code("ES201", "unknown key", E,
+         "The key is not part of the spec language at this position. Unknown keys are errors, "
+         "not warnings, because a misspelt key (`latancy`) would otherwise be silently ignored.",
+         "Use the suggested key, or see docs/spec.md for the keys allowed here."),
+    Code("ES202", "missing required field", E,
+         "A required field is absent.",
+         "Add the field; docs/spec.md lists every field with its meaning."),
+    Code("ES203", "value not allowed", E,
+         "The value is not one of the values this field accepts.",
+         "Use one of the listed values."),
+    Code("ES204", "wrong type", E,
+         "The value has the wrong type (for example a list where a mapping is expected, or a "
+         "string where a number is expected).",
+         "Change the value to the expected type; quoting turns a value into a string."),
+    Code("ES205", "invalid quantity", E,
+         "Quantities accept a plain number in the field's unit or a number with a unit suffix "
+         "(`3.2M`, `25W`, `500ms`, `2h`, `20Mbps`, `800KiB`).",
+         "Use a number, or one of the suffixes listed in the message."),
+    Code("ES206", "value out of range", E,
+         "The number is outside the range this field accepts (for example a negative latency "
+         "or a fraction above 1).",
+         "Use a value inside the range given in the message."),
+    Code("ES207", "invalid name", E,
+         "Names of models, targets and workloads become file names, container names and "
+         "CloudFormation logical ids, so they must be lowercase DNS labels: 1-63 characters, "
+         "`a-z`, `0-9` and `-`, starting and ending with a letter or digit.",
+         "Rename it, e.g. `Shelf_Detector` becomes `shelf-detector`."),
+    Code("ES208", "invalid format", E,
+         "The string does not have the required format (semantic version, sha256 digest, URI, "
+         "zone id, ...).",
+         "Follow the format given in the message."),
+    Code("ES209", "collection size", E,
+         "A list or a mapping has too few or too many entries (for example an empty "
+         "`data_source`, or `accuracy` with neither `max_drop` nor `min`).",
+         "Add the missing entries, or remove extra ones."),
+    # -- ES3xx: meaning across the spec ----------------------------------------------------------
+    Code("ES301", "unknown model", E,
+         "A workload or an escalation names a model that is not declared under `models` (nor as "
+         "a variant of one).",
+         "Declare the model, or use the suggested name."),
+    Code("ES302", "unknown target", E,
+         "A workload's `data_source` or `escalation.to` names a target that is not declared under "
+         "`targets`.",
+         "Declare the target, or use the suggested name."),
+    Code("ES303", "variant refers to an unknown model", E,
+         "`variants.<name>.distilled_from` must name the model the variant belongs to or another "
+         "declared model.",
+         "Correct the name."),
+    Code("ES304", "name declared twice", E,
+         "A variant has the same name as a model or another variant; model and variant names "
+         "share one namespace because workloads and escalations refer to both.",
+         "Rename one of them."),
+    Code("ES305", "latency percentiles out of order", E,
+         "A latency budget must satisfy p50 <= p95 <= p99: a higher percentile cannot have a "
+         "tighter budget.",
+         "Swap or correct the budgets."),
+    Code("ES306", "text generation needs token counts", E,
+         "A workload on a `text-generation` model must declare `generation.prompt_tokens` and "
+         "`generation.output_tokens`: LLM latency depends on them more than on anything else.",
+         "Add `generation: {prompt_tokens: 512, output_tokens: 256}` with your typical sizes."),
+    Code("ES307", "data source is not a device", E,
+         "`data_source` lists where the input is produced: a device or an on-site server. Cloud "
+         "regions, Wavelength zones and Workers AI receive inputs, they do not produce them.",
+         "List the device targets; name remote targets under `escalation.to` or let the planner "
+         "place the workload there."),
+    Code("ES308", "escalation to itself", E,
+         "`escalation.to` names a target that is also a data source of the workload; a cascade "
+         "escalates to a different, larger tier.",
+         "Escalate to a site server, a Wavelength zone or a cloud target."),
+    Code("ES309", "pinned pattern lacks what it needs", E,
+         "A workload pins a pattern whose prerequisites the spec does not declare: `split` needs "
+         "`split_points` on the model, `cascade` needs `escalation`, `federated` needs at least "
+         "two data sources on one site, `mec` needs an aws-wavelength target, `cloud` needs an "
+         "aws-ec2 or Workers AI target.",
+         "Declare what the pattern needs, or set `pattern: auto`."),
+    Code("ES310", "field does not apply to this hardware", E,
+         "The target sets a field that has no meaning for its hardware (for example `zone` on a "
+         "Jetson, or `host` on an AWS instance), or lacks one it needs (a Wavelength target "
+         "needs `zone` and `instance_type`).",
+         "Remove the field, or add the missing one, as the message says."),
+    Code("ES311", "rollout stages out of order", E,
+         "Rollout stages must have strictly increasing percentages, and the last must reach 100.",
+         "Order the stages, and end with `{percent: 100}`."),
+    Code("ES312", "variant is not smaller", W,
+         "A variant is meant to be a smaller or cheaper model, yet this one declares more "
+         "parameters or FLOPs than its parent. The planner will rarely pick it.",
+         "Check the figures."),
+    Code("ES313", "split points out of order", E,
+         "Split point names must be unique and their `flops_fraction` strictly increasing, in "
+         "the order the layers run.",
+         "Sort the split points by depth."),
+    # -- ES4xx: the catalog ------------------------------------------------------------------------
+    Code("ES401", "unknown hardware", E,
+         "The hardware id is not in edgespec's catalog. `edgespec catalog` lists the ids.",
+         "Use the suggested id."),
+    Code("ES402", "unknown power mode", E,
+         "The power mode is not one of the modes the catalog lists for this hardware.",
+         "Use one of the listed modes, or omit `power_mode` for the default."),
+    Code("ES403", "unknown instance type", E,
+         "The instance type is not one the catalog lists for this hardware (for Wavelength, only "
+         "some types are offered in carrier zones).",
+         "Use one of the listed instance types."),
+    Code("ES404", "host is not a host", E,
+         "`host` names the computer an accelerator is plugged into; it must be a catalog id of "
+         "kind `host` (for example raspberry-pi-5).",
+         "Use a host id, or omit `host`."),
+]
+
+CODES: dict[str, Code] = {c.code: c for c in _ALL}
+
+
+def get(code: str) -> Code:
+    return CODES[code]
+
+
+def diag(code: str, message: str, *, file: str, line: int = 1, column: int = 1,
+         end_line: int | None = None, end_column: int | None = None,
+         pointer: str = "", hint: str | None = None):
+    """A Diagnostic whose severity comes from the registry."""
+    from edgespec.diagnostics.diagnostic import Diagnostic
+
+    return Diagnostic(code, CODES[code].severity, message, file, line, column,
+                      end_line, end_column, pointer, hint)

@@ -1,0 +1,282 @@
+"""The spec language v1 as pydantic models: the typed, validated form of a spec.
+
+Every field carries a description: it feeds the JSON Schema (editor hovers) and docs/spec.md.
+Quantities are normalised on validation (see `edgespec.spec.units`): after validation
+`params` is a plain count, `gflops` is GFLOPs, durations are seconds, `*_ms` fields are
+milliseconds, `*_mbps` fields are Mbit/s and byte sizes are bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from edgespec.spec.types import (
+    AwsRegion, AwsZone, Bytes, Count, Duration, GFlops, HttpUrl, InstanceType, Jurisdiction, Mbps,
+    Milliseconds, MillisecondsOrZero, Name, Prune, SemVer, Sha256, Uri,
+)
+
+API_VERSION = "edgespec/v1"
+
+Task = Literal[
+    "image-classification", "object-detection", "segmentation", "text-generation", "embedding",
+    "speech-recognition", "tabular", "anomaly-detection",
+]
+ModelFormat = Literal["onnx", "tflite", "savedmodel", "torchscript", "coreml", "gguf"]
+DType = Literal["float32", "float16", "bfloat16", "int8", "uint8", "int32", "int64", "bool"]
+PrivacyLevel = Literal["device", "site", "region", "anywhere"]
+Offline = Literal["required", "preferred", "none"]
+Objective = Literal["latency", "cost", "energy", "accuracy"]
+Pattern = Literal["auto", "on-device", "split", "cascade", "federated", "mec", "cloud"]
+Precision = Literal["auto", "fp32", "fp16", "int8", "int4"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _at_least_one(model: BaseModel, fields: tuple[str, ...]) -> None:
+    if all(getattr(model, f) is None for f in fields):
+        raise PydanticCustomError("ES209", f"set at least one of {', '.join(fields)}")
+
+
+class Metadata(_Strict):
+    """Identity of the deployment."""
+
+    name: Name = Field(description="Name of the deployment: a lowercase DNS label.", examples=["store-vision"])
+    version: SemVer = Field(description="Semantic version of this spec; it versions the emitted packages.")
+    description: str | None = Field(None, max_length=2000, description="Free text for humans; never interpreted.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Arbitrary key/value labels copied to emitted artifacts.")
+
+
+class Source(_Strict):
+    """Where the model's weights come from."""
+
+    uri: Uri = Field(description="Location of the model file (s3://, https://, gs://, or a path relative to the spec).")
+    format: ModelFormat = Field(description="Serialisation format of the model file.")
+    sha256: Sha256 | None = Field(None, description="Expected sha256 of the file; emitted build scripts verify it.")
+
+
+class Input(_Strict):
+    """The tensor the model takes, at the size the FLOPs were counted for."""
+
+    shape: list[int] = Field(min_length=1, max_length=8, description="Input shape, batch first (e.g. [1, 3, 640, 640]).")
+    dtype: DType = Field(description="Element type of the input tensor.")
+
+
+class ModelAccuracy(_Strict):
+    """Accuracy of the model as trained, at full precision."""
+
+    metric: str = Field(min_length=1, max_length=64, description="Name of the metric (top1, mAP50, F1, ...).",
+                        examples=["mAP50", "top1"])
+    value: float = Field(ge=0, le=1, description="Value of the metric as a fraction in [0, 1], higher is better "
+                         "(express error rates such as WER as 1 - WER).")
+
+
+class VariantAccuracy(_Strict):
+    """Accuracy of a variant, on the parent model's metric."""
+
+    metric: str | None = Field(None, min_length=1, max_length=64, description="Metric name; defaults to the parent's.")
+    value: float = Field(ge=0, le=1, description="Value of the metric as a fraction in [0, 1], higher is better.")
+
+
+class Variant(_Strict):
+    """A smaller model the planner may use instead of (or in front of) its parent."""
+
+    params: Count = Field(description="Number of parameters (e.g. 1.1M).")
+    gflops: GFlops = Field(description="GFLOPs per inference at the parent's input (FLOPs = 2 x MACs).")
+    accuracy: VariantAccuracy = Field(description="Measured accuracy of this variant.")
+    distilled_from: Name | None = Field(None, description="The model this variant was distilled from.")
+    source: Source | None = Field(None, description="Where this variant's weights come from.")
+    description: str | None = Field(None, max_length=2000, description="Free text for humans; never interpreted.")
+
+
+class SplitPoint(_Strict):
+    """A layer boundary where the model may be cut for split inference."""
+
+    name: Name = Field(description="Name of the cut (e.g. the layer name).")
+    flops_fraction: float = Field(gt=0, lt=1, description="Share of the model's FLOPs that run before the cut.")
+    activation_bytes: Bytes = Field(description="Size of the activations crossing the cut, per inference (e.g. 800KiB).")
+
+
+class Model(_Strict):
+    """A model to deploy."""
+
+    task: Task = Field(description="What the model does; selects accuracy priors and serving code.")
+    source: Source = Field(description="Where the model file comes from.")
+    params: Count = Field(description="Number of parameters: a number or an SI string (3.2M, 7B).")
+    gflops: GFlops = Field(description="GFLOPs per inference at the declared input (FLOPs = 2 x MACs): a number, or a FLOP count with a suffix (8.7G, 870M).")
+    input: Input = Field(description="The input tensor at which `gflops` was counted.")
+    accuracy: ModelAccuracy = Field(description="Accuracy at full precision.")
+    variants: dict[Name, Variant] = Field(default_factory=dict, description="Smaller models the planner may pick (distilled, pruned, smaller family members).")
+    split_points: list[SplitPoint] = Field(default_factory=list, description="Where the model may be cut for split inference, shallowest first.")
+    description: str | None = Field(None, max_length=2000, description="Free text for humans; never interpreted.")
+
+
+class Network(_Strict):
+    """The link of a target. On a remote target, `rtt_ms` is the round trip from the data sources to it."""
+
+    rtt_ms: MillisecondsOrZero | None = Field(None, description="Round-trip time in milliseconds (a number, or 12ms).")
+    uplink_mbps: Mbps | None = Field(None, description="Upload bandwidth in Mbit/s (a number, or 20Mbps, 1Gbps).")
+    downlink_mbps: Mbps | None = Field(None, description="Download bandwidth in Mbit/s.")
+
+
+class Target(_Strict):
+    """A place where computation can run: a device class, an edge zone or a cloud."""
+
+    hardware: str = Field(description="Hardware id from the edgespec catalog (`edgespec catalog` lists them).",
+                          examples=["jetson-orin-nx-16gb"])
+    count: int = Field(1, ge=1, le=10_000_000, description="How many of these devices (or instances) exist.")
+    host: str | None = Field(None, description="Catalog id of the computer an accelerator is attached to (e.g. raspberry-pi-5 for coral-usb).")
+    site: Name | None = Field(None, description="Site name: targets naming the same site share a local network; privacy level `site` allows data to move between them.")
+    power_mode: str | None = Field(None, min_length=1, description="Power mode from the catalog (Jetson: 15W, 25W, MAXN, MAXN_SUPER, ...).",
+                                   examples=["25W", "MAXN"])
+    network: Network | None = Field(None, description="Link characteristics of this target.")
+    region: AwsRegion | None = Field(None, description="Cloud region (aws-ec2) or parent region (aws-wavelength).")
+    zone: AwsZone | None = Field(None, description="Availability or Wavelength zone id (e.g. us-east-1-wl1-bos-wlz-1).")
+    instance_type: InstanceType | None = Field(None, description="Instance type for aws-ec2 and aws-wavelength (e.g. g4dn.2xlarge).")
+    jurisdiction: Jurisdiction | None = Field(None, description="Two-letter jurisdiction where this target's data stays (checked against `privacy.residency`); derived from `region` when omitted.")
+    description: str | None = Field(None, max_length=2000, description="Free text for humans; never interpreted.")
+
+
+class Latency(_Strict):
+    """Latency budget, end to end as the caller sees it. Set at least one percentile."""
+
+    p50_ms: Milliseconds | None = Field(None, description="Median latency budget in ms (a number, or 50ms, 2.5s).")
+    p95_ms: Milliseconds | None = Field(None, description="95th percentile latency budget in ms.")
+    p99_ms: Milliseconds | None = Field(None, description="99th percentile latency budget in ms.")
+
+    @model_validator(mode="after")
+    def _one(self) -> Latency:
+        _at_least_one(self, ("p50_ms", "p95_ms", "p99_ms"))
+        return self
+
+
+class Throughput(_Strict):
+    """Sustained request rate per data-source device."""
+
+    rps: float = Field(gt=0, description="Requests per second per data-source device.")
+
+
+class AccuracyNeed(_Strict):
+    """Accuracy requirement. Set at least one of `max_drop` and `min`."""
+
+    max_drop: float | None = Field(None, ge=0, le=1, description="Largest acceptable drop from the model's full-precision accuracy (absolute, e.g. 0.02).")
+    min: float | None = Field(None, ge=0, le=1, description="Lowest acceptable accuracy (absolute, on the model's metric).")
+
+    @model_validator(mode="after")
+    def _one(self) -> AccuracyNeed:
+        _at_least_one(self, ("max_drop", "min"))
+        return self
+
+
+class Privacy(_Strict):
+    """How far data may travel. Levels, narrowest first: device, site, region, anywhere."""
+
+    raw_data: PrivacyLevel = Field("anywhere", description="How far raw inputs may travel.")
+    features: PrivacyLevel = Field("anywhere", description="How far derived features or activations may travel.")
+    residency: list[Jurisdiction] = Field(default_factory=list, description="Jurisdictions where data may be processed (two-letter codes, e.g. [us]); empty means any.")
+    pii: bool = Field(False, description="Inputs contain personal data: telemetry never carries raw inputs or outputs.")
+
+
+class Measured(_Strict):
+    """Cascade behaviour measured on real traffic; used instead of the planner's model."""
+
+    escalation_rate: float = Field(ge=0, le=1, description="Share of requests escalated at the declared threshold.")
+    accuracy: float = Field(ge=0, le=1, description="End-to-end accuracy of the cascade at that threshold.")
+
+
+class Escalation(_Strict):
+    """Where low-confidence requests go; permits the cascade pattern."""
+
+    to: Name = Field(description="Target that runs the large model.")
+    model: Name | None = Field(None, description="Model or variant run on escalation; defaults to the workload's model.")
+    confidence_below: float = Field(gt=0, lt=1, description="Escalate when the local model's confidence is below this.")
+    measured: Measured | None = Field(None, description="Measured escalation rate and accuracy, if known.")
+
+
+class Optimize(_Strict):
+    """Optimization recipe constraints; `auto` lets the planner choose."""
+
+    precision: Precision = Field("auto", description="Numeric precision: auto, fp32, fp16, int8 or int4 (weight-only, LLMs).")
+    prune: Prune = Field("auto", description="Structured pruning: auto, none, or a fraction of channels removed (0-0.9).")
+
+
+class Generation(_Strict):
+    """Typical token counts of a text-generation request."""
+
+    prompt_tokens: int = Field(ge=1, le=10_000_000, description="Prompt length in tokens (drives prefill time).")
+    output_tokens: int = Field(ge=1, le=10_000_000, description="Generated tokens per request (drives decode time).")
+
+
+class Workload(_Strict):
+    """Something that must run, with its requirements."""
+
+    model: Name = Field(description="The model (or a variant) this workload runs.")
+    data_source: list[Name] = Field(min_length=1, description="Targets where the input is produced.")
+    latency: Latency = Field(description="End-to-end latency budget.")
+    throughput: Throughput | None = Field(None, description="Sustained request rate per data-source device.")
+    accuracy: AccuracyNeed | None = Field(None, description="Accuracy requirement.")
+    privacy: Privacy = Field(default_factory=Privacy, description="How far data may travel.")
+    offline: Offline = Field("none", description="required: must keep answering without uplink; preferred: degrade gracefully; none.")
+    escalation: Escalation | None = Field(None, description="Where low-confidence requests go (permits cascade).")
+    objective: Objective = Field("cost", description="What to minimise among feasible plans.")
+    pattern: Pattern = Field("auto", description="Deployment pattern; auto lets the planner choose, anything else pins it.")
+    optimize: Optimize = Field(default_factory=Optimize, description="Optimization recipe constraints.")
+    generation: Generation | None = Field(None, description="Token counts; required for text-generation models.")
+    description: str | None = Field(None, max_length=2000, description="Free text for humans; never interpreted.")
+
+
+class Stage(_Strict):
+    """A rollout stage: a share of the fleet, then a soak time."""
+
+    percent: float = Field(gt=0, le=100, description="Share of the fleet (percent) that runs the new version in this stage.")
+    soak: Duration | None = Field(None, description="How long to watch before the next stage (500ms, 30s, 2h, 1d).")
+
+
+class Rollback(_Strict):
+    """Automatic rollback criteria, compared between canary and stable."""
+
+    accuracy_drop: float | None = Field(None, ge=0, le=1, description="Roll back if labelled accuracy drops by more than this.")
+    error_rate: float | None = Field(None, ge=0, le=1, description="Roll back if the error rate exceeds this.")
+    latency_p95_ms: Milliseconds | None = Field(None, description="Roll back if p95 latency exceeds this (ms).")
+
+
+class Rollout(_Strict):
+    """Staged rollout, compiled for an existing fleet engine."""
+
+    stages: list[Stage] = Field(min_length=1, max_length=20, description="Stages in order; the last reaches 100 percent.")
+    rollback: Rollback | None = Field(None, description="Automatic rollback criteria.")
+
+
+class Telemetry(_Strict):
+    """Where devices send metrics and traces (OpenTelemetry, OTLP/HTTP)."""
+
+    endpoint: HttpUrl = Field(description="OTLP/HTTP endpoint, e.g. https://otel.example.com:4318.")
+    sample_rate: float = Field(1.0, ge=0, le=1, description="Share of requests traced.")
+    offline_buffer: Duration = Field(86400.0, description="How long a device buffers telemetry while offline (default 24h).")
+
+
+class Spec(_Strict):
+    """An edgespec deployment spec (apiVersion edgespec/v1, kind EdgeDeployment)."""
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True,
+        json_schema_extra={"$comment": "Generated by `edgespec schema --write` from edgespec/spec/models.py; do not edit."},
+    )
+
+    apiVersion: Literal["edgespec/v1"] = Field(description="Version of the spec language.")
+    kind: Literal["EdgeDeployment"] = Field(description="Kind of document.")
+    metadata: Metadata = Field(description="Identity of the deployment.")
+    models: dict[Name, Model] = Field(min_length=1, description="Models, keyed by name.")
+    targets: dict[Name, Target] = Field(min_length=1, description="Where things can run, keyed by name.")
+    workloads: dict[Name, Workload] = Field(min_length=1, description="What must run, keyed by name.")
+    rollout: Rollout | None = Field(None, description="Staged rollout and automatic rollback.")
+    telemetry: Telemetry | None = Field(None, description="Telemetry export.")
+
+
+def validate(data: dict[str, Any]) -> Spec:
+    """Validate plain data into a Spec (raises pydantic.ValidationError)."""
+    return Spec.model_validate(data)

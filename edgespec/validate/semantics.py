@@ -1,0 +1,205 @@
+"""Checks across the spec that a JSON Schema cannot express (ES3xx), and catalog checks (ES4xx).
+
+Each check reports at the referring position. These are the rules `docs/spec.md` lists under
+"Checked by edgespec only"; the JSON Schema cannot see across keys, except where the catalog
+is turned into an enum (hardware ids, host ids).
+"""
+
+from __future__ import annotations
+
+from edgespec import catalog
+from edgespec.diagnostics import Diagnostic
+from edgespec.diagnostics.codes import diag
+from edgespec.load.sourcemap import SourceMap
+from edgespec.spec.models import Spec
+from edgespec.validate.schema_errors import suggest
+
+# Checks that the JSON Schema cannot express, by code (listed in docs/spec.md; used by the
+# schema/pydantic agreement test).
+NOT_IN_SCHEMA = {
+    "ES106", "ES301", "ES302", "ES303", "ES304", "ES305", "ES306", "ES307", "ES308", "ES309",
+    "ES310", "ES311", "ES313", "ES402", "ES403",
+}
+
+
+class _Reporter:
+    def __init__(self, source: SourceMap):
+        self.source = source
+        self.found: list[Diagnostic] = []
+
+    def __call__(self, code: str, message: str, pointer: str, *, hint: str | None = None, key: bool = False) -> None:
+        _, span = self.source.locate(pointer, key=key)
+        self.found.append(diag(code, message, file=self.source.file, line=span.line, column=span.column,
+                               end_line=span.end_line, end_column=span.end_column, pointer=pointer, hint=hint))
+
+
+def _did_you_mean(name: str, choices: list[str]) -> str | None:
+    close = suggest(name, choices)
+    if close:
+        return f"did you mean {close!r}?"
+    return f"declared: {', '.join(sorted(choices))}" if choices else None
+
+
+def check(spec: Spec, source: SourceMap) -> list[Diagnostic]:
+    """All semantic and catalog diagnostics of a schema-valid spec."""
+    report = _Reporter(source)
+    _models(spec, report)
+    _targets(spec, report)
+    _workloads(spec, report)
+    _rollout(spec, report)
+    return report.found
+
+
+def model_names(spec: Spec) -> dict[str, str]:
+    """Every runnable model name (models and their variants) -> the model it belongs to."""
+    names = {name: name for name in spec.models}
+    for parent, model in spec.models.items():
+        for variant in model.variants:
+            names.setdefault(variant, parent)
+    return names
+
+
+def _models(spec: Spec, report: _Reporter) -> None:
+    seen: dict[str, str] = {name: f"/models/{name}" for name in spec.models}
+    for parent, model in spec.models.items():
+        for name, variant in model.variants.items():
+            here = f"/models/{parent}/variants/{name}"
+            if name in seen:
+                report("ES304", f"variant {name!r} has the same name as {seen[name]}", here, key=True)
+            seen.setdefault(name, here)
+            if variant.distilled_from is not None and variant.distilled_from not in seen \
+                    and variant.distilled_from not in spec.models:
+                report("ES303", f"distilled_from names {variant.distilled_from!r}, which is not a declared model",
+                       f"{here}/distilled_from", hint=_did_you_mean(variant.distilled_from, list(spec.models)))
+            if variant.params > model.params or variant.gflops > model.gflops:
+                report("ES312", f"variant {name!r} is larger than {parent!r} (params or gflops)", here, key=True)
+        names: set[str] = set()
+        previous = 0.0
+        for i, point in enumerate(model.split_points):
+            here = f"/models/{parent}/split_points/{i}"
+            if point.name in names:
+                report("ES313", f"split point {point.name!r} is declared twice", f"{here}/name")
+            if point.flops_fraction <= previous:
+                report("ES313", f"flops_fraction {point.flops_fraction:g} is not greater than the previous "
+                       f"split point's ({previous:g})", f"{here}/flops_fraction")
+            names.add(point.name)
+            previous = max(previous, point.flops_fraction)
+
+
+def _targets(spec: Spec, report: _Reporter) -> None:
+    hw = catalog.hardware()
+    for name, target in spec.targets.items():
+        here = f"/targets/{name}"
+        entry = hw.get(target.hardware)
+        if entry is None:
+            close = suggest(target.hardware, list(hw))
+            report("ES401", f"unknown hardware {target.hardware!r}", f"{here}/hardware",
+                   hint=f"did you mean {close!r}?" if close else "run `edgespec catalog` for the list of ids")
+            continue
+        kind = entry["kind"]
+        modes = entry.get("power_modes")
+        if target.power_mode is not None:
+            if modes is None:
+                report("ES310", f"{target.hardware} has no power modes", f"{here}/power_mode")
+            elif target.power_mode not in modes["names"]:
+                report("ES402", f"{target.hardware} has no power mode {target.power_mode!r}", f"{here}/power_mode",
+                       hint=f"modes: {', '.join(modes['names'])}")
+        types = entry.get("instance_types")
+        if target.instance_type is not None:
+            if types is None:
+                report("ES310", f"instance_type applies to aws-ec2 and aws-wavelength, not {target.hardware}",
+                       f"{here}/instance_type", key=True)
+            elif target.instance_type not in types["names"]:
+                report("ES403", f"{target.hardware} does not offer {target.instance_type!r} in edgespec's catalog",
+                       f"{here}/instance_type", hint=f"instance types: {', '.join(types['names'])}")
+        aws = kind in ("wavelength", "ec2")
+        for field in ("zone", "region"):
+            if getattr(target, field) is not None and not aws:
+                report("ES310", f"{field} applies to aws-ec2 and aws-wavelength targets, not {target.hardware}",
+                       f"{here}/{field}", key=True, hint="use `site` or `jurisdiction` for devices")
+        for field in entry.get("needs", []):
+            if getattr(target, field) is None:
+                report("ES310", f"{target.hardware} needs `{field}`", here, key=True)
+        if target.zone and target.region and not target.zone.startswith(target.region + "-"):
+            report("ES310", f"zone {target.zone!r} is not in region {target.region!r}", f"{here}/zone")
+        if target.host is not None:
+            if not entry.get("needs_host"):
+                report("ES310", f"host applies to accelerators attached to a computer, not {target.hardware}",
+                       f"{here}/host", key=True)
+            elif hw.get(target.host, {}).get("kind") != "host":
+                hosts = [i for i, e in hw.items() if e["kind"] == "host"]
+                report("ES404", f"{target.host!r} is not a host in the catalog", f"{here}/host",
+                       hint=f"hosts: {', '.join(hosts)}")
+
+
+def _workloads(spec: Spec, report: _Reporter) -> None:
+    models = model_names(spec)
+    hw = catalog.hardware()
+
+    def role(target: str) -> str | None:
+        entry = hw.get(spec.targets[target].hardware)
+        return entry["role"] if entry else None
+
+    for name, w in spec.workloads.items():
+        here = f"/workloads/{name}"
+        if w.model not in models:
+            report("ES301", f"model {w.model!r} is not declared", f"{here}/model", hint=_did_you_mean(w.model, list(models)))
+        for i, source in enumerate(w.data_source):
+            if source not in spec.targets:
+                report("ES302", f"target {source!r} is not declared", f"{here}/data_source/{i}",
+                       hint=_did_you_mean(source, list(spec.targets)))
+            elif role(source) == "remote":
+                report("ES307", f"{source!r} ({spec.targets[source].hardware}) cannot be a data source",
+                       f"{here}/data_source/{i}")
+        lat = w.latency
+        bounds = [(k, v) for k, v in (("p50_ms", lat.p50_ms), ("p95_ms", lat.p95_ms), ("p99_ms", lat.p99_ms)) if v is not None]
+        for (k1, v1), (k2, v2) in zip(bounds, bounds[1:]):
+            if v1 > v2:
+                report("ES305", f"{k1} {v1:g} ms is larger than {k2} {v2:g} ms", f"{here}/latency/{k2}")
+        esc = w.escalation
+        if esc is not None:
+            if esc.to not in spec.targets:
+                report("ES302", f"target {esc.to!r} is not declared", f"{here}/escalation/to",
+                       hint=_did_you_mean(esc.to, list(spec.targets)))
+            elif esc.to in w.data_source:
+                report("ES308", f"{esc.to!r} is a data source of this workload", f"{here}/escalation/to")
+            if esc.model is not None and esc.model not in models:
+                report("ES301", f"model {esc.model!r} is not declared", f"{here}/escalation/model",
+                       hint=_did_you_mean(esc.model, list(models)))
+        model = spec.models.get(models.get(w.model, ""))
+        if model is not None and model.task == "text-generation" and w.generation is None:
+            report("ES306", f"{w.model!r} generates text: declare `generation`", here, key=True)
+        _pinned_pattern(spec, name, report, model)
+
+
+def _pinned_pattern(spec: Spec, name: str, report: _Reporter, model) -> None:
+    w = spec.workloads[name]
+    here = f"/workloads/{name}/pattern"
+    kinds = {catalog.hardware().get(t.hardware, {}).get("kind") for t in spec.targets.values()}
+    sources = [spec.targets[s] for s in w.data_source if s in spec.targets]
+    on_sites = [t for t in sources if t.site]
+    needs = {
+        "split": (model is None or bool(model.split_points), "the model declares no split_points"),
+        "cascade": (w.escalation is not None, "the workload declares no escalation"),
+        "federated": (sum(t.count for t in on_sites) >= 2,
+                      "no two data-source devices share a `site`"),
+        "mec": ("wavelength" in kinds, "no aws-wavelength target is declared"),
+        "cloud": (bool(kinds & {"ec2", "workers-ai"}), "no aws-ec2 or cloudflare-workers-ai target is declared"),
+    }
+    if w.pattern in needs and not needs[w.pattern][0]:
+        report("ES309", f"pattern {w.pattern} is pinned but {needs[w.pattern][1]}", here)
+
+
+def _rollout(spec: Spec, report: _Reporter) -> None:
+    if spec.rollout is None:
+        return
+    previous = 0.0
+    stages = spec.rollout.stages
+    for i, stage in enumerate(stages):
+        if stage.percent <= previous:
+            report("ES311", f"stage {i + 1} ({stage.percent:g}%) does not increase on the previous ({previous:g}%)",
+                   f"/rollout/stages/{i}/percent")
+        previous = max(previous, stage.percent)
+    if stages[-1].percent != 100:
+        report("ES311", f"the last stage reaches {stages[-1].percent:g}%, not 100%",
+               f"/rollout/stages/{len(stages) - 1}/percent")
