@@ -269,7 +269,7 @@ class Spec(_Strict):
 
     apiVersion: Literal["edgespec/v1"] = Field(description="Version of the spec language.")
     kind: Literal["EdgeDeployment"] = Field(description="Kind of document.")
-    metadata: Metadata = Field(description="Identity of the deployment.")
+    metadata: Metadata = Field(description="Name, version and labels of the deployment.")
     models: dict[Name, Model] = Field(min_length=1, description="Models, keyed by name.")
     targets: dict[Name, Target] = Field(min_length=1, description="Where things can run, keyed by name.")
     workloads: dict[Name, Workload] = Field(min_length=1, description="What must run, keyed by name.")
