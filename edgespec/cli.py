@@ -77,11 +77,18 @@ def validate(specs: tuple[str, ...], fmt: str, max_bytes: int) -> None:
 @click.option("--write", is_flag=True, help="Write schemas/edgespec-v1.schema.json instead of printing it.")
 @click.option("--check", is_flag=True, help="Exit 1 if the schema file differs from the models.")
 @click.option("--path", "path", default=None, help="The schema file (default: schemas/edgespec-v1.schema.json).")
-def schema(write: bool, check: bool, path: str | None) -> None:
+@click.option("--where", is_flag=True, help="Print the path of the schema file installed with edgespec.")
+def schema(write: bool, check: bool, path: str | None, where: bool) -> None:
     """Print the spec's JSON Schema (draft 2020-12), generated from the models."""
     import os
 
     from edgespec.spec import schema as spec_schema
+
+    if where:
+        from edgespec.resources import schema_file
+
+        click.echo(str(schema_file()))
+        return
 
     text = spec_schema.render()
     target = path or os.path.join("schemas", spec_schema.FILE_NAME)

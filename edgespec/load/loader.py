@@ -107,35 +107,37 @@ class _Builder:
                     end_line=span.end_line, end_column=span.end_column, pointer=pointer, hint=hint)
 
     # Building ----------------------------------------------------------------------------------
-    def node(self, pointer: str, depth: int) -> tuple[Any, int]:
-        """Build the next node; returns (value, number of nodes it expands to)."""
-        event = self.parser.get_event()
+    def node(self, event: Any, pointer: str, depth: int) -> tuple[Any, int]:
+        """Build the node that starts with `event`; returns (value, number of nodes it expands to)."""
         span = self._span(event)
         self.source.values[pointer] = span
-        if isinstance(event, yaml.AliasEvent):
-            if event.anchor not in self.anchors:
-                raise _Refused(self._error("ES114", f"alias *{event.anchor} has no anchor &{event.anchor} before it",
-                                           span, pointer))
-            value, count = self.anchors[event.anchor]
-            self.alias_nodes += count
-            if self.alias_nodes > self.limits.max_alias_nodes:
-                raise _Refused(self._error(
-                    "ES111", f"aliases expand to more than {self.limits.max_alias_nodes} nodes",
-                    span, pointer, hint="anchors that alias other anchors grow exponentially"))
-            return value, count
-        if isinstance(event, yaml.ScalarEvent):
-            value = self.scalar(event, span, pointer)
-            count = 1
-        elif isinstance(event, yaml.SequenceStartEvent):
-            self.collection_tag(event, "seq", span, pointer)
-            value, count = self.sequence(pointer, depth + 1, span)
-        elif isinstance(event, yaml.MappingStartEvent):
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            value, count = self.scalar(event, span, pointer), 1
+        elif kind is yaml.MappingStartEvent:
             self.collection_tag(event, "map", span, pointer)
             value, count = self.mapping(pointer, depth + 1, span)
+        elif kind is yaml.SequenceStartEvent:
+            self.collection_tag(event, "seq", span, pointer)
+            value, count = self.sequence(pointer, depth + 1, span)
+        elif kind is yaml.AliasEvent:
+            return self.alias(event, span, pointer)
         else:  # pragma: no cover - the parser guarantees a node here
-            raise _Refused(self._error("ES104", f"unexpected {type(event).__name__}", span, pointer))
+            raise _Refused(self._error("ES104", f"unexpected {kind.__name__}", span, pointer))
         if event.anchor:
             self.anchors[event.anchor] = (value, count)
+        return value, count
+
+    def alias(self, event: Any, span: Span, pointer: str) -> tuple[Any, int]:
+        if event.anchor not in self.anchors:
+            raise _Refused(self._error("ES114", f"alias *{event.anchor} has no anchor &{event.anchor} before it",
+                                       span, pointer))
+        value, count = self.anchors[event.anchor]
+        self.alias_nodes += count
+        if self.alias_nodes > self.limits.max_alias_nodes:
+            raise _Refused(self._error(
+                "ES111", f"aliases expand to more than {self.limits.max_alias_nodes} nodes",
+                span, pointer, hint="anchors that alias other anchors grow exponentially"))
         return value, count
 
     def _check_depth(self, depth: int, span: Span, pointer: str) -> None:
@@ -170,11 +172,11 @@ class _Builder:
         self._check_depth(depth, span, pointer)
         out: list = []
         count = 1
-        while not self.parser.check_event(yaml.SequenceEndEvent):
-            value, n = self.node(pointer_join(pointer, len(out)), depth)
+        get_event = self.parser.get_event
+        while type(event := get_event()) is not yaml.SequenceEndEvent:
+            value, n = self.node(event, f"{pointer}/{len(out)}", depth)
             out.append(value)
             count += n
-        self.parser.get_event()
         return out, count
 
     def mapping(self, pointer: str, depth: int, span: Span) -> tuple[dict, int]:
@@ -182,13 +184,18 @@ class _Builder:
         out: dict = {}
         merged: dict = {}
         count = 1
-        while not self.parser.check_event(yaml.MappingEndEvent):
-            key_event = self.parser.peek_event()
+        get_event = self.parser.get_event
+        while type(key_event := get_event()) is not yaml.MappingEndEvent:
             key_span = self._span(key_event)
-            if isinstance(key_event, yaml.ScalarEvent) and key_event.tag is None and key_event.implicit[0] \
-                    and key_event.value == "<<":
-                self.parser.get_event()
-                value, n = self.node(pointer_join(pointer, "<<"), depth)
+            if type(key_event) is not yaml.ScalarEvent:
+                # A complex key: build it to keep the event stream in step, then refuse it.
+                self.node(key_event, f"{pointer}/?", depth)
+                self.diagnostics.append(self._error("ES113", "a mapping key must be a plain string", key_span, pointer))
+                self.node(get_event(), f"{pointer}/?", depth)
+                continue
+            key = key_event.value  # keys are text: `on:` is the key "on", `1:` the key "1"
+            if key == "<<" and key_event.tag is None and key_event.implicit[0]:
+                value, n = self.node(get_event(), pointer_join(pointer, "<<"), depth)
                 count += n
                 for part in value if isinstance(value, list) else [value]:
                     if not isinstance(part, dict):
@@ -198,14 +205,6 @@ class _Builder:
                     for k, v in part.items():
                         merged.setdefault(k, v)
                 continue
-            if not isinstance(key_event, yaml.ScalarEvent):
-                # A complex key: build it to keep the event stream in step, then refuse it.
-                self.node(pointer_join(pointer, "?"), depth)
-                self.diagnostics.append(self._error("ES113", "a mapping key must be a plain string", key_span, pointer))
-                self.node(pointer_join(pointer, "?"), depth)
-                continue
-            self.parser.get_event()
-            key = key_event.value  # keys are text: `on:` is the key "on", `1:` the key "1"
             if key_event.tag not in (None, "!", _TAG + "str"):
                 self.diagnostics.append(self._error("ES113", f"key {key!r} has the tag {key_event.tag}; keys are strings",
                                                     key_span, pointer))
@@ -215,13 +214,17 @@ class _Builder:
                 self.diagnostics.append(self._error(
                     "ES106", f"duplicate key {key!r}", key_span, child,
                     hint=f"first defined at line {first.line}, column {first.column}"))
-                self.node(pointer_join(pointer, key) + "~dup", depth)  # parse and drop the value
+                # parse the repeated value (to stay in step) without recording its positions
+                saved, self.source = self.source, SourceMap(self.file)
+                try:
+                    self.node(get_event(), child, depth)
+                finally:
+                    self.source = saved
                 continue
             self.source.keys[child] = key_span
-            value, n = self.node(child, depth)
+            value, n = self.node(get_event(), child, depth)
             out[key] = value
             count += n
-        self.parser.get_event()
         for k, v in merged.items():
             out.setdefault(k, v)
         return out, count
@@ -283,8 +286,8 @@ def _build_document(parser: Any, builder: _Builder, file: str) -> Any:
     if parser.check_event(yaml.StreamEndEvent):
         raise _Refused(diag("ES108", "the spec is empty", file=file))
     parser.get_event()  # DocumentStart
-    start = parser.peek_event()
-    data, _ = builder.node("", 0)
+    start = parser.get_event()
+    data, _ = builder.node(start, "", 0)
     parser.get_event()  # DocumentEnd
     if not parser.check_event(yaml.StreamEndEvent):
         second = parser.peek_event()

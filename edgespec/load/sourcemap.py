@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
     line: int  # 1-based
     column: int  # 1-based
     end_line: int
@@ -18,7 +18,10 @@ def _escape(token: str) -> str:
 
 
 def pointer_join(pointer: str, token: str | int) -> str:
-    return f"{pointer}/{_escape(str(token))}"
+    token = str(token)
+    if "~" in token or "/" in token:
+        token = _escape(token)
+    return f"{pointer}/{token}"
 
 
 def pointer_from_loc(loc: tuple) -> str:
@@ -52,6 +55,3 @@ class SourceMap:
                 return "", Span(1, 1, 1, 1)
             p = p.rsplit("/", 1)[0]
 
-    def line_text(self, line: int) -> str:
-        lines = self.text.split("\n")
-        return lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""

@@ -44,9 +44,10 @@ def _with_catalog(schema: dict) -> dict:
     target["hardware"]["enum"] = ids
     host = target["host"]
     host["anyOf"] = [{"enum": hosts} if s.get("type") == "string" else s for s in host["anyOf"]]
-    # "set at least one of": the same rule the models' validators enforce
+    # "set at least one of" (null counts as unset): the rule the models' validators enforce
     for name in ("Latency", "AccuracyNeed"):
-        defs[name]["minProperties"] = 1
+        defs[name]["anyOf"] = [{"required": [f], "properties": {f: {"not": {"type": "null"}}}}
+                               for f in defs[name]["properties"]]
     return schema
 
 

@@ -135,6 +135,7 @@ def _targets(spec: Spec, report: _Reporter) -> None:
 def _workloads(spec: Spec, report: _Reporter) -> None:
     models = model_names(spec)
     hw = catalog.hardware()
+    kinds = {hw.get(t.hardware, {}).get("kind") for t in spec.targets.values()}
 
     def role(target: str) -> str | None:
         entry = hw.get(spec.targets[target].hardware)
@@ -169,13 +170,13 @@ def _workloads(spec: Spec, report: _Reporter) -> None:
         model = spec.models.get(models.get(w.model, ""))
         if model is not None and model.task == "text-generation" and w.generation is None:
             report("ES306", f"{w.model!r} generates text: declare `generation`", here, key=True)
-        _pinned_pattern(spec, name, report, model)
+        if w.pattern != "auto":
+            _pinned_pattern(spec, name, report, model, kinds)
 
 
-def _pinned_pattern(spec: Spec, name: str, report: _Reporter, model) -> None:
+def _pinned_pattern(spec: Spec, name: str, report: _Reporter, model, kinds: set) -> None:
     w = spec.workloads[name]
     here = f"/workloads/{name}/pattern"
-    kinds = {catalog.hardware().get(t.hardware, {}).get("kind") for t in spec.targets.values()}
     sources = [spec.targets[s] for s in w.data_source if s in spec.targets]
     on_sites = [t for t in sources if t.site]
     needs = {
