@@ -109,12 +109,41 @@ def diagnostics_reference() -> str:
            "Ranges: ES1xx reading the file, ES2xx the shape of the spec, ES3xx meaning across the spec, "
            "ES4xx the hardware catalog, ES5xx planning, ES6xx emitting and writing. "
            "`edgespec explain CODE` prints an entry.\n"]
+    out.append(_FORMATS)
     for c in CODES.values():
         out.append(f"## {c.code}: {c.title}\n")
         out.append(f"Severity: {c.severity.value}.\n")
         out.append(f"{c.explanation}\n")
         out.append(f"**How to fix:** {c.fix}\n")
     return "\n".join(out)
+
+
+_FORMATS = """## Output formats
+
+`--format` picks one: `text` (default in a terminal: `file:line:col: severity[CODE]: message`, a code
+frame and a hint), `json`, `github` (workflow commands, shown as annotations), `sarif` (SARIF 2.1.0
+for code scanning), or `auto` (github when `GITHUB_ACTIONS=true`, text otherwise). Diagnostics are
+sorted by file, line and column; every problem of a run is reported.
+
+The `json` format is a contract for bots. Its `version` changes only when a key is removed or its
+meaning changes; keys may be added.
+
+```json
+{
+  "version": 1,
+  "diagnostics": [
+    {"code": "ES201", "severity": "error", "message": "unknown key 'latancy'",
+     "file": "spec.yaml", "line": 18, "column": 5, "end_line": 18, "end_column": 12,
+     "pointer": "/workloads/shelf-monitoring/latancy", "hint": "did you mean 'latency'?"}
+  ],
+  "summary": {"errors": 1, "warnings": 0, "files": ["spec.yaml"]}
+}
+```
+
+`line` and `column` are 1-based (columns count characters); `end_line`/`end_column` may be null;
+`pointer` is the RFC 6901 JSON pointer of the offending value in the spec; `hint` may be null.
+Exit codes: 0 no errors (warnings allowed), 1 errors, 2 usage error or internal fault.
+"""
 
 
 DOCUMENTS = {"docs/spec.md": spec_reference, "docs/diagnostics.md": diagnostics_reference}
