@@ -97,13 +97,13 @@ def _targets(spec: Spec, report: _Reporter) -> None:
                    hint=f"did you mean {close!r}?" if close else "run `edgespec catalog` for the list of ids")
             continue
         kind = entry["kind"]
-        modes = entry.get("power_modes")
+        modes = catalog.power_modes(entry)
         if target.power_mode is not None:
-            if modes is None:
+            if not modes:
                 report("ES310", f"{target.hardware} has no power modes", f"{here}/power_mode")
-            elif target.power_mode not in modes["names"]:
+            elif target.power_mode not in modes:
                 report("ES402", f"{target.hardware} has no power mode {target.power_mode!r}", f"{here}/power_mode",
-                       hint=f"modes: {', '.join(modes['names'])}")
+                       hint=f"modes: {', '.join(modes)}")
         types = entry.get("instance_types")
         if target.instance_type is not None:
             if types is None:
