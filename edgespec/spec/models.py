@@ -64,6 +64,7 @@ class Input(_Strict):
 
     shape: list[int] = Field(min_length=1, max_length=8, description="Input shape, batch first (e.g. [1, 3, 640, 640]).")
     dtype: DType = Field(description="Element type of the input tensor.")
+    encoded_bytes: Bytes | None = Field(None, description="Size of one input as sent over the network (e.g. a 60KB JPEG frame); defaults to the raw tensor size.")
 
 
 class ModelAccuracy(_Strict):

@@ -1,0 +1,129 @@
+"""Resolve a target into the figures the estimator needs (peak per precision at its power
+mode, bandwidth, usable memory, power, price, link). Pure: catalog data in, a value out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edgespec import catalog
+from edgespec.catalog import value
+from edgespec.spec.models import Target
+
+# Performance at a lower Jetson power mode, relative to the reference mode: (W / W_ref) ** 0.6.
+# Calibrated on the one published same-device comparison we have: Orin Nano Super LLM decode,
+# 25W delivering 36-47% more tokens/s than 15W (the curve gives 36%); see docs/planner.md.
+POWER_MODE_EXPONENT = 0.6
+
+# AWS region prefix -> jurisdiction (two-letter code used by privacy.residency).
+_REGION_JURISDICTION = {"us": "us", "ca": "ca", "eu": "eu", "ap": None, "sa": "br", "me": None, "af": "za",
+                        "il": "il", "mx": "mx"}
+
+
+@dataclass(frozen=True)
+class Device:
+    """What the planner knows about one target."""
+
+    target: str
+    hardware: str
+    kind: str
+    cls: str
+    role: str  # device | remote
+    count: int
+    precisions: tuple[str, ...]
+    peak_tops: dict[str, float]  # precision -> dense peak (TOPS, 1 MAC = 2 ops) at the power mode
+    bandwidth_gbs: float | None
+    memory_bytes: float | None  # usable for one model (weights + activations)
+    sram_bytes: float | None  # Coral on-chip cache usable for parameters
+    interconnect: str | None
+    power_w: float
+    power_mode: str | None
+    price_per_hour: float | None
+    price_is_lower_bound: bool
+    dla_cores: int
+    rtt_ms: float | None
+    uplink_mbps: float | None
+    downlink_mbps: float | None
+    site: str | None
+    jurisdiction: str | None
+    instance_type: str | None
+    formats: tuple[str, ...]
+    tasks: str | tuple[str, ...]
+
+    def runs(self, task: str) -> bool:
+        return self.tasks == "all" or task in self.tasks
+
+
+def jurisdiction_of(target: Target) -> str | None:
+    if target.jurisdiction:
+        return target.jurisdiction
+    if target.region:
+        return _REGION_JURISDICTION.get(target.region.split("-")[0])
+    return None
+
+
+def _gpu_peaks(gpu: dict) -> dict[str, float]:
+    fp16 = value(gpu["peak_fp16_tflops"])
+    return {"int8": value(gpu["peak_int8_tops"]), "fp16": fp16, "fp32": value(gpu["peak_fp32_tflops"]),
+            "int4": fp16}  # weight-only int4 computes at the fp16 rate
+
+
+def resolve(name: str, target: Target) -> Device:
+    entry = catalog.hardware()[target.hardware]
+    cls_name = entry["class"]
+    cls = catalog.classes()[cls_name]
+    dc = catalog.datacenter()
+    power_mode = None
+    price = None
+    lower_bound = False
+    instance_type = None
+    memory_gb = value(entry.get("memory_gb"))
+    bandwidth = value(entry.get("bandwidth_gbs"), value(cls.get("bandwidth_gbs_default")))
+    power = value(entry.get("power_w"), 0.0)
+
+    if cls_name == "datacenter-gpu":
+        types = entry.get("instance_types")
+        if types:
+            instance_type = target.instance_type or types["default"]
+            gpu = dc["gpus"][types["gpu"].get(instance_type, "")] if instance_type in types["gpu"] else None
+            price = value(dc["instance_prices"].get(instance_type))
+            lower_bound = entry["kind"] == "wavelength"
+        else:
+            gpu = dc["gpus"][entry["gpu"]]
+        peaks = _gpu_peaks(gpu) if gpu else {}
+        memory_gb = value(gpu["memory_gb"]) if gpu else None
+        bandwidth = value(gpu["bandwidth_gbs"]) if gpu else None
+        power = value(gpu["power_w"]) if gpu else 0.0
+    elif cls_name == "arm-cpu":
+        fp32 = value(entry["peak_fp32_gflops"]) / 1000
+        scale = value(cls["precision_scale"])
+        peaks = {p: fp32 * scale[p] for p in cls["precisions"]}
+    else:
+        int8 = value(entry["peak_int8_tops"])
+        modes = entry.get("power_modes")
+        if modes:
+            power_mode = target.power_mode or modes["default"]
+            watts = {m: value(w) for m, w in modes["watts"].items()}
+            power = watts[power_mode]
+            int8 *= (watts[power_mode] / watts[modes["reference"]]) ** POWER_MODE_EXPONENT
+        scale = value(cls["precision_scale"])
+        peaks = {p: int8 * scale[p] for p in cls["precisions"]}
+
+    usable = value(cls.get("memory_usable"), 1.0)
+    sram = value(entry.get("sram_mb"))
+    network = target.network
+    rtt = network.rtt_ms if network and network.rtt_ms is not None else value(entry.get("default_rtt_ms"))
+    return Device(
+        target=name, hardware=target.hardware, kind=entry["kind"], cls=cls_name, role=entry["role"],
+        count=target.count, precisions=tuple(p for p in cls["precisions"] if p in peaks),
+        peak_tops=peaks, bandwidth_gbs=bandwidth,
+        memory_bytes=memory_gb * 1e9 * usable if memory_gb else None,
+        sram_bytes=sram * 1e6 * value(cls["sram_usable"]) if sram else None,
+        interconnect=entry.get("interconnect"), power_w=power, power_mode=power_mode,
+        price_per_hour=price, price_is_lower_bound=lower_bound,
+        dla_cores=value(entry.get("dla_cores"), 0),
+        rtt_ms=rtt,
+        uplink_mbps=network.uplink_mbps if network else None,
+        downlink_mbps=network.downlink_mbps if network else None,
+        site=target.site, jurisdiction=jurisdiction_of(target), instance_type=instance_type,
+        formats=tuple(cls["formats"]), tasks=cls["tasks"] if cls["tasks"] == "all" else tuple(cls["tasks"]),
+    )

@@ -1,0 +1,154 @@
+"""The estimator's terms: compute latency (a calibrated roofline), network, accuracy, energy, cost.
+
+Each function is pure and documented in docs/planner.md. Constants come from the catalogs
+(figures with sources) and from calibration.yaml (fitted on the published benchmarks).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from edgespec import catalog
+from edgespec.catalog import value
+from edgespec.planner.device import Device
+
+BYTES_PER_PARAM = {"fp32": 4.0, "fp16": 2.0, "int8": 1.0, "int4": 0.5}
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "uint8": 1, "int32": 4, "int64": 8, "bool": 1}
+SECONDS_PER_MONTH = 30 * 24 * 3600
+HOURS_PER_MONTH = 730
+
+# Model assumptions (not hardware figures), documented in docs/planner.md:
+NETWORK_P95_RTT_FACTOR = 1.5  # tail RTT on shared links
+NETWORK_P95_BANDWIDTH_SHARE = 0.5  # share of the nominal uplink available at the tail
+LAN_RTT_MS = 1.0  # a same-site hop on switched Ethernet
+LAN_MBPS = 1000.0
+UTILISATION_HEADROOM = 0.7  # queueing grows sharply past ~70% utilisation (M/M/1: wait = rho/(1-rho))
+
+
+@dataclass(frozen=True)
+class Work:
+    """What one stage computes: FLOPs and weights at a precision (an LLM adds token counts)."""
+
+    gflops: float  # per inference; per token for text generation
+    params: float
+    precision: str
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    accelerator: str = "gpu"  # gpu | dla (Jetson)
+
+    @property
+    def weight_bytes(self) -> float:
+        return self.params * BYTES_PER_PARAM[self.precision]
+
+
+@dataclass(frozen=True)
+class Compute:
+    p50_ms: float
+    p95_ms: float
+    bound: str  # compute | memory | spill: which term dominated
+
+
+def class_constants(device: Device, precision: str, cal: dict | None = None) -> tuple[dict, dict]:
+    """The class's fitted constants, and those of `precision` (or the nearest fitted one)."""
+    cal = cal or catalog.calibration()["classes"][device.cls]
+    per_precision = cal["precisions"]
+    if precision not in per_precision:  # no benchmark at this precision: nearest one with data
+        precision = next(p for p in cal["fallback_order"] if p in per_precision)
+    return cal, per_precision[precision]
+
+
+def compute(device: Device, work: Work, cal: dict | None = None) -> Compute:
+    """Latency of `work` on `device` at batch 1 (`cal`: class constants to use instead of the fitted ones)."""
+    cal, k = class_constants(device, work.precision, cal)
+    peak = device.peak_tops[work.precision]
+    if work.accelerator == "dla":
+        peak = device.peak_tops["int8"] * value(catalog.classes()[device.cls]["dla_share_of_peak"]) * \
+            (1.0 if work.precision == "int8" else 0.5)
+    flops_per_ms = peak * 1e12 * k["efficiency"] / 1e3
+    compute_ms = work.gflops * 1e9 / flops_per_ms
+    memory_ms = 0.0
+    if device.bandwidth_gbs:
+        memory_ms = work.weight_bytes / (device.bandwidth_gbs * 1e9 * cal["bandwidth_efficiency"]) * 1e3
+    spill_ms = 0.0
+    if device.sram_bytes is not None:  # Coral: parameters beyond the cache stream over the link
+        spill = max(0.0, work.weight_bytes - device.sram_bytes)
+        spill_ms = spill / (cal["spill_gbs"][device.interconnect or "usb3"] * 1e9) * 1e3
+    if work.output_tokens:  # LLM: compute-bound prefill, then memory-bound decode per token
+        prefill = work.prompt_tokens * compute_ms
+        decode = work.output_tokens * (max(compute_ms, memory_ms) + spill_ms)
+        total = k["overhead_ms"] + prefill + decode
+        bound = "memory" if memory_ms >= compute_ms else "compute"
+    else:
+        total = k["overhead_ms"] + max(compute_ms, memory_ms) + spill_ms
+        bound = "spill" if spill_ms > max(compute_ms, memory_ms) else ("memory" if memory_ms > compute_ms else "compute")
+    return Compute(total, total * cal["p95_over_p50"], bound)
+
+
+@dataclass(frozen=True)
+class Network:
+    p50_ms: float
+    p95_ms: float
+
+
+def transfer(payload_bytes: float, rtt_ms: float | None, mbps: float | None) -> Network:
+    """One request over a link: round trip plus payload over bandwidth (median and tail)."""
+    rtt = rtt_ms or 0.0
+    if not mbps:
+        return Network(rtt, rtt * NETWORK_P95_RTT_FACTOR)
+    wire_ms = payload_bytes * 8 / (mbps * 1e6) * 1e3
+    return Network(rtt + wire_ms, rtt * NETWORK_P95_RTT_FACTOR + wire_ms / NETWORK_P95_BANDWIDTH_SHARE)
+
+
+def input_bytes(shape: list[int], dtype: str, encoded: float | None) -> float:
+    return encoded if encoded else math.prod(shape) * DTYPE_BYTES[dtype]
+
+
+def precision_drop(task: str, precision: str) -> float:
+    table = value(catalog.accuracy()["precision_drop"][precision])
+    return table.get(task, table["default"])
+
+
+def prune_drop(fraction: float) -> float:
+    return fraction * value(catalog.accuracy()["prune_drop_per_fraction"])
+
+
+def cascade_accuracy(small: float, large: float, rate: float | None = None) -> tuple[float, float]:
+    """(accuracy, escalation rate) of a cascade without measurements: see docs/planner.md."""
+    priors = catalog.accuracy()["cascade"]
+    default_rate = value(priors["escalation_rate"])
+    rate = default_rate if rate is None else rate
+    recovered = min(1.0, value(priors["gap_recovered"]) * rate / default_rate)
+    return small + (large - small) * recovered, rate
+
+
+def energy_mj(power_w: float, busy_ms: float) -> float:
+    """Energy of one inference: power while busy times busy time (W x ms = mJ)."""
+    return power_w * busy_ms
+
+
+def electricity_usd(energy_mj_per_inference: float, inferences: float) -> float:
+    kwh = energy_mj_per_inference * inferences / 3.6e9
+    return kwh * value(catalog.datacenter()["electricity_usd_per_kwh"])
+
+
+def instances_needed(rps: float, compute_ms: float) -> int:
+    """Instances to serve `rps` at batch 1 within the utilisation headroom."""
+    per_instance = UTILISATION_HEADROOM * 1000.0 / max(compute_ms, 1e-6)
+    return max(1, math.ceil(rps / per_instance))
+
+
+def workers_ai_usd(entry: dict, prompt_tokens: int, output_tokens: int) -> float:
+    """Price of one Workers AI request from the model's Neuron rates."""
+    neurons = value(entry.get("neurons_per_request"), 0.0)
+    neurons += value(entry.get("neurons_per_m_input_tokens"), 0.0) * prompt_tokens / 1e6
+    neurons += value(entry.get("neurons_per_m_output_tokens"), 0.0) * output_tokens / 1e6
+    return neurons / 1000 * value(catalog.workers_ai()["usd_per_1000_neurons"])
+
+
+def workers_ai_model(task: str, params: float) -> dict | None:
+    """The Workers AI model for a task whose size is closest to the declared model's."""
+    options = catalog.workers_ai()["models"].get(task, [])
+    if not options:
+        return None
+    return min(options, key=lambda m: (abs(math.log(value(m["params"]) / params)), m["id"]))
