@@ -74,6 +74,37 @@ def validate(specs: tuple[str, ...], fmt: str, max_bytes: int) -> None:
 
 
 @cli.command()
+@click.argument("spec", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for humans; json is the versioned contract for CI bots (docs/planner.md).")
+@click.option("--explain", "explain_workload", metavar="WORKLOAD", default=None,
+              help="List every candidate of WORKLOAD with its predictions and the constraint that rejected it.")
+@click.option("--diagnostics-format", "diag_fmt", type=click.Choice(FORMATS), default="auto", show_default=True,
+              help="Format of diagnostics (printed to stderr).")
+@_max_bytes_option
+def plan(spec: str, fmt: str, explain_workload: str | None, diag_fmt: str, max_bytes: int) -> None:
+    """Choose a pattern and recipe for every workload of SPEC, and say why."""
+    from edgespec.diagnostics import has_errors
+    from edgespec.diagnostics.render import render
+    from edgespec.pipeline import plan_file
+    from edgespec.planner import render as plan_render
+
+    checked, planned, diagnostics = plan_file(spec, max_bytes=max_bytes)
+    if diagnostics:
+        click.echo(render(diag_fmt, diagnostics, {checked.source.file: checked.source.text}), nl=False, err=True)
+    if planned is None:
+        sys.exit(EXIT_ERRORS)
+    if explain_workload is not None:
+        if explain_workload not in planned.workloads:
+            raise click.BadParameter(f"no workload {explain_workload!r} in {spec}; workloads: "
+                                     f"{', '.join(planned.workloads)}", param_hint="--explain")
+        click.echo(plan_render.explain(planned.workloads[explain_workload]), nl=False)
+    else:
+        click.echo(plan_render.as_json(planned) if fmt == "json" else plan_render.text(planned), nl=False)
+    sys.exit(EXIT_ERRORS if has_errors(diagnostics) else EXIT_OK)
+
+
+@cli.command()
 @click.option("--write", is_flag=True, help="Write schemas/edgespec-v1.schema.json instead of printing it.")
 @click.option("--check", is_flag=True, help="Exit 1 if the schema file differs from the models.")
 @click.option("--path", "path", default=None, help="The schema file (default: schemas/edgespec-v1.schema.json).")

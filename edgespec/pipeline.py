@@ -24,5 +24,17 @@ def check_file(path: str, *, max_bytes: int = Limits.max_bytes) -> Checked:
     return Checked(loaded.source, spec, diagnostics)
 
 
+def plan_file(path: str, *, max_bytes: int = Limits.max_bytes):
+    """Load, validate and plan one spec: (Checked, Plan or None, all diagnostics)."""
+    from edgespec.diagnostics import sort_key
+    from edgespec.planner.plan import plan
+
+    checked = check_file(path, max_bytes=max_bytes)
+    if checked.spec is None:
+        return checked, None, checked.diagnostics
+    planned, diagnostics = plan(checked.spec, checked.source)
+    return checked, planned, sorted(checked.diagnostics + diagnostics, key=sort_key)
+
+
 def check_files(paths: Iterable[str], *, max_bytes: int = Limits.max_bytes) -> list[Checked]:
     return [check_file(p, max_bytes=max_bytes) for p in paths]

@@ -184,6 +184,25 @@ _ALL = [
          "Use a host id, or omit `host`."),
 ]
 
+_ALL += [
+    # -- ES5xx: planning ---------------------------------------------------------------------------
+    Code("ES501", "no feasible plan", E,
+         "No combination of pattern, placement and recipe meets every constraint of the workload. "
+         "The message lists, for each pattern, the candidate that came closest and what it broke.",
+         "Relax the constraint named in the nearest miss (latency budget, accuracy, privacy, offline), "
+         "add a target that can meet it, or declare a smaller variant; `edgespec plan --explain "
+         "WORKLOAD` lists every candidate."),
+    Code("ES502", "device over-subscribed", W,
+         "Several workloads placed on the same device class together keep it busier than the "
+         "utilisation headroom (70%): queueing will push latencies past their predictions.",
+         "Move a workload elsewhere (pin its pattern), lower its rate, or use a larger device."),
+    Code("ES503", "estimate rests on a missing figure", W,
+         "A planned placement depends on a figure the spec does not give (for example a remote "
+         "target's `network.rtt_ms`, or a data source's `uplink_mbps`), so the prediction leaves "
+         "that term out.",
+         "Declare the figure on the target so the estimate includes it."),
+]
+
 CODES: dict[str, Code] = {c.code: c for c in _ALL}
 
 

@@ -88,7 +88,7 @@ def resolve(name: str, target: Target) -> Device:
             price = value(dc["instance_prices"].get(instance_type))
             lower_bound = entry["kind"] == "wavelength"
         else:
-            gpu = dc["gpus"][entry["gpu"]]
+            gpu = dc["gpus"][value(entry["gpu"])]
         peaks = _gpu_peaks(gpu) if gpu else {}
         memory_gb = value(gpu["memory_gb"]) if gpu else None
         bandwidth = value(gpu["bandwidth_gbs"]) if gpu else None

@@ -1,0 +1,433 @@
+"""Enumerate every (pattern x placement x recipe) of a workload and evaluate it.
+
+Each candidate gets its estimates and, when infeasible, every constraint it breaks (the
+first is the headline reason). The search space per workload is small enough to enumerate:
+patterns x remote targets x precisions x pruning x variants (x split points).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from edgespec import catalog
+from edgespec.catalog import value
+from edgespec.planner import constraints, estimate
+from edgespec.planner.device import Device
+from edgespec.planner.types import Candidate, Estimates, Placement, Recipe
+from edgespec.spec.models import Model, Spec, Workload
+
+CNN_TASKS = {"image-classification", "object-detection", "segmentation"}
+FEATURES_WITHOUT_SPLIT_BYTES = 4096.0  # a fused output (scores, boxes) sent to the aggregator
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A runnable model: the declared model or one of its variants."""
+
+    name: str
+    params: float
+    gflops: float
+    accuracy: float
+
+
+@dataclass
+class Context:
+    """Everything about one workload that every candidate needs, resolved once."""
+
+    name: str
+    workload: Workload
+    root: Model
+    stage: Stage  # what the workload asks for
+    smaller: list[Stage]  # variants the planner may use instead
+    sources: list[Device]
+    devices: dict[str, Device]  # every target of the spec
+    payload_bytes: float
+    total_rps: float | None
+    memo: dict
+
+    @property
+    def task(self) -> str:
+        return self.root.task
+
+    @property
+    def stage_is_root(self) -> bool:
+        """Split points are declared on the model, so they apply when the workload runs it (not a variant)."""
+        return self.stage.name not in self.root.variants
+
+    @property
+    def llm(self) -> bool:
+        return self.root.task == "text-generation"
+
+
+def context(spec: Spec, name: str, devices: dict[str, Device], memo: dict) -> Context:
+    w = spec.workloads[name]
+    parents = {v: m for m, model in spec.models.items() for v in model.variants}
+    root_name = parents.get(w.model, w.model)
+    root = spec.models[root_name]
+    if w.model == root_name:
+        stage = Stage(root_name, root.params, root.gflops, root.accuracy.value)
+        smaller = [Stage(n, v.params, v.gflops, v.accuracy.value) for n, v in sorted(root.variants.items())]
+    else:
+        v = root.variants[w.model]
+        stage, smaller = Stage(w.model, v.params, v.gflops, v.accuracy.value), []
+    sources = [devices[s] for s in w.data_source]
+    rps = w.throughput.rps if w.throughput else None
+    total = rps * sum(d.count for d in sources) if rps is not None else None
+    payload = estimate.input_bytes(root.input.shape, root.input.dtype, root.input.encoded_bytes)
+    return Context(name, w, root, stage, smaller, sources, devices, payload, total, memo)
+
+
+# -- recipes ---------------------------------------------------------------------------------
+def precisions(ctx: Context, device: Device) -> list[str]:
+    pinned = ctx.workload.optimize.precision
+    options = [p for p in ("fp32", "fp16", "int8", "int4") if p in device.precisions]
+    if not ctx.llm:
+        options = [p for p in options if p != "int4"]  # int4 is weight-only quantization for LLMs
+    return [pinned] if pinned != "auto" else options
+
+
+def prunes(ctx: Context) -> list[float]:
+    pinned = ctx.workload.optimize.prune
+    if pinned == "none":
+        return [0.0]
+    if pinned != "auto":
+        return [float(pinned)]
+    return [0.0] if ctx.llm else [0.0, *catalog.accuracy()["prune_fractions"]]
+
+
+def recipes(ctx: Context, device: Device, stages: list[Stage]) -> Iterator[tuple[Stage, Recipe]]:
+    dla = device.dla_cores > 0 and ctx.task in CNN_TASKS
+    for stage in stages:
+        for precision in precisions(ctx, device):
+            for prune in prunes(ctx):
+                variant = None if stage is ctx.stage else stage.name
+                yield stage, Recipe(precision, prune, variant)
+                if dla and precision in ("int8", "fp16"):
+                    yield stage, Recipe(precision, prune, variant, "dla")
+
+
+# -- evaluation helpers ------------------------------------------------------------------------
+def _work(ctx: Context, stage: Stage, recipe: Recipe, fraction: float = 1.0) -> estimate.Work:
+    keep = 1.0 - recipe.prune
+    gen = ctx.workload.generation
+    return estimate.Work(stage.gflops * fraction * keep, stage.params * fraction * keep,
+                         "fp16" if recipe.precision == "served" else recipe.precision,
+                         prompt_tokens=gen.prompt_tokens if gen else 0,
+                         output_tokens=gen.output_tokens if gen else 0,
+                         accelerator=recipe.accelerator)
+
+
+def _compute(ctx: Context, device: Device, work: estimate.Work) -> estimate.Compute:
+    key = (device.target, work)
+    if key not in ctx.memo:
+        ctx.memo[key] = estimate.compute(device, work)
+    return ctx.memo[key]
+
+
+def _accuracy(ctx: Context, stage: Stage, recipe: Recipe) -> float:
+    if recipe.precision == "served":
+        return stage.accuracy
+    return stage.accuracy - estimate.precision_drop(ctx.task, recipe.precision) - estimate.prune_drop(recipe.prune)
+
+
+def _monthly(ctx: Context) -> float | None:
+    return ctx.total_rps * estimate.SECONDS_PER_MONTH if ctx.total_rps is not None else None
+
+
+def _device_costs(ctx: Context, energy: float) -> tuple[float, float | None]:
+    """Electricity for on-device inference: per 1,000 inferences and per month."""
+    per_1k = estimate.electricity_usd(energy, 1000)
+    monthly = _monthly(ctx)
+    return per_1k, (estimate.electricity_usd(energy, monthly) if monthly is not None else None)
+
+
+def _remote_costs(ctx: Context, remote: Device, compute_ms: float, share: float, model_entry: dict | None,
+                  reasons: list[str]) -> tuple[float, float | None, int | None]:
+    """(USD per 1,000 remote requests, USD per month, instances) for `share` of the traffic."""
+    gen = ctx.workload.generation
+    if remote.kind == "workers-ai":
+        per_request = estimate.workers_ai_usd(model_entry or {}, gen.prompt_tokens if gen else 0,
+                                              gen.output_tokens if gen else 0)
+        monthly = _monthly(ctx)
+        return per_request * 1000 * share, (per_request * monthly * share if monthly is not None else None), None
+    if remote.price_per_hour is None:  # a device used as a remote tier (site server): electricity only
+        energy = estimate.energy_mj(remote.power_w, compute_ms)
+        per_1k, monthly = _device_costs(ctx, energy)
+        return per_1k * share, (monthly * share if monthly is not None else None), None
+    rps = (ctx.total_rps or 0.0) * share
+    instances = estimate.instances_needed(rps, compute_ms) if ctx.total_rps is not None else 1
+    if instances > remote.count:
+        reasons.append(f"throughput: needs {instances} x {remote.instance_type} on {remote.target} "
+                       f"for {rps:g} rps, count is {remote.count}")
+    monthly = instances * remote.price_per_hour * estimate.HOURS_PER_MONTH
+    requests = (ctx.total_rps or 0.0) * estimate.SECONDS_PER_MONTH
+    per_1k = monthly / (requests / 1000) if requests else remote.price_per_hour / 3600 * compute_ms / 1000 * 1000
+    return per_1k, monthly if ctx.total_rps is not None else None, instances
+
+
+def _size_mb(stage: Stage, recipe: Recipe) -> float:
+    precision = "fp16" if recipe.precision == "served" else recipe.precision
+    return stage.params * (1 - recipe.prune) * estimate.BYTES_PER_PARAM[precision] / 1e6
+
+
+def _worst(values: list[tuple[float, float]]) -> tuple[float, float]:
+    return max(v[0] for v in values), max(v[1] for v in values)
+
+
+def _remote_recipe(ctx: Context, remote: Device, stage: Stage) -> tuple[Recipe, str, dict | None]:
+    """The large model's recipe on a remote tier: its best supported precision, or the served model."""
+    if remote.kind == "workers-ai":
+        entry = estimate.workers_ai_model(ctx.task, stage.params)
+        return Recipe("served"), (entry["id"] if entry else stage.name), entry
+    pinned = ctx.workload.optimize.precision
+    for precision in ([pinned] if pinned != "auto" else ["fp16", "int8", "fp32", "int4"]):
+        if precision in remote.precisions:
+            return Recipe(precision), stage.name, None
+    return Recipe(remote.precisions[0]), stage.name, None
+
+
+# -- patterns ----------------------------------------------------------------------------------
+def on_device(ctx: Context) -> Iterator[Candidate]:
+    first = ctx.sources[0]
+    for stage, recipe in recipes(ctx, first, [ctx.stage, *ctx.smaller]):
+        reasons: list[str] = []
+        results = []
+        for dev in ctx.sources:
+            reasons += constraints.capability(ctx.task, ctx.root.source.format, recipe, dev)
+            if reasons:
+                break
+            work = _work(ctx, stage, recipe)
+            reasons += constraints.memory(dev, work, ctx.payload_bytes)
+            results.append((dev, _compute(ctx, dev, work)))
+        if not results:
+            yield Candidate("on-device", _device_placements(ctx, stage, recipe), None, tuple(reasons))
+            continue
+        p50, p95 = _worst([(c.p50_ms, c.p95_ms) for _, c in results])
+        util = max(((ctx.workload.throughput.rps if ctx.workload.throughput else 0) * c.p50_ms / 1000)
+                   for _, c in results)
+        energy = _weighted(results, lambda d, c: estimate.energy_mj(d.power_w, c.p50_ms))
+        per_1k, monthly = _device_costs(ctx, energy)
+        acc = _accuracy(ctx, stage, recipe)
+        est = Estimates(p50, p95, p50, 0.0, acc, ctx.stage.accuracy - acc, _size_mb(stage, recipe), energy,
+                        per_1k, monthly, utilisation=util, notes=tuple(f"{d.target}: {c.bound}-bound" for d, c in results))
+        reasons += constraints.common(ctx, est, local_answer=True)
+        yield Candidate("on-device", _device_placements(ctx, stage, recipe), est, tuple(reasons))
+
+
+def _weighted(results, f) -> float:
+    total = sum(d.count for d, _ in results)
+    return sum(f(d, c) * d.count for d, c in results) / total
+
+
+def _device_placements(ctx: Context, stage: Stage, recipe: Recipe) -> tuple[Placement, ...]:
+    return tuple(Placement(d.target, "device", stage.name, recipe) for d in ctx.sources)
+
+
+def remote_whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator[Candidate]:
+    """cloud / mec: the raw input travels to a remote target that runs the whole model."""
+    for remote in (d for d in ctx.devices.values() if d.kind in kinds):
+        if remote.kind == "workers-ai":
+            entry = estimate.workers_ai_model(ctx.task, ctx.stage.params)
+            options = [(ctx.stage, Recipe("served"))] if entry else []
+            if not entry:
+                yield Candidate(pattern, (Placement(remote.target, "remote", ctx.stage.name, Recipe("served")),), None,
+                                (f"capability: Workers AI has no model for {ctx.task} in edgespec's catalog",))
+        else:
+            entry = None
+            options = list(recipes(ctx, remote, [ctx.stage, *ctx.smaller]))
+        for stage, recipe in options:
+            model = entry["id"] if entry else stage.name
+            placements = (Placement(remote.target, "remote", model, recipe),)
+            reasons = [] if entry else constraints.capability(ctx.task, ctx.root.source.format, recipe, remote)
+            if reasons:
+                yield Candidate(pattern, placements, None, tuple(reasons))
+                continue
+            work = _work(ctx, stage, recipe) if not entry else _served_work(ctx, entry, stage)
+            reasons += constraints.memory(remote, work, ctx.payload_bytes)
+            c = _compute(ctx, remote, work)
+            nets = [estimate.transfer(ctx.payload_bytes, remote.rtt_ms, src.uplink_mbps) for src in ctx.sources]
+            net50, net95 = _worst([(n.p50_ms, n.p95_ms) for n in nets])
+            per_1k, monthly, instances = _remote_costs(ctx, remote, c.p50_ms, 1.0, entry, reasons)
+            acc = _accuracy(ctx, stage, recipe)
+            notes = [f"{remote.target}: {c.bound}-bound"]
+            if entry:
+                notes.append(f"Workers AI runs {entry['id']}; accuracy assumed equal to the declared model's, "
+                             "compute estimated at batch 1 on an H100 NVL")
+            if remote.price_is_lower_bound:
+                notes.append("Wavelength priced at the parent region's on-demand rate (a lower bound)")
+            if remote.rtt_ms is None:
+                notes.append(f"{remote.target} declares no network.rtt_ms: round trip not counted")
+            est = Estimates(net50 + c.p50_ms, net95 + c.p95_ms, c.p50_ms, net50, acc, ctx.stage.accuracy - acc,
+                            _size_mb(stage, recipe), estimate.energy_mj(remote.power_w, c.p50_ms), per_1k, monthly,
+                            instances=instances, notes=tuple(notes))
+            reasons += constraints.transfer_allowed(ctx, remote, "raw_data")
+            reasons += constraints.common(ctx, est, local_answer=False)
+            yield Candidate(pattern, placements, est, tuple(reasons))
+
+
+def _served_work(ctx: Context, entry: dict, stage: Stage) -> estimate.Work:
+    """A Workers AI catalog model: its own size and stored precision (LLMs: 2 FLOPs/param/token)."""
+    params = value(entry["params"])
+    gen = ctx.workload.generation
+    return estimate.Work(2 * params / 1e9 if ctx.llm else stage.gflops, params, entry["precision"],
+                         prompt_tokens=gen.prompt_tokens if gen else 0, output_tokens=gen.output_tokens if gen else 0)
+
+
+def split(ctx: Context) -> Iterator[Candidate]:
+    """Layers before a split point on the device, activations to a remote tier for the rest."""
+    remotes = [d for d in ctx.devices.values() if d.kind in ("wavelength", "ec2")]
+    first = ctx.sources[0]
+    for point in ctx.root.split_points if ctx.stage_is_root else ():
+        for remote in remotes:
+            for stage, recipe in recipes(ctx, first, [ctx.stage]):
+                placements = (*_device_placements(ctx, stage, recipe), Placement(remote.target, "remote", stage.name, recipe))
+                reasons = []
+                for dev in ctx.sources:
+                    reasons += constraints.capability(ctx.task, ctx.root.source.format, recipe, dev)
+                reasons += constraints.capability(ctx.task, ctx.root.source.format, Recipe(recipe.precision), remote)
+                if reasons:
+                    yield Candidate("split", placements, None, tuple(dict.fromkeys(reasons)))
+                    continue
+                head = _work(ctx, stage, recipe, point.flops_fraction)
+                tail = _work(ctx, stage, Recipe(recipe.precision, recipe.prune), 1 - point.flops_fraction)
+                heads = [(dev, _compute(ctx, dev, head)) for dev in ctx.sources]
+                c_tail = _compute(ctx, remote, tail)
+                nets = [estimate.transfer(point.activation_bytes, remote.rtt_ms, d.uplink_mbps) for d in ctx.sources]
+                h50, h95 = _worst([(c.p50_ms, c.p95_ms) for _, c in heads])
+                n50, n95 = _worst([(n.p50_ms, n.p95_ms) for n in nets])
+                per_1k_r, monthly_r, instances = _remote_costs(ctx, remote, c_tail.p50_ms, 1.0, None, reasons)
+                energy = _weighted(heads, lambda d, c: estimate.energy_mj(d.power_w, c.p50_ms))
+                per_1k_d, monthly_d = _device_costs(ctx, energy)
+                acc = _accuracy(ctx, stage, recipe)
+                util = max((ctx.workload.throughput.rps if ctx.workload.throughput else 0) * c.p50_ms / 1000
+                           for _, c in heads)
+                est = Estimates(h50 + n50 + c_tail.p50_ms, h95 + n95 + c_tail.p95_ms, h50 + c_tail.p50_ms, n50, acc,
+                                ctx.stage.accuracy - acc, _size_mb(stage, recipe), energy, per_1k_r + per_1k_d,
+                                None if monthly_r is None else monthly_r + (monthly_d or 0.0), utilisation=util,
+                                instances=instances, notes=(f"cut at {point.name}: {point.activation_bytes / 1e3:.0f} kB "
+                                                            f"of activations instead of {ctx.payload_bytes / 1e3:.0f} kB of input",))
+                reasons += constraints.transfer_allowed(ctx, remote, "features")
+                reasons += constraints.common(ctx, est, local_answer=False)
+                yield Candidate("split", placements, est, tuple(reasons))
+
+
+def cascade(ctx: Context) -> Iterator[Candidate]:
+    """A small model answers on the device; low-confidence inputs escalate to a larger tier."""
+    esc = ctx.workload.escalation
+    if esc is None or esc.to not in ctx.devices:
+        return
+    remote = ctx.devices[esc.to]
+    large = ctx.stage
+    if esc.model and esc.model != ctx.stage.name:
+        large = next((s for s in ctx.smaller if s.name == esc.model), large)
+    first = ctx.sources[0]
+    remote_recipe, remote_model, entry = _remote_recipe(ctx, remote, large)
+    for stage, recipe in recipes(ctx, first, [ctx.stage, *ctx.smaller]):
+        if stage is ctx.stage and recipe.precision not in ("int8", "int4"):
+            continue  # the small tier is a variant, or the model itself quantized harder
+        placements = (*_device_placements(ctx, stage, recipe), Placement(remote.target, "remote", remote_model, remote_recipe))
+        reasons = []
+        for dev in ctx.sources:
+            reasons += constraints.capability(ctx.task, ctx.root.source.format, recipe, dev)
+        if remote_recipe.precision != "served":
+            reasons += constraints.capability(ctx.task, ctx.root.source.format, remote_recipe, remote)
+        if reasons:
+            yield Candidate("cascade", placements, None, tuple(dict.fromkeys(reasons)))
+            continue
+        small_work = _work(ctx, stage, recipe)
+        smalls = [(dev, _compute(ctx, dev, small_work)) for dev in ctx.sources]
+        for dev in ctx.sources:
+            reasons += constraints.memory(dev, small_work, ctx.payload_bytes)
+        large_work = _work(ctx, large, remote_recipe) if not entry else _served_work(ctx, entry, large)
+        c_large = _compute(ctx, remote, large_work)
+        local = remote.site is not None and all(d.site == remote.site for d in ctx.sources)
+        nets = [estimate.transfer(ctx.payload_bytes, estimate.LAN_RTT_MS if local else remote.rtt_ms,
+                                  estimate.LAN_MBPS if local else d.uplink_mbps) for d in ctx.sources]
+        s50, s95 = _worst([(c.p50_ms, c.p95_ms) for _, c in smalls])
+        n50, n95 = _worst([(n.p50_ms, n.p95_ms) for n in nets])
+        small_acc = _accuracy(ctx, stage, recipe)
+        large_acc = _accuracy(ctx, large, remote_recipe)
+        if esc.measured:
+            acc, rate = esc.measured.accuracy, esc.measured.escalation_rate
+        else:
+            acc, rate = estimate.cascade_accuracy(small_acc, large_acc)
+        escalated50 = s50 + n50 + c_large.p50_ms
+        escalated95 = s95 + n95 + c_large.p95_ms
+        p50 = escalated50 if rate >= 0.5 else s50
+        p95 = escalated95 if rate > 0.05 else s95  # more than 5% escalated: the tail is an escalated request
+        per_1k_r, monthly_r, instances = _remote_costs(ctx, remote, c_large.p50_ms, rate, entry, reasons)
+        energy = _weighted(smalls, lambda d, c: estimate.energy_mj(d.power_w, c.p50_ms))
+        per_1k_d, monthly_d = _device_costs(ctx, energy)
+        util = max((ctx.workload.throughput.rps if ctx.workload.throughput else 0) * c.p50_ms / 1000 for _, c in smalls)
+        notes = [f"escalation rate {rate:.0%} ({'measured' if esc.measured else 'prior'}); "
+                 f"small tier alone {small_acc:.3f}, large tier {large_acc:.3f}"]
+        est = Estimates(p50, p95, s50 + rate * c_large.p50_ms, rate * n50, acc, ctx.stage.accuracy - acc,
+                        _size_mb(stage, recipe), energy, per_1k_d + per_1k_r,
+                        None if monthly_r is None else monthly_r + (monthly_d or 0.0),
+                        escalation_rate=rate, utilisation=util, instances=instances, notes=tuple(notes))
+        reasons += constraints.transfer_allowed(ctx, remote, "raw_data")
+        reasons += constraints.common(ctx, est, local_answer=True)
+        yield Candidate("cascade", placements, est, tuple(reasons))
+
+
+def federated(ctx: Context) -> Iterator[Candidate]:
+    """Devices of a site extract features locally; a site aggregator combines them."""
+    sites = {d.site for d in ctx.sources}
+    if None in sites or len(sites) != 1 or sum(d.count for d in ctx.sources) < 2:
+        return
+    site = sites.pop()
+    aggregators = [d for d in ctx.devices.values() if d.site == site and d.role == "device"
+                   and d.target not in ctx.workload.data_source]
+    points = [(p.name, p.flops_fraction, p.activation_bytes) for p in ctx.root.split_points] \
+        if ctx.stage_is_root else []
+    points = points or [("output", 1.0, FEATURES_WITHOUT_SPLIT_BYTES)]
+    first = ctx.sources[0]
+    for agg in aggregators:
+        for cut, fraction, feature_bytes in points:
+            for stage, recipe in recipes(ctx, first, [ctx.stage]):
+                agg_recipe, _, _ = _remote_recipe(ctx, agg, stage)
+                placements = (*_device_placements(ctx, stage, recipe), Placement(agg.target, "aggregator", stage.name, agg_recipe))
+                reasons = []
+                for dev in ctx.sources:
+                    reasons += constraints.capability(ctx.task, ctx.root.source.format, recipe, dev)
+                if reasons:
+                    yield Candidate("federated", placements, None, tuple(dict.fromkeys(reasons)))
+                    continue
+                head = _work(ctx, stage, recipe, fraction)
+                heads = [(dev, _compute(ctx, dev, head)) for dev in ctx.sources]
+                tail_ms = 0.0
+                tail95 = 0.0
+                if fraction < 1.0:
+                    c_tail = _compute(ctx, agg, _work(ctx, stage, agg_recipe, 1 - fraction))
+                    tail_ms, tail95 = c_tail.p50_ms, c_tail.p95_ms
+                net = estimate.transfer(feature_bytes, estimate.LAN_RTT_MS, estimate.LAN_MBPS)
+                h50, h95 = _worst([(c.p50_ms, c.p95_ms) for _, c in heads])
+                energy = _weighted(heads, lambda d, c: estimate.energy_mj(d.power_w, c.p50_ms)) + \
+                    estimate.energy_mj(agg.power_w, tail_ms)
+                per_1k, monthly = _device_costs(ctx, energy)
+                acc = _accuracy(ctx, stage, recipe)
+                util = max((ctx.workload.throughput.rps if ctx.workload.throughput else 0) * c.p50_ms / 1000
+                           for _, c in heads)
+                est = Estimates(h50 + net.p50_ms + tail_ms, h95 + net.p95_ms + tail95, h50 + tail_ms, net.p50_ms, acc,
+                                ctx.stage.accuracy - acc, _size_mb(stage, recipe), energy, per_1k, monthly,
+                                utilisation=util, notes=(f"features cut at {cut} go to {agg.target} on site {site}",))
+                reasons += constraints.transfer_allowed(ctx, agg, "features")
+                reasons += constraints.common(ctx, est, local_answer=True)
+                yield Candidate("federated", placements, est, tuple(reasons))
+
+
+PATTERN_FUNCTIONS = {
+    "on-device": on_device,
+    "split": split,
+    "cascade": cascade,
+    "federated": federated,
+    "mec": lambda ctx: remote_whole(ctx, "mec", ("wavelength",)),
+    "cloud": lambda ctx: remote_whole(ctx, "cloud", ("ec2", "workers-ai")),
+}
+
+
+def enumerate_all(ctx: Context) -> list[Candidate]:
+    pinned = ctx.workload.pattern
+    patterns = [pinned] if pinned != "auto" else list(PATTERN_FUNCTIONS)
+    return [c for p in patterns for c in PATTERN_FUNCTIONS[p](ctx)]

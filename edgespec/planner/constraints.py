@@ -1,0 +1,105 @@
+"""Constraints: each returns the reasons a candidate breaks it (an empty list when it holds).
+
+Reasons are one line each and start with the constraint's name, so `plan --explain` and the
+ES501 message read the same way: "latency: p95 212 ms > 50 ms on store-orin".
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from edgespec.planner import estimate
+from edgespec.planner.device import Device
+from edgespec.planner.types import Estimates, Recipe
+
+if TYPE_CHECKING:
+    from edgespec.planner.candidates import Context
+
+LEVELS = ("device", "site", "region", "anywhere")
+ACTIVATION_FACTOR = 4  # runtime activations ~ a few copies of the input tensor (docs/planner.md)
+LLM_RUNTIME_FACTOR = 1.2  # KV cache and runtime on top of the weights
+
+
+def capability(task: str, fmt: str, recipe: Recipe, device: Device) -> list[str]:
+    reasons = []
+    if not device.runs(task):
+        reasons.append(f"capability: {device.hardware} does not run {task} models "
+                       f"({'int8 CNN-style graphs only' if device.cls == 'coral-tpu' else 'unsupported'})")
+    if recipe.precision != "served" and recipe.precision not in device.precisions:
+        reasons.append(f"capability: {device.hardware} runs {', '.join(device.precisions)}, not {recipe.precision}")
+    if fmt not in device.formats:
+        reasons.append(f"capability: {device.hardware} cannot load {fmt} models (converts from {', '.join(device.formats)})")
+    if recipe.accelerator == "dla" and device.dla_cores == 0:
+        reasons.append(f"capability: {device.hardware} has no DLA")
+    return reasons
+
+
+def memory(device: Device, work: estimate.Work, input_bytes: float) -> list[str]:
+    if device.memory_bytes is None:
+        return []
+    factor = LLM_RUNTIME_FACTOR if work.output_tokens else 1.0
+    need = work.weight_bytes * factor + input_bytes * ACTIVATION_FACTOR
+    if need > device.memory_bytes:
+        return [f"memory: needs {need / 1e9:.2f} GB, {device.target} ({device.hardware}) has "
+                f"{device.memory_bytes / 1e9:.2f} GB usable"]
+    return []
+
+
+def distance(source: Device, dest: Device) -> str:
+    """How far data travels from a data source to `dest`, as a privacy level."""
+    if dest.target == source.target:
+        return "device"
+    if source.site and dest.site == source.site:
+        return "site"
+    if dest.kind == "workers-ai":
+        return "anywhere"  # served from whichever Cloudflare location is nearest
+    if dest.jurisdiction and dest.jurisdiction == source.jurisdiction:
+        return "region"
+    if dest.role == "remote" and source.jurisdiction is None and dest.jurisdiction is not None:
+        return "region"  # the spec does not place the device; a regional tier is the nearest reading
+    return "anywhere"
+
+
+def transfer_allowed(ctx: Context, dest: Device, what: str) -> list[str]:
+    """Privacy (`raw_data` or `features` may reach `dest`) and residency."""
+    privacy = ctx.workload.privacy
+    allowed = getattr(privacy, what)
+    reasons = []
+    for source in ctx.sources:
+        level = distance(source, dest)
+        if LEVELS.index(level) > LEVELS.index(allowed):
+            reasons.append(f"privacy: {what}={allowed} forbids sending {'input' if what == 'raw_data' else 'features'} "
+                           f"from {source.target} to {dest.target} ({level})")
+            break
+    if privacy.residency and dest.role == "remote":
+        if dest.kind == "workers-ai":
+            reasons.append(f"residency: {dest.target} (Workers AI) may run anywhere; residency is {', '.join(privacy.residency)}")
+        elif dest.jurisdiction not in privacy.residency:
+            where = dest.jurisdiction or "unknown (set `jurisdiction` or `region`)"
+            reasons.append(f"residency: {dest.target} is in {where}; residency is {', '.join(privacy.residency)}")
+    return reasons
+
+
+def common(ctx: Context, est: Estimates, *, local_answer: bool) -> list[str]:
+    """Latency, throughput, accuracy and offline: the constraints every pattern shares."""
+    w = ctx.workload
+    reasons = []
+    where = ", ".join(d.target for d in ctx.sources)
+    for key, budget in (("p50", w.latency.p50_ms), ("p95", w.latency.p95_ms), ("p99", w.latency.p99_ms)):
+        if budget is None:
+            continue
+        # p99 from the p95 estimate: one more step of the same tail (docs/planner.md)
+        predicted = {"p50": est.p50_ms, "p95": est.p95_ms, "p99": est.p95_ms + (est.p95_ms - est.p50_ms)}[key]
+        if predicted > budget:
+            reasons.append(f"latency: {key} {predicted:.1f} ms > {budget:g} ms (from {where})")
+    if est.utilisation is not None and est.utilisation > estimate.UTILISATION_HEADROOM:
+        reasons.append(f"throughput: {w.throughput.rps:g} rps keeps {where} {est.utilisation:.0%} busy "
+                       f"(limit {estimate.UTILISATION_HEADROOM:.0%})")
+    if w.accuracy is not None:
+        if w.accuracy.max_drop is not None and est.accuracy_drop > w.accuracy.max_drop + 1e-9:
+            reasons.append(f"accuracy: drop {est.accuracy_drop:.3f} > max_drop {w.accuracy.max_drop:g}")
+        if w.accuracy.min is not None and est.accuracy < w.accuracy.min - 1e-9:
+            reasons.append(f"accuracy: {est.accuracy:.3f} < min {w.accuracy.min:g}")
+    if w.offline == "required" and not local_answer:
+        reasons.append("offline: offline=required, but this pattern cannot answer without the uplink")
+    return reasons

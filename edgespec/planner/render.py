@@ -1,0 +1,114 @@
+"""Plan renderers: a table for humans, `--explain` for one workload, and the versioned JSON
+contract for CI bots (documented in docs/planner.md)."""
+
+from __future__ import annotations
+
+import json
+
+from edgespec.planner.types import Candidate, Plan, WorkloadPlan
+
+JSON_VERSION = 1
+
+
+def _placements(c: Candidate) -> str:
+    return ", ".join(f"{p.target}({p.role[0]}):{p.model}" for p in c.placements)
+
+
+def _recipe(c: Candidate) -> str:
+    return " + ".join(dict.fromkeys(p.recipe.label() for p in c.placements))
+
+
+def _money(v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"${v:,.2f}" if v >= 1 or v == 0 else f"${v:.2g}"
+
+
+def _num(v: float) -> str:
+    return f"{v:.1f}" if v >= 1 or v == 0 else f"{v:.2g}"
+
+
+def text(plan: Plan) -> str:
+    header = ("workload", "pattern", "placement", "recipe", "p50 ms", "p95 ms", "accuracy", "mJ", "$/1k", "$/month")
+    rows = []
+    whys = []
+    for name, wp in plan.workloads.items():
+        c = wp.chosen
+        if c is None:
+            rows.append((name, "INFEASIBLE", "-", "-", "-", "-", "-", "-", "-", "-"))
+        else:
+            e = c.estimates
+            rows.append((name, c.pattern, _placements(c), _recipe(c), _num(e.p50_ms), _num(e.p95_ms),
+                         f"{e.accuracy:.3f}", _num(e.energy_mj), _money(e.cost_usd_per_1k),
+                         _money(e.cost_usd_per_month)))
+        whys.append(f"  {name}: {wp.why}")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(v).ljust(widths[i]) for i, v in enumerate(r)).rstrip() for r in [header, *rows]]
+    return "\n".join(lines + ["", "why:"] + whys) + "\n"
+
+
+def _estimates(c: Candidate) -> dict | None:
+    e = c.estimates
+    if e is None:
+        return None
+    return {
+        "latency_ms": {"p50": round(e.p50_ms, 3), "p95": round(e.p95_ms, 3)},
+        "compute_ms": round(e.compute_ms, 3),
+        "network_ms": round(e.network_ms, 3),
+        "accuracy": round(e.accuracy, 4),
+        "accuracy_drop": round(e.accuracy_drop, 4),
+        "model_size_mb": round(e.model_size_mb, 3),
+        "energy_mj": round(e.energy_mj, 3),
+        "cost_usd_per_1k": round(e.cost_usd_per_1k, 6),
+        "cost_usd_per_month": None if e.cost_usd_per_month is None else round(e.cost_usd_per_month, 2),
+        "escalation_rate": e.escalation_rate,
+        "utilisation": None if e.utilisation is None else round(e.utilisation, 4),
+        "instances": e.instances,
+        "notes": list(e.notes),
+    }
+
+
+def _placement_json(c: Candidate) -> list[dict]:
+    return [{"target": p.target, "role": p.role, "model": p.model,
+             "recipe": {"precision": p.recipe.precision, "prune": p.recipe.prune, "variant": p.recipe.variant,
+                        "accelerator": p.recipe.accelerator}} for p in c.placements]
+
+
+def _workload_json(wp: WorkloadPlan) -> dict:
+    c = wp.chosen
+    rejected = [{"pattern": r.pattern, "target": r.remote_target or r.placements[0].target,
+                 "recipe": _placement_json(r)[0]["recipe"], "reason": r.reasons[0], "reasons": list(r.reasons)}
+                for r in wp.rejected]
+    return {
+        "feasible": c is not None,
+        "objective": wp.objective,
+        "pattern": c.pattern if c else None,
+        "placements": _placement_json(c) if c else [],
+        "estimates": _estimates(c) if c else None,
+        "why": wp.why,
+        "rejected": rejected,
+    }
+
+
+def as_json(plan: Plan) -> str:
+    doc = {"version": JSON_VERSION, "workloads": {n: _workload_json(wp) for n, wp in plan.workloads.items()}}
+    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+
+def explain(wp: WorkloadPlan) -> str:
+    lines = [f"workload {wp.name} (objective: {wp.objective})", f"decision: {wp.why}", ""]
+    ordered = sorted(wp.candidates, key=lambda c: (not c.feasible, c.pattern, c.key))
+    for c in ordered:
+        mark = "*" if c is wp.chosen else ("+" if c.feasible else "-")
+        e = c.estimates
+        figures = (f"p50 {e.p50_ms:.1f} ms, p95 {e.p95_ms:.1f} ms, acc {e.accuracy:.3f}, {e.energy_mj:.1f} mJ, "
+                   f"{_money(e.cost_usd_per_month)}/month") if e else "not estimated"
+        lines.append(f"{mark} {c.pattern:9} {_placements(c)} [{_recipe(c)}] {figures}")
+        for reason in c.reasons:
+            lines.append(f"      rejected: {reason}")
+        if e and c is wp.chosen:
+            for note in e.notes:
+                lines.append(f"      note: {note}")
+    lines.append("")
+    lines.append("* chosen   + feasible   - rejected")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,42 @@
+"""Pick the best feasible candidate by the workload's objective, with deterministic tie-breaks."""
+
+from __future__ import annotations
+
+from edgespec.planner.types import PATTERNS, Candidate
+
+BIG = float("inf")
+
+
+def score(objective: str, c: Candidate) -> tuple:
+    """Sort key: lower is better. Ties go to lower p95, then cost, energy, higher accuracy, then
+    the pattern order of PATTERNS (local before remote) and finally the candidate's key."""
+    e = c.estimates
+    cost = e.cost_usd_per_month if e.cost_usd_per_month is not None else e.cost_usd_per_1k
+    primary = {
+        "latency": e.p95_ms,
+        "cost": cost,
+        "energy": e.energy_mj,
+        "accuracy": -e.accuracy,
+    }[objective]
+    return (round(primary, 9), round(e.p95_ms, 9), round(cost, 9), round(e.energy_mj, 9), round(-e.accuracy, 9),
+            PATTERNS.index(c.pattern), c.key)
+
+
+def best(objective: str, candidates: list[Candidate]) -> Candidate | None:
+    feasible = [c for c in candidates if c.feasible]
+    return min(feasible, key=lambda c: score(objective, c)) if feasible else None
+
+
+def nearest_misses(candidates: list[Candidate]) -> dict[str, Candidate]:
+    """Per pattern, the rejected candidate closest to feasible: fewest broken constraints, then
+    lowest p95 (candidates that could not even be estimated come last)."""
+    out: dict[str, Candidate] = {}
+    for c in candidates:
+        if c.feasible:
+            continue
+        key = (len(c.reasons), c.estimates is None, c.estimates.p95_ms if c.estimates else BIG, c.key)
+        current = out.get(c.pattern)
+        if current is None or key < (len(current.reasons), current.estimates is None,
+                                     current.estimates.p95_ms if current.estimates else BIG, current.key):
+            out[c.pattern] = c
+    return out
