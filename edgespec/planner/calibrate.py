@@ -138,7 +138,9 @@ STARTS = [(0.05, 0.3), (0.2, 0.6), (0.5, 0.9), (0.1, 0.9), (0.5, 0.3)]
 
 
 def fit_class(cls: str, class_rows: list[Row]) -> dict:
-    precisions = sorted({r.precision for r in class_rows})
+    # int4 is weight-only: its math runs in fp16, so it has no constants of its own (decode-rate
+    # rows constrain only the bandwidth efficiency) and falls back to fp16's.
+    precisions = sorted({r.precision for r in class_rows} - {"int4"})
     knobs = [(("precisions", p, "efficiency"), EFFICIENCY_GRID) for p in precisions]
     knobs += [(("precisions", p, "overhead_ms"), OVERHEAD_GRID) for p in precisions]
     knobs.append((("bandwidth_efficiency",), BANDWIDTH_GRID))

@@ -35,7 +35,7 @@ class Work:
     precision: str
     prompt_tokens: int = 0
     output_tokens: int = 0
-    accelerator: str = "gpu"  # gpu | dla (Jetson)
+    accelerator: str | None = None  # "dla" on Jetson when the plan uses a DLA core
 
     @property
     def weight_bytes(self) -> float:

@@ -12,7 +12,7 @@ class Recipe:
     precision: str  # fp32 | fp16 | int8 | int4 | served (Workers AI: fixed by the catalog model)
     prune: float = 0.0
     variant: str | None = None
-    accelerator: str = "gpu"  # gpu | dla (Jetson)
+    accelerator: str | None = None  # "dla" on Jetson when the plan uses a DLA core
 
     def label(self) -> str:
         parts = [self.variant or "", self.precision]

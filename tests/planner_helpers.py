@@ -1,0 +1,38 @@
+"""Build small specs in code and plan them."""
+
+from __future__ import annotations
+
+import yaml
+
+from edgespec.load import load_bytes
+from edgespec.planner.plan import plan
+from edgespec.validate import validate
+
+
+def model(task="image-classification", params="25M", gflops=8.0, accuracy=0.9, **extra) -> dict:
+    return {"task": task, "source": {"uri": "s3://m/model.onnx", "format": extra.pop("format", "onnx")},
+            "params": params, "gflops": gflops,
+            "input": extra.pop("input", {"shape": [1, 3, 224, 224], "dtype": "uint8"}),
+            "accuracy": {"metric": "top1", "value": accuracy}, **extra}
+
+
+def spec(models: dict, targets: dict, workloads: dict) -> dict:
+    return {"apiVersion": "edgespec/v1", "kind": "EdgeDeployment", "metadata": {"name": "t", "version": "1.0.0"},
+            "models": models, "targets": targets, "workloads": workloads}
+
+
+def run(doc: dict):
+    """(Plan, diagnostics) of a spec given as data; asserts the spec itself is valid."""
+    raw = yaml.safe_dump(doc, sort_keys=False).encode()
+    loaded = load_bytes(raw, "t.yaml")
+    checked, diagnostics = validate(loaded)
+    assert checked is not None, [d.message for d in diagnostics]
+    return plan(checked, loaded.source)
+
+
+def misses(workload_plan) -> dict[str, list[str]]:
+    """Pattern -> the reasons of every rejected candidate of that pattern."""
+    out: dict[str, list[str]] = {}
+    for c in workload_plan.rejected:
+        out.setdefault(c.pattern, []).extend(c.reasons)
+    return out

@@ -1,0 +1,119 @@
+"""Each estimator term on its own, with hand-computed expectations."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgespec import catalog
+from edgespec.catalog import value
+from edgespec.planner import device as device_mod
+from edgespec.planner import estimate
+from edgespec.spec.models import Target
+
+
+def dev(hardware: str, **fields) -> device_mod.Device:
+    return device_mod.resolve("t", Target.model_validate({"hardware": hardware, **fields}))
+
+
+def test_peak_follows_power_mode():
+    maxn = dev("jetson-orin-nano-8gb", power_mode="MAXN_SUPER")
+    low = dev("jetson-orin-nano-8gb", power_mode="15W")
+    assert maxn.peak_tops["int8"] == pytest.approx(33.5)
+    assert low.peak_tops["int8"] == pytest.approx(33.5 * (15 / 25) ** device_mod.POWER_MODE_EXPONENT)
+    assert maxn.peak_tops["fp16"] == pytest.approx(maxn.peak_tops["int8"] / 2)
+    assert low.power_w == 15 and maxn.power_w == 25
+
+
+def test_compute_bound_roofline():
+    d = dev("jetson-orin-nx-16gb", power_mode="MAXN")
+    cal = catalog.calibration()["classes"]["jetson-gpu"]
+    k = cal["precisions"]["int8"]
+    work = estimate.Work(gflops=20.0, params=1e6, precision="int8")
+    expected = k["overhead_ms"] + 20e9 / (50e12 * k["efficiency"]) * 1e3
+    c = estimate.compute(d, work)
+    assert c.bound == "compute" and c.p50_ms == pytest.approx(expected)
+    assert c.p95_ms == pytest.approx(expected * cal["p95_over_p50"])
+
+
+def test_memory_bound_when_weights_dominate():
+    d = dev("jetson-orin-nx-16gb", power_mode="MAXN")
+    cal = catalog.calibration()["classes"]["jetson-gpu"]
+    work = estimate.Work(gflops=0.01, params=2e9, precision="fp16")
+    c = estimate.compute(d, work)
+    assert c.bound == "memory"
+    assert c.p50_ms == pytest.approx(cal["precisions"]["fp16"]["overhead_ms"]
+                                     + 4e9 / (102.4e9 * cal["bandwidth_efficiency"]) * 1e3)
+
+
+def test_coral_spills_parameters_beyond_sram_over_usb():
+    usb = dev("coral-usb")
+    small = estimate.compute(usb, estimate.Work(1.0, 3e6, "int8"))
+    big = estimate.compute(usb, estimate.Work(1.0, 40e6, "int8"))
+    spill_gbs = catalog.calibration()["classes"]["coral-tpu"]["spill_gbs"]["usb3"]
+    assert small.bound == "compute" and big.bound == "spill"
+    assert big.p50_ms - small.p50_ms == pytest.approx((40e6 - usb.sram_bytes) / (spill_gbs * 1e9) * 1e3)
+
+
+def test_dla_is_slower_than_the_gpu():
+    d = dev("jetson-agx-orin-64gb")
+    gpu = estimate.compute(d, estimate.Work(10.0, 5e6, "int8"))
+    dla = estimate.compute(d, estimate.Work(10.0, 5e6, "int8", accelerator="dla"))
+    assert dla.p50_ms > gpu.p50_ms
+
+
+def test_llm_prefill_is_compute_and_decode_is_memory_bound():
+    d = dev("jetson-orin-nano-8gb", power_mode="MAXN_SUPER")
+    one = estimate.compute(d, estimate.Work(2 * 2.6, 2.6e9, "int4", prompt_tokens=100, output_tokens=1))
+    many = estimate.compute(d, estimate.Work(2 * 2.6, 2.6e9, "int4", prompt_tokens=100, output_tokens=101))
+    per_token = (many.p50_ms - one.p50_ms) / 100
+    cal = catalog.calibration()["classes"]["jetson-gpu"]
+    assert many.bound == "memory"
+    assert per_token == pytest.approx(1.3e9 / (102e9 * cal["bandwidth_efficiency"]) * 1e3)
+    longer_prompt = estimate.compute(d, estimate.Work(2 * 2.6, 2.6e9, "int4", prompt_tokens=1000, output_tokens=1))
+    assert longer_prompt.p50_ms > one.p50_ms * 5
+
+
+def test_network_round_trip_plus_payload():
+    n = estimate.transfer(250_000, 20, 10)  # 250 kB over 10 Mbit/s = 200 ms
+    assert n.p50_ms == pytest.approx(220)
+    assert n.p95_ms == pytest.approx(20 * estimate.NETWORK_P95_RTT_FACTOR + 200 / estimate.NETWORK_P95_BANDWIDTH_SHARE)
+    assert estimate.transfer(1e6, 12, None).p50_ms == 12  # unknown bandwidth: payload time left out
+
+
+def test_input_bytes():
+    assert estimate.input_bytes([1, 3, 224, 224], "float32", None) == 602_112
+    assert estimate.input_bytes([1, 3, 224, 224], "uint8", 20_000) == 20_000
+
+
+def test_accuracy_priors():
+    drops = value(catalog.accuracy()["precision_drop"]["int8"])
+    assert estimate.precision_drop("object-detection", "int8") == drops["object-detection"]
+    assert estimate.precision_drop("embedding", "int8") == drops["default"]
+    assert estimate.precision_drop("tabular", "fp32") == 0
+    assert estimate.prune_drop(0.5) == pytest.approx(0.5 * value(catalog.accuracy()["prune_drop_per_fraction"]))
+
+
+def test_cascade_accuracy_model():
+    acc, rate = estimate.cascade_accuracy(0.80, 0.90)
+    assert rate == 0.15 and acc == pytest.approx(0.80 + 0.10 * 0.75)
+    acc_more, _ = estimate.cascade_accuracy(0.80, 0.90, rate=0.3)
+    assert acc_more == pytest.approx(0.90)  # escalating twice as much recovers the whole gap (capped)
+
+
+def test_energy_and_electricity():
+    assert estimate.energy_mj(25, 4) == 100  # 25 W for 4 ms = 100 mJ
+    kwh_price = value(catalog.datacenter()["electricity_usd_per_kwh"])
+    assert estimate.electricity_usd(3.6e9, 1) == pytest.approx(kwh_price)  # 3.6e9 mJ = 1 kWh
+
+
+def test_instances_needed():
+    assert estimate.instances_needed(10, 10) == 1  # 10 rps x 10 ms = 10% of one instance
+    assert estimate.instances_needed(700, 10) == 10  # 70 rps per instance at 70% headroom
+
+
+def test_workers_ai_price_and_model_choice():
+    entry = estimate.workers_ai_model("text-generation", 8e9)
+    assert entry["id"] == "@cf/meta/llama-3.1-8b-instruct-fp8"
+    usd = estimate.workers_ai_usd(entry, 1_000_000, 0)
+    assert usd == pytest.approx(13778 / 1000 * 0.011)
+    assert estimate.workers_ai_model("tabular", 1e6) is None
