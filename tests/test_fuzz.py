@@ -31,12 +31,13 @@ values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=
                       max_leaves=6)
 
 
-def _run_cli(raw: bytes) -> int:
+def _run_cli(raw: bytes, command: str = "validate") -> int:
     from click.testing import CliRunner
 
     from edgespec.cli import cli
 
-    result = CliRunner().invoke(cli, ["validate", "--format", "json", "-"], input=raw, catch_exceptions=False)
+    args = ["validate", "--format", "json", "-"] if command == "validate" else ["plan", "--format", "json", "-"]
+    result = CliRunner().invoke(cli, args, input=raw, catch_exceptions=False)
     json.loads(result.stdout or "{}")  # the output is always well-formed
     return result.exit_code
 
@@ -101,6 +102,7 @@ def test_structural_mutations_agree_with_schema(doc, data):
         _set(doc, path, data.draw(st.one_of(values, st.just(_DELETE))))
     raw = yaml.safe_dump(doc, sort_keys=False).encode()
     assert _run_cli(raw) in (0, 1)
+    assert _run_cli(raw, "plan") in (0, 1)
     loaded = load_bytes(raw, "m.yaml")
     if loaded.data is None:
         return

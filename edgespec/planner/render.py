@@ -110,5 +110,5 @@ def explain(wp: WorkloadPlan) -> str:
             for note in e.notes:
                 lines.append(f"      note: {note}")
     lines.append("")
-    lines.append("* chosen   + feasible   - rejected")
+    lines.append("(* chosen, + feasible, - rejected)")
     return "\n".join(lines) + "\n"

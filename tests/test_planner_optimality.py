@@ -1,0 +1,87 @@
+"""On random small specs: the chosen plan's objective equals the best of a brute-force scan, and
+the search space holds every combination a brute force would try."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+from edgespec import catalog
+from tests.planner_helpers import model, run, spec
+
+DEVICES = ["jetson-orin-nx-16gb", "jetson-orin-nano-8gb", "coral-usb", "snapdragon-8-gen-3", "apple-a16",
+           "raspberry-pi-5", "jetson-agx-orin-64gb"]
+OBJECTIVES = ["latency", "cost", "energy", "accuracy"]
+
+
+def random_spec(seed: int) -> dict:
+    rng = random.Random(seed)
+    hw = rng.choice(DEVICES)
+    device = {"hardware": hw, "count": rng.randint(1, 50), "site": "s", "jurisdiction": "us",
+              "network": {"rtt_ms": rng.randint(5, 60), "uplink_mbps": rng.choice([2, 20, 100])}}
+    if hw == "coral-usb":
+        device["host"] = "raspberry-pi-5"
+    targets = {"dev": device,
+               "srv": {"hardware": "jetson-agx-orin-64gb", "site": "s", "jurisdiction": "us"},
+               "cloud": {"hardware": "aws-ec2", "region": "us-east-1", "count": rng.randint(1, 5),
+                         "instance_type": rng.choice(["g4dn.xlarge", "g6.xlarge"]),
+                         "network": {"rtt_ms": rng.randint(10, 80)}},
+               "mec": {"hardware": "aws-wavelength", "region": "us-east-1", "zone": "us-east-1-wl1-bos-wlz-1",
+                       "instance_type": "g4dn.2xlarge", "count": 3, "network": {"rtt_ms": rng.randint(5, 20)}}}
+    m = model("image-classification", f"{rng.randint(2, 80)}M", round(rng.uniform(0.3, 60), 2), 0.9,
+              input={"shape": [1, 3, 224, 224], "dtype": "uint8", "encoded_bytes": f"{rng.randint(10, 200)}KB"},
+              variants={"small": {"params": "2M", "gflops": 0.3, "accuracy": {"value": round(rng.uniform(0.7, 0.88), 3)}}},
+              split_points=[{"name": "mid", "flops_fraction": 0.4, "activation_bytes": f"{rng.randint(20, 400)}KB"}])
+    w = {"model": "m", "data_source": ["dev"],
+         "latency": {"p95_ms": rng.choice([10, 30, 80, 200, 1000])},
+         "throughput": {"rps": rng.choice([0.1, 1, 10])},
+         "accuracy": {"max_drop": rng.choice([0.005, 0.02, 0.1])},
+         "privacy": {"raw_data": rng.choice(["device", "site", "region", "anywhere"]), "features": "anywhere"},
+         "offline": rng.choice(["required", "none"]),
+         "escalation": {"to": rng.choice(["srv", "cloud", "mec"]), "confidence_below": 0.5},
+         "objective": rng.choice(OBJECTIVES)}
+    return spec({"m": m}, targets, {"w": w})
+
+
+def metric(objective: str, e) -> float:
+    cost = e.cost_usd_per_month if e.cost_usd_per_month is not None else e.cost_usd_per_1k
+    return {"latency": e.p95_ms, "cost": cost, "energy": e.energy_mj, "accuracy": -e.accuracy}[objective]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_chosen_is_the_brute_force_best(seed):
+    doc = random_spec(seed)
+    wp = run(doc)[0].workloads["w"]
+    feasible = [c for c in wp.candidates if c.feasible]
+    objective = doc["workloads"]["w"]["objective"]
+    if not feasible:
+        assert wp.chosen is None
+        return
+    best = min(metric(objective, c.estimates) for c in feasible)
+    assert wp.chosen.feasible
+    assert metric(objective, wp.chosen.estimates) == pytest.approx(best, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_search_space_is_complete(seed):
+    doc = random_spec(seed)
+    wp = run(doc)[0].workloads["w"]
+    hw = doc["targets"]["dev"]["hardware"]
+    cls = catalog.classes()[catalog.hardware()[hw]["class"]]
+    precisions = [p for p in ("fp32", "fp16", "int8") if p in cls["precisions"]]
+    prunes = [0.0, *catalog.accuracy()["prune_fractions"]]
+    dla = hw.startswith("jetson") and catalog.value(catalog.hardware()[hw].get("dla_cores"), 0) > 0
+    expected = set()
+    for variant, precision, prune in itertools.product([None, "small"], precisions, prunes):
+        expected.add((variant, precision, prune, None))
+        if dla and precision in ("int8", "fp16"):
+            expected.add((variant, precision, prune, "dla"))
+    got = {(p.recipe.variant, p.recipe.precision, p.recipe.prune, p.recipe.accelerator)
+           for c in wp.candidates if c.pattern == "on-device" for p in c.placements}
+    assert got == expected
+    cloud = {(p.recipe.variant, p.recipe.precision, p.recipe.prune) for c in wp.candidates if c.pattern == "cloud"
+             for p in c.placements}
+    assert cloud == {(v, p, f) for v, p, f in itertools.product([None, "small"], ["fp32", "fp16", "int8"], prunes)}
+    assert {c.pattern for c in wp.candidates} >= {"on-device", "cloud", "mec", "split", "cascade"}
