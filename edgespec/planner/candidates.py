@@ -377,8 +377,13 @@ def federated(ctx: Context) -> Iterator[Candidate]:
     if None in sites or len(sites) != 1 or sum(d.count for d in ctx.sources) < 2:
         return
     site = sites.pop()
-    aggregators = [d for d in ctx.devices.values() if d.site == site and d.role == "device"
-                   and d.target not in ctx.workload.data_source]
+    # Aggregators that only differ by name give identical estimates; ties go to the smallest name,
+    # so one per signature (the first by name) finds the same optimum with far fewer candidates.
+    aggregators = {}
+    for d in sorted(ctx.devices.values(), key=lambda d: d.target):
+        if d.site == site and d.role == "device" and d.target not in ctx.workload.data_source:
+            aggregators.setdefault((d.hardware, d.power_mode, d.jurisdiction), d)
+    aggregators = list(aggregators.values())
     points = [(p.name, p.flops_fraction, p.activation_bytes) for p in ctx.root.split_points] \
         if ctx.stage_is_root else []
     points = points or [("output", 1.0, FEATURES_WITHOUT_SPLIT_BYTES)]

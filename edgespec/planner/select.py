@@ -30,13 +30,11 @@ def best(objective: str, candidates: list[Candidate]) -> Candidate | None:
 def nearest_misses(candidates: list[Candidate]) -> dict[str, Candidate]:
     """Per pattern, the rejected candidate closest to feasible: fewest broken constraints, then
     lowest p95 (candidates that could not even be estimated come last)."""
-    out: dict[str, Candidate] = {}
+    best: dict[str, tuple[tuple, Candidate]] = {}
     for c in candidates:
         if c.feasible:
             continue
         key = (len(c.reasons), c.estimates is None, c.estimates.p95_ms if c.estimates else BIG, c.key)
-        current = out.get(c.pattern)
-        if current is None or key < (len(current.reasons), current.estimates is None,
-                                     current.estimates.p95_ms if current.estimates else BIG, current.key):
-            out[c.pattern] = c
-    return out
+        if c.pattern not in best or key < best[c.pattern][0]:
+            best[c.pattern] = (key, c)
+    return {pattern: c for pattern, (_, c) in best.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 
 PATTERNS = ("on-device", "split", "cascade", "federated", "mec", "cloud")
 
@@ -60,7 +61,7 @@ class Candidate:
     def feasible(self) -> bool:
         return not self.reasons and self.estimates is not None
 
-    @property
+    @cached_property
     def key(self) -> str:
         """A stable identity, used as the last tie-break."""
         return self.pattern + "|" + "|".join(f"{p.target}:{p.role}:{p.model}:{p.recipe.label()}" for p in self.placements)

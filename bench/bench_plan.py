@@ -1,0 +1,53 @@
+"""Time `edgespec plan` over workloads x targets (fresh process each, start-up included).
+
+Usage: python bench/bench_plan.py [--workloads 100,1000] [--targets 10,100] [--repeat 1]
+Prints a markdown table; paste it into bench/README.md. There is no peer tool that plans
+edge placements, so this benchmark runs alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gen  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--workloads", default="100,1000")
+    parser.add_argument("--targets", default="10,100")
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    bindir = Path(sys.executable).parent
+    edgespec = str(bindir / "edgespec") if (bindir / "edgespec").exists() else shutil.which("edgespec")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for w in (int(x) for x in args.workloads.split(",")):
+            for t in (int(x) for x in args.targets.split(",")):
+                path = Path(tmp) / f"spec-{w}-{t}.yaml"
+                path.write_text(gen.spec(w, t))
+                best = float("inf")
+                for _ in range(args.repeat):
+                    start = time.perf_counter()
+                    result = subprocess.run([edgespec, "plan", str(path), "--format", "json"], capture_output=True)
+                    best = min(best, time.perf_counter() - start)
+                    if result.returncode not in (0, 1):  # 1: some generated workloads are infeasible
+                        raise SystemExit(result.stderr.decode()[-500:])
+                rows.append((w, t, best))
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; best of {args.repeat}\n")
+    print("| workloads | targets | edgespec plan | per workload x target |")
+    print("|---:|---:|---:|---:|")
+    for w, t, s in rows:
+        print(f"| {w:,} | {t} | {s:.2f} s | {s / (w * t) * 1e6:.1f} µs |")
+
+
+if __name__ == "__main__":
+    main()
