@@ -204,8 +204,7 @@ def on_device(ctx: Context) -> Iterator[Candidate]:
             yield Candidate("on-device", _device_placements(ctx, stage, recipe), None, tuple(reasons))
             continue
         p50, p95 = _worst([(c.p50_ms, c.p95_ms) for _, c in results])
-        util = max(((ctx.workload.throughput.rps if ctx.workload.throughput else 0) * c.p50_ms / 1000)
-                   for _, c in results)
+        util = _utilisation(ctx, results)
         energy = _weighted(results, lambda d, c: estimate.energy_mj(d.power_w, c.p50_ms))
         per_1k, monthly = _device_costs(ctx, energy)
         acc = _accuracy(ctx, stage, recipe)
@@ -213,6 +212,19 @@ def on_device(ctx: Context) -> Iterator[Candidate]:
                         per_1k, monthly, utilisation=util, notes=tuple(f"{d.target}: {c.bound}-bound" for d, c in results))
         reasons += constraints.common(ctx, est, local_answer=True)
         yield Candidate("on-device", _device_placements(ctx, stage, recipe), est, tuple(reasons))
+
+
+def _utilisation(ctx: Context, results) -> float:
+    """The busiest data source's share of time spent on this workload at its declared rate."""
+    rps = ctx.workload.throughput.rps if ctx.workload.throughput else 0.0
+    return max(rps * c.p50_ms / 1000 for _, c in results)
+
+
+def _sources_capable(ctx: Context, recipe: Recipe) -> list[str]:
+    reasons: list[str] = []
+    for dev in ctx.sources:
+        reasons += constraints.capability(ctx.task, ctx.root.source.format, recipe, dev)
+    return list(dict.fromkeys(reasons))
 
 
 def _weighted(results, f) -> float:
@@ -282,9 +294,7 @@ def split(ctx: Context) -> Iterator[Candidate]:
         for remote in remotes:
             for stage, recipe in recipes(ctx, first, [ctx.stage]):
                 placements = (*_device_placements(ctx, stage, recipe), Placement(remote.target, "remote", stage.name, recipe))
-                reasons = []
-                for dev in ctx.sources:
-                    reasons += constraints.capability(ctx.task, ctx.root.source.format, recipe, dev)
+                reasons = _sources_capable(ctx, recipe)
                 reasons += constraints.capability(ctx.task, ctx.root.source.format, Recipe(recipe.precision), remote)
                 if reasons:
                     yield Candidate("split", placements, None, tuple(dict.fromkeys(reasons)))
@@ -300,8 +310,7 @@ def split(ctx: Context) -> Iterator[Candidate]:
                 energy = _weighted(heads, lambda d, c: estimate.energy_mj(d.power_w, c.p50_ms))
                 per_1k_d, monthly_d = _device_costs(ctx, energy)
                 acc = _accuracy(ctx, stage, recipe)
-                util = max((ctx.workload.throughput.rps if ctx.workload.throughput else 0) * c.p50_ms / 1000
-                           for _, c in heads)
+                util = _utilisation(ctx, heads)
                 est = Estimates(h50 + n50 + c_tail.p50_ms, h95 + n95 + c_tail.p95_ms, h50 + c_tail.p50_ms, n50, acc,
                                 ctx.stage.accuracy - acc, _size_mb(stage, recipe), energy, per_1k_r + per_1k_d,
                                 None if monthly_r is None else monthly_r + (monthly_d or 0.0), utilisation=util,
@@ -327,9 +336,7 @@ def cascade(ctx: Context) -> Iterator[Candidate]:
         if stage is ctx.stage and recipe.precision not in ("int8", "int4"):
             continue  # the small tier is a variant, or the model itself quantized harder
         placements = (*_device_placements(ctx, stage, recipe), Placement(remote.target, "remote", remote_model, remote_recipe))
-        reasons = []
-        for dev in ctx.sources:
-            reasons += constraints.capability(ctx.task, ctx.root.source.format, recipe, dev)
+        reasons = _sources_capable(ctx, recipe)
         if remote_recipe.precision != "served":
             reasons += constraints.capability(ctx.task, ctx.root.source.format, remote_recipe, remote)
         if reasons:
@@ -359,7 +366,7 @@ def cascade(ctx: Context) -> Iterator[Candidate]:
         per_1k_r, monthly_r, instances = _remote_costs(ctx, remote, c_large.p50_ms, rate, entry, reasons)
         energy = _weighted(smalls, lambda d, c: estimate.energy_mj(d.power_w, c.p50_ms))
         per_1k_d, monthly_d = _device_costs(ctx, energy)
-        util = max((ctx.workload.throughput.rps if ctx.workload.throughput else 0) * c.p50_ms / 1000 for _, c in smalls)
+        util = _utilisation(ctx, smalls)
         notes = [f"escalation rate {rate:.0%} ({'measured' if esc.measured else 'prior'}); "
                  f"small tier alone {small_acc:.3f}, large tier {large_acc:.3f}"]
         est = Estimates(p50, p95, s50 + rate * c_large.p50_ms, rate * n50, acc, ctx.stage.accuracy - acc,
@@ -393,9 +400,7 @@ def federated(ctx: Context) -> Iterator[Candidate]:
             for stage, recipe in recipes(ctx, first, [ctx.stage]):
                 agg_recipe, _, _ = _remote_recipe(ctx, agg, stage)
                 placements = (*_device_placements(ctx, stage, recipe), Placement(agg.target, "aggregator", stage.name, agg_recipe))
-                reasons = []
-                for dev in ctx.sources:
-                    reasons += constraints.capability(ctx.task, ctx.root.source.format, recipe, dev)
+                reasons = _sources_capable(ctx, recipe)
                 if reasons:
                     yield Candidate("federated", placements, None, tuple(dict.fromkeys(reasons)))
                     continue
@@ -412,8 +417,7 @@ def federated(ctx: Context) -> Iterator[Candidate]:
                     estimate.energy_mj(agg.power_w, tail_ms)
                 per_1k, monthly = _device_costs(ctx, energy)
                 acc = _accuracy(ctx, stage, recipe)
-                util = max((ctx.workload.throughput.rps if ctx.workload.throughput else 0) * c.p50_ms / 1000
-                           for _, c in heads)
+                util = _utilisation(ctx, heads)
                 est = Estimates(h50 + net.p50_ms + tail_ms, h95 + net.p95_ms + tail95, h50 + tail_ms, net.p50_ms, acc,
                                 ctx.stage.accuracy - acc, _size_mb(stage, recipe), energy, per_1k, monthly,
                                 utilisation=util, notes=(f"features cut at {cut} go to {agg.target} on site {site}",))
