@@ -162,7 +162,8 @@ def _remote_costs(ctx: Context, remote: Device, compute_ms: float, share: float,
                        f"for {rps:g} rps, count is {remote.count}")
     monthly = instances * remote.price_per_hour * estimate.HOURS_PER_MONTH
     requests = (ctx.total_rps or 0.0) * estimate.SECONDS_PER_MONTH
-    per_1k = monthly / (requests / 1000) if requests else remote.price_per_hour / 3600 * compute_ms / 1000 * 1000
+    # without a declared rate: the instance time one request occupies (USD/s x s x 1,000 requests)
+    per_1k = monthly / (requests / 1000) if requests else remote.price_per_hour / 3600 * compute_ms
     return per_1k, monthly if ctx.total_rps is not None else None, instances
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cached_property
 
 PATTERNS = ("on-device", "split", "cascade", "federated", "mec", "cloud")
@@ -87,7 +87,3 @@ class WorkloadPlan:
 @dataclass(frozen=True)
 class Plan:
     workloads: dict[str, WorkloadPlan] = field(default_factory=dict)
-
-
-def as_dict(value) -> dict:
-    return asdict(value)
