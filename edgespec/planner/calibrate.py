@@ -2,6 +2,7 @@
 
     python -m edgespec.planner.calibrate            # print the fit and its error
     python -m edgespec.planner.calibrate --write    # rewrite edgespec/catalog/calibration.yaml
+    python -m edgespec.planner.calibrate --cv       # leave-one-model-out error (slow: one fit per model)
 
 Input: edgespec/catalog/benchmarks-calibration.csv (a copy of shared/facts, one row per
 published batch-1 latency or LLM decode rate, with its source URL). For each hardware class the
@@ -191,7 +192,25 @@ HEADER = """\
 """
 
 
+def cross_validate(all_rows: list[Row]) -> dict:
+    """Leave one model out: refit without every row of a model, then predict that model's rows."""
+    errors_: list[float] = []
+    for name in sorted({r.model for r in all_rows}):
+        train = [r for r in all_rows if r.model != name]
+        held = [r for r in all_rows if r.model == name]
+        classes = {cls: fit_class(cls, [r for r in train if r.cls == cls]) for cls in {r.cls for r in held}
+                   if any(r.cls == cls for r in train)}
+        errors_ += [abs(predict(r, classes[r.cls]) - r.measured_ms) / r.measured_ms for r in held if r.cls in classes]
+    return {"rows": len(errors_), "mdape": round(statistics.median(errors_), 4),
+            "within_30pct": round(sum(e <= 0.30 for e in errors_) / len(errors_), 4)}
+
+
 def main(argv: list[str]) -> int:
+    if "--cv" in argv:
+        stats = cross_validate(rows())
+        print(f"leave-one-model-out: MdAPE {stats['mdape']:.1%}, within ±30%: {stats['within_30pct']:.0%} "
+              f"of {stats['rows']} held-out rows")
+        return 0
     constants = fit()
     stats = report(constants, rows())
     constants["error"] = stats
