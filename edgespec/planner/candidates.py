@@ -112,7 +112,7 @@ def _work(ctx: Context, stage: Stage, recipe: Recipe, fraction: float = 1.0) -> 
     keep = 1.0 - recipe.prune
     gen = ctx.workload.generation
     return estimate.Work(stage.gflops * fraction * keep, stage.params * fraction * keep,
-                         "fp16" if recipe.precision == "served" else recipe.precision,
+                         recipe.precision,
                          prompt_tokens=gen.prompt_tokens if gen else 0,
                          output_tokens=gen.output_tokens if gen else 0,
                          accelerator=recipe.accelerator)
@@ -204,15 +204,35 @@ def on_device(ctx: Context) -> Iterator[Candidate]:
         if not results:
             yield Candidate("on-device", _device_placements(ctx, stage, recipe), None, tuple(reasons))
             continue
-        p50, p95 = _worst([(c.p50_ms, c.p95_ms) for _, c in results])
-        util = _utilisation(ctx, results)
-        energy = _weighted(results, lambda d, c: estimate.energy_mj(d.power_w, c.p50_ms))
-        per_1k, monthly = _device_costs(ctx, energy)
+        run = _summarise(ctx, results)
+        per_1k, monthly = _device_costs(ctx, run.energy_mj)
         acc = _accuracy(ctx, stage, recipe)
-        est = Estimates(p50, p95, p50, 0.0, acc, ctx.stage.accuracy - acc, _size_mb(stage, recipe), energy,
-                        per_1k, monthly, utilisation=util, notes=tuple(f"{d.target}: {c.bound}-bound" for d, c in results))
+        est = Estimates(run.p50_ms, run.p95_ms, run.p50_ms, 0.0, acc, ctx.stage.accuracy - acc, _size_mb(stage, recipe),
+                        run.energy_mj, per_1k, monthly, utilisation=run.utilisation,
+                        notes=tuple(f"{d.target}: {c.bound}-bound" for d, c in results))
         reasons += constraints.common(ctx, est, local_answer=True)
         yield Candidate("on-device", _device_placements(ctx, stage, recipe), est, tuple(reasons))
+
+
+@dataclass(frozen=True)
+class LocalRun:
+    """One stage run on every data source: the worst latencies, count-weighted energy, peak load."""
+
+    results: list[tuple[Device, estimate.Compute]]
+    p50_ms: float
+    p95_ms: float
+    energy_mj: float
+    utilisation: float
+
+
+def _summarise(ctx: Context, results: list[tuple[Device, estimate.Compute]]) -> LocalRun:
+    p50, p95 = _worst([(c.p50_ms, c.p95_ms) for _, c in results])
+    energy = _weighted(results, lambda d, c: estimate.energy_mj(d.power_w, c.p50_ms))
+    return LocalRun(results, p50, p95, energy, _utilisation(ctx, results))
+
+
+def _on_sources(ctx: Context, work: estimate.Work) -> LocalRun:
+    return _summarise(ctx, [(dev, _compute(ctx, dev, work)) for dev in ctx.sources])
 
 
 def _utilisation(ctx: Context, results) -> float:
@@ -241,10 +261,10 @@ def remote_whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator
     """cloud / mec: the raw input travels to a remote target that runs the whole model."""
     for remote in (d for d in ctx.devices.values() if d.kind in kinds):
         if remote.kind == "workers-ai":
-            entry = estimate.workers_ai_model(ctx.task, ctx.stage.params)
-            options = [(ctx.stage, Recipe("served"))] if entry else []
+            served, model, entry = _remote_recipe(ctx, remote, ctx.stage)
+            options = [(ctx.stage, served)] if entry else []
             if not entry:
-                yield Candidate(pattern, (Placement(remote.target, "remote", ctx.stage.name, Recipe("served")),), None,
+                yield Candidate(pattern, (Placement(remote.target, "remote", model, served),), None,
                                 (f"capability: Workers AI has no model for {ctx.task} in edgespec's catalog",))
         else:
             entry = None
@@ -302,19 +322,18 @@ def split(ctx: Context) -> Iterator[Candidate]:
                     continue
                 head = _work(ctx, stage, recipe, point.flops_fraction)
                 tail = _work(ctx, stage, Recipe(recipe.precision, recipe.prune), 1 - point.flops_fraction)
-                heads = [(dev, _compute(ctx, dev, head)) for dev in ctx.sources]
+                heads = _on_sources(ctx, head)
                 c_tail = _compute(ctx, remote, tail)
                 nets = [estimate.transfer(point.activation_bytes, remote.rtt_ms, d.uplink_mbps) for d in ctx.sources]
-                h50, h95 = _worst([(c.p50_ms, c.p95_ms) for _, c in heads])
                 n50, n95 = _worst([(n.p50_ms, n.p95_ms) for n in nets])
                 per_1k_r, monthly_r, instances = _remote_costs(ctx, remote, c_tail.p50_ms, 1.0, None, reasons)
-                energy = _weighted(heads, lambda d, c: estimate.energy_mj(d.power_w, c.p50_ms))
-                per_1k_d, monthly_d = _device_costs(ctx, energy)
+                per_1k_d, monthly_d = _device_costs(ctx, heads.energy_mj)
                 acc = _accuracy(ctx, stage, recipe)
-                util = _utilisation(ctx, heads)
-                est = Estimates(h50 + n50 + c_tail.p50_ms, h95 + n95 + c_tail.p95_ms, h50 + c_tail.p50_ms, n50, acc,
-                                ctx.stage.accuracy - acc, _size_mb(stage, recipe), energy, per_1k_r + per_1k_d,
-                                None if monthly_r is None else monthly_r + (monthly_d or 0.0), utilisation=util,
+                est = Estimates(heads.p50_ms + n50 + c_tail.p50_ms, heads.p95_ms + n95 + c_tail.p95_ms,
+                                heads.p50_ms + c_tail.p50_ms, n50, acc,
+                                ctx.stage.accuracy - acc, _size_mb(stage, recipe), heads.energy_mj, per_1k_r + per_1k_d,
+                                None if monthly_r is None else monthly_r + (monthly_d or 0.0),
+                                utilisation=heads.utilisation,
                                 instances=instances, notes=(f"cut at {point.name}: {point.activation_bytes / 1e3:.0f} kB "
                                                             f"of activations instead of {ctx.payload_bytes / 1e3:.0f} kB of input",))
                 reasons += constraints.transfer_allowed(ctx, remote, "features")
@@ -344,7 +363,7 @@ def cascade(ctx: Context) -> Iterator[Candidate]:
             yield Candidate("cascade", placements, None, tuple(dict.fromkeys(reasons)))
             continue
         small_work = _work(ctx, stage, recipe)
-        smalls = [(dev, _compute(ctx, dev, small_work)) for dev in ctx.sources]
+        small = _on_sources(ctx, small_work)
         for dev in ctx.sources:
             reasons += constraints.memory(dev, small_work, ctx.payload_bytes)
         large_work = _work(ctx, large, remote_recipe) if not entry else _served_work(ctx, entry, large)
@@ -352,7 +371,7 @@ def cascade(ctx: Context) -> Iterator[Candidate]:
         local = remote.site is not None and all(d.site == remote.site for d in ctx.sources)
         nets = [estimate.transfer(ctx.payload_bytes, estimate.LAN_RTT_MS if local else remote.rtt_ms,
                                   estimate.LAN_MBPS if local else d.uplink_mbps) for d in ctx.sources]
-        s50, s95 = _worst([(c.p50_ms, c.p95_ms) for _, c in smalls])
+        s50, s95 = small.p50_ms, small.p95_ms
         n50, n95 = _worst([(n.p50_ms, n.p95_ms) for n in nets])
         small_acc = _accuracy(ctx, stage, recipe)
         large_acc = _accuracy(ctx, large, remote_recipe)
@@ -365,15 +384,13 @@ def cascade(ctx: Context) -> Iterator[Candidate]:
         p50 = escalated50 if rate >= 0.5 else s50
         p95 = escalated95 if rate > 0.05 else s95  # more than 5% escalated: the tail is an escalated request
         per_1k_r, monthly_r, instances = _remote_costs(ctx, remote, c_large.p50_ms, rate, entry, reasons)
-        energy = _weighted(smalls, lambda d, c: estimate.energy_mj(d.power_w, c.p50_ms))
-        per_1k_d, monthly_d = _device_costs(ctx, energy)
-        util = _utilisation(ctx, smalls)
+        per_1k_d, monthly_d = _device_costs(ctx, small.energy_mj)
         notes = [f"escalation rate {rate:.0%} ({'measured' if esc.measured else 'prior'}); "
                  f"small tier alone {small_acc:.3f}, large tier {large_acc:.3f}"]
         est = Estimates(p50, p95, s50 + rate * c_large.p50_ms, rate * n50, acc, ctx.stage.accuracy - acc,
-                        _size_mb(stage, recipe), energy, per_1k_d + per_1k_r,
+                        _size_mb(stage, recipe), small.energy_mj, per_1k_d + per_1k_r,
                         None if monthly_r is None else monthly_r + (monthly_d or 0.0),
-                        escalation_rate=rate, utilisation=util, instances=instances, notes=tuple(notes))
+                        escalation_rate=rate, utilisation=small.utilisation, instances=instances, notes=tuple(notes))
         reasons += constraints.transfer_allowed(ctx, remote, "raw_data")
         reasons += constraints.common(ctx, est, local_answer=True)
         yield Candidate("cascade", placements, est, tuple(reasons))
@@ -406,22 +423,20 @@ def federated(ctx: Context) -> Iterator[Candidate]:
                     yield Candidate("federated", placements, None, tuple(dict.fromkeys(reasons)))
                     continue
                 head = _work(ctx, stage, recipe, fraction)
-                heads = [(dev, _compute(ctx, dev, head)) for dev in ctx.sources]
+                heads = _on_sources(ctx, head)
                 tail_ms = 0.0
                 tail95 = 0.0
                 if fraction < 1.0:
                     c_tail = _compute(ctx, agg, _work(ctx, stage, agg_recipe, 1 - fraction))
                     tail_ms, tail95 = c_tail.p50_ms, c_tail.p95_ms
                 net = estimate.transfer(feature_bytes, estimate.LAN_RTT_MS, estimate.LAN_MBPS)
-                h50, h95 = _worst([(c.p50_ms, c.p95_ms) for _, c in heads])
-                energy = _weighted(heads, lambda d, c: estimate.energy_mj(d.power_w, c.p50_ms)) + \
-                    estimate.energy_mj(agg.power_w, tail_ms)
+                energy = heads.energy_mj + estimate.energy_mj(agg.power_w, tail_ms)
                 per_1k, monthly = _device_costs(ctx, energy)
                 acc = _accuracy(ctx, stage, recipe)
-                util = _utilisation(ctx, heads)
-                est = Estimates(h50 + net.p50_ms + tail_ms, h95 + net.p95_ms + tail95, h50 + tail_ms, net.p50_ms, acc,
+                est = Estimates(heads.p50_ms + net.p50_ms + tail_ms, heads.p95_ms + net.p95_ms + tail95,
+                                heads.p50_ms + tail_ms, net.p50_ms, acc,
                                 ctx.stage.accuracy - acc, _size_mb(stage, recipe), energy, per_1k, monthly,
-                                utilisation=util, notes=(f"features cut at {cut} go to {agg.target} on site {site}",))
+                                utilisation=heads.utilisation, notes=(f"features cut at {cut} go to {agg.target} on site {site}",))
                 reasons += constraints.transfer_allowed(ctx, agg, "features")
                 reasons += constraints.common(ctx, est, local_answer=True)
                 yield Candidate("federated", placements, est, tuple(reasons))
