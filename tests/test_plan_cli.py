@@ -25,7 +25,7 @@ def test_json_contract(run):
     code, out, _ = run("plan", FLAGSHIP, "--format", "json")
     doc = json.loads(out)
     assert code == 0 and doc["version"] == 1
-    for name, w in doc["workloads"].items():
+    for w in doc["workloads"].values():
         assert {"pattern", "placements", "estimates", "rejected"} <= set(w)
         for p in w["placements"]:
             assert {"target", "role", "model", "recipe"} <= set(p)

@@ -30,7 +30,7 @@ def plan(spec: Spec, source: SourceMap) -> tuple[Plan, list[Diagnostic]]:
             diagnostics.append(_infeasible(name, candidates, source))
         else:
             diagnostics += _missing_figures(name, chosen, ctx, source)
-    diagnostics += _oversubscribed(spec, workloads, source)
+    diagnostics += _oversubscribed(workloads, source)
     return Plan(workloads), sorted(diagnostics, key=sort_key)
 
 
@@ -80,7 +80,7 @@ def _missing_figures(name: str, chosen: Candidate, ctx: cands.Context, source: S
     return out
 
 
-def _oversubscribed(spec: Spec, workloads: dict[str, WorkloadPlan], source: SourceMap) -> list[Diagnostic]:
+def _oversubscribed(workloads: dict[str, WorkloadPlan], source: SourceMap) -> list[Diagnostic]:
     load: dict[str, float] = defaultdict(float)
     names: dict[str, list[str]] = defaultdict(list)
     for name, wp in workloads.items():

@@ -154,7 +154,7 @@ def _workloads(spec: Spec, report: _Reporter) -> None:
                        f"{here}/data_source/{i}")
         lat = w.latency
         bounds = [(k, v) for k, v in (("p50_ms", lat.p50_ms), ("p95_ms", lat.p95_ms), ("p99_ms", lat.p99_ms)) if v is not None]
-        for (k1, v1), (k2, v2) in zip(bounds, bounds[1:]):
+        for (k1, v1), (k2, v2) in zip(bounds, bounds[1:], strict=False):
             if v1 > v2:
                 report("ES305", f"{k1} {v1:g} ms is larger than {k2} {v2:g} ms", f"{here}/latency/{k2}")
         esc = w.escalation
