@@ -85,3 +85,36 @@ def test_search_space_is_complete(seed):
              for p in c.placements}
     assert cloud == {(v, p, f) for v, p, f in itertools.product([None, "small"], ["fp32", "fp16", "int8"], prunes)}
     assert {c.pattern for c in wp.candidates} >= {"on-device", "cloud", "mec", "split", "cascade"}
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_pruning_dominated_aggregators_keeps_the_optimum(seed):
+    """Many aggregators on one site; the planner's optimum equals the unpruned search's."""
+    from edgespec.planner import candidates as cands
+    from edgespec.planner import device as device_mod
+    from edgespec.planner import select
+    from edgespec.spec.models import Spec
+
+    doc = random_spec(seed)
+    rng = random.Random(seed)
+    for i, hw in enumerate(rng.sample(DEVICES, 5)):
+        extra = {"hardware": hw, "site": "s", "jurisdiction": "us"}
+        if hw == "coral-usb":
+            extra["host"] = "raspberry-pi-5"
+        doc["targets"][f"agg-{i}"] = extra
+    doc["workloads"]["w"]["pattern"] = "federated"
+    doc["workloads"]["w"]["privacy"] = {"raw_data": "device", "features": "site"}
+    s = Spec.model_validate(doc)
+    devices = {n: device_mod.resolve(n, t) for n, t in s.targets.items()}
+    objective = doc["workloads"]["w"]["objective"]
+    results = []
+    for prune in (True, False):
+        ctx = cands.context(s, "w", devices, {})
+        ctx.prune_dominated = prune
+        found = cands.enumerate_all(ctx)
+        results.append((select.best(objective, found), len(found)))
+    (pruned, n_pruned), (full, n_full) = results
+    assert n_pruned <= n_full
+    assert (pruned is None) == (full is None)
+    if full is not None:
+        assert select.score(objective, pruned) == select.score(objective, full)

@@ -45,6 +45,7 @@ class Context:
     payload_bytes: float
     total_rps: float | None
     memo: dict
+    prune_dominated: bool = True  # off only in the test that checks pruning keeps the optimum
 
     @property
     def task(self) -> str:
@@ -226,6 +227,10 @@ class LocalRun:
 
 
 def _summarise(ctx: Context, results: list[tuple[Device, estimate.Compute]]) -> LocalRun:
+    if len(results) == 1:  # the common case: one data-source class
+        dev, c = results[0]
+        rps = ctx.workload.throughput.rps if ctx.workload.throughput else 0.0
+        return LocalRun(results, c.p50_ms, c.p95_ms, estimate.energy_mj(dev.power_w, c.p50_ms), rps * c.p50_ms / 1000)
     p50, p95 = _worst([(c.p50_ms, c.p95_ms) for _, c in results])
     energy = _weighted(results, lambda d, c: estimate.energy_mj(d.power_w, c.p50_ms))
     return LocalRun(results, p50, p95, energy, _utilisation(ctx, results))
@@ -402,19 +407,15 @@ def federated(ctx: Context) -> Iterator[Candidate]:
     if None in sites or len(sites) != 1 or sum(d.count for d in ctx.sources) < 2:
         return
     site = sites.pop()
-    # Aggregators that only differ by name give identical estimates; ties go to the smallest name,
-    # so one per signature (the first by name) finds the same optimum with far fewer candidates.
-    aggregators = {}
-    for d in sorted(ctx.devices.values(), key=lambda d: d.target):
-        if d.site == site and d.role == "device" and d.target not in ctx.workload.data_source:
-            aggregators.setdefault((d.hardware, d.power_mode, d.jurisdiction), d)
-    aggregators = list(aggregators.values())
+    on_site = sorted((d for d in ctx.devices.values()
+                      if d.site == site and d.role == "device" and d.target not in ctx.workload.data_source),
+                     key=lambda d: d.target)
     points = [(p.name, p.flops_fraction, p.activation_bytes) for p in ctx.root.split_points] \
         if ctx.stage_is_root else []
     points = points or [("output", 1.0, FEATURES_WITHOUT_SPLIT_BYTES)]
     first = ctx.sources[0]
-    for agg in aggregators:
-        for cut, fraction, feature_bytes in points:
+    for cut, fraction, feature_bytes in points:
+        for agg in _aggregators(ctx, on_site, fraction):
             for stage, recipe in recipes(ctx, first, [ctx.stage]):
                 agg_recipe, _, _ = _remote_recipe(ctx, agg, stage)
                 placements = (*_device_placements(ctx, stage, recipe), Placement(agg.target, "aggregator", stage.name, agg_recipe))
@@ -440,6 +441,35 @@ def federated(ctx: Context) -> Iterator[Candidate]:
                 reasons += constraints.transfer_allowed(ctx, agg, "features")
                 reasons += constraints.common(ctx, est, local_answer=True)
                 yield Candidate("federated", placements, est, tuple(reasons))
+
+
+def _aggregators(ctx: Context, on_site: list[Device], fraction: float) -> list[Device]:
+    """The site's aggregators that some objective could prefer.
+
+    An aggregator's share of a federated candidate (the tail after the cut, at its own recipe)
+    does not depend on the devices' recipe, and every aggregator of the site passes the same
+    privacy checks (same site, device role). So an aggregator that another one matches or beats
+    on tail p50, p95 and energy can never give a better plan under any objective; it is dropped
+    (ties keep the first by name, as the final tie-break would).
+    """
+    if not ctx.prune_dominated:
+        return on_site
+
+    def tail(agg: Device) -> tuple[float, float, float]:
+        if fraction >= 1.0:
+            return 0.0, 0.0, 0.0
+        recipe, _, _ = _remote_recipe(ctx, agg, ctx.stage)
+        c = _compute(ctx, agg, _work(ctx, ctx.stage, recipe, 1 - fraction))
+        return c.p50_ms, c.p95_ms, estimate.energy_mj(agg.power_w, c.p50_ms)
+
+    kept: list[tuple[tuple[float, float, float], Device]] = []
+    for agg in on_site:  # sorted by name
+        t = tail(agg)
+        if any(all(k <= v for k, v in zip(kt, t, strict=True)) for kt, _ in kept):
+            continue
+        kept = [(kt, k) for kt, k in kept if not all(v <= x for v, x in zip(t, kt, strict=True))]
+        kept.append((t, agg))
+    return sorted((agg for _, agg in kept), key=lambda d: d.target)
 
 
 PATTERN_FUNCTIONS = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from edgespec.planner import select
 from edgespec.planner.types import Candidate, Plan, WorkloadPlan
 
 JSON_VERSION = 1
@@ -74,11 +75,18 @@ def _placement_json(c: Candidate) -> list[dict]:
                         "accelerator": p.recipe.accelerator}} for p in c.placements]
 
 
+def _target(c: Candidate) -> str:
+    return c.remote_target or c.placements[0].target
+
+
 def _workload_json(wp: WorkloadPlan) -> dict:
     c = wp.chosen
-    rejected = [{"pattern": r.pattern, "target": r.remote_target or r.placements[0].target,
-                 "recipe": _placement_json(r)[0]["recipe"], "reason": r.reasons[0], "reasons": list(r.reasons)}
-                for r in wp.rejected]
+    # The closest miss per pattern and target (all candidates: `plan --explain`), so the document
+    # stays a size a bot can read: every rejected candidate of a large spec runs to tens of MB.
+    misses = select.nearest_misses(wp.rejected, group=lambda c: (c.pattern, _target(c)))
+    rejected = [{"pattern": r.pattern, "target": _target(r), "recipe": _placement_json(r)[0]["recipe"],
+                 "reason": r.reasons[0], "reasons": list(r.reasons)}
+                for _, r in sorted(misses.items())]
     return {
         "feasible": c is not None,
         "objective": wp.objective,

@@ -27,14 +27,15 @@ def best(objective: str, candidates: list[Candidate]) -> Candidate | None:
     return min(feasible, key=lambda c: score(objective, c)) if feasible else None
 
 
-def nearest_misses(candidates: list[Candidate]) -> dict[str, Candidate]:
-    """Per pattern, the rejected candidate closest to feasible: fewest broken constraints, then
-    lowest p95 (candidates that could not even be estimated come last)."""
-    best: dict[str, tuple[tuple, Candidate]] = {}
+def nearest_misses(candidates: list[Candidate], group=lambda c: c.pattern) -> dict:
+    """Per group (by default per pattern), the rejected candidate closest to feasible: fewest
+    broken constraints, then lowest p95 (candidates that could not even be estimated come last)."""
+    best: dict = {}
     for c in candidates:
         if c.feasible:
             continue
         key = (len(c.reasons), c.estimates is None, c.estimates.p95_ms if c.estimates else BIG, c.key)
-        if c.pattern not in best or key < best[c.pattern][0]:
-            best[c.pattern] = (key, c)
-    return {pattern: c for pattern, (_, c) in best.items()}
+        g = group(c)
+        if g not in best or key < best[g][0]:
+            best[g] = (key, c)
+    return {g: c for g, (_, c) in best.items()}
