@@ -81,25 +81,30 @@ def transfer_allowed(ctx: Context, dest: Device, what: str) -> list[str]:
 
 
 def common(ctx: Context, est: Estimates, *, local_answer: bool) -> list[str]:
-    """Latency, throughput, accuracy and offline: the constraints every pattern shares."""
+    """Latency, throughput, accuracy and offline: the constraints every pattern shares.
+
+    Runs for every candidate, so messages are only built for what fails."""
     w = ctx.workload
     reasons = []
-    where = ", ".join(d.target for d in ctx.sources)
-    for key, budget in (("p50", w.latency.p50_ms), ("p95", w.latency.p95_ms), ("p99", w.latency.p99_ms)):
-        if budget is None:
-            continue
-        # p99 from the p95 estimate: one more step of the same tail (docs/planner.md)
-        predicted = {"p50": est.p50_ms, "p95": est.p95_ms, "p99": est.p95_ms + (est.p95_ms - est.p50_ms)}[key]
-        if predicted > budget:
-            reasons.append(f"latency: {key} {predicted:.1f} ms > {budget:g} ms (from {where})")
+    lat = w.latency
+    # p99 from the p95 estimate: one more step of the same tail (docs/planner.md)
+    for key, budget, predicted in (("p50", lat.p50_ms, est.p50_ms), ("p95", lat.p95_ms, est.p95_ms),
+                                   ("p99", lat.p99_ms, 2 * est.p95_ms - est.p50_ms)):
+        if budget is not None and predicted > budget:
+            reasons.append(f"latency: {key} {predicted:.1f} ms > {budget:g} ms (from {_where(ctx)})")
     if est.utilisation is not None and est.utilisation > estimate.UTILISATION_HEADROOM:
-        reasons.append(f"throughput: {w.throughput.rps:g} rps keeps {where} {est.utilisation:.0%} busy "
+        reasons.append(f"throughput: {w.throughput.rps:g} rps keeps {_where(ctx)} {est.utilisation:.0%} busy "
                        f"(limit {estimate.UTILISATION_HEADROOM:.0%})")
-    if w.accuracy is not None:
-        if w.accuracy.max_drop is not None and est.accuracy_drop > w.accuracy.max_drop + 1e-9:
-            reasons.append(f"accuracy: drop {est.accuracy_drop:.3f} > max_drop {w.accuracy.max_drop:g}")
-        if w.accuracy.min is not None and est.accuracy < w.accuracy.min - 1e-9:
-            reasons.append(f"accuracy: {est.accuracy:.3f} < min {w.accuracy.min:g}")
+    need = w.accuracy
+    if need is not None:
+        if need.max_drop is not None and est.accuracy_drop > need.max_drop + 1e-9:
+            reasons.append(f"accuracy: drop {est.accuracy_drop:.3f} > max_drop {need.max_drop:g}")
+        if need.min is not None and est.accuracy < need.min - 1e-9:
+            reasons.append(f"accuracy: {est.accuracy:.3f} < min {need.min:g}")
     if w.offline == "required" and not local_answer:
         reasons.append("offline: offline=required, but this pattern cannot answer without the uplink")
     return reasons
+
+
+def _where(ctx: Context) -> str:
+    return ", ".join(d.target for d in ctx.sources)

@@ -7,9 +7,7 @@ from edgespec.planner.types import PATTERNS, Candidate
 BIG = float("inf")
 
 
-def score(objective: str, c: Candidate) -> tuple:
-    """Sort key: lower is better. Ties go to lower p95, then cost, energy, higher accuracy, then
-    the pattern order of PATTERNS (local before remote) and finally the candidate's key."""
+def _rank(objective: str, c: Candidate) -> tuple:
     e = c.estimates
     cost = e.cost_usd_per_month if e.cost_usd_per_month is not None else e.cost_usd_per_1k
     primary = {
@@ -19,23 +17,32 @@ def score(objective: str, c: Candidate) -> tuple:
         "accuracy": -e.accuracy,
     }[objective]
     return (round(primary, 9), round(e.p95_ms, 9), round(cost, 9), round(e.energy_mj, 9), round(-e.accuracy, 9),
-            PATTERNS.index(c.pattern), c.key)
+            PATTERNS.index(c.pattern))
+
+
+def score(objective: str, c: Candidate) -> tuple:
+    """Sort key: lower is better. Ties go to lower p95, then cost, energy, higher accuracy, then
+    the pattern order of PATTERNS (local before remote) and finally the candidate's key."""
+    return (*_rank(objective, c), c.key)
+
+
+def _first(ranked: list[tuple[tuple, Candidate]]) -> Candidate:
+    """The lowest rank; the candidate key (costly to build) only settles exact ties."""
+    top = min(rank for rank, _ in ranked)
+    return min((c for rank, c in ranked if rank == top), key=lambda c: c.key)
 
 
 def best(objective: str, candidates: list[Candidate]) -> Candidate | None:
-    feasible = [c for c in candidates if c.feasible]
-    return min(feasible, key=lambda c: score(objective, c)) if feasible else None
+    ranked = [(_rank(objective, c), c) for c in candidates if c.feasible]
+    return _first(ranked) if ranked else None
 
 
 def nearest_misses(candidates: list[Candidate], group=lambda c: c.pattern) -> dict:
     """Per group (by default per pattern), the rejected candidate closest to feasible: fewest
     broken constraints, then lowest p95 (candidates that could not even be estimated come last)."""
-    best: dict = {}
+    groups: dict = {}
     for c in candidates:
-        if c.feasible:
-            continue
-        key = (len(c.reasons), c.estimates is None, c.estimates.p95_ms if c.estimates else BIG, c.key)
-        g = group(c)
-        if g not in best or key < best[g][0]:
-            best[g] = (key, c)
-    return {g: c for g, (_, c) in best.items()}
+        if not c.feasible:
+            rank = (len(c.reasons), c.estimates is None, c.estimates.p95_ms if c.estimates else BIG)
+            groups.setdefault(group(c), []).append((rank, c))
+    return {g: _first(ranked) for g, ranked in groups.items()}
