@@ -53,6 +53,7 @@ CASES = [
     ("uplink-unit", "uplink_mbps: 20", "uplink_mbps: 20MB/s", [("ES205", 24, 40)]),
     ("gflops-zero-string", "gflops: 8.7", "gflops: 0G", [("ES206", 11, 13)]),
     ("accuracy-above-one", "value: 0.62", "value: 1.62", [("ES206", 13, 38)]),
+    ("fallback-fraction-one", "    gflops: 8.7\n", "    gflops: 8.7\n    cpu_fallback_fraction: 1\n", [("ES206", 12, 28)]),
     ("fraction-above-one", "flops_fraction: 0.6", "flops_fraction: 1.2", [("ES206", 17, 38)]),
     ("negative-latency", "p95_ms: 50", "p95_ms: -5", [("ES206", 34, 35)]),
     ("zero-count", "count: 10", "count: 0", [("ES206", 21, 12)]),

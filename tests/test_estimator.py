@@ -117,3 +117,21 @@ def test_workers_ai_price_and_model_choice():
     usd = estimate.workers_ai_usd(entry, 1_000_000, 0)
     assert usd == pytest.approx(13778 / 1000 * 0.011)
     assert estimate.workers_ai_model("tabular", 1e6) is None
+
+
+def test_coral_cpu_fallback_runs_on_the_host_and_crosses_the_link_twice():
+    usb = dev("coral-usb", host="raspberry-pi-5")
+    cal = catalog.calibration()["classes"]
+    base = estimate.compute(usb, estimate.Work(2.0, 3e6, "int8"))
+    fallback = estimate.compute(usb, estimate.Work(2.0, 3e6, "int8", cpu_fraction=0.1, io_bytes=150_528))
+    tpu_saved = 0.1 * 2.0e9 / (4e12 * cal["coral-tpu"]["precisions"]["int8"]["efficiency"]) * 1e3
+    cpu_ms = 0.1 * 2.0 / (153.6 * cal["arm-cpu"]["precisions"]["fp32"]["efficiency"]) * 1e3
+    link_ms = 2 * 150_528 / (cal["coral-tpu"]["spill_gbs"]["usb3"] * 1e9) * 1e3
+    assert fallback.p50_ms == pytest.approx(base.p50_ms - tpu_saved + cpu_ms + link_ms)
+    assert fallback.bound == "cpu-fallback"
+
+
+def test_coral_hosts():
+    assert dev("coral-devboard").host_fp32_gflops == 24  # the Dev Board's own Cortex-A53s
+    assert dev("coral-usb").host == "raspberry-pi-5"  # no host declared: a conservative assumption
+    assert dev("jetson-orin-nx-16gb").host_fp32_gflops is None

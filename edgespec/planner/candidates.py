@@ -42,7 +42,8 @@ class Context:
     smaller: list[Stage]  # variants the planner may use instead
     sources: list[Device]
     devices: dict[str, Device]  # every target of the spec
-    payload_bytes: float
+    payload_bytes: float  # what one input weighs on the network
+    tensor_bytes: float  # the raw input tensor, as it crosses an accelerator's host link
     total_rps: float | None
     memo: dict
     prune_dominated: bool = True  # off only in the test that checks pruning keeps the optimum
@@ -76,7 +77,8 @@ def context(spec: Spec, name: str, devices: dict[str, Device], memo: dict) -> Co
     rps = w.throughput.rps if w.throughput else None
     total = rps * sum(d.count for d in sources) if rps is not None else None
     payload = estimate.input_bytes(root.input.shape, root.input.dtype, root.input.encoded_bytes)
-    return Context(name, w, root, stage, smaller, sources, devices, payload, total, memo)
+    tensor = estimate.input_bytes(root.input.shape, root.input.dtype, None)
+    return Context(name, w, root, stage, smaller, sources, devices, payload, tensor, total, memo)
 
 
 # -- recipes ---------------------------------------------------------------------------------
@@ -116,7 +118,9 @@ def _work(ctx: Context, stage: Stage, recipe: Recipe, fraction: float = 1.0) -> 
                          recipe.precision,
                          prompt_tokens=gen.prompt_tokens if gen else 0,
                          output_tokens=gen.output_tokens if gen else 0,
-                         accelerator=recipe.accelerator)
+                         accelerator=recipe.accelerator,
+                         cpu_fraction=ctx.root.cpu_fallback_fraction,
+                         io_bytes=ctx.tensor_bytes if ctx.root.cpu_fallback_fraction else 0.0)
 
 
 def _compute(ctx: Context, device: Device, work: estimate.Work) -> estimate.Compute:

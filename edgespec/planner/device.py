@@ -48,6 +48,8 @@ class Device:
     instance_type: str | None
     formats: tuple[str, ...]
     tasks: str | tuple[str, ...]
+    host_fp32_gflops: float | None = None  # Coral: the CPU that runs the ops the Edge TPU cannot
+    host: str | None = None  # which catalog entry that figure comes from
 
     def runs(self, task: str) -> bool:
         return self.tasks == "all" or task in self.tasks
@@ -108,6 +110,15 @@ def resolve(name: str, target: Target) -> Device:
         scale = value(cls["precision_scale"])
         peaks = {p: int8 * scale[p] for p in cls["precisions"]}
 
+    host_gflops, host = None, None
+    if cls_name == "coral-tpu":
+        # A USB or M.2 accelerator's host is the declared `host`; without one, assume a host no
+        # faster than a Raspberry Pi 5 (conservative: desktop hosts are faster).
+        if "host_fp32_gflops" in entry:
+            host_gflops, host = value(entry["host_fp32_gflops"]), target.hardware
+        else:
+            host = target.host or "raspberry-pi-5"
+            host_gflops = value(catalog.hardware()[host]["peak_fp32_gflops"])
     usable = value(cls.get("memory_usable"), 1.0)
     sram = value(entry.get("sram_mb"))
     network = target.network
@@ -126,4 +137,5 @@ def resolve(name: str, target: Target) -> Device:
         downlink_mbps=network.downlink_mbps if network else None,
         site=target.site, jurisdiction=jurisdiction_of(target), instance_type=instance_type,
         formats=tuple(cls["formats"]), tasks=cls["tasks"] if cls["tasks"] == "all" else tuple(cls["tasks"]),
+        host_fp32_gflops=host_gflops, host=host,
     )

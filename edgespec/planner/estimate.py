@@ -36,6 +36,8 @@ class Work:
     prompt_tokens: int = 0
     output_tokens: int = 0
     accelerator: str | None = None  # "dla" on Jetson when the plan uses a DLA core
+    cpu_fraction: float = 0.0  # share of FLOPs an accelerator leaves to its host CPU (Coral)
+    io_bytes: float = 0.0  # the input tensor, which crosses the host link when ops fall back
 
     @property
     def weight_bytes(self) -> float:
@@ -66,7 +68,15 @@ def compute(device: Device, work: Work, cal: dict | None = None) -> Compute:
         peak = device.peak_tops["int8"] * value(catalog.classes()[device.cls]["dla_share_of_peak"]) * \
             (1.0 if work.precision == "int8" else 0.5)
     flops_per_ms = peak * 1e12 * k["efficiency"] / 1e3
-    compute_ms = work.gflops * 1e9 / flops_per_ms
+    fallback_ms = 0.0
+    gflops = work.gflops
+    if work.cpu_fraction and device.host_fp32_gflops:  # Coral: unsupported ops run on the host CPU
+        gflops = work.gflops * (1 - work.cpu_fraction)
+        cpu_cal = catalog.calibration()["classes"]["arm-cpu"]["precisions"]["fp32"]
+        link_gbs = cal["spill_gbs"][device.interconnect or "usb3"]
+        fallback_ms = (work.gflops * work.cpu_fraction / (device.host_fp32_gflops * cpu_cal["efficiency"]) * 1e3
+                       + 2 * work.io_bytes / (link_gbs * 1e9) * 1e3)  # tensors out to the CPU and back
+    compute_ms = gflops * 1e9 / flops_per_ms
     memory_ms = 0.0
     if device.bandwidth_gbs:
         memory_ms = work.weight_bytes / (device.bandwidth_gbs * 1e9 * cal["bandwidth_efficiency"]) * 1e3
@@ -80,8 +90,8 @@ def compute(device: Device, work: Work, cal: dict | None = None) -> Compute:
         total = k["overhead_ms"] + prefill + decode
         bound = "memory" if memory_ms >= compute_ms else "compute"
     else:
-        total = k["overhead_ms"] + max(compute_ms, memory_ms) + spill_ms
-        bound = "spill" if spill_ms > max(compute_ms, memory_ms) else ("memory" if memory_ms > compute_ms else "compute")
+        total = k["overhead_ms"] + max(compute_ms, memory_ms) + spill_ms + fallback_ms
+        bound = max((compute_ms, "compute"), (memory_ms, "memory"), (spill_ms, "spill"), (fallback_ms, "cpu-fallback"))[1]
     return Compute(total, total * cal["p95_over_p50"], bound)
 
 

@@ -113,6 +113,7 @@ class Model(_Strict):
     accuracy: ModelAccuracy = Field(description="Accuracy at full precision.")
     variants: dict[Name, Variant] = Field(default_factory=dict, description="Smaller models the planner may pick (distilled, pruned, smaller family members).")
     split_points: list[SplitPoint] = Field(default_factory=list, description="Where the model may be cut for split inference, shallowest first.")
+    cpu_fallback_fraction: float = Field(0.0, ge=0, lt=1, description="Share of the FLOPs in ops an accelerator cannot map and leaves to the host CPU (e.g. what edgetpu_compiler reports as mapped to the CPU); used for Coral targets. Default 0.")
     description: str | None = Field(None, max_length=2000, description="Free text for humans; never interpreted.")
 
 
