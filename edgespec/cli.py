@@ -104,6 +104,51 @@ def plan(spec: str, fmt: str, explain_workload: str | None, diag_fmt: str, max_b
     sys.exit(EXIT_ERRORS if has_errors(diagnostics) else EXIT_OK)
 
 
+@cli.command("compile")
+@click.argument("spec", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("-o", "--output", "out", required=True, type=click.Path(file_okay=False),
+              help="Output directory: replaced as a whole (one folder per target and edgespec.lock.json).")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 and list what would change if OUT is stale.")
+@click.option("--diff", "show_diff", is_flag=True, help="With --check, also print the unified diff.")
+@_format_option
+@_max_bytes_option
+def compile_cmd(spec: str, out: str, check: bool, show_diff: bool, fmt: str, max_bytes: int) -> None:
+    """Compile SPEC into per-target deployment artifacts in OUT."""
+    from pathlib import Path
+
+    from edgespec.diagnostics import has_errors
+    from edgespec.diagnostics.codes import diag
+    from edgespec.diagnostics.render import render
+    from edgespec.pipeline import compile_file
+    from edgespec.write import NotOurs, changes, check_ours, unified_diff, write_tree
+
+    checked, files, diagnostics = compile_file(spec, max_bytes=max_bytes)
+    out_dir = Path(out)
+    if files is not None:
+        try:
+            check_ours(out_dir)
+        except NotOurs:
+            diagnostics = [*diagnostics, diag("ES603", f"{out} exists and holds no edgespec.lock.json; "
+                                              "refusing to replace it", file=out)]
+            files = None
+    if files is not None and check:
+        stale = changes(out_dir, files)
+        if stale:
+            diagnostics = [*diagnostics, diag("ES604", f"{out} is out of date: " + ", ".join(
+                f"{c.kind} {c.path}" for c in stale), file=out, hint=f"run `edgespec compile {spec} -o {out}`")]
+    if diagnostics:
+        click.echo(render(fmt, diagnostics, {checked.source.file: checked.source.text}), nl=False, err=True)
+    if files is None or has_errors(diagnostics):
+        if check and show_diff and files is not None:
+            click.echo(unified_diff(out_dir, files), nl=False)
+        sys.exit(EXIT_ERRORS)
+    if check:
+        click.echo(f"{out} is up to date", err=True)
+        return
+    write_tree(out_dir, files)
+    click.echo(f"wrote {len(files)} files to {out}", err=True)
+
+
 @cli.command()
 @click.option("--write", is_flag=True, help="Write schemas/edgespec-v1.schema.json instead of printing it.")
 @click.option("--check", is_flag=True, help="Exit 1 if the schema file differs from the models.")

@@ -36,5 +36,20 @@ def plan_file(path: str, *, max_bytes: int = Limits.max_bytes):
     return checked, planned, sorted(checked.diagnostics + diagnostics, key=sort_key)
 
 
+def compile_file(path: str, *, max_bytes: int = Limits.max_bytes):
+    """Load, validate, plan and emit one spec: (Checked, files or None, all diagnostics).
+
+    Files are None when any error was found: nothing is written from a spec with errors."""
+    from edgespec.diagnostics import has_errors, sort_key
+    from edgespec.emit import emit
+
+    checked, planned, diagnostics = plan_file(path, max_bytes=max_bytes)
+    if planned is None or has_errors(diagnostics):
+        return checked, None, diagnostics
+    emitted = emit(checked.spec, planned, checked.source)
+    diagnostics = sorted(diagnostics + emitted.diagnostics, key=sort_key)
+    return checked, (None if has_errors(diagnostics) else emitted.files), diagnostics
+
+
 def check_files(paths: Iterable[str], *, max_bytes: int = Limits.max_bytes) -> list[Checked]:
     return [check_file(p, max_bytes=max_bytes) for p in paths]

@@ -30,7 +30,11 @@ def npm_tool(package: str, script: str) -> list[str]:
 
 
 def executable(name: str) -> str:
-    found = shutil.which(name)
+    """A tool installed with the test dependencies: beside this interpreter, else on PATH."""
+    import sys
+
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
     if not found:
         pytest.fail(f"{name} is not installed: run `bash scripts/test.sh`")
     return found

@@ -203,6 +203,27 @@ _ALL += [
          "Declare the figure on the target so the estimate includes it."),
 ]
 
+_ALL += [
+    # -- ES6xx: emitting and writing ---------------------------------------------------------------
+    Code("ES601", "model cannot be served there", E,
+         "The emitter for the planned target cannot serve this model as declared: the serving stack "
+         "runs a particular format (Triton on GPU instances: ONNX) and fetches it at start-up from a "
+         "location it can reach (s3:// or https://).",
+         "Export the model to the format named in the message and host it where the message says."),
+    Code("ES602", "no emitter for this target kind yet", W,
+         "The plan places a workload on a target whose kind edgespec cannot emit artifacts for yet; "
+         "that target's folder stays empty. The plan and the other targets' artifacts are unaffected.",
+         "Pin the workload to another pattern, or deploy that target by hand until its emitter lands."),
+    Code("ES603", "output directory is not edgespec's", E,
+         "`compile -o OUT` replaces OUT as a whole. OUT exists, is not empty, and holds no "
+         "edgespec.lock.json, so it was not written by edgespec; replacing it could delete your files.",
+         "Choose an empty or new directory, or one edgespec wrote before."),
+    Code("ES604", "compiled output is out of date", E,
+         "`compile --check` found that the committed output differs from what the spec compiles to "
+         "(files added, changed or removed).",
+         "Run `edgespec compile SPEC -o OUT` and commit the result."),
+]
+
 CODES: dict[str, Code] = {c.code: c for c in _ALL}
 
 

@@ -1,0 +1,74 @@
+"""Stage 5: emit. Plan → {relative path: bytes}, one emitter per target kind.
+
+Emitters are pure functions of the spec and the plan; the registry is explicit. A target kind
+with no emitter yet gets no artifacts, and `compile` says so (ES602) for every workload placed
+on it, rather than pretending.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+
+import yaml
+
+from edgespec import catalog
+from edgespec.diagnostics import Diagnostic
+from edgespec.emit import kubernetes
+from edgespec.load.sourcemap import SourceMap
+from edgespec.planner.types import Plan
+from edgespec.spec.models import Spec
+
+
+@dataclass
+class Emitted:
+    files: dict[str, bytes] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+# target kind -> emitter(spec, plan, target name, toolchain) -> Emitted
+EMITTERS: dict[str, Callable[..., Emitted]] = {
+    "wavelength": kubernetes.emit,
+    "ec2": kubernetes.emit,
+}
+
+
+@functools.cache
+def toolchain() -> dict:
+    text = resources.files("edgespec.emit").joinpath("toolchain.yaml").read_text("utf-8")
+    return yaml.safe_load(text)
+
+
+def targets_in_use(plan: Plan) -> dict[str, list[tuple[str, str]]]:
+    """target -> [(workload, role)] for every chosen placement."""
+    used: dict[str, list[tuple[str, str]]] = {}
+    for name, wp in plan.workloads.items():
+        for p in wp.chosen.placements if wp.chosen else ():
+            used.setdefault(p.target, []).append((name, p.role))
+    return used
+
+
+def emit(spec: Spec, plan: Plan, source: SourceMap) -> Emitted:
+    """Every file of every target, plus edgespec.lock.json."""
+    from edgespec.diagnostics.codes import diag
+    from edgespec.emit.lock import lock
+    from edgespec.write import LOCK_FILE
+
+    out = Emitted()
+    for target, uses in sorted(targets_in_use(plan).items()):
+        kind = catalog.hardware()[spec.targets[target].hardware]["kind"]
+        emitter = EMITTERS.get(kind)
+        if emitter is None:
+            _, span = source.locate(f"/targets/{target}", key=True)
+            out.diagnostics.append(diag(
+                "ES602", f"{target}: no emitter for {kind} targets yet; "
+                f"{', '.join(sorted({w for w, _ in uses}))} get no artifacts there",
+                file=source.file, line=span.line, column=span.column, pointer=f"/targets/{target}"))
+            continue
+        part = emitter(spec, plan, target, toolchain(), source)
+        out.files.update(part.files)
+        out.diagnostics += part.diagnostics
+    out.files[LOCK_FILE] = lock(source.text, plan, out.files, toolchain())
+    return out

@@ -1,0 +1,151 @@
+"""Kubernetes manifests for workloads served on an aws-wavelength or aws-ec2 target.
+
+For teams running EKS nodes there (self-managed nodes in a Wavelength Zone: managed node groups
+cannot run in Wavelength). Per workload: a Deployment of Triton Inference Server pinned to the
+zone and instance type with one GPU, an init container that fetches and verifies the model, a
+Service, and a HorizontalPodAutoscaler sized from the plan. Built as data and written by a YAML
+serializer; user strings only ever travel as separate argv elements or label values.
+"""
+
+from __future__ import annotations
+
+from edgespec.diagnostics.codes import diag
+from edgespec.load.sourcemap import SourceMap
+from edgespec.planner.types import Plan
+from edgespec.spec.models import Source, Spec
+
+TRITON_HTTP, TRITON_GRPC, TRITON_METRICS = 8000, 8001, 8002
+MODELS = "/models"
+
+# Fetch with the checksum verified when the spec declares one. The script is fixed text; the URI,
+# the destination and the digest arrive as positional arguments ("$1"...), never interpolated.
+_FETCH = {
+    "s3": ("aws_cli", 'set -eu; mkdir -p "$(dirname "$2")"; aws s3 cp --only-show-errors "$1" "$2"; '
+                      'if [ -n "$3" ]; then echo "$3  $2" | sha256sum -c -; fi'),
+    "https": ("curl", 'set -eu; mkdir -p "$(dirname "$2")"; curl -fsSL --retry 3 -o "$2" "$1"; '
+                      'if [ -n "$3" ]; then echo "$3  $2" | sha256sum -c -; fi'),
+}
+
+
+def model_source(spec: Spec, model: str) -> Source:
+    """The weights of a model or variant (a variant without its own source uses its parent's)."""
+    for name, root in spec.models.items():
+        if name == model:
+            return root.source
+        if model in root.variants:
+            return root.variants[model].source or root.source
+    raise KeyError(model)
+
+
+def _scheme(uri: str) -> str:
+    return uri.split("://", 1)[0] if "://" in uri else ""
+
+
+def _labels(spec: Spec, workload: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": workload,
+        "app.kubernetes.io/part-of": spec.metadata.name,
+        "app.kubernetes.io/version": spec.metadata.version.replace("+", "_"),
+        "app.kubernetes.io/managed-by": "edgespec",
+    }
+
+
+def manifests(spec: Spec, workload: str, model: str, replicas: int, target: str, toolchain: dict) -> list[dict]:
+    t = spec.targets[target]
+    source = model_source(spec, model)
+    image_key, script = _FETCH[_scheme(source.uri)]
+    labels = _labels(spec, workload)
+    selector = {"app.kubernetes.io/name": workload}
+    node_selector = {"node.kubernetes.io/instance-type": t.instance_type or ""}
+    if t.zone:
+        node_selector["topology.kubernetes.io/zone"] = t.zone
+    elif t.region:
+        node_selector["topology.kubernetes.io/region"] = t.region
+    probe = {"httpGet": {"path": "/v2/health/ready", "port": "http"}, "periodSeconds": 10, "failureThreshold": 3}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": workload, "labels": labels},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": selector},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "nodeSelector": {k: v for k, v in node_selector.items() if v},
+                    "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+                    "initContainers": [{
+                        "name": "fetch-model",
+                        "image": toolchain[image_key]["image"],
+                        "command": ["sh", "-c", script, "fetch-model"],
+                        "args": [source.uri, f"{MODELS}/{model}/1/model.onnx", source.sha256 or ""],
+                        "volumeMounts": [{"name": "models", "mountPath": MODELS}],
+                    }],
+                    "containers": [{
+                        "name": "triton",
+                        "image": toolchain["triton_server"]["image"],
+                        "args": ["tritonserver", f"--model-repository={MODELS}"],
+                        "ports": [{"name": "http", "containerPort": TRITON_HTTP},
+                                  {"name": "grpc", "containerPort": TRITON_GRPC},
+                                  {"name": "metrics", "containerPort": TRITON_METRICS}],
+                        "resources": {"limits": {"nvidia.com/gpu": 1},
+                                      "requests": {"cpu": "2", "memory": "8Gi"}},
+                        "readinessProbe": probe,
+                        "livenessProbe": {**probe, "httpGet": {"path": "/v2/health/live", "port": "http"}},
+                        "volumeMounts": [{"name": "models", "mountPath": MODELS, "readOnly": True}],
+                    }],
+                    "volumes": [{"name": "models", "emptyDir": {}}],
+                },
+            },
+        },
+    }
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": workload, "labels": labels},
+        "spec": {
+            # Wavelength: clients on the carrier network reach the nodes' carrier IPs directly.
+            "type": "NodePort" if t.zone else "ClusterIP",
+            "selector": selector,
+            "ports": [{"name": "http", "port": TRITON_HTTP, "targetPort": "http"},
+                      {"name": "grpc", "port": TRITON_GRPC, "targetPort": "grpc"},
+                      {"name": "metrics", "port": TRITON_METRICS, "targetPort": "metrics"}],
+        },
+    }
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": workload, "labels": labels},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": workload},
+            "minReplicas": replicas,
+            "maxReplicas": max(replicas, t.count),
+            "metrics": [{"type": "Resource",
+                         "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}],
+        },
+    }
+    return [deployment, service, hpa]
+
+
+def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap):
+    from edgespec.emit import Emitted
+    from edgespec.emit.serialize import yaml_documents
+
+    out = Emitted()
+    for workload, wp in sorted(plan.workloads.items()):
+        for p in (wp.chosen.placements if wp.chosen else ()):
+            if p.target != target or p.role != "remote":
+                continue
+            src = model_source(spec, p.model)
+            if src.format != "onnx" or _scheme(src.uri) not in _FETCH:
+                _, span = source.locate(f"/models/{p.model}/source", key=True)
+                out.diagnostics.append(diag(
+                    "ES601", f"{workload}: the {target} server runs ONNX models fetched from s3:// or https://; "
+                    f"{p.model} is {src.format} at {_scheme(src.uri) or 'a local path'}",
+                    file=source.file, line=span.line, column=span.column, pointer=f"/models/{p.model}/source",
+                    hint="export the model to ONNX and host it on S3 or HTTPS"))
+                continue
+            replicas = wp.chosen.estimates.instances or 1
+            docs = manifests(spec, workload, p.model, replicas, target, toolchain)
+            out.files[f"{target}/k8s/{workload}.yaml"] = yaml_documents(docs)
+    return out

@@ -1,0 +1,34 @@
+"""edgespec.lock.json: what was compiled, from what, with which tools, and every file's hash."""
+
+from __future__ import annotations
+
+import hashlib
+
+from edgespec import __version__
+from edgespec.emit.serialize import json_bytes
+from edgespec.planner.types import Plan
+
+LOCK_VERSION = 1
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def lock(spec_text: str, plan: Plan, files: dict[str, bytes], toolchain: dict) -> bytes:
+    summary = {}
+    for name, wp in sorted(plan.workloads.items()):
+        c = wp.chosen
+        summary[name] = None if c is None else {
+            "pattern": c.pattern,
+            "placements": [{"target": p.target, "role": p.role, "model": p.model, "recipe": p.recipe.label()}
+                           for p in c.placements],
+        }
+    return json_bytes({
+        "version": LOCK_VERSION,
+        "compiler": {"name": "edgespec", "version": __version__},
+        "spec": {"sha256": sha256(spec_text.encode("utf-8"))},
+        "plan": summary,
+        "toolchain": {k: v["image"] for k, v in sorted(toolchain.items())},
+        "files": {path: sha256(data) for path, data in sorted(files.items())},
+    })

@@ -1,0 +1,24 @@
+"""Serializers for emitted structured files: deterministic, LF endings, sorted keys."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style, no aliases (each manifest stands alone), strings quoted only when needed."""
+
+    def ignore_aliases(self, data):  # noqa: ARG002 - PyYAML's signature
+        return True
+
+
+def yaml_documents(docs: list[dict]) -> bytes:
+    text = yaml.dump_all(docs, Dumper=_Dumper, sort_keys=True, default_flow_style=False,
+                         explicit_start=True, allow_unicode=True, width=120)
+    return text.encode("utf-8")
+
+
+def json_bytes(doc: dict) -> bytes:
+    return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")

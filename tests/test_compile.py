@@ -1,0 +1,154 @@
+"""`edgespec compile`: artifacts accepted by their ecosystem's tools, golden files, determinism,
+atomic replacement, the CI drift check, and hostile strings that change nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+from tests.tools import executable
+
+AR = str(ROOT / "examples" / "ar-carrier-edge.yaml")
+GOLDEN = ROOT / "tests" / "golden" / "ar-carrier-edge"
+UPDATE = os.environ.get("EDGESPEC_UPDATE_GOLDEN") == "1"
+
+
+def tree(path: Path) -> dict[str, bytes]:
+    return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def compiled(run, tmp_path) -> Path:
+    out = tmp_path / "out"
+    code, _, err = run("compile", AR, "-o", str(out))
+    assert code == 0, err
+    return out
+
+
+def test_golden(compiled):
+    """Reviewed like code; refresh with EDGESPEC_UPDATE_GOLDEN=1 pytest tests/test_compile.py."""
+    if UPDATE:
+        shutil.rmtree(GOLDEN, ignore_errors=True)
+        shutil.copytree(compiled, GOLDEN)
+    assert tree(compiled) == tree(GOLDEN)
+
+
+def test_manifests_pass_kubernetes_validate_strict(compiled):
+    manifests = sorted(str(p) for p in compiled.rglob("k8s/*.yaml"))
+    assert manifests
+    result = subprocess.run([executable("kubernetes-validate"), "--strict", *manifests], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("passed") == 3 * len(manifests)
+
+
+def test_manifest_content(compiled):
+    deployment, service, hpa = yaml.safe_load_all((compiled / "boston-wlz" / "k8s" / "overlay.yaml").read_text())
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"node.kubernetes.io/instance-type": "g4dn.2xlarge",
+                                   "topology.kubernetes.io/zone": "us-east-1-wl1-bos-wlz-1"}
+    assert pod["containers"][0]["resources"]["limits"] == {"nvidia.com/gpu": 1}
+    fetch = pod["initContainers"][0]
+    assert fetch["args"] == ["s3://field-ml/scene-seg/12/model.onnx", "/models/scene-seg/1/model.onnx",
+                             "5d41402abc4b2a76b9719d911017c592ae5f1e6d8c0b1e4f3a2b1c0d9e8f7a6b"]
+    assert service["spec"]["type"] == "NodePort"
+    assert hpa["spec"]["minReplicas"] == deployment["spec"]["replicas"] >= 1
+    assert hpa["spec"]["maxReplicas"] == 20  # the target's count
+
+
+def test_lock_file(compiled):
+    lock = json.loads((compiled / "edgespec.lock.json").read_text())
+    import hashlib
+
+    from edgespec import __version__
+
+    assert lock["compiler"] == {"name": "edgespec", "version": __version__}
+    assert lock["spec"]["sha256"] == hashlib.sha256(Path(AR).read_bytes()).hexdigest()
+    for rel, digest in lock["files"].items():
+        assert hashlib.sha256((compiled / rel).read_bytes()).hexdigest() == digest
+    assert lock["plan"]["overlay"]["pattern"] == "mec"
+    assert lock["toolchain"]["triton_server"].startswith("nvcr.io/nvidia/tritonserver:")
+
+
+def test_deterministic(run, tmp_path, compiled):
+    again = tmp_path / "again"
+    assert run("compile", AR, "-o", str(again))[0] == 0
+    assert tree(again) == tree(compiled)
+    assert all(b"\r\n" not in data for data in tree(again).values())
+
+
+def test_check_and_diff(run, compiled):
+    assert run("compile", AR, "-o", str(compiled), "--check")[0] == 0
+    manifest = compiled / "boston-wlz" / "k8s" / "overlay.yaml"
+    manifest.write_text(manifest.read_text().replace("replicas: 5", "replicas: 6"))
+    (compiled / "boston-wlz" / "stale.txt").write_text("x")
+    before = tree(compiled)
+    code, out, err = run("compile", AR, "-o", str(compiled), "--check", "--diff", "--format", "text")
+    assert code == 1
+    assert "error[ES604]" in err and "changed boston-wlz/k8s/overlay.yaml" in err and "removed boston-wlz/stale.txt" in err
+    assert "-  replicas: 6\n+  replicas: 5\n" in out
+    assert tree(compiled) == before  # --check writes nothing
+
+
+def test_recompile_replaces_the_tree(run, compiled):
+    (compiled / "boston-wlz" / "stale.txt").write_text("x")
+    assert run("compile", AR, "-o", str(compiled))[0] == 0
+    assert not (compiled / "boston-wlz" / "stale.txt").exists()
+    assert [p.name for p in compiled.parent.iterdir() if ".edgespec-" in p.name] == []  # no temp dirs left
+
+
+def test_failed_compile_leaves_previous_output(run, tmp_path, compiled):
+    before = tree(compiled)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(Path(AR).read_text().replace("p95_ms: 50", "p95_ms: 1"))  # infeasible: ES501
+    code, _, err = run("compile", str(bad), "-o", str(compiled), "--format", "text")
+    assert code == 1 and "ES501" in err
+    assert tree(compiled) == before
+
+
+def test_refuses_a_directory_it_did_not_write(run, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "precious.txt").write_text("keep me")
+    code, _, err = run("compile", AR, "-o", str(mine), "--format", "text")
+    assert code == 1 and "ES603" in err
+    assert (mine / "precious.txt").read_text() == "keep me"
+
+
+def test_hostile_strings_change_nothing(run, tmp_path):
+    hostile = Path(AR).read_text().replace(
+        "s3://field-ml/scene-seg/12/model.onnx", "'s3://x/\"$(reboot)\";rm`-rf`/#.onnx'").replace(
+        "labels: {team: field-apps}", "labels: {team: field-apps}\n  description: \"\\\"; rm -rf / #\\nEOF\"")
+    spec = tmp_path / "hostile.yaml"
+    spec.write_text(hostile)
+    out = tmp_path / "out"
+    code, _, err = run("compile", str(spec), "-o", str(out))
+    assert code == 0, err
+    deployment = next(yaml.safe_load_all((out / "boston-wlz" / "k8s" / "overlay.yaml").read_text()))
+    fetch = deployment["spec"]["template"]["spec"]["initContainers"][0]
+    golden = next(yaml.safe_load_all((GOLDEN / "boston-wlz" / "k8s" / "overlay.yaml").read_text()))
+    golden_fetch = golden["spec"]["template"]["spec"]["initContainers"][0]
+    assert fetch["command"] == golden_fetch["command"]  # the script is fixed text
+    assert fetch["args"][0] == "s3://x/\"$(reboot)\";rm`-rf`/#.onnx"  # one argv element, never interpolated
+    assert b"rm -rf" not in (out / "boston-wlz" / "k8s" / "overlay.yaml").read_bytes()
+
+
+def test_targets_without_an_emitter_are_reported(run, tmp_path):
+    code, _, err = run("compile", str(ROOT / "examples" / "store-vision.yaml"), "-o", str(tmp_path / "o"),
+                       "--format", "text")
+    assert code == 0
+    assert "warning[ES602]: store-orin: no emitter for jetson targets yet" in err
+    assert json.loads((tmp_path / "o" / "edgespec.lock.json").read_text())["files"] == {}
+
+
+def test_model_the_server_cannot_fetch_is_es601(run, tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(Path(AR).read_text().replace("s3://field-ml/scene-seg/12/model.onnx", "models/scene-seg.onnx"))
+    code, _, err = run("compile", str(spec), "-o", str(tmp_path / "o"), "--format", "text")
+    assert code == 1 and "error[ES601]" in err and not (tmp_path / "o").exists()
