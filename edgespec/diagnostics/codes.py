@@ -222,6 +222,12 @@ _ALL += [
          "`compile --check` found that the committed output differs from what the spec compiles to "
          "(files added, changed or removed).",
          "Run `edgespec compile SPEC -o OUT` and commit the result."),
+    Code("ES605", "part of a model cannot be emitted yet", W,
+         "The plan runs only part of a model on a target (the head of a split, or a federated cut), "
+         "and edgespec cannot cut the model file at the split point yet, so that target gets no "
+         "engine for it.",
+         "Export the part up to the split point as its own model file and deploy it by hand, or pin "
+         "another pattern."),
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _ALL}

@@ -16,7 +16,7 @@ import yaml
 
 from edgespec import catalog
 from edgespec.diagnostics import Diagnostic
-from edgespec.emit import kubernetes
+from edgespec.emit import jetson, kubernetes
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner.types import Plan
 from edgespec.spec.models import Spec
@@ -30,6 +30,7 @@ class Emitted:
 
 # target kind -> emitter(spec, plan, target name, toolchain) -> Emitted
 EMITTERS: dict[str, Callable[..., Emitted]] = {
+    "jetson": jetson.emit,
     "wavelength": kubernetes.emit,
     "ec2": kubernetes.emit,
 }
@@ -64,7 +65,7 @@ def emit(spec: Spec, plan: Plan, source: SourceMap) -> Emitted:
             _, span = source.locate(f"/targets/{target}", key=True)
             out.diagnostics.append(diag(
                 "ES602", f"{target}: no emitter for {kind} targets yet; "
-                f"{', '.join(sorted({w for w, _ in uses}))} get no artifacts there",
+                f"no artifacts there for {', '.join(sorted({w for w, _ in uses}))}",
                 file=source.file, line=span.line, column=span.column, pointer=f"/targets/{target}"))
             continue
         part = emitter(spec, plan, target, toolchain(), source)

@@ -29,6 +29,6 @@ def lock(spec_text: str, plan: Plan, files: dict[str, bytes], toolchain: dict) -
         "compiler": {"name": "edgespec", "version": __version__},
         "spec": {"sha256": sha256(spec_text.encode("utf-8"))},
         "plan": summary,
-        "toolchain": {k: v["image"] for k, v in sorted(toolchain.items())},
+        "toolchain": {k: v.get("image") or v["version"] for k, v in sorted(toolchain.items())},
         "files": {path: sha256(data) for path, data in sorted(files.items())},
     })

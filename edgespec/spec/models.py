@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from edgespec.spec.types import (
-    AwsRegion, AwsZone, Bytes, Count, Duration, GFlops, HttpUrl, InstanceType, Jurisdiction, Mbps,
+    AwsRegion, AwsZone, Bytes, TensorName, Count, Duration, GFlops, HttpUrl, InstanceType, Jurisdiction, Mbps,
     Milliseconds, MillisecondsOrZero, Name, Prune, SemVer, Sha256, Uri,
 )
 
@@ -65,6 +65,7 @@ class Input(_Strict):
     shape: list[int] = Field(min_length=1, max_length=8, description="Input shape, batch first (e.g. [1, 3, 640, 640]).")
     dtype: DType = Field(description="Element type of the input tensor.")
     encoded_bytes: Bytes | None = Field(None, description="Size of one input as sent over the network (e.g. a 60KB JPEG frame); defaults to the raw tensor size.")
+    name: TensorName | None = Field(None, description="Name of the input tensor in the model file; lets emitted engines take a batch range (dynamic batching).")
 
 
 class ModelAccuracy(_Strict):

@@ -71,6 +71,7 @@ HttpUrl = formatted(HTTP_URL_PATTERN, "an http(s) URL", "https://otel.example.co
 AwsRegion = formatted(AWS_REGION_PATTERN, "an AWS region id", "us-east-1")
 AwsZone = formatted(AWS_ZONE_PATTERN, "an AWS zone id", "us-east-1-wl1-bos-wlz-1")
 InstanceType = formatted(INSTANCE_TYPE_PATTERN, "an instance type", "g4dn.2xlarge")
+TensorName = formatted(r"^[A-Za-z_][A-Za-z0-9_.:/-]{0,127}$", "a tensor name", "images")
 Jurisdiction = formatted(JURISDICTION_PATTERN, "a two-letter jurisdiction code", "us")
 
 

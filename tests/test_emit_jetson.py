@@ -1,0 +1,179 @@
+"""Jetson bundles: accepted by hadolint, shellcheck, bash -n, the compose-spec schema and Triton's
+own model-config protobuf; engine flags follow the recipe; the build script runs for real."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+from tests.planner_helpers import model, spec
+from tests.test_compile import tree
+from tests.tools import executable
+
+FLAGSHIP = str(ROOT / "examples" / "store-vision.yaml")
+GOLDEN = ROOT / "tests" / "golden" / "store-vision"
+UPDATE = os.environ.get("EDGESPEC_UPDATE_GOLDEN") == "1"
+
+
+@pytest.fixture
+def flagship(run, tmp_path) -> Path:
+    out = tmp_path / "out"
+    code, _, err = run("compile", FLAGSHIP, "-o", str(out))
+    assert code == 0, err
+    return out
+
+
+def compile_doc(run, tmp_path, doc) -> Path:
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    out = tmp_path / "out"
+    code, _, err = run("compile", str(path), "-o", str(out))
+    assert code == 0, err
+    return out
+
+
+def test_golden(flagship):
+    """Reviewed like code; refresh with EDGESPEC_UPDATE_GOLDEN=1."""
+    if UPDATE:
+        shutil.rmtree(GOLDEN, ignore_errors=True)
+        shutil.copytree(flagship, GOLDEN)
+    assert tree(flagship) == tree(GOLDEN)
+
+
+def test_dockerfile_passes_hadolint(flagship):
+    result = subprocess.run([executable("hadolint"), "--failure-threshold", "error", str(flagship / "store-orin" / "Dockerfile")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_scripts_pass_shellcheck_and_bash_n(flagship):
+    scripts = sorted(str(p) for p in flagship.rglob("*.sh"))
+    assert len(scripts) == 2
+    result = subprocess.run([executable("shellcheck"), *scripts], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+    for script in scripts:
+        subprocess.run(["bash", "-n", script], check=True)
+        assert os.access(script, os.X_OK)
+
+
+def test_compose_matches_the_compose_spec(flagship):
+    compose = flagship / "store-orin" / "compose.yaml"
+    result = subprocess.run([executable("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(compose)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    service = yaml.safe_load(compose.read_text())["services"]["triton"]
+    assert service["runtime"] == "nvidia" and service["restart"] == "unless-stopped"
+    assert service["labels"]["com.edgespec.power-mode"] == "25W"
+    assert "healthcheck" in service
+
+
+def test_config_pbtxt_parses_with_tritons_protobuf(flagship):
+    from google.protobuf import text_format
+    from tritonclient.grpc import model_config_pb2
+
+    configs = sorted(flagship.rglob("config.pbtxt"))
+    assert configs
+    for path in configs:
+        config = text_format.Parse(path.read_text(), model_config_pb2.ModelConfig())
+        assert config.platform == "tensorrt_plan" and config.name == path.parent.name
+        assert config.instance_group[0].kind == model_config_pb2.ModelInstanceGroup.KIND_GPU
+
+
+def _jetson_doc(gflops: float = 8.7, **workload) -> dict:
+    return spec({"det": model("object-detection", "3M", gflops, 0.6,
+                              input={"shape": [1, 3, 640, 640], "dtype": "float32", "name": "images"})},
+                {"cam": {"hardware": "jetson-agx-orin-64gb", "count": 10}},
+                {"w": {"model": "det", "data_source": ["cam"], "latency": {"p95_ms": 100}, **workload}})
+
+
+def _trtexec_flags(out: Path) -> list[str]:
+    script = (out / "cam" / "build_engine.sh").read_text()
+    return [line.strip().rstrip(" \\") for line in script.split('"$TRTEXEC"', 1)[1].splitlines()[1:]
+            if line.strip().startswith("--")]
+
+
+def test_fp16_on_dla_with_dynamic_batching(run, tmp_path):
+    out = compile_doc(run, tmp_path, _jetson_doc(gflops=60, throughput={"rps": 45}, objective="energy",
+                                                 optimize={"precision": "fp16", "prune": "none"}))
+    flags = _trtexec_flags(out)
+    name = next((out / "cam" / "model_repository").iterdir()).name
+    assert "--fp16" in flags and "--int8" not in flags
+    if name.endswith("-dla"):
+        assert {"--useDLACore=0", "--allowGPUFallback"} <= set(flags)
+    # 45 rps x 100 ms budget = 4.5 requests per window -> batches of up to 8, shapes 1..8
+    assert "--maxShapes=images:8x3x640x640" in flags and "--minShapes=images:1x3x640x640" in flags
+    config = (out / "cam" / "model_repository" / name / "config.pbtxt").read_text()
+    assert "max_batch_size: 8" in config and "dynamic_batching {" in config
+    assert any(f.startswith("--memPoolSize=workspace:") for f in flags)
+
+
+def test_int8_needs_a_calibration_cache(run, tmp_path):
+    out = compile_doc(run, tmp_path, _jetson_doc(optimize={"precision": "int8", "prune": "none"}))
+    flags = _trtexec_flags(out)
+    assert "--int8" in flags and any(f.startswith("--calib=calibration/det-int8") for f in flags)
+    assert "polygraphy convert" in (out / "cam" / "README.md").read_text()
+
+
+def test_build_script_runs_and_passes_hostile_uris_as_one_argument(run, tmp_path):
+    doc = _jetson_doc(optimize={"precision": "fp16", "prune": "none"})
+    hostile = "s3://bucket/\"$(touch${IFS}PWNED)\";touch${IFS}PWNED2;`touch${IFS}PWNED3`'\\n.onnx"
+    doc["models"]["det"]["source"]["uri"] = hostile
+    out = compile_doc(run, tmp_path, doc)
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "aws").write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$@" > "$AWS_ARGS"\necho onnx > "${@: -1}"\n')
+    (fake / "trtexec").write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$@" > "$TRT_ARGS"\n')
+    for tool in fake.iterdir():
+        tool.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "TRTEXEC": str(fake / "trtexec"),
+           "AWS_ARGS": str(tmp_path / "aws.args"), "TRT_ARGS": str(tmp_path / "trt.args")}
+    result = subprocess.run(["bash", str(out / "cam" / "build_engine.sh")], cwd=tmp_path, env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "aws.args").read_text().splitlines()[3] == hostile  # s3 cp --only-show-errors URI DEST
+    assert not list(tmp_path.rglob("PWNED*")) and not list(out.rglob("PWNED*"))
+    trt = (tmp_path / "trt.args").read_text().splitlines()
+    assert "--fp16" in trt and any(a.startswith("--saveEngine=model_repository/det-fp16") for a in trt)
+
+
+def test_sha256_is_verified_before_building(run, tmp_path):
+    doc = _jetson_doc(optimize={"precision": "fp16", "prune": "none"})
+    doc["models"]["det"]["source"]["sha256"] = "0" * 64
+    out = compile_doc(run, tmp_path, doc)
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "aws").write_text('#!/usr/bin/env bash\necho tampered > "${@: -1}"\n')
+    (fake / "trtexec").write_text('#!/usr/bin/env bash\ntouch "$TRT_RAN"\n')
+    for tool in fake.iterdir():
+        tool.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "TRTEXEC": str(fake / "trtexec"),
+           "TRT_RAN": str(tmp_path / "trt.ran")}
+    result = subprocess.run(["bash", str(out / "cam" / "build_engine.sh")], cwd=tmp_path, env=env,
+                            capture_output=True, text=True)
+    assert result.returncode != 0 and "FAILED" in result.stdout + result.stderr
+    assert not (tmp_path / "trt.ran").exists()
+
+
+def test_split_heads_are_reported_not_emitted(run, tmp_path):
+    from tests.test_planner_scenarios import test_video_analytics_with_a_thin_uplink_splits  # noqa: F401
+
+    doc = spec({"detector": model("object-detection", "60M", 600, 0.7,
+                                  input={"shape": [1, 3, 1280, 1280], "dtype": "uint8", "encoded_bytes": "400KB"},
+                                  split_points=[{"name": "backbone", "flops_fraction": 0.15, "activation_bytes": "40KB"}])},
+               {"cam": {"hardware": "jetson-orin-nano-4gb", "power_mode": "7W", "count": 300, "jurisdiction": "us",
+                        "network": {"rtt_ms": 25, "uplink_mbps": 4}},
+                "cloud": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6.xlarge", "count": 10,
+                          "network": {"rtt_ms": 25}}},
+               {"analytics": {"model": "detector", "data_source": ["cam"], "latency": {"p95_ms": 400},
+                              "throughput": {"rps": 1}, "privacy": {"raw_data": "device", "features": "region"},
+                              "optimize": {"precision": "fp16", "prune": "none"}}})
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    code, _, err = run("compile", str(path), "-o", str(tmp_path / "out"), "--format", "text")
+    assert "warning[ES605]: analytics: cam runs part of detector (split)" in err
