@@ -16,7 +16,7 @@ import yaml
 
 from edgespec import catalog
 from edgespec.diagnostics import Diagnostic
-from edgespec.emit import jetson, kubernetes
+from edgespec.emit import cloudformation, jetson, kubernetes
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner.types import Plan
 from edgespec.spec.models import Spec
@@ -28,11 +28,11 @@ class Emitted:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-# target kind -> emitter(spec, plan, target name, toolchain) -> Emitted
-EMITTERS: dict[str, Callable[..., Emitted]] = {
-    "jetson": jetson.emit,
-    "wavelength": kubernetes.emit,
-    "ec2": kubernetes.emit,
+# target kind -> emitters(spec, plan, target name, toolchain, source map) -> Emitted
+EMITTERS: dict[str, tuple[Callable[..., Emitted], ...]] = {
+    "jetson": (jetson.emit,),
+    "wavelength": (cloudformation.emit, kubernetes.emit),
+    "ec2": (cloudformation.emit, kubernetes.emit),
 }
 
 
@@ -60,16 +60,17 @@ def emit(spec: Spec, plan: Plan, source: SourceMap) -> Emitted:
     out = Emitted()
     for target, uses in sorted(targets_in_use(plan).items()):
         kind = catalog.hardware()[spec.targets[target].hardware]["kind"]
-        emitter = EMITTERS.get(kind)
-        if emitter is None:
+        emitters = EMITTERS.get(kind)
+        if emitters is None:
             _, span = source.locate(f"/targets/{target}", key=True)
             out.diagnostics.append(diag(
                 "ES602", f"{target}: no emitter for {kind} targets yet; "
                 f"no artifacts there for {', '.join(sorted({w for w, _ in uses}))}",
                 file=source.file, line=span.line, column=span.column, pointer=f"/targets/{target}"))
             continue
-        part = emitter(spec, plan, target, toolchain(), source)
-        out.files.update(part.files)
-        out.diagnostics += part.diagnostics
+        for emitter in emitters:
+            part = emitter(spec, plan, target, toolchain(), source)
+            out.files.update(part.files)
+            out.diagnostics += part.diagnostics
     out.files[LOCK_FILE] = lock(source.text, plan, out.files, toolchain())
     return out

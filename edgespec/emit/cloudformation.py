@@ -1,0 +1,146 @@
+"""CloudFormation for aws-wavelength and aws-ec2 targets: the serving stack as one template.
+
+Wavelength: a VPC with a subnet in the Wavelength Zone, a carrier gateway and its default route,
+and instances that take a carrier IP. EC2: the same stack in a region, behind an internet gateway.
+Both: a security group open to `ClientCidr` on Triton's ports, an instance role that may read
+exactly the models it serves, a launch template (IMDSv2, hop limit 2 so the fetch container can
+use the role) whose user data fetches, verifies and serves the models, and an auto scaling group
+sized by the plan. Built as data; the user data is a template with shell-quoted values.
+"""
+
+from __future__ import annotations
+
+from edgespec import __version__
+from edgespec.emit.kubernetes import model_source
+from edgespec.emit.serialize import yaml_documents
+from edgespec.emit.templating import render
+from edgespec.load.sourcemap import SourceMap
+from edgespec.planner.types import Plan
+from edgespec.spec.models import Spec
+
+# Where the stack's name goes in the user data. It contains spaces, which no validated URI or name
+# can, so user text can never produce it; it becomes ${AWS::StackName} after escaping.
+STACK_PLACEHOLDER = "@@ stack name @@"
+AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2/gpu/recommended/image_id"
+PORTS = (8000, 8002)
+
+
+def _ref(name: str) -> dict:
+    return {"Ref": name}
+
+
+def _tags(spec: Spec, target: str) -> list[dict]:
+    return [{"Key": "Name", "Value": f"{spec.metadata.name}-{target}"},
+            {"Key": "edgespec:deployment", "Value": spec.metadata.name},
+            {"Key": "edgespec:version", "Value": spec.metadata.version}]
+
+
+def template(spec: Spec, target: str, models: list[dict], instances: int, toolchain: dict) -> dict:
+    t = spec.targets[target]
+    wavelength = t.zone is not None and spec.targets[target].hardware == "aws-wavelength"
+    tags = _tags(spec, target)
+    user_data = render("aws/user-data.sh.j2", version=__version__, target=target, models=models,
+                       aws_cli_image=toolchain["aws_cli"]["image"], curl_image=toolchain["curl"]["image"],
+                       triton_image=toolchain["triton_server"]["image"],
+                       stack_placeholder=STACK_PLACEHOLDER).decode("utf-8")
+    # Fn::Sub: every literal `${` (from an object key) is escaped as `${!`; the only variable is the
+    # stack name, which labels the server container.
+    user_data = user_data.replace("${", "${!").replace(STACK_PLACEHOLDER, "${AWS::StackName}")
+    # Fn::Sub reads `${...}` in the object key as a substitution: `${!` writes a literal `${`.
+    objects = sorted({f"arn:${{AWS::Partition}}:s3:::{m['uri'][len('s3://'):].replace('${', '${!')}"
+                      for m in models if m["uri"].startswith("s3://")})
+    resources: dict = {
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {
+            "CidrBlock": {"Ref": "VpcCidr"}, "EnableDnsSupport": True, "EnableDnsHostnames": True, "Tags": tags}},
+        "Subnet": {"Type": "AWS::EC2::Subnet", "Properties": {
+            "VpcId": _ref("Vpc"), "CidrBlock": {"Fn::Select": [0, {"Fn::Cidr": [{"Ref": "VpcCidr"}, 4, 8]}]},
+            "AvailabilityZone": _ref("WavelengthZone") if wavelength else {"Fn::Select": [0, {"Fn::GetAZs": ""}]},
+            "Tags": tags}},
+        "RouteTable": {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": _ref("Vpc"), "Tags": tags}},
+        "SubnetRouteTableAssociation": {"Type": "AWS::EC2::SubnetRouteTableAssociation", "Properties": {
+            "SubnetId": _ref("Subnet"), "RouteTableId": _ref("RouteTable")}},
+        "SecurityGroup": {"Type": "AWS::EC2::SecurityGroup", "Properties": {
+            "GroupDescription": f"Triton HTTP, gRPC and metrics for {spec.metadata.name}/{target}",
+            "VpcId": _ref("Vpc"),
+            "SecurityGroupIngress": [{"IpProtocol": "tcp", "FromPort": PORTS[0], "ToPort": PORTS[1],
+                                      "CidrIp": _ref("ClientCidr"), "Description": "model clients"}],
+            "Tags": tags}},
+        "InstanceRole": {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+            "ManagedPolicyArns": [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"}],
+            **({"Policies": [{"PolicyName": "read-models", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": "s3:GetObject",
+                "Resource": [{"Fn::Sub": arn} for arn in objects]}]}}]} if objects else {}),
+            "Tags": tags}},
+        "InstanceProfile": {"Type": "AWS::IAM::InstanceProfile", "Properties": {"Roles": [_ref("InstanceRole")]}},
+        "LaunchTemplate": {"Type": "AWS::EC2::LaunchTemplate", "Properties": {"LaunchTemplateData": {
+            "ImageId": _ref("ImageId"),
+            "InstanceType": t.instance_type,
+            "KeyName": _ref("KeyName"),
+            "IamInstanceProfile": {"Arn": {"Fn::GetAtt": ["InstanceProfile", "Arn"]}},
+            "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2},
+            "NetworkInterfaces": [{
+                "DeviceIndex": 0, "Groups": [_ref("SecurityGroup")],
+                **({"AssociateCarrierIpAddress": True} if wavelength else {"AssociatePublicIpAddress": True})}],
+            "UserData": {"Fn::Base64": {"Fn::Sub": user_data}},
+            "TagSpecifications": [{"ResourceType": "instance", "Tags": tags}]}}},
+        "AutoScalingGroup": {"Type": "AWS::AutoScaling::AutoScalingGroup", "Properties": {
+            "VPCZoneIdentifier": [_ref("Subnet")],
+            "LaunchTemplate": {"LaunchTemplateId": _ref("LaunchTemplate"),
+                               "Version": {"Fn::GetAtt": ["LaunchTemplate", "LatestVersionNumber"]}},
+            "MinSize": str(instances), "MaxSize": str(max(instances, t.count)), "DesiredCapacity": str(instances),
+            "Tags": [{**tag, "PropagateAtLaunch": True} for tag in tags]}},
+    }
+    if wavelength:
+        resources["CarrierGateway"] = {"Type": "AWS::EC2::CarrierGateway", "Properties": {"VpcId": _ref("Vpc"), "Tags": tags}}
+        resources["DefaultRoute"] = {"Type": "AWS::EC2::Route", "Properties": {
+            "RouteTableId": _ref("RouteTable"), "DestinationCidrBlock": "0.0.0.0/0", "CarrierGatewayId": _ref("CarrierGateway")}}
+    else:
+        resources["InternetGateway"] = {"Type": "AWS::EC2::InternetGateway", "Properties": {"Tags": tags}}
+        resources["GatewayAttachment"] = {"Type": "AWS::EC2::VPCGatewayAttachment", "Properties": {
+            "VpcId": _ref("Vpc"), "InternetGatewayId": _ref("InternetGateway")}}
+        resources["DefaultRoute"] = {"Type": "AWS::EC2::Route", "DependsOn": "GatewayAttachment", "Properties": {
+            "RouteTableId": _ref("RouteTable"), "DestinationCidrBlock": "0.0.0.0/0", "GatewayId": _ref("InternetGateway")}}
+    where = f"Wavelength Zone {t.zone}" if wavelength else f"region {t.region}"
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"edgespec {__version__}: {spec.metadata.name} {spec.metadata.version}, "
+                       f"Triton serving on {t.instance_type} in {where}",
+        "Parameters": {
+            "ImageId": {"Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>", "Default": AMI_PARAMETER,
+                        "Description": "ECS GPU-optimized Amazon Linux 2 AMI (NVIDIA driver, Docker, container toolkit)"},
+            "KeyName": {"Type": "AWS::EC2::KeyPair::KeyName", "Description": "SSH key pair for the instances"},
+            "ClientCidr": {"Type": "String", "AllowedPattern": r"^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$",
+                           "Description": "CIDR of the clients allowed to call the model server"},
+            **({"WavelengthZone": {"Type": "String", "Default": t.zone, "Description":
+                                   "Wavelength Zone of the subnet (the account must be opted in to its zone group)"}}
+               if wavelength else {}),
+            "VpcCidr": {"Type": "String", "Default": "10.0.0.0/16", "AllowedPattern": r"^(\d{1,3}\.){3}\d{1,3}/16$",
+                        "Description": "CIDR of the stack's VPC (a /16)"},
+        },
+        "Resources": resources,
+        "Outputs": {
+            "AutoScalingGroupName": {"Value": _ref("AutoScalingGroup")},
+            "SecurityGroupId": {"Value": {"Fn::GetAtt": ["SecurityGroup", "GroupId"]}},
+        },
+    }
+
+
+def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap):
+    from edgespec.emit import Emitted
+
+    out = Emitted()
+    models: dict[str, dict] = {}
+    instances = 0
+    for _, wp in sorted(plan.workloads.items()):
+        for p in (wp.chosen.placements if wp.chosen else ()):
+            if p.target == target and p.role == "remote":
+                src = model_source(spec, p.model)
+                if src.format == "onnx" and src.uri.startswith(("s3://", "https://")):  # else ES601 (kubernetes)
+                    models[p.model] = {"name": p.model, "uri": src.uri, "sha256": src.sha256 or ""}
+                    instances = max(instances, wp.chosen.estimates.instances or 1)
+    if models:
+        doc = template(spec, target, [models[k] for k in sorted(models)], instances, toolchain)
+        out.files[f"{target}/cloudformation.yaml"] = yaml_documents([doc])
+    return out
