@@ -1,0 +1,143 @@
+"""Coral bundles: fixed scripts that compile and lint, settings as data, the compiler log read as
+the plan needs, and the model server answering real HTTP requests."""
+
+from __future__ import annotations
+
+import configparser
+import importlib.util
+import json
+import py_compile
+import subprocess
+import threading
+import urllib.error
+import urllib.request
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT
+from tests.tools import executable
+
+FLAGSHIP = str(ROOT / "examples" / "store-vision.yaml")
+
+COMPILER_LOG = """\
+Edge TPU Compiler version 16.0.384591198
+Started a compilation timeout timer of 180 seconds.
+
+Model compiled successfully in 1290 ms.
+
+Input model: build/product-classifier-int8-p50_int8.tflite
+Input size: 12.21MiB
+Output model: build/product-classifier-int8-p50_int8_edgetpu.tflite
+Output size: 12.47MiB
+On-chip memory used for caching model parameters: 6.91MiB
+On-chip memory remaining for caching model parameters: 1.25KiB
+Off-chip memory used for streaming uncached model parameters: 5.12MiB
+Number of Edge TPU subgraphs: 1
+Total number of operations: 77
+Operation log: build/product-classifier-int8-p50_int8_edgetpu.log
+
+Operator                       Count      Status
+
+QUANTIZE                       1          Operation is otherwise supported, but not mapped due to some unspecified limitation
+CONV_2D                        53         Mapped to Edge TPU
+ADD                            16         Mapped to Edge TPU
+MEAN                           1          Mapped to Edge TPU
+FULLY_CONNECTED                1          Mapped to Edge TPU
+SOFTMAX                        1          Operation is working on an unsupported data type
+"""
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory) -> Path:
+    from click.testing import CliRunner
+
+    from edgespec.cli import cli
+
+    out = tmp_path_factory.mktemp("coral") / "out"
+    result = CliRunner().invoke(cli, ["compile", FLAGSHIP, "-o", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    return out / "checkout-tpu"
+
+
+def _module(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_files_and_config(bundle):
+    config = json.loads((bundle / "edgetpu.json").read_text())
+    assert config["device"] == "usb" and config["hardware"] == "coral-usb"
+    (model,) = config["models"]
+    assert model["name"] == "product-classifier-int8-p50" and model["prune"] == 0.5
+    assert model["spill_expected"] is True  # 12.8 MB of int8 weights > the usable 6.4 MB on chip
+
+
+def test_python_compiles_and_shell_lints(bundle):
+    scripts = sorted(bundle.glob("*.py"))
+    assert {p.name for p in scripts} == {"convert_int8.py", "compile_edgetpu.py", "serve_edgetpu.py"}
+    for script in scripts:
+        py_compile.compile(str(script), doraise=True)
+    result = subprocess.run([executable("shellcheck"), str(bundle / "setup_host.sh")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+    subprocess.run(["bash", "-n", str(bundle / "setup_host.sh")], check=True)
+
+
+def test_systemd_unit(bundle):
+    unit = configparser.ConfigParser(interpolation=None, strict=True)
+    unit.read_string((bundle / "edgespec-checkout-tpu.service").read_text())
+    assert unit["Service"]["ExecStart"].endswith("/opt/edgespec/checkout-tpu/serve_edgetpu.py")
+    assert unit["Service"]["Restart"] == "always" and unit["Service"]["SupplementaryGroups"] == "plugdev"
+    assert unit["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_compiler_log_is_read(bundle):
+    stats = _module(bundle / "compile_edgetpu.py").parse(COMPILER_LOG)
+    assert stats["on_chip"] == pytest.approx(6.91 * 2**20) and stats["off_chip"] == pytest.approx(5.12 * 2**20)
+    assert stats["tpu_ops"] == 71 and stats["cpu_ops"] == 2
+
+
+class _FakeInterpreter:
+    """Stands in for the Edge TPU interpreter: the delegate needs the hardware."""
+
+    def get_input_details(self):
+        return [{"index": 0, "shape": np.array([1, 4]), "dtype": np.int8}]
+
+    def get_output_details(self):
+        return [{"index": 1}]
+
+    def set_tensor(self, index, tensor):
+        self.tensor = tensor
+
+    def invoke(self):
+        self.result = (self.tensor.astype(np.int32) * 2).tolist()
+
+    def get_tensor(self, index):
+        return np.array(self.result)
+
+
+def test_server_answers_requests(bundle):
+    server_module = _module(bundle / "serve_edgetpu.py")
+    server_module.Handler.models = {"m": (_FakeInterpreter(), np)}
+    server = ThreadingHTTPServer(("127.0.0.1", 0), server_module.Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        assert json.load(urllib.request.urlopen(f"{base}/healthz", timeout=5)) == {"models": ["m"]}
+        request = urllib.request.Request(f"{base}/v1/models/m/infer", data=bytes([1, 2, 3, 4]), method="POST")
+        assert json.load(urllib.request.urlopen(request, timeout=5))["outputs"] == [[[2, 4, 6, 8]]]
+        bad = urllib.request.Request(f"{base}/v1/models/m/infer", data=b"\x01", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(bad, timeout=5)
+        assert err.value.code == 400
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(urllib.request.Request(f"{base}/v1/models/nope/infer", data=b"", method="POST"), timeout=5)
+        assert err.value.code == 404
+    finally:
+        server.shutdown()
+        server.server_close()
