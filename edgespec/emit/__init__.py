@@ -16,7 +16,7 @@ import yaml
 
 from edgespec import catalog
 from edgespec.diagnostics import Diagnostic
-from edgespec.emit import cloudformation, coral, jetson, kubernetes
+from edgespec.emit import cloudformation, coral, jetson, kubernetes, workers
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner.types import Plan
 from edgespec.spec.models import Spec
@@ -32,6 +32,7 @@ class Emitted:
 EMITTERS: dict[str, tuple[Callable[..., Emitted], ...]] = {
     "jetson": (jetson.emit,),
     "coral": (coral.emit,),
+    "workers-ai": (workers.emit,),
     "wavelength": (cloudformation.emit, kubernetes.emit),
     "ec2": (cloudformation.emit, kubernetes.emit),
 }
