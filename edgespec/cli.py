@@ -90,8 +90,8 @@ def plan(spec: str, fmt: str, explain_workload: str | None, diag_fmt: str, max_b
     from edgespec.planner import render as plan_render
 
     checked, planned, diagnostics = plan_file(spec, max_bytes=max_bytes)
-    if diagnostics:
-        click.echo(render(diag_fmt, diagnostics, {checked.source.file: checked.source.text}), nl=False, err=True)
+    # json and sarif always give a document (empty or not); text prints nothing when all is well
+    click.echo(render(diag_fmt, diagnostics, {checked.source.file: checked.source.text}), nl=False, err=True)
     if planned is None:
         sys.exit(EXIT_ERRORS)
     if explain_workload is not None:
@@ -118,7 +118,7 @@ def compile_cmd(spec: str, out: str, check: bool, show_diff: bool, fmt: str, max
 
     from edgespec.diagnostics import has_errors
     from edgespec.diagnostics.codes import diag
-    from edgespec.diagnostics.render import render
+    from edgespec.diagnostics.render import render, resolve
     from edgespec.pipeline import compile_file
     from edgespec.write import NotOurs, changes, check_ours, unified_diff, write_tree
 
@@ -136,17 +136,23 @@ def compile_cmd(spec: str, out: str, check: bool, show_diff: bool, fmt: str, max
         if stale:
             diagnostics = [*diagnostics, diag("ES604", f"{out} is out of date: " + ", ".join(
                 f"{c.kind} {c.path}" for c in stale), file=out, hint=f"run `edgespec compile {spec} -o {out}`")]
-    if diagnostics:
-        click.echo(render(fmt, diagnostics, {checked.source.file: checked.source.text}), nl=False, err=True)
+    click.echo(render(fmt, diagnostics, {checked.source.file: checked.source.text}), nl=False, err=True)
     if files is None or has_errors(diagnostics):
         if check and show_diff and files is not None:
             click.echo(unified_diff(out_dir, files), nl=False)
         sys.exit(EXIT_ERRORS)
+    def status(line: str) -> None:  # for people; json/github/sarif streams stay machine-readable
+        if resolve(fmt) == "text":
+            click.echo(line, err=True)
+
     if check:
-        click.echo(f"{out} is up to date", err=True)
+        status(f"{out} is up to date")
+        return
+    if out_dir.is_dir() and not changes(out_dir, files):
+        status(f"{out} is up to date; nothing written")
         return
     write_tree(out_dir, files)
-    click.echo(f"wrote {len(files)} files to {out}", err=True)
+    status(f"wrote {len(files)} files to {out}")
 
 
 @cli.command()

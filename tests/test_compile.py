@@ -154,3 +154,20 @@ def test_model_the_server_cannot_fetch_is_es601(run, tmp_path):
     spec.write_text(Path(AR).read_text().replace("s3://field-ml/scene-seg/12/model.onnx", "models/scene-seg.onnx"))
     code, _, err = run("compile", str(spec), "-o", str(tmp_path / "o"), "--format", "text")
     assert code == 1 and "error[ES601]" in err and not (tmp_path / "o").exists()
+
+
+def test_no_change_recompile_writes_nothing(run, compiled):
+    before = {p: p.stat().st_mtime_ns for p in compiled.rglob("*")}
+    inode = compiled.stat().st_ino
+    code, _, err = run("compile", AR, "-o", str(compiled), "--format", "text")
+    assert code == 0 and "nothing written" in err
+    assert compiled.stat().st_ino == inode  # not swapped for a new tree
+    assert {p: p.stat().st_mtime_ns for p in compiled.rglob("*")} == before
+
+
+def test_json_format_keeps_stderr_machine_readable(run, tmp_path):
+    code, _, err = run("compile", str(ROOT / "examples" / "store-vision.yaml"), "-o", str(tmp_path / "o"),
+                       "--format", "json")
+    assert code == 0
+    doc = json.loads(err)  # only the diagnostics document, no status lines
+    assert doc["version"] == 1 and doc["summary"]["errors"] == 0
