@@ -171,3 +171,25 @@ def test_json_format_keeps_stderr_machine_readable(run, tmp_path):
     assert code == 0
     doc = json.loads(err)  # only the diagnostics document, no status lines
     assert doc["version"] == 1 and doc["summary"]["errors"] == 0
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in (ROOT / "examples").glob("*.yaml")))
+def test_hostile_descriptions_change_no_artifact(run, tmp_path, example):
+    """Free text (descriptions) never reaches an artifact: only the lock's spec digest may differ."""
+    text = (ROOT / "examples" / example).read_text()
+    hostile = '"; rm -rf / #\\n$(reboot)`id`\\r\\n--fp16 {{ x }} <script>'
+    doc = yaml.safe_load(text)
+    doc["metadata"]["description"] = hostile
+    for section in ("models", "targets", "workloads"):
+        for entry in doc[section].values():
+            entry["description"] = hostile
+    plain, evil = tmp_path / "plain.yaml", tmp_path / "evil.yaml"
+    plain.write_text(text)
+    evil.write_text(yaml.safe_dump(doc, sort_keys=False))
+    assert run("compile", str(plain), "-o", str(tmp_path / "a"))[0] == 0
+    assert run("compile", str(evil), "-o", str(tmp_path / "b"))[0] == 0
+    a, b = tree(tmp_path / "a"), tree(tmp_path / "b")
+    assert a.keys() == b.keys()
+    assert {k for k in a if a[k] != b[k]} <= {"edgespec.lock.json"}
+    lock_a, lock_b = json.loads(a["edgespec.lock.json"]), json.loads(b["edgespec.lock.json"])
+    assert {k for k in lock_a if lock_a[k] != lock_b[k]} <= {"spec"}

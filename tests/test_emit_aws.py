@@ -95,3 +95,18 @@ def test_hostile_object_keys(run, tmp_path, key):
     import shlex
 
     assert shlex.split(fetch)[-2] == f"s3://{key}"  # one word, exactly the key
+
+
+def test_ec2_golden(run, tmp_path):
+    """The EC2 stack of a small spec, reviewed like code (EDGESPEC_UPDATE_GOLDEN=1 refreshes)."""
+    import os
+    import shutil
+
+    from tests.test_compile import tree
+
+    golden = ROOT / "tests" / "golden" / "ec2-cloud"
+    out = compile_spec(run, tmp_path, ec2_spec("s3://acme-models/clf/2/model.onnx"))
+    if os.environ.get("EDGESPEC_UPDATE_GOLDEN") == "1":
+        shutil.rmtree(golden, ignore_errors=True)
+        shutil.copytree(out, golden)
+    assert tree(out) == tree(golden)

@@ -74,5 +74,5 @@ def emit(spec: Spec, plan: Plan, source: SourceMap) -> Emitted:
             part = emitter(spec, plan, target, toolchain(), source)
             out.files.update(part.files)
             out.diagnostics += part.diagnostics
-    out.files[LOCK_FILE] = lock(source.text, plan, out.files, toolchain())
+    out.files[LOCK_FILE] = lock(source.text, spec, plan, out.files, toolchain())
     return out

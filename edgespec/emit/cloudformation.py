@@ -21,7 +21,6 @@ from edgespec.spec.models import Spec
 # Where the stack's name goes in the user data. It contains spaces, which no validated URI or name
 # can, so user text can never produce it; it becomes ${AWS::StackName} after escaping.
 STACK_PLACEHOLDER = "@@ stack name @@"
-AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2/gpu/recommended/image_id"
 PORTS = (8000, 8002)
 
 
@@ -108,7 +107,8 @@ def template(spec: Spec, target: str, models: list[dict], instances: int, toolch
         "Description": f"edgespec {__version__}: {spec.metadata.name} {spec.metadata.version}, "
                        f"Triton serving on {t.instance_type} in {where}",
         "Parameters": {
-            "ImageId": {"Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>", "Default": AMI_PARAMETER,
+            "ImageId": {"Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+                        "Default": toolchain["aws_ami"]["version"],
                         "Description": "ECS GPU-optimized Amazon Linux 2 AMI (NVIDIA driver, Docker, container toolkit)"},
             "KeyName": {"Type": "AWS::EC2::KeyPair::KeyName", "Description": "SSH key pair for the instances"},
             "ClientCidr": {"Type": "String", "AllowedPattern": r"^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$",

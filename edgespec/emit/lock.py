@@ -7,6 +7,7 @@ import hashlib
 from edgespec import __version__
 from edgespec.emit.serialize import json_bytes
 from edgespec.planner.types import Plan
+from edgespec.spec.models import Spec
 
 LOCK_VERSION = 1
 
@@ -15,7 +16,7 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def lock(spec_text: str, plan: Plan, files: dict[str, bytes], toolchain: dict) -> bytes:
+def lock(spec_text: str, spec: Spec, plan: Plan, files: dict[str, bytes], toolchain: dict) -> bytes:
     summary = {}
     for name, wp in sorted(plan.workloads.items()):
         c = wp.chosen
@@ -29,6 +30,10 @@ def lock(spec_text: str, plan: Plan, files: dict[str, bytes], toolchain: dict) -
         "compiler": {"name": "edgespec", "version": __version__},
         "spec": {"sha256": sha256(spec_text.encode("utf-8"))},
         "plan": summary,
+        "targets": {name: {k: v for k, v in (("hardware", t.hardware), ("power_mode", t.power_mode),
+                                             ("instance_type", t.instance_type), ("zone", t.zone),
+                                             ("region", t.region)) if v is not None}
+                    for name, t in sorted(spec.targets.items())},
         "toolchain": {k: v.get("image") or v["version"] for k, v in sorted(toolchain.items())},
         "files": {path: sha256(data) for path, data in sorted(files.items())},
     })
