@@ -16,7 +16,7 @@ import yaml
 
 from edgespec import catalog
 from edgespec.diagnostics import Diagnostic
-from edgespec.emit import cloudformation, coral, jetson, kubernetes, workers
+from edgespec.emit import cloudformation, coral, jetson, kubernetes, router, workers
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner.types import Plan
 from edgespec.spec.models import Spec
@@ -30,8 +30,8 @@ class Emitted:
 
 # target kind -> emitters(spec, plan, target name, toolchain, source map) -> Emitted
 EMITTERS: dict[str, tuple[Callable[..., Emitted], ...]] = {
-    "jetson": (jetson.emit,),
-    "coral": (coral.emit,),
+    "jetson": (jetson.emit, router.emit),
+    "coral": (coral.emit, router.emit),
     "workers-ai": (workers.emit,),
     "wavelength": (cloudformation.emit, kubernetes.emit),
     "ec2": (cloudformation.emit, kubernetes.emit),

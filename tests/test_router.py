@@ -1,0 +1,199 @@
+"""The device-side router, run for real: ONNX Runtime on the CPU with a tiny model built here,
+a fake remote on 127.0.0.1, and the uplink cut and restored."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from tests.planner_helpers import model, spec
+
+CONFIDENT = np.array([[8.0, 0.0, 0.0, 0.0]], dtype=np.float32)  # softmax top ~ 0.999
+UNSURE = np.zeros((1, 4), dtype=np.float32)  # three equal logits: 1/3
+
+
+def tiny_onnx(path: Path) -> None:
+    """x[1,4] @ W[4,3] -> logits[1,3]: the first input dimension drives class 0."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = numpy_helper.from_array(np.eye(4, 3, dtype=np.float32), name="W")
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "W"], ["logits"])], "tiny",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 3])], [weights])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9), str(path))
+
+
+class FakeRemote:
+    """The remote tier on 127.0.0.1: answers, answers slowly, or is gone (uplink down)."""
+
+    def __init__(self):
+        self.received: list[bytes] = []
+        self.delay = 0.0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(outer.delay)
+                outer.received.append(body)
+                data = json.dumps({"label": "from-remote", "bytes": len(body)}).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.handler = Handler
+        self.start()
+
+    def start(self, port: int = 0):
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self.handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1/infer"
+
+
+def _compile(run, tmp_path: Path, doc: dict) -> Path:
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    code, _, err = run("compile", str(path), "-o", str(tmp_path / "out"))
+    assert code == 0, err
+    return tmp_path / "out" / "cam" / "router"
+
+
+def cascade_doc() -> dict:
+    return spec({"clf": model("image-classification", "25M", 8.0, 0.9,
+                              input={"shape": [1, 3, 224, 224], "dtype": "uint8", "encoded_bytes": "20KB"},
+                              variants={"clf-small": {"params": "2M", "gflops": 0.5, "accuracy": {"value": 0.8}}})},
+                {"cam": {"hardware": "jetson-orin-nx-16gb", "count": 10, "jurisdiction": "us",
+                         "network": {"rtt_ms": 30, "uplink_mbps": 20}},
+                 "cloud": {"hardware": "aws-ec2", "region": "us-east-1", "count": 4, "network": {"rtt_ms": 30}}},
+                {"sort": {"model": "clf", "data_source": ["cam"], "latency": {"p95_ms": 400}, "throughput": {"rps": 1},
+                          "pattern": "cascade", "escalation": {"to": "cloud", "confidence_below": 0.6},
+                          "offline": "preferred"}})
+
+
+def split_doc() -> dict:
+    doc = cascade_doc()
+    doc["models"]["clf"]["split_points"] = [{"name": "mid", "flops_fraction": 0.5, "activation_bytes": "40KB"}]
+    w = doc["workloads"]["sort"]
+    w["pattern"] = "split"
+    del w["escalation"], w["offline"]
+    return doc
+
+
+def start_router(router_dir: Path, tmp_path: Path, monkeypatch, remote: FakeRemote):
+    (workload_config,) = [p for p in router_dir.glob("*.json")]
+    config = json.loads(workload_config.read_text())
+    work = tmp_path / "device"
+    shutil.copytree(router_dir, work)
+    (work / "models").mkdir()
+    tiny_onnx(work / config["local_model"])
+    monkeypatch.setenv("EDGESPEC_REMOTE_URL", remote.url)
+    module_spec = importlib.util.spec_from_file_location("emitted_router", work / "router.py")
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    router, server = module.serve(work / workload_config.name, port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return config, router, server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def post(base: str, tensor: np.ndarray | bytes) -> tuple[int, dict]:
+    data = tensor if isinstance(tensor, bytes) else tensor.tobytes()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(f"{base}/v1/infer", data=data, method="POST"), timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_cascade_escalates_and_degrades_offline(run, tmp_path, monkeypatch):
+    remote = FakeRemote()
+    config, router, server, base = start_router(_compile(run, tmp_path, cascade_doc()), tmp_path, monkeypatch, remote)
+    try:
+        assert config["mode"] == "cascade" and config["confidence_below"] == 0.6
+        status, body = post(base, CONFIDENT)
+        assert status == 200 and body["source"] == "local" and body["confidence"] > 0.99
+        assert remote.received == []  # a confident answer never leaves the device
+
+        status, body = post(base, UNSURE)
+        assert status == 200 and body["source"] == "remote" and body["result"]["label"] == "from-remote"
+        assert remote.received == [UNSURE.tobytes()]  # exactly the raw input went up
+
+        remote.delay = config["remote_timeout_ms"] / 1000 + 0.5  # slower than the timeout
+        status, body = post(base, UNSURE)
+        assert status == 200 and body["degraded"] is True and body["source"] == "local"
+
+        remote.delay = 0.0
+        remote.stop()  # the uplink goes down
+        status, body = post(base, UNSURE)
+        assert status == 200 and body["degraded"] is True and body["outputs"]
+
+        status, body = post(base, b"\x00" * 3)
+        assert status == 400 and "expected 16 bytes of float32" in body["error"]
+
+        metrics = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
+        for outcome, n in (("local", 1), ("escalated", 3), ("degraded", 2), ("rejected", 1)):
+            assert f'edgespec_router_requests_total{{workload="sort",outcome="{outcome}"}} {n}' in metrics
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_split_queues_while_offline_and_drains_when_back(run, tmp_path, monkeypatch):
+    remote = FakeRemote()
+    config, router, server, base = start_router(_compile(run, tmp_path, split_doc()), tmp_path, monkeypatch, remote)
+    port = remote.port
+    try:
+        assert config["mode"] == "split" and config["local_model"].endswith("-head.onnx")
+        status, body = post(base, CONFIDENT)
+        assert status == 200 and body["source"] == "remote"
+        activations = (CONFIDENT @ np.eye(4, 3, dtype=np.float32)).tobytes()
+        assert remote.received == [activations]  # the head's output went up, not the input
+
+        remote.stop()  # uplink down: activations queue up
+        for position in (1, 2):
+            status, body = post(base, UNSURE)
+            assert status == 202 and body["queued"] is True and body["position"] == position
+
+        remote.start(port)  # uplink back: the next request drains the queue first, oldest first
+        status, body = post(base, CONFIDENT)
+        assert status == 200 and body["source"] == "remote"
+        assert len(remote.received) == 4  # 1 before, 2 replayed, 1 new
+        metrics = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
+        assert 'outcome="replayed"} 2' in metrics and 'edgespec_router_queue_depth{workload="sort"} 0' in metrics
+    finally:
+        server.shutdown()
+        server.server_close()
+        remote.stop()
+
+
+def test_unit_and_requirements(run, tmp_path):
+    import configparser
+
+    router_dir = _compile(run, tmp_path, cascade_doc())
+    unit = configparser.ConfigParser(interpolation=None, strict=True)
+    unit.read_string((router_dir / "edgespec-router-sort.service").read_text())
+    assert unit["Service"]["ExecStart"].endswith("router/router.py /opt/edgespec/cam/router/sort.json")
+    assert unit["Service"]["Restart"] == "always"
+    assert "onnxruntime==" in (router_dir / "requirements.txt").read_text()
