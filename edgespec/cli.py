@@ -205,6 +205,52 @@ def explain(code: str) -> None:
     click.echo(f"{entry.code} ({entry.severity.value}): {entry.title}\n\n{entry.explanation}\n\nHow to fix: {entry.fix}")
 
 
+def _device_ids() -> list[str]:
+    # Read from the catalog file without importing it at start-up (--help stays light).
+    import yaml
+
+    from edgespec.resources import _PACKAGE
+
+    data = yaml.safe_load((_PACKAGE / "catalog" / "hardware.yaml").read_text(encoding="utf-8"))
+    return sorted(k for k, v in data.items() if v["role"] == "device")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--hardware", default="jetson-orin-nano-8gb", show_default=True,
+              help="Device hardware id (see `edgespec catalog`).")
+@click.option("--pattern", type=click.Choice(["auto", "on-device", "split", "cascade", "federated", "mec", "cloud"]),
+              default="auto", show_default=True, help="Pattern to pin; adds the targets it needs.")
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+def init(path: str, hardware: str, pattern: str, force: bool) -> None:
+    """Write a commented starter spec to PATH."""
+    import os
+    import re
+
+    from edgespec import catalog
+    from edgespec.emit.templating import render
+    from edgespec.resources import schema_file
+    from edgespec.write import write_text_atomic
+
+    devices = _device_ids()
+    if hardware not in devices:
+        raise click.BadParameter(f"{hardware!r} is not a device id; devices: {', '.join(devices)}",
+                                 param_hint="--hardware")
+    if os.path.exists(path) and not force:
+        raise click.UsageError(f"{path} exists; pass --force to overwrite it")
+    entry = catalog.hardware()[hardware]
+    here = os.path.dirname(os.path.abspath(path))
+    local = os.path.join(os.getcwd(), "schemas", "edgespec-v1.schema.json")
+    schema = os.path.relpath(local if os.path.exists(local) else schema_file(), here).replace(os.sep, "/")
+    stem = os.path.splitext(os.path.basename(path))[0].split(".")[0].lower()
+    name = re.sub(r"[^a-z0-9-]+", "-", stem).strip("-")[:63] or "my-deployment"
+    text = render("init/spec.yaml.j2", schema=schema, path_hint=path, name=name, hardware=hardware,
+                  pattern=pattern, host="raspberry-pi-5" if entry.get("needs_host") else None,
+                  power_mode=(entry.get("power_modes") or {}).get("default")).decode("utf-8")
+    write_text_atomic(path, text)
+    click.echo(f"wrote {path}; next: edgespec plan {path}", err=True)
+
+
 @cli.command("catalog")
 def catalog_cmd() -> None:
     """List the hardware ids of the built-in catalog."""

@@ -52,5 +52,5 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render(name: str, **context: object) -> bytes:
-    return environment().get_template(name).render(**context).encode("utf-8")
+def render(template: str, /, **context: object) -> bytes:
+    return environment().get_template(template).render(**context).encode("utf-8")
