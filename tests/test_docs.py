@@ -24,3 +24,13 @@ def test_examples_have_the_modeline():
     for path in sorted((ROOT / "examples").glob("*.yaml")):
         first = path.read_text().splitlines()[0]
         assert first == "# yaml-language-server: $schema=../schemas/edgespec-v1.schema.json", path
+
+
+def test_schemastore_entry_matches_the_schema():
+    import json
+
+    entry = json.loads((ROOT / "docs" / "schemastore-catalog-entry.json").read_text())
+    schema = json.loads((ROOT / "schemas" / "edgespec-v1.schema.json").read_text())
+    assert entry["url"] == schema["$id"]
+    assert set(entry) == {"name", "description", "fileMatch", "url"}
+    assert "*.edgespec.yaml" in entry["fileMatch"] and "*.edgespec.yaml" in (ROOT / "README.md").read_text()
