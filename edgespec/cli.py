@@ -25,6 +25,11 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
             raise
+        except BrokenPipeError:  # `edgespec ... | head`: the reader left; not an error of ours
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+            ctx.exit(EXIT_ERRORS)
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             if ctx.obj and ctx.obj.get("traceback"):
                 raise
@@ -203,6 +208,48 @@ def explain(code: str) -> None:
     if entry is None:
         raise click.BadParameter(f"unknown code {code!r}; codes are listed in docs/diagnostics.md", param_hint="CODE")
     click.echo(f"{entry.code} ({entry.severity.value}): {entry.title}\n\n{entry.explanation}\n\nHow to fix: {entry.fix}")
+
+
+@cli.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True))
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 and print the diff if a spec is not formatted.")
+@_format_option
+def fmt(specs: tuple[str, ...], check: bool, fmt: str) -> None:  # noqa: A002 - the option is --format
+    """Format SPECS canonically: key order, indentation, quoting; comments kept."""
+    import difflib
+
+    from edgespec.diagnostics import has_errors
+    from edgespec.diagnostics.render import render
+    from edgespec.fmt import format_text
+    from edgespec.load import load_path
+    from edgespec.write import write_text_atomic
+
+    stale = []
+    problems = []
+    sources = {}
+    for path in specs:
+        loaded = load_path(path)
+        if has_errors(loaded.diagnostics):  # never reformat what does not parse
+            problems += loaded.diagnostics
+            sources[loaded.source.file] = loaded.source.text
+            continue
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+        formatted = format_text(text)
+        if formatted == text:
+            continue
+        stale.append(path)
+        if check:
+            click.echo("".join(difflib.unified_diff(text.splitlines(True), formatted.splitlines(True),
+                                                    f"a/{path}", f"b/{path}")), nl=False)
+        else:
+            write_text_atomic(path, formatted)
+    if problems:
+        click.echo(render(fmt, problems, sources), nl=False, err=True)
+    verb = "would reformat" if check else "reformatted"
+    for path in stale:
+        click.echo(f"{verb} {path}", err=True)
+    sys.exit(EXIT_ERRORS if problems or (check and stale) else EXIT_OK)
 
 
 def _device_ids() -> list[str]:

@@ -136,11 +136,11 @@ class Target(_Strict):
     site: Name | None = Field(None, description="Site name: targets naming the same site share a local network; privacy level `site` allows data to move between them.")
     power_mode: str | None = Field(None, min_length=1, description="Power mode from the catalog (Jetson: 15W, 25W, MAXN, MAXN_SUPER, ...).",
                                    examples=["25W", "MAXN"])
-    network: Network | None = Field(None, description="Link characteristics of this target.")
     region: AwsRegion | None = Field(None, description="Cloud region (aws-ec2) or parent region (aws-wavelength).")
     zone: AwsZone | None = Field(None, description="Availability or Wavelength zone id (e.g. us-east-1-wl1-bos-wlz-1).")
     instance_type: InstanceType | None = Field(None, description="Instance type for aws-ec2 and aws-wavelength (e.g. g4dn.2xlarge).")
     jurisdiction: Jurisdiction | None = Field(None, description="Two-letter jurisdiction where this target's data stays (checked against `privacy.residency`); derived from `region` when omitted.")
+    network: Network | None = Field(None, description="Link characteristics of this target.")
     description: str | None = Field(None, max_length=2000, description="Free text for humans; never interpreted.")
 
 
@@ -221,14 +221,14 @@ class Workload(_Strict):
     data_source: list[Name] = Field(min_length=1, description="Targets where the input is produced.")
     latency: Latency = Field(description="End-to-end latency budget.")
     throughput: Throughput | None = Field(None, description="Sustained request rate per data-source device.")
+    generation: Generation | None = Field(None, description="Token counts; required for text-generation models.")
     accuracy: AccuracyNeed | None = Field(None, description="Accuracy requirement.")
     privacy: Privacy = Field(default_factory=Privacy, description="How far data may travel.")
     offline: Offline = Field("none", description="required: must keep answering without uplink; preferred: degrade gracefully; none.")
     escalation: Escalation | None = Field(None, description="Where low-confidence requests go (permits cascade).")
-    objective: Objective = Field("cost", description="What to minimise among feasible plans.")
     pattern: Pattern = Field("auto", description="Deployment pattern; auto lets the planner choose, anything else pins it.")
     optimize: Optimize = Field(default_factory=Optimize, description="Optimization recipe constraints.")
-    generation: Generation | None = Field(None, description="Token counts; required for text-generation models.")
+    objective: Objective = Field("cost", description="What to minimise among feasible plans.")
     description: str | None = Field(None, max_length=2000, description="Free text for humans; never interpreted.")
 
 
