@@ -298,6 +298,16 @@ def init(path: str, hardware: str, pattern: str, force: bool) -> None:
     click.echo(f"wrote {path}; next: edgespec plan {path}", err=True)
 
 
+@cli.command()
+def lsp() -> None:
+    """Run the edgespec language server over stdio (for editors)."""
+    try:
+        from edgespec.lsp import main as serve
+    except ImportError:
+        raise click.UsageError("the language server needs pygls: pip install 'edgespec[lsp]'") from None
+    serve()
+
+
 @cli.command("catalog")
 def catalog_cmd() -> None:
     """List the hardware ids of the built-in catalog."""

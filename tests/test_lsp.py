@@ -1,0 +1,61 @@
+"""`edgespec lsp`, driven over stdio like an editor: live semantic diagnostics and hovers."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.lsp_client import LspClient
+
+BASE = (ROOT / "tests" / "specs" / "base.yaml").read_text()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    client = LspClient([sys.executable, "-m", "edgespec", "lsp"])
+    client.initialize(tmp_path_factory.mktemp("ws"))
+    yield client
+    client.close()
+
+
+def _codes(diagnostics):
+    return [(d["code"], d["range"]["start"]["line"] + 1, d["range"]["start"]["character"] + 1) for d in diagnostics]
+
+
+def test_valid_spec_is_clean_then_errors_appear_as_you_type(server, tmp_path):
+    uri = server.open(tmp_path / "a.yaml", BASE)
+    assert server.diagnostics(uri, want=lambda d: True) == []
+    server.change(uri, BASE.replace("    objective: cost", "    objectiv: cost"), version=2)
+    found = server.diagnostics(uri)
+    assert _codes(found) == [("ES201", 40, 5)] and "did you mean 'objective'?" in found[0]["message"]
+    server.change(uri, BASE, version=3)
+    assert server.diagnostics(uri, want=lambda d: True) == []
+
+
+def test_unknown_hardware_with_a_suggestion(server, tmp_path):
+    uri = server.open(tmp_path / "b.yaml", BASE.replace("hardware: jetson-orin-nx-16gb", "hardware: jetson-orin-nx16gb"))
+    (d,) = server.diagnostics(uri)
+    assert d["code"] == "ES401" and d["range"]["start"]["line"] == 19 and "jetson-orin-nx-16gb" in d["message"]
+
+
+def test_infeasible_budget_and_privacy_conflict(server, tmp_path):
+    text = BASE.replace("latency: {p50_ms: 20, p95_ms: 50}", "latency: {p95_ms: 0.01}") \
+        .replace("privacy: {raw_data: site, features: region}", "privacy: {raw_data: device, features: device}")
+    uri = server.open(tmp_path / "c.yaml", text)
+    (d,) = server.diagnostics(uri)
+    assert d["code"] == "ES501" and d["range"]["start"]["line"] == 30  # at the workload's name
+    assert "latency: p95" in d["message"] and "privacy: raw_data=device" in d["message"]
+
+
+def test_hover_shows_the_plan(server, tmp_path):
+    uri = server.open(tmp_path / "d.yaml", BASE)
+    server.diagnostics(uri, want=lambda d: True)
+    line = BASE.splitlines().index("  watch:")
+    hover = server.request("textDocument/hover", {"textDocument": {"uri": uri},
+                                                  "position": {"line": line, "character": 3}})
+    value = hover["contents"]["value"]
+    assert value.startswith("**watch**: ") and "predicted p95" in value and "why:" in value
+    assert server.request("textDocument/hover", {"textDocument": {"uri": uri},
+                                                 "position": {"line": 0, "character": 1}}) is None
