@@ -298,6 +298,32 @@ def init(path: str, hardware: str, pattern: str, force: bool) -> None:
     click.echo(f"wrote {path}; next: edgespec plan {path}", err=True)
 
 
+@cli.command("diff")
+@click.argument("old", type=click.Path(dir_okay=False, exists=True))
+@click.argument("new", type=click.Path(dir_okay=False, exists=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True,
+              help="text for people, markdown for a pull-request comment, json for bots.")
+def diff_cmd(old: str, new: str, fmt: str) -> None:
+    """Show what changes from OLD to NEW (specs or edgespec.lock.json files)."""
+    from edgespec.diagnostics.render import render as render_diagnostics
+    from edgespec.diff import diff, from_files, from_lock, render
+    from edgespec.pipeline import compile_file
+
+    snapshots = []
+    for path in (old, new):
+        if path.endswith(".json"):
+            with open(path, encoding="utf-8") as fh:
+                snapshots.append(from_lock(fh.read()))
+            continue
+        checked, files, diagnostics = compile_file(path)
+        if files is None:
+            click.echo(render_diagnostics("text", diagnostics, {checked.source.file: checked.source.text}),
+                       nl=False, err=True)
+            sys.exit(EXIT_ERRORS)
+        snapshots.append(from_files(files))
+    click.echo(render(diff(*snapshots), fmt), nl=False)
+
+
 @cli.command()
 def lsp() -> None:
     """Run the edgespec language server over stdio (for editors)."""

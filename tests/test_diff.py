@@ -1,0 +1,76 @@
+"""`edgespec diff`: plan changes, predicted deltas, artifacts, fleets and rollout stages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import ROOT
+
+FLAGSHIP = ROOT / "examples" / "store-vision.yaml"
+
+
+@pytest.fixture
+def changed(tmp_path):
+    path = tmp_path / "new.yaml"
+    path.write_text(FLAGSHIP.read_text().replace("accuracy: {min: 0.88}", "accuracy: {min: 0.83}")
+                    .replace("count: 1200", "count: 1500"))
+    return path
+
+
+def test_json_contract(run, changed):
+    code, out, _ = run("diff", str(FLAGSHIP), str(changed), "--format", "json")
+    d = json.loads(out)
+    assert code == 0 and d["version"] == 1 and d["unchanged"] is False
+    checkout = d["workloads"]["checkout-recognition"]
+    assert checkout["status"] == "changed"
+    before, after = checkout["placements"]
+    assert before[0]["model"] == "product-classifier" and after[0]["model"] == "product-classifier-mobile"
+    assert checkout["estimates"]["accuracy"] == {"old": 0.88, "new": 0.83, "delta": -0.05}
+    assert checkout["estimates"]["p95_ms"]["delta"] < 0
+    shelf = d["workloads"]["shelf-monitoring"]  # 1,500 stores instead of 1,200: only the cost moves
+    assert set(shelf["estimates"]) == {"cost_usd_per_month"} and "placements" not in shelf
+    assert d["artifacts"] == {"checkout-tpu": {"added": [], "removed": [],
+                                               "changed": ["checkout-tpu/README.md", "checkout-tpu/edgetpu.json"]}}
+    assert list(d["fleets"]) == ["checkout-tpu"]  # store-orin ships nothing new
+    assert [s["devices"] for s in d["rollout"]] == [30, 300, 3000]
+
+
+def test_markdown_for_a_pull_request(run, changed):
+    code, out, _ = run("diff", str(FLAGSHIP), str(changed), "--format", "markdown")
+    assert code == 0 and out.startswith("## edgespec diff\n")
+    assert "### Plan" in out and "`checkout-recognition`" in out and "accuracy 0.880 -> 0.830 (-0.050)" in out
+    assert "- stage 1: 1% = 30 devices, soak 2 h" in out
+
+
+def test_lock_files_diff_like_specs(run, tmp_path, changed):
+    for name, spec in (("a", FLAGSHIP), ("b", changed)):
+        assert run("compile", str(spec), "-o", str(tmp_path / name))[0] == 0
+    from_locks = run("diff", str(tmp_path / "a" / "edgespec.lock.json"), str(tmp_path / "b" / "edgespec.lock.json"),
+                     "--format", "json")[1]
+    from_specs = run("diff", str(FLAGSHIP), str(changed), "--format", "json")[1]
+    assert json.loads(from_locks) == json.loads(from_specs)
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in (ROOT / "examples").glob("*.yaml")))
+def test_no_change(run, example):
+    path = str(ROOT / "examples" / example)
+    code, out, _ = run("diff", path, path)
+    assert code == 0 and out == "No change: same plan, same artifacts.\n"
+
+
+def test_between_examples(run):
+    code, out, _ = run("diff", str(ROOT / "examples" / "pos-fraud.yaml"), str(ROOT / "examples" / "ar-carrier-edge.yaml"),
+                       "--format", "json")
+    d = json.loads(out)
+    assert code == 0
+    assert d["workloads"]["card-scoring"]["status"] == "removed" and d["workloads"]["overlay"]["status"] == "added"
+    assert "boston-wlz/cloudformation.yaml" in d["artifacts"]["boston-wlz"]["added"]
+
+
+def test_an_invalid_side_is_reported(run, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: edgespec/v1\n")
+    code, out, err = run("diff", str(FLAGSHIP), str(bad))
+    assert code == 1 and out == "" and "ES202" in err
