@@ -21,6 +21,21 @@ def spec(models: dict, targets: dict, workloads: dict) -> dict:
             "models": models, "targets": targets, "workloads": workloads}
 
 
+def video_analytics() -> dict:
+    """A heavy detector on weak cameras with a thin uplink; features may leave, frames may not."""
+    return spec(
+        {"detector": model("object-detection", "60M", 600, 0.7,
+                           input={"shape": [1, 3, 1280, 1280], "dtype": "uint8", "encoded_bytes": "400KB"},
+                           split_points=[{"name": "backbone", "flops_fraction": 0.15, "activation_bytes": "40KB"}])},
+        {"cam": {"hardware": "jetson-orin-nano-4gb", "power_mode": "7W", "count": 300, "jurisdiction": "us",
+                 "network": {"rtt_ms": 25, "uplink_mbps": 4}},
+         "cloud": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6.xlarge", "count": 10,
+                   "network": {"rtt_ms": 25}}},
+        {"analytics": {"model": "detector", "data_source": ["cam"], "latency": {"p95_ms": 400},
+                       "throughput": {"rps": 1}, "privacy": {"raw_data": "device", "features": "region"},
+                       "optimize": {"precision": "fp16", "prune": "none"}}})
+
+
 def run(doc: dict):
     """(Plan, diagnostics) of a spec given as data; asserts the spec itself is valid."""
     raw = yaml.safe_dump(doc, sort_keys=False).encode()

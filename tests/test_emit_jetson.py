@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
-from tests.planner_helpers import model, spec
+from tests.planner_helpers import model, spec, video_analytics
 from tests.test_compile import tree
 from tests.tools import executable
 
@@ -121,19 +121,24 @@ def test_int8_needs_a_calibration_cache(run, tmp_path):
     assert "polygraphy convert" in (out / "cam" / "README.md").read_text()
 
 
+def stand_ins(tmp_path: Path, aws: str, trtexec: str, **env: str) -> dict:
+    """An environment whose `aws` and trtexec are the given bash bodies (the real ones need AWS and a GPU)."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    for name, body in (("aws", aws), ("trtexec", trtexec)):
+        (fake / name).write_text(f"#!/usr/bin/env bash\n{body}\n")
+        (fake / name).chmod(0o755)
+    return {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "TRTEXEC": str(fake / "trtexec"), **env}
+
+
 def test_build_script_runs_and_passes_hostile_uris_as_one_argument(run, tmp_path):
     doc = _jetson_doc(optimize={"precision": "fp16", "prune": "none"})
     hostile = "s3://bucket/\"$(touch${IFS}PWNED)\";touch${IFS}PWNED2;`touch${IFS}PWNED3`'\\n.onnx"
     doc["models"]["det"]["source"]["uri"] = hostile
     out = compile_doc(run, tmp_path, doc)
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    (fake / "aws").write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$@" > "$AWS_ARGS"\necho onnx > "${@: -1}"\n')
-    (fake / "trtexec").write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$@" > "$TRT_ARGS"\n')
-    for tool in fake.iterdir():
-        tool.chmod(0o755)
-    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "TRTEXEC": str(fake / "trtexec"),
-           "AWS_ARGS": str(tmp_path / "aws.args"), "TRT_ARGS": str(tmp_path / "trt.args")}
+    env = stand_ins(tmp_path, aws='printf "%s\\n" "$@" > "$AWS_ARGS"; echo onnx > "${@: -1}"',
+                    trtexec='printf "%s\\n" "$@" > "$TRT_ARGS"',
+                    AWS_ARGS=str(tmp_path / "aws.args"), TRT_ARGS=str(tmp_path / "trt.args"))
     result = subprocess.run(["bash", str(out / "cam" / "build_engine.sh")], cwd=tmp_path, env=env,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -147,14 +152,8 @@ def test_sha256_is_verified_before_building(run, tmp_path):
     doc = _jetson_doc(optimize={"precision": "fp16", "prune": "none"})
     doc["models"]["det"]["source"]["sha256"] = "0" * 64
     out = compile_doc(run, tmp_path, doc)
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    (fake / "aws").write_text('#!/usr/bin/env bash\necho tampered > "${@: -1}"\n')
-    (fake / "trtexec").write_text('#!/usr/bin/env bash\ntouch "$TRT_RAN"\n')
-    for tool in fake.iterdir():
-        tool.chmod(0o755)
-    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "TRTEXEC": str(fake / "trtexec"),
-           "TRT_RAN": str(tmp_path / "trt.ran")}
+    env = stand_ins(tmp_path, aws='echo tampered > "${@: -1}"', trtexec='touch "$TRT_RAN"',
+                    TRT_RAN=str(tmp_path / "trt.ran"))
     result = subprocess.run(["bash", str(out / "cam" / "build_engine.sh")], cwd=tmp_path, env=env,
                             capture_output=True, text=True)
     assert result.returncode != 0 and "FAILED" in result.stdout + result.stderr
@@ -162,18 +161,7 @@ def test_sha256_is_verified_before_building(run, tmp_path):
 
 
 def test_split_heads_are_reported_not_emitted(run, tmp_path):
-    from tests.test_planner_scenarios import test_video_analytics_with_a_thin_uplink_splits  # noqa: F401
-
-    doc = spec({"detector": model("object-detection", "60M", 600, 0.7,
-                                  input={"shape": [1, 3, 1280, 1280], "dtype": "uint8", "encoded_bytes": "400KB"},
-                                  split_points=[{"name": "backbone", "flops_fraction": 0.15, "activation_bytes": "40KB"}])},
-               {"cam": {"hardware": "jetson-orin-nano-4gb", "power_mode": "7W", "count": 300, "jurisdiction": "us",
-                        "network": {"rtt_ms": 25, "uplink_mbps": 4}},
-                "cloud": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6.xlarge", "count": 10,
-                          "network": {"rtt_ms": 25}}},
-               {"analytics": {"model": "detector", "data_source": ["cam"], "latency": {"p95_ms": 400},
-                              "throughput": {"rps": 1}, "privacy": {"raw_data": "device", "features": "region"},
-                              "optimize": {"precision": "fp16", "prune": "none"}}})
+    doc = video_analytics()
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     code, _, err = run("compile", str(path), "-o", str(tmp_path / "out"), "--format", "text")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.planner_helpers import misses, model, run, spec
+from tests.planner_helpers import misses, model, run, spec, video_analytics
 
 
 def _any(reasons: list[str], *words: str) -> bool:
@@ -41,17 +41,7 @@ def test_fraud_scoring_stays_on_the_terminal():
 
 
 def test_video_analytics_with_a_thin_uplink_splits():
-    doc = spec(
-        {"detector": model("object-detection", "60M", 600, 0.7,
-                           input={"shape": [1, 3, 1280, 1280], "dtype": "uint8", "encoded_bytes": "400KB"},
-                           split_points=[{"name": "backbone", "flops_fraction": 0.15, "activation_bytes": "40KB"}])},
-        {"cam": {"hardware": "jetson-orin-nano-4gb", "power_mode": "7W", "count": 300, "jurisdiction": "us",
-                 "network": {"rtt_ms": 25, "uplink_mbps": 4}},
-         "cloud": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6.xlarge", "count": 10,
-                   "network": {"rtt_ms": 25}}},
-        {"analytics": {"model": "detector", "data_source": ["cam"], "latency": {"p95_ms": 400},
-                       "throughput": {"rps": 1}, "privacy": {"raw_data": "device", "features": "region"},
-                       "optimize": {"precision": "fp16", "prune": "none"}}})
+    doc = video_analytics()
     wp = run(doc)[0].workloads["analytics"]
     assert wp.chosen.pattern == "split", wp.why
     assert [p.role for p in wp.chosen.placements] == ["device", "remote"]

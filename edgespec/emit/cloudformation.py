@@ -11,7 +11,7 @@ sized by the plan. Built as data; the user data is a template with shell-quoted 
 from __future__ import annotations
 
 from edgespec import __version__
-from edgespec.emit.kubernetes import model_source
+from edgespec.emit.common import model_source, placements_on
 from edgespec.emit.serialize import yaml_documents
 from edgespec.emit.templating import render
 from edgespec.load.sourcemap import SourceMap
@@ -133,13 +133,11 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     out = Emitted()
     models: dict[str, dict] = {}
     instances = 0
-    for _, wp in sorted(plan.workloads.items()):
-        for p in (wp.chosen.placements if wp.chosen else ()):
-            if p.target == target and p.role == "remote":
-                src = model_source(spec, p.model)
-                if src.format == "onnx" and src.uri.startswith(("s3://", "https://")):  # else ES601 (kubernetes)
-                    models[p.model] = {"name": p.model, "uri": src.uri, "sha256": src.sha256 or ""}
-                    instances = max(instances, wp.chosen.estimates.instances or 1)
+    for _, candidate, p in placements_on(plan, target, roles=("remote",)):
+        src = model_source(spec, p.model)
+        if src.format == "onnx" and src.uri.startswith(("s3://", "https://")):  # else ES601 (kubernetes)
+            models[p.model] = {"name": p.model, "uri": src.uri, "sha256": src.sha256 or ""}
+            instances = max(instances, candidate.estimates.instances or 1)
     if models:
         doc = template(spec, target, [models[k] for k in sorted(models)], instances, toolchain)
         out.files[f"{target}/cloudformation.yaml"] = yaml_documents([doc])

@@ -9,8 +9,8 @@ user string ever becomes code. Conversion (full-integer int8 with a representati
 from __future__ import annotations
 
 from edgespec import __version__
-from edgespec.emit.jetson import PARTIAL, engine_name
-from edgespec.emit.kubernetes import model_source
+from edgespec.emit.common import model_source, root_model, whole_models_on
+from edgespec.emit.jetson import engine_name
 from edgespec.emit.serialize import json_bytes
 from edgespec.emit.templating import render
 from edgespec.load.sourcemap import SourceMap
@@ -29,37 +29,25 @@ tflite-runtime==2.14.0
 
 
 def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap):
-    from edgespec.diagnostics.codes import diag
     from edgespec.emit import Emitted
     from edgespec.planner.device import resolve
 
     out = Emitted()
     device = resolve(target, spec.targets[target])
     models: dict[str, dict] = {}
-    for workload, wp in sorted(plan.workloads.items()):
-        c = wp.chosen
-        for p in (c.placements if c else ()):
-            if p.target != target:
-                continue
-            if c.pattern in PARTIAL:
-                _, span = source.locate(f"/workloads/{workload}", key=True)
-                out.diagnostics.append(diag(
-                    "ES605", f"{workload}: {target} runs part of {p.model} ({c.pattern}); edgespec cannot cut "
-                    "the model file yet, so no Edge TPU model is emitted for it",
-                    file=source.file, line=span.line, column=span.column, pointer=f"/workloads/{workload}"))
-                continue
-            root = next(m for n, m in spec.models.items() if n == p.model or p.model in m.variants)
-            stage = root.variants.get(p.model) if p.model in root.variants else root
-            src = model_source(spec, p.model)
-            name = engine_name(p.model, p.recipe)
-            weight_bytes = stage.params * (1 - p.recipe.prune) * BYTES_PER_PARAM["int8"]
-            entry = models.setdefault(name, {
-                "name": name, "model": p.model, "uri": src.uri, "sha256": src.sha256, "format": src.format,
-                "file": name + EXTENSION[src.format], "input_shape": list(root.input.shape),
-                "prune": p.recipe.prune, "cpu_fallback_fraction": root.cpu_fallback_fraction,
-                "spill_expected": bool(device.sram_bytes is not None and weight_bytes > device.sram_bytes),
-                "workloads": []})
-            entry["workloads"] = sorted({*entry["workloads"], workload})
+    for workload, _, p in whole_models_on(plan, target, source, out.diagnostics, "Edge TPU model"):
+        root = root_model(spec, p.model)
+        stage = root.variants.get(p.model) if p.model in root.variants else root
+        src = model_source(spec, p.model)
+        name = engine_name(p.model, p.recipe)
+        weight_bytes = stage.params * (1 - p.recipe.prune) * BYTES_PER_PARAM["int8"]
+        entry = models.setdefault(name, {
+            "name": name, "model": p.model, "uri": src.uri, "sha256": src.sha256, "format": src.format,
+            "file": name + EXTENSION[src.format], "input_shape": list(root.input.shape),
+            "prune": p.recipe.prune, "cpu_fallback_fraction": root.cpu_fallback_fraction,
+            "spill_expected": bool(device.sram_bytes is not None and weight_bytes > device.sram_bytes),
+            "workloads": []})
+        entry["workloads"] = sorted({*entry["workloads"], workload})
     if not models:
         return out
     pci = device.interconnect in ("pcie", "soc")

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 from edgespec import __version__, catalog
 from edgespec.catalog import value
-from edgespec.diagnostics.codes import diag
-from edgespec.emit.kubernetes import model_source
+from edgespec.emit.common import model_source, root_model, whole_models_on
 from edgespec.emit.pbtxt import Enum, dumps
 from edgespec.emit.serialize import yaml_documents
 from edgespec.emit.templating import render
@@ -23,7 +22,6 @@ from edgespec.planner.types import Plan, Recipe
 from edgespec.spec.models import Spec
 
 MAX_BATCH = 16
-PARTIAL = {"split", "federated"}
 
 
 @dataclass(frozen=True)
@@ -84,32 +82,21 @@ def engines(spec: Spec, plan: Plan, target: str, source: SourceMap, diagnostics:
     found: dict[str, Engine] = {}
     memory_gb = value(catalog.hardware()[spec.targets[target].hardware].get("memory_gb"), 8)
     workspace = int(min(2048, memory_gb * 1024 / 8))
-    for workload, wp in sorted(plan.workloads.items()):
-        c = wp.chosen
-        for p in (c.placements if c else ()):
-            if p.target != target:
-                continue
-            if c.pattern in PARTIAL:
-                _, span = source.locate(f"/workloads/{workload}", key=True)
-                diagnostics.append(diag(
-                    "ES605", f"{workload}: {target} runs part of {p.model} ({c.pattern}); edgespec cannot cut "
-                    "the model file yet, so no engine is emitted for it",
-                    file=source.file, line=span.line, column=span.column, pointer=f"/workloads/{workload}"))
-                continue
-            root = next(m for n, m in spec.models.items() if n == p.model or p.model in m.variants)
-            src = model_source(spec, p.model)
-            name = engine_name(p.model, p.recipe)
-            input_name = root.input.name
-            batch, delay = _batch(spec, workload, c.estimates.p95_ms) if input_name else (0, 0)
-            previous = found.get(name)
-            if previous:  # several workloads on one engine: the largest batch, the shortest wait
-                batch = max(batch, previous.max_batch)
-                delay = min(d for d in (delay, previous.queue_delay_us) if d) if (delay or previous.queue_delay_us) else 0
-            flags = _flags(p.recipe, input_name, root.input.shape, batch, workspace)
-            flags = tuple(f.format(name=name) for f in flags)
-            found[name] = Engine(name, p.model, p.recipe,
-                                 tuple(sorted({*(previous.workloads if previous else ()), workload})),
-                                 batch, delay, src.uri, src.sha256 or "", flags)
+    for workload, c, p in whole_models_on(plan, target, source, diagnostics, "engine"):
+        root = root_model(spec, p.model)
+        src = model_source(spec, p.model)
+        name = engine_name(p.model, p.recipe)
+        input_name = root.input.name
+        batch, delay = _batch(spec, workload, c.estimates.p95_ms) if input_name else (0, 0)
+        previous = found.get(name)
+        if previous:  # several workloads on one engine: the largest batch, the shortest wait
+            batch = max(batch, previous.max_batch)
+            delay = min(d for d in (delay, previous.queue_delay_us) if d) if (delay or previous.queue_delay_us) else 0
+        flags = _flags(p.recipe, input_name, root.input.shape, batch, workspace)
+        flags = tuple(f.format(name=name) for f in flags)
+        found[name] = Engine(name, p.model, p.recipe,
+                             tuple(sorted({*(previous.workloads if previous else ()), workload})),
+                             batch, delay, src.uri, src.sha256 or "", flags)
     return [found[k] for k in sorted(found)]
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from edgespec.diagnostics.codes import diag
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner.types import Plan
-from edgespec.spec.models import Source, Spec
+from edgespec.emit.common import model_source, placements_on
+from edgespec.spec.models import Spec
 
 TRITON_HTTP, TRITON_GRPC, TRITON_METRICS = 8000, 8001, 8002
 MODELS = "/models"
@@ -25,16 +26,6 @@ _FETCH = {
     "https": ("curl", 'set -eu; mkdir -p "$(dirname "$2")"; curl -fsSL --retry 3 -o "$2" "$1"; '
                       'if [ -n "$3" ]; then echo "$3  $2" | sha256sum -c -; fi'),
 }
-
-
-def model_source(spec: Spec, model: str) -> Source:
-    """The weights of a model or variant (a variant without its own source uses its parent's)."""
-    for name, root in spec.models.items():
-        if name == model:
-            return root.source
-        if model in root.variants:
-            return root.variants[model].source or root.source
-    raise KeyError(model)
 
 
 def _scheme(uri: str) -> str:
@@ -132,20 +123,16 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     from edgespec.emit.serialize import yaml_documents
 
     out = Emitted()
-    for workload, wp in sorted(plan.workloads.items()):
-        for p in (wp.chosen.placements if wp.chosen else ()):
-            if p.target != target or p.role != "remote":
-                continue
-            src = model_source(spec, p.model)
-            if src.format != "onnx" or _scheme(src.uri) not in _FETCH:
-                _, span = source.locate(f"/models/{p.model}/source", key=True)
-                out.diagnostics.append(diag(
-                    "ES601", f"{workload}: the {target} server runs ONNX models fetched from s3:// or https://; "
-                    f"{p.model} is {src.format} at {_scheme(src.uri) or 'a local path'}",
-                    file=source.file, line=span.line, column=span.column, pointer=f"/models/{p.model}/source",
-                    hint="export the model to ONNX and host it on S3 or HTTPS"))
-                continue
-            replicas = wp.chosen.estimates.instances or 1
-            docs = manifests(spec, workload, p.model, replicas, target, toolchain)
-            out.files[f"{target}/k8s/{workload}.yaml"] = yaml_documents(docs)
+    for workload, candidate, p in placements_on(plan, target, roles=("remote",)):
+        src = model_source(spec, p.model)
+        if src.format != "onnx" or _scheme(src.uri) not in _FETCH:
+            _, span = source.locate(f"/models/{p.model}/source", key=True)
+            out.diagnostics.append(diag(
+                "ES601", f"{workload}: the {target} server runs ONNX models fetched from s3:// or https://; "
+                f"{p.model} is {src.format} at {_scheme(src.uri) or 'a local path'}",
+                file=source.file, line=span.line, column=span.column, pointer=f"/models/{p.model}/source",
+                hint="export the model to ONNX and host it on S3 or HTTPS"))
+            continue
+        docs = manifests(spec, workload, p.model, candidate.estimates.instances or 1, target, toolchain)
+        out.files[f"{target}/k8s/{workload}.yaml"] = yaml_documents(docs)
     return out

@@ -8,6 +8,7 @@ limits, a timeout from the latency budget); src/index.js is fixed code.
 from __future__ import annotations
 
 from edgespec import __version__
+from edgespec.emit.common import placements_on, root_model
 from edgespec.emit.serialize import json_bytes
 from edgespec.emit.templating import render
 from edgespec.load.sourcemap import SourceMap
@@ -30,15 +31,11 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
 
     out = Emitted()
     routes = {}
-    for workload, wp in sorted(plan.workloads.items()):
-        for p in (wp.chosen.placements if wp.chosen else ()):
-            if p.target != target or p.role != "remote":
-                continue
-            task = next(m for n, m in spec.models.items()
-                        if n == spec.workloads[workload].model or spec.workloads[workload].model in m.variants).task
-            gen = spec.workloads[workload].generation
-            routes[workload] = {"model": p.model, "task": task, "timeout_ms": _timeout_ms(spec, workload),
-                                "max_tokens": gen.output_tokens if gen else 0, "max_body_bytes": MAX_BODY[task]}
+    for workload, _, p in placements_on(plan, target, roles=("remote",)):
+        task = root_model(spec, spec.workloads[workload].model).task
+        gen = spec.workloads[workload].generation
+        routes[workload] = {"model": p.model, "task": task, "timeout_ms": _timeout_ms(spec, workload),
+                            "max_tokens": gen.output_tokens if gen else 0, "max_body_bytes": MAX_BODY[task]}
     if not routes:
         return out
     worker = f"{spec.metadata.name}-{target}"[:63].rstrip("-")

@@ -54,7 +54,7 @@ def main():
         print(f"{model['name']}: {stats['on_chip'] / 2**20:.2f} MiB cached on chip, "
               f"{stats['off_chip'] / 2**20:.2f} MiB streamed per inference, {stats['cpu_ops']} of {total} ops on the CPU")
         if stats["off_chip"] > 0 and not model["spill_expected"]:
-            print(f"  the plan assumed the parameters fit on chip; expect slower inference than planned", file=sys.stderr)
+            print("  the plan assumed the parameters fit on chip; expect slower inference than planned", file=sys.stderr)
             worse = True
         if cpu_share > model["cpu_fallback_fraction"] + 0.01:
             print(f"  {cpu_share:.0%} of ops run on the CPU, the spec declares cpu_fallback_fraction "

@@ -1,0 +1,51 @@
+"""What several emitters need from the spec and the plan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from edgespec.diagnostics import Diagnostic
+from edgespec.diagnostics.codes import diag
+from edgespec.load.sourcemap import SourceMap
+from edgespec.planner.types import Candidate, Placement, Plan
+from edgespec.spec.models import Model, Source, Spec
+
+PARTIAL = {"split", "federated"}  # patterns whose device side runs only part of a model
+
+
+def root_model(spec: Spec, model: str) -> Model:
+    """The declared model behind a model or variant name."""
+    for name, root in spec.models.items():
+        if name == model or model in root.variants:
+            return root
+    raise KeyError(model)
+
+
+def model_source(spec: Spec, model: str) -> Source:
+    """The weights of a model or variant (a variant without its own source uses its parent's)."""
+    root = root_model(spec, model)
+    variant = root.variants.get(model)
+    return variant.source if variant is not None and variant.source else root.source
+
+
+def placements_on(plan: Plan, target: str, *, roles: tuple[str, ...] | None = None
+                  ) -> Iterator[tuple[str, Candidate, Placement]]:
+    """(workload, chosen candidate, placement) for every placement on `target`, by workload name."""
+    for workload, wp in sorted(plan.workloads.items()):
+        for p in (wp.chosen.placements if wp.chosen else ()):
+            if p.target == target and (roles is None or p.role in roles):
+                yield workload, wp.chosen, p
+
+
+def whole_models_on(plan: Plan, target: str, source: SourceMap, diagnostics: list[Diagnostic], what: str
+                    ) -> Iterator[tuple[str, Candidate, Placement]]:
+    """Placements that run a whole model; a partial one (split head, federated cut) is reported (ES605)."""
+    for workload, candidate, p in placements_on(plan, target):
+        if candidate.pattern in PARTIAL:
+            _, span = source.locate(f"/workloads/{workload}", key=True)
+            diagnostics.append(diag(
+                "ES605", f"{workload}: {target} runs part of {p.model} ({candidate.pattern}); edgespec cannot cut "
+                f"the model file yet, so no {what} is emitted for it",
+                file=source.file, line=span.line, column=span.column, pointer=f"/workloads/{workload}"))
+            continue
+        yield workload, candidate, p
