@@ -31,17 +31,20 @@ def test_json_contract(run, changed):
     assert checkout["estimates"]["p95_ms"]["delta"] < 0
     shelf = d["workloads"]["shelf-monitoring"]  # 1,500 stores instead of 1,200: only the cost moves
     assert set(shelf["estimates"]) == {"cost_usd_per_month"} and "placements" not in shelf
-    assert d["artifacts"] == {"checkout-tpu": {"added": [], "removed": [],
-                                               "changed": ["checkout-tpu/README.md", "checkout-tpu/edgetpu.json"]}}
-    assert list(d["fleets"]) == ["checkout-tpu"]  # store-orin ships nothing new
-    assert [s["devices"] for s in d["rollout"]] == [30, 300, 3000]
+    checkout = d["artifacts"]["checkout-tpu"]["changed"]
+    assert {"checkout-tpu/edgetpu.json", "checkout-tpu/package.json", "checkout-tpu/greengrass/greengrass.yaml"} \
+        <= set(checkout)  # a new package for the lanes
+    # 1,500 stores: the store package is unchanged, but its Greengrass rollout rate follows the fleet size
+    assert all(p.startswith("store-orin/greengrass/") for p in d["artifacts"]["store-orin"]["changed"])
+    assert list(d["fleets"]) == ["checkout-tpu", "store-orin"]
+    assert [s["devices"] for s in d["rollout"]] == [45, 450, 4500]
 
 
 def test_markdown_for_a_pull_request(run, changed):
     code, out, _ = run("diff", str(FLAGSHIP), str(changed), "--format", "markdown")
     assert code == 0 and out.startswith("## edgespec diff\n")
     assert "### Plan" in out and "`checkout-recognition`" in out and "accuracy 0.880 -> 0.830 (-0.050)" in out
-    assert "- stage 1: 1% = 30 devices, soak 2 h" in out
+    assert "- stage 1: 1% = 45 devices, soak 2 h" in out
 
 
 def test_lock_files_diff_like_specs(run, tmp_path, changed):

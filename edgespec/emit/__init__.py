@@ -16,7 +16,7 @@ import yaml
 
 from edgespec import catalog
 from edgespec.diagnostics import Diagnostic
-from edgespec.emit import cloudformation, coral, jetson, kubernetes, router, workers
+from edgespec.emit import cloudformation, coral, greengrass, jetson, kubernetes, router, workers
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner.types import Plan
 from edgespec.spec.models import Spec
@@ -36,6 +36,9 @@ EMITTERS: dict[str, tuple[Callable[..., Emitted], ...]] = {
     "wavelength": (cloudformation.emit, kubernetes.emit),
     "ec2": (cloudformation.emit, kubernetes.emit),
 }
+
+
+FLEET_KINDS = {"jetson", "coral"}
 
 
 @functools.cache
@@ -74,5 +77,8 @@ def emit(spec: Spec, plan: Plan, source: SourceMap) -> Emitted:
             part = emitter(spec, plan, target, toolchain(), source)
             out.files.update(part.files)
             out.diagnostics += part.diagnostics
+        if kind in FLEET_KINDS:  # a device fleet: its files become a versioned Greengrass package
+            part = greengrass.emit(spec, plan, target, toolchain(), source, out.files)
+            out.files.update(part.files)
     out.files[LOCK_FILE] = lock(source.text, spec, plan, out.files, toolchain())
     return out

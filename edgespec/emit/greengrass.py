@@ -1,0 +1,208 @@
+"""AWS IoT Greengrass v2 for device fleets: one versioned component per device target.
+
+The target's folder (zipped by the operator as bundle.zip) is the component's artifact. Install
+builds what must be built on the device (TensorRT engines, the Edge TPU runtime); Run serves and
+exits non-zero when the server stays unhealthy, which marks the component BROKEN so the
+deployment rolls back. The spec's rollout becomes the deployment's job rollout and abort criteria:
+
+- stages -> jobExecutionsRolloutConfig.exponentialRate: the first stage's share of the fleet per
+  minute to start, multiplied by the ratio of the next stage's share (capped at 5, the API's
+  maximum) each time that many devices have succeeded. Greengrass has no pause between rates:
+  soak times are not expressible and are listed in greengrass/README.md.
+- rollback.error_rate -> abortConfig: cancel when more than that share of devices fail.
+- deploymentPolicies.failureHandlingPolicy ROLLBACK: a device whose component breaks returns to
+  the previous version.
+
+Written twice with the exact field names of each API: greengrass.yaml (CloudFormation:
+AWS::GreengrassV2::ComponentVersion and ::Deployment) and create-deployment.json (the input of
+`aws greengrassv2 create-deployment`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+from edgespec import __version__, catalog
+from edgespec.emit.common import placements_on
+from edgespec.emit.serialize import json_bytes, yaml_documents
+from edgespec.load.sourcemap import SourceMap
+from edgespec.planner.types import Plan
+from edgespec.spec.models import Spec
+
+HEALTH_URL = {"jetson": "http://127.0.0.1:8000/v2/health/ready", "coral": "http://127.0.0.1:8080/healthz"}
+RUN = {
+    "jetson": "docker compose up -d && python3 {artifacts:decompressedPath}/bundle/health.py",
+    "coral": "exec .venv/bin/python serve_edgetpu.py",
+}
+INSTALL = {
+    "jetson": "bash build_engine.sh",
+    "coral": "bash setup_host.sh",
+}
+
+
+def package_id(spec: Spec, files: dict[str, bytes]) -> tuple[str, str]:
+    """(package version, content sha256): the spec's version plus a hash of the target's files."""
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(path.encode() + b"\0" + hashlib.sha256(files[path]).hexdigest().encode() + b"\n")
+    content = digest.hexdigest()
+    version = spec.metadata.version.split("+", 1)[0]  # Greengrass versions carry no build metadata
+    return version, content
+
+
+def component_name(spec: Spec, target: str) -> str:
+    return f"com.edgespec.{spec.metadata.name}.{target}"
+
+
+def recipe(spec: Spec, target: str, kind: str, version: str, content: str, bucket: str) -> dict:
+    name = component_name(spec, target)
+    hardware = spec.targets[target].hardware
+    return {
+        "RecipeFormatVersion": "2020-01-25",
+        "ComponentName": name,
+        "ComponentVersion": version,
+        "ComponentDescription": f"edgespec {__version__} package {version}+{content[:12]} for {hardware}",
+        "ComponentPublisher": "edgespec",
+        "ComponentConfiguration": {"DefaultConfiguration": {
+            "Package": f"{version}+{content[:12]}", "ContentSha256": content, "Hardware": hardware,
+            "HealthUrl": HEALTH_URL[kind]}},
+        "Manifests": [{
+            "Platform": {"os": "linux", "architecture": "aarch64"},
+            "Lifecycle": {
+                "Install": {"Script": f"cd {{artifacts:decompressedPath}}/bundle && {INSTALL[kind]}",
+                            "RequiresPrivilege": True, "Timeout": 3600},
+                "Run": {"Script": f"cd {{artifacts:decompressedPath}}/bundle && {RUN[kind]}",
+                        "RequiresPrivilege": True},
+                "Shutdown": {"Script": "cd {artifacts:decompressedPath}/bundle && "
+                                       + ("docker compose down" if kind == "jetson" else "true"),
+                             "RequiresPrivilege": True},
+            },
+            "Artifacts": [{"URI": f"s3://{bucket}/{name}/{version}/bundle.zip", "Unarchive": "ZIP",
+                           "Permission": {"Read": "OWNER", "Execute": "OWNER"}}],
+        }],
+    }
+
+
+def rollout(spec: Spec, fleet: int) -> tuple[dict, dict | None]:
+    """(exponential rate, abort config) from the spec's rollout, for a fleet of `fleet` devices."""
+    stages = spec.rollout.stages if spec.rollout else []
+    first = stages[0].percent if stages else 100.0
+    base = max(1, min(1000, math.ceil(fleet * first / 100)))
+    factor = max(1.0, min(5.0, stages[1].percent / first)) if len(stages) > 1 else 1.0
+    rate = {"baseRatePerMinute": base, "incrementFactor": round(factor, 2),
+            "rateIncreaseCriteria": {"numberOfSucceededThings": base}}
+    rollback = spec.rollout.rollback if spec.rollout else None
+    abort = None
+    if rollback and rollback.error_rate is not None:
+        abort = {"criteriaList": [{"failureType": "FAILED", "action": "CANCEL",
+                                   "thresholdPercentage": round(rollback.error_rate * 100, 2),
+                                   "minNumberOfExecutedThings": base}]}
+    return rate, abort
+
+
+def _pascal(node):
+    """camelCase API fields -> CloudFormation's PascalCase (the Greengrass schemas differ only so)."""
+    if isinstance(node, dict):
+        return {k[0].upper() + k[1:]: _pascal(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_pascal(v) for v in node]
+    return node
+
+
+HEALTH_PY = b'''"""Greengrass Run step: wait for the model server to be ready, then watch it. Exits 1 after three
+failed checks in a row, which marks the component BROKEN so the deployment rolls back."""
+import json
+import sys
+import time
+import urllib.request
+
+url = json.load(open(sys.argv[1] if len(sys.argv) > 1 else "health.json"))["url"]
+failures, ready = 0, False
+while True:
+    try:
+        urllib.request.urlopen(url, timeout=3)
+        failures, ready = 0, True
+    except OSError:
+        failures += 1
+        if failures >= (3 if ready else 40):  # ten minutes to come up the first time
+            sys.exit(1)
+    time.sleep(15)
+'''
+
+
+def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap, files: dict[str, bytes]):
+    from edgespec.emit import Emitted
+
+    out = Emitted()
+    if not any(True for _ in placements_on(plan, target)):
+        return out
+    kind = catalog.hardware()[spec.targets[target].hardware]["kind"]
+    mine = {p[len(target) + 1:]: data for p, data in files.items() if p.startswith(f"{target}/")}
+    if not mine:
+        return out
+    extra = {}
+    if kind == "jetson":
+        extra["health.py"] = HEALTH_PY
+        extra["health.json"] = json_bytes({"url": HEALTH_URL[kind]})
+    version, content = package_id(spec, {**mine, **extra})
+    fleet = spec.targets[target].count
+    rate, abort = rollout(spec, fleet)
+    name = component_name(spec, target)
+    package = {"package": f"{version}+{content[:12]}", "version": version, "content_sha256": content,
+               "component": name, "hardware": spec.targets[target].hardware, "kind": kind,
+               "files": {p: hashlib.sha256(d).hexdigest() for p, d in sorted({**mine, **extra}.items())}}
+    base = f"{target}/"
+    for path, data in extra.items():
+        out.files[base + path] = data
+    out.files[base + "package.json"] = json_bytes(package)
+    job = {"jobExecutionsRolloutConfig": {"exponentialRate": rate, "maximumPerMinute": 1000}}
+    if abort:
+        job["abortConfig"] = abort
+    policies = {"failureHandlingPolicy": "ROLLBACK",
+                "componentUpdatePolicy": {"action": "NOTIFY_COMPONENTS", "timeoutInSeconds": 60},
+                "configurationValidationPolicy": {"timeoutInSeconds": 60}}
+    deployment_name = f"{spec.metadata.name}-{target}-{version}"
+    cli_input = {"targetArn": "arn:aws:iot:REGION:ACCOUNT:thinggroup/" + target,
+                 "deploymentName": deployment_name,
+                 "components": {name: {"componentVersion": version}},
+                 "deploymentPolicies": policies, "iotJobConfiguration": job}
+    out.files[base + "greengrass/create-deployment.json"] = json_bytes(cli_input)
+    inline = json.dumps(recipe(spec, target, kind, version, content, "${ArtifactBucket}"), sort_keys=True)
+    template = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"edgespec {__version__}: Greengrass component and staged deployment for {target}",
+        "Parameters": {
+            "ArtifactBucket": {"Type": "String", "Description": "S3 bucket holding <component>/<version>/bundle.zip"},
+            "ThingGroupArn": {"Type": "String", "AllowedPattern": "^arn:aws[a-z-]*:iot:.+:thinggroup/.+$",
+                              "Description": f"Thing group of the {target} fleet ({fleet} devices)"},
+        },
+        "Resources": {
+            "Component": {"Type": "AWS::GreengrassV2::ComponentVersion",
+                          "Properties": {"InlineRecipe": {"Fn::Sub": inline}}},
+            "Deployment": {"Type": "AWS::GreengrassV2::Deployment", "Properties": {
+                "TargetArn": {"Ref": "ThingGroupArn"},
+                "DeploymentName": deployment_name,
+                "Components": {name: {"ComponentVersion": {"Fn::GetAtt": ["Component", "ComponentVersion"]}}},
+                "DeploymentPolicies": _pascal(policies),
+                "IotJobConfiguration": _pascal(job)}},
+        },
+    }
+    out.files[base + "greengrass/greengrass.yaml"] = yaml_documents([template])
+    soaks = [s for s in (spec.rollout.stages if spec.rollout else []) if s.soak]
+    out.files[base + "greengrass/README.md"] = (
+        f"<!-- Generated by edgespec {__version__}; edit the spec, not this file. -->\n"
+        f"# Greengrass rollout of {target}\n\n"
+        f"Package {version}+{content[:12]} (`package.json`). Zip this target's folder as `bundle/` into "
+        f"`bundle.zip`, upload it to `s3://<ArtifactBucket>/{name}/{version}/bundle.zip`, then deploy "
+        "`greengrass.yaml` (or `aws greengrassv2 create-deployment --cli-input-json file://create-deployment.json`"
+        " after setting its targetArn).\n\n"
+        f"Rollout: {rate['baseRatePerMinute']} devices per minute to start, x{rate['incrementFactor']} after each "
+        f"{rate['rateIncreaseCriteria']['numberOfSucceededThings']} successes; a broken component rolls back; "
+        + (f"the deployment is cancelled when more than {abort['criteriaList'][0]['thresholdPercentage']}% of "
+           "devices fail.\n" if abort else "no abort criteria (the spec declares no rollback.error_rate).\n")
+        + ("\nGreengrass cannot pause between rollout rates, so the spec's soak times are not enforced here: "
+           + ", ".join(f"{s.percent:g}% for {s.soak / 3600:g} h" for s in soaks)
+           + ". Watch the canary's telemetry for that long before widening.\n" if soaks else "")).encode()
+    return out
