@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from edgespec.spec.types import (
-    AwsRegion, AwsZone, Bytes, TensorName, Count, Duration, GFlops, HttpUrl, InstanceType, Jurisdiction, Mbps,
+    AwsRegion, AwsZone, Bytes, Int, TensorName, Count, Duration, GFlops, HttpUrl, InstanceType, Jurisdiction, Mbps,
     Milliseconds, MillisecondsOrZero, Name, Prune, SemVer, Sha256, Uri,
 )
 
@@ -62,7 +62,7 @@ class Source(_Strict):
 class Input(_Strict):
     """The tensor the model takes, at the size the FLOPs were counted for."""
 
-    shape: list[int] = Field(min_length=1, max_length=8, description="Input shape, batch first (e.g. [1, 3, 640, 640]).")
+    shape: list[Int] = Field(min_length=1, max_length=8, description="Input shape, batch first (e.g. [1, 3, 640, 640]).")
     dtype: DType = Field(description="Element type of the input tensor.")
     encoded_bytes: Bytes | None = Field(None, description="Size of one input as sent over the network (e.g. a 60KB JPEG frame); defaults to the raw tensor size.")
     name: TensorName | None = Field(None, description="Name of the input tensor in the model file; lets emitted engines take a batch range (dynamic batching).")
@@ -131,7 +131,7 @@ class Target(_Strict):
 
     hardware: str = Field(description="Hardware id from the edgespec catalog (`edgespec catalog` lists them).",
                           examples=["jetson-orin-nx-16gb"])
-    count: int = Field(1, ge=1, le=10_000_000, description="How many of these devices (or instances) exist.")
+    count: Int = Field(1, ge=1, le=10_000_000, description="How many of these devices (or instances) exist.")
     host: str | None = Field(None, description="Catalog id of the computer an accelerator is attached to (e.g. raspberry-pi-5 for coral-usb).")
     site: Name | None = Field(None, description="Site name: targets naming the same site share a local network; privacy level `site` allows data to move between them.")
     power_mode: str | None = Field(None, min_length=1, description="Power mode from the catalog (Jetson: 15W, 25W, MAXN, MAXN_SUPER, ...).",
@@ -210,8 +210,8 @@ class Optimize(_Strict):
 class Generation(_Strict):
     """Typical token counts of a text-generation request."""
 
-    prompt_tokens: int = Field(ge=1, le=10_000_000, description="Prompt length in tokens (drives prefill time).")
-    output_tokens: int = Field(ge=1, le=10_000_000, description="Generated tokens per request (drives decode time).")
+    prompt_tokens: Int = Field(ge=1, le=10_000_000, description="Prompt length in tokens (drives prefill time).")
+    output_tokens: Int = Field(ge=1, le=10_000_000, description="Generated tokens per request (drives decode time).")
 
 
 class Workload(_Strict):

@@ -111,6 +111,16 @@ Duration = quantity(units.DURATION, ge=0)
 PositiveDuration = quantity(units.DURATION, gt=0)
 
 
+def _integral(value: Any) -> Any:
+    """JSON Schema's integer includes 1.0; so does the validator (10.5 stays an error)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_integral)]
+
+
 def _prune(value: Any) -> Any:
     if value in ("auto", "none"):
         return value
