@@ -16,7 +16,7 @@ import yaml
 
 from edgespec import catalog
 from edgespec.diagnostics import Diagnostic
-from edgespec.emit import cloudformation, coral, greengrass, jetson, kubernetes, router, workers
+from edgespec.emit import cloudformation, coral, greengrass, jetson, kubernetes, router, telemetry, workers
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner.types import Plan
 from edgespec.spec.models import Spec
@@ -79,6 +79,8 @@ def emit(spec: Spec, plan: Plan, source: SourceMap) -> Emitted:
             out.diagnostics += part.diagnostics
         if kind in FLEET_KINDS:  # a device fleet: its files become a versioned Greengrass package
             part = greengrass.emit(spec, plan, target, toolchain(), source, out.files)
+            out.files.update(part.files)
+            part = telemetry.emit(spec, plan, target, toolchain(), source, out.files)
             out.files.update(part.files)
     out.files[LOCK_FILE] = lock(source.text, spec, plan, out.files, toolchain())
     return out
