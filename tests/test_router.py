@@ -4,6 +4,7 @@ a fake remote on 127.0.0.1, and the uplink cut and restored."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import json
 import shutil
 import threading
@@ -150,11 +151,17 @@ def test_cascade_escalates_and_degrades_offline(run, tmp_path, monkeypatch):
         assert status == 200 and body["degraded"] is True and body["outputs"]
 
         status, body = post(base, b"\x00" * 3)
-        assert status == 400 and "expected 16 bytes of float32" in body["error"]
+        assert status == 400 and "expected 16 bytes of FP32 [1, 4]" in body["error"]
 
         metrics = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
-        for outcome, n in (("local", 1), ("escalated", 3), ("degraded", 2), ("rejected", 1)):
-            assert f'edgespec_router_requests_total{{workload="sort",outcome="{outcome}"}} {n}' in metrics
+        for outcome, n in (("local", 1), ("escalated", 1), ("degraded", 2), ("rejected", 1)):
+            assert f'edgespec_requests_total{{outcome="{outcome}",workload="sort"}} {n}' in metrics
+        assert 'edgespec_escalations_total{workload="sort"} 3' in metrics  # escalation attempts
+        assert 'edgespec_errors_total{stage="remote",workload="sort"} 2' in metrics
+        assert 'edgespec_request_duration_seconds_count{workload="sort"} 4' in metrics  # answered requests
+        assert 'edgespec_confidence_count{workload="sort"} 4' in metrics
+        assert 'edgespec_confidence_bucket{workload="sort",le="0.4"} 3' in metrics  # the three unsure ones
+        assert 'edgespec_package_info{mode="cascade",package="unversioned",workload="sort"} 1' in metrics
     finally:
         server.shutdown()
         server.server_close()
@@ -181,7 +188,8 @@ def test_split_queues_while_offline_and_drains_when_back(run, tmp_path, monkeypa
         assert status == 200 and body["source"] == "remote"
         assert len(remote.received) == 4  # 1 before, 2 replayed, 1 new
         metrics = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
-        assert 'outcome="replayed"} 2' in metrics and 'edgespec_router_queue_depth{workload="sort"} 0' in metrics
+        assert 'edgespec_requests_total{outcome="replayed",workload="sort"} 2' in metrics
+        assert 'edgespec_queue_depth{workload="sort"} 0' in metrics
     finally:
         server.shutdown()
         server.server_close()
@@ -197,3 +205,151 @@ def test_unit_and_requirements(run, tmp_path):
     assert unit["Service"]["ExecStart"].endswith("router/router.py /opt/edgespec/cam/router/sort.json")
     assert unit["Service"]["Restart"] == "always"
     assert "onnxruntime==" in (router_dir / "requirements.txt").read_text()
+
+
+class FakeCollector:
+    """An OTLP/HTTP receiver on 127.0.0.1 (what the device's collector listens on): every export
+    is parsed with the OTLP protobuf definitions, so a malformed payload fails the test."""
+
+    def __init__(self):
+        self.exports: list = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):  # noqa: N802
+                from google.protobuf import json_format
+                from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                assert self.path == "/v1/metrics" and self.headers["Content-Type"] == "application/json"
+                outer.exports.append(json_format.Parse(body, ExportMetricsServiceRequest()))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+        self.handler = Handler
+        self.start()
+
+    start = FakeRemote.start
+    stop = FakeRemote.stop
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(predicate, seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _points(export, name: str) -> dict[tuple, float]:
+    out = {}
+    for rm in export.resource_metrics:
+        for sm in rm.scope_metrics:
+            for m in sm.metrics:
+                if m.name == name:
+                    for p in m.sum.data_points:
+                        out[tuple(sorted((a.key, a.value.string_value) for a in p.attributes))] = p.as_int
+    return out
+
+
+def test_offline_device_keeps_answering_buffers_telemetry_and_drains(run, tmp_path):
+    """The router as a real process: uplink (remote tier and telemetry endpoint) cut and restored."""
+    import subprocess
+    import sys
+
+    doc = cascade_doc()
+    doc["workloads"]["sort"]["privacy"] = {"pii": True}
+    doc["telemetry"] = {"endpoint": "https://otel.example.com:4318", "offline_buffer": "1h"}
+    router_dir = _compile(run, tmp_path, doc)
+    config = json.loads((router_dir / "sort.json").read_text())
+    assert config["telemetry"] == {"endpoint": "http://127.0.0.1:4318", "interval_s": 15,
+                                   "spool_dir": "/var/lib/edgespec-router-sort/otlp-spool", "spool_limit": 240}
+    package = json.loads((router_dir.parent / "package.json").read_text())["package"]
+    work = tmp_path / "device" / "router"
+    shutil.copytree(router_dir, work)
+    shutil.copy(router_dir.parent / "package.json", work.parent / "package.json")
+    (work / "models").mkdir()
+    tiny_onnx(work / config["local_model"])
+    remote, collector, spool, port = FakeRemote(), FakeCollector(), tmp_path / "spool", _free_port()
+    env = {**os.environ, "EDGESPEC_REMOTE_URL": remote.url, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
+           "EDGESPEC_SPOOL_DIR": str(spool), "EDGESPEC_EXPORT_INTERVAL_S": "0.2"}
+    process = subprocess.Popen([sys.executable, str(work / "router.py"), str(work / "sort.json"), "--port", str(port)],
+                               env=env, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert _wait(lambda: _healthy(base)), process.stderr.read1().decode() if process.poll() is not None else ""
+        assert post(base, CONFIDENT)[1]["source"] == "local"
+        assert _wait(lambda: collector.exports)
+
+        remote.stop()
+        collector.stop()  # the uplink is cut: no remote tier, no telemetry endpoint
+        for _ in range(2):
+            status, body = post(base, UNSURE)
+            assert status == 200 and body["degraded"] is True and body["source"] == "local"  # still answering
+        assert _wait(lambda: len(list(spool.glob("*.json"))) >= 3)  # telemetry kept on disk
+        received_before = len(collector.exports)
+
+        collector.start(collector.port)  # the uplink returns: the spool drains, oldest first
+        assert _wait(lambda: not list(spool.glob("*.json")) and len(collector.exports) > received_before + 3)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        collector.stop()
+
+    times = [e.resource_metrics[0].scope_metrics[0].metrics[0].sum.data_points[0].time_unix_nano
+             for e in collector.exports]
+    assert times == sorted(times)  # in the order they were taken: nothing reordered, nothing lost in between
+    last = collector.exports[-1]
+    requests = _points(last, "edgespec_requests")
+    assert requests[(("outcome", "degraded"), ("workload", "sort"))] == 2
+    assert requests[(("outcome", "local"), ("workload", "sort"))] == 1
+    resource = {a.key: a.value.string_value for a in last.resource_metrics[0].resource.attributes}
+    assert resource["service.version"] == package  # which device runs which version
+    # privacy.pii: telemetry carries counts and histograms by these labels only, never inputs or outputs
+    keys = {a.key for m in last.resource_metrics[0].scope_metrics[0].metrics
+            for p in [*m.sum.data_points, *m.gauge.data_points, *m.histogram.data_points] for a in p.attributes}
+    assert keys <= {"workload", "outcome", "stage", "result", "mode", "package"}
+
+
+def _healthy(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/healthz", timeout=1) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def test_spool_is_bounded_and_drops_the_oldest(tmp_path):
+    module_spec = importlib.util.spec_from_file_location("emitted_router_spool", _router_source(tmp_path))
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    spool = module.Spool(tmp_path / "spool", limit=2)
+    assert [spool.put(b"%d" % i) for i in range(3)] == [0, 0, 1]
+    assert [p.read_bytes() for p in spool.files()] == [b"1", b"2"]
+
+
+def _router_source(tmp_path: Path) -> Path:
+    from edgespec import __version__
+    from edgespec.emit.templating import render
+
+    path = tmp_path / "router.py"
+    path.write_bytes(render("router/router.py.j2", version=__version__))
+    return path

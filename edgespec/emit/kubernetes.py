@@ -2,21 +2,33 @@
 
 For teams running EKS nodes there (self-managed nodes in a Wavelength Zone: managed node groups
 cannot run in Wavelength). Per workload: a Deployment of Triton Inference Server pinned to the
-zone and instance type with one GPU, an init container that fetches and verifies the model, a
-Service, and a HorizontalPodAutoscaler sized from the plan. Built as data and written by a YAML
-serializer; user strings only ever travel as separate argv elements or label values.
+zone and instance type with one GPU, an init container that fetches and verifies the model, the
+edgespec gateway beside it (router.py in server mode, from a ConfigMap: it takes the raw tensors
+the device routers send and exports the metrics the rollout analysis reads), a Service, and a
+HorizontalPodAutoscaler sized from the plan. With `rollout` in the spec, an Argo Rollouts canary
+takes over the Deployment (see argo.py). Built as data and written by a YAML serializer; user
+strings only ever travel as separate argv elements, label values or ConfigMap data.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+
+from edgespec import __version__
 from edgespec.diagnostics.codes import diag
+from edgespec.emit import argo
+from edgespec.emit.router import _remote_timeout_ms
+from edgespec.emit.templating import render
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner.types import Plan
 from edgespec.emit.common import model_source, placements_on
 from edgespec.spec.models import Spec
 
 TRITON_HTTP, TRITON_GRPC, TRITON_METRICS = 8000, 8001, 8002
+GATEWAY = 8090
 MODELS = "/models"
+GATEWAY_DIR = "/etc/edgespec"
 
 # Fetch with the checksum verified when the spec declares one. The script is fixed text; the URI,
 # the destination and the digest arrive as positional arguments ("$1"...), never interpolated.
@@ -41,11 +53,29 @@ def _labels(spec: Spec, workload: str) -> dict[str, str]:
     }
 
 
+def gateway_config(spec: Spec, workload: str, model: str) -> dict:
+    return {"workload": workload, "mode": "server", "triton_url": f"http://127.0.0.1:{TRITON_HTTP}",
+            "triton_model": model, "remote_timeout_ms": _remote_timeout_ms(spec, workload, 0), "port": GATEWAY,
+            "telemetry": None}
+
+
 def manifests(spec: Spec, workload: str, model: str, replicas: int, target: str, toolchain: dict) -> list[dict]:
     t = spec.targets[target]
     source = model_source(spec, model)
     image_key, script = _FETCH[_scheme(source.uri)]
     labels = _labels(spec, workload)
+    config_map = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": f"{workload}-gateway", "labels": labels},
+        "data": {"router.py": render("router/router.py.j2", version=__version__).decode(),
+                 "gateway.json": json.dumps(gateway_config(spec, workload, model), indent=2, sort_keys=True) + "\n"},
+    }
+    # The package identity the gateway reports: the spec's version plus a hash of what the pod runs.
+    content = hashlib.sha256(json.dumps([config_map["data"], source.uri, source.sha256 or "",
+                                         toolchain["triton_server"]["image"], toolchain["python"]["image"]],
+                                        sort_keys=True).encode()).hexdigest()
+    package = f"{spec.metadata.version}+{content[:12]}"
     selector = {"app.kubernetes.io/name": workload}
     node_selector = {"node.kubernetes.io/instance-type": t.instance_type or ""}
     if t.zone:
@@ -61,7 +91,9 @@ def manifests(spec: Spec, workload: str, model: str, replicas: int, target: str,
             "replicas": replicas,
             "selector": {"matchLabels": selector},
             "template": {
-                "metadata": {"labels": labels},
+                "metadata": {"labels": labels, "annotations": {
+                    "prometheus.io/scrape": "true", "prometheus.io/port": str(GATEWAY),
+                    "prometheus.io/path": "/metrics"}},
                 "spec": {
                     "nodeSelector": {k: v for k, v in node_selector.items() if v},
                     "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
@@ -84,8 +116,22 @@ def manifests(spec: Spec, workload: str, model: str, replicas: int, target: str,
                         "readinessProbe": probe,
                         "livenessProbe": {**probe, "httpGet": {"path": "/v2/health/live", "port": "http"}},
                         "volumeMounts": [{"name": "models", "mountPath": MODELS, "readOnly": True}],
+                    }, {
+                        "name": "gateway",
+                        "image": toolchain["python"]["image"],
+                        "command": ["python3", f"{GATEWAY_DIR}/router.py", f"{GATEWAY_DIR}/gateway.json",
+                                    "--host", "0.0.0.0"],
+                        "env": [{"name": "EDGESPEC_PACKAGE", "value": package}],
+                        "ports": [{"name": "gateway", "containerPort": GATEWAY}],
+                        "resources": {"requests": {"cpu": "250m", "memory": "128Mi"},
+                                      "limits": {"memory": "256Mi"}},
+                        "readinessProbe": {"httpGet": {"path": "/healthz", "port": "gateway"}, "periodSeconds": 10},
+                        "securityContext": {"runAsNonRoot": True, "runAsUser": 65534,
+                                            "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
+                        "volumeMounts": [{"name": "gateway", "mountPath": GATEWAY_DIR, "readOnly": True}],
                     }],
-                    "volumes": [{"name": "models", "emptyDir": {}}],
+                    "volumes": [{"name": "models", "emptyDir": {}},
+                                {"name": "gateway", "configMap": {"name": f"{workload}-gateway"}}],
                 },
             },
         },
@@ -100,22 +146,31 @@ def manifests(spec: Spec, workload: str, model: str, replicas: int, target: str,
             "selector": selector,
             "ports": [{"name": "http", "port": TRITON_HTTP, "targetPort": "http"},
                       {"name": "grpc", "port": TRITON_GRPC, "targetPort": "grpc"},
-                      {"name": "metrics", "port": TRITON_METRICS, "targetPort": "metrics"}],
+                      {"name": "metrics", "port": TRITON_METRICS, "targetPort": "metrics"},
+                      {"name": "gateway", "port": GATEWAY, "targetPort": "gateway"}],
         },
     }
+    scale_target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": workload}
+    rollout_docs = []
+    if spec.rollout:
+        # Argo Rollouts runs the pods from the Deployment's template; the Deployment itself stays at 0.
+        deployment["spec"]["replicas"] = 0
+        scale_target = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": workload}
+        rollout_docs = [argo.rollout(spec, workload, labels, selector, replicas),
+                        argo.analysis_template(spec, workload, labels, toolchain["prometheus"]["version"])]
     hpa = {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
         "metadata": {"name": workload, "labels": labels},
         "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": workload},
+            "scaleTargetRef": scale_target,
             "minReplicas": replicas,
             "maxReplicas": max(replicas, t.count),
             "metrics": [{"type": "Resource",
                          "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}],
         },
     }
-    return [deployment, service, hpa]
+    return [config_map, deployment, service, hpa, *rollout_docs]
 
 
 def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap):

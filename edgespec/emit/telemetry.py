@@ -1,7 +1,7 @@
 """OpenTelemetry Collector configuration per device fleet (one per target, i.e. per device class).
 
-Receives OTLP from local processes and scrapes the router's and the model server's Prometheus
-metrics; stamps every signal with the package identity (service.version) so the backend knows
+Receives OTLP from local processes (the routers push theirs) and scrapes the model server's
+Prometheus metrics; stamps every signal with the package identity (service.version) so the backend knows
 which device runs which version; exports to `telemetry.endpoint` over OTLP/HTTP through a
 persistent sending queue on disk (file_storage) sized from `telemetry.offline_buffer`, so a device
 offline for that long loses nothing. Traces are sampled at `telemetry.sample_rate`. When any
@@ -25,12 +25,11 @@ QUEUE_DIR = "/var/lib/edgespec/otel-queue"
 BATCH_SECONDS = 5
 PII_ATTRIBUTES = ("edgespec.input", "edgespec.output", "http.request.body", "http.response.body")
 SCRAPE = {"jetson": [("triton", "127.0.0.1:8002")], "coral": []}
-ROUTER_BASE_PORT = 8090
 
 
-def config(spec: Spec, target: str, kind: str, package: str, routers: int, pii: bool) -> dict:
+def config(spec: Spec, target: str, kind: str, package: str, pii: bool) -> dict:
     telemetry = spec.telemetry
-    scrape = [*SCRAPE[kind], *[(f"router-{i}", f"127.0.0.1:{ROUTER_BASE_PORT + i}") for i in range(routers)]]
+    scrape = SCRAPE[kind]
     processors = {
         "memory_limiter": {"check_interval": "1s", "limit_mib": 128, "spike_limit_mib": 32},
         "resource": {"attributes": [
@@ -90,7 +89,6 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     kind = catalog.hardware()[spec.targets[target].hardware]["kind"]
     workloads = {w for w, _, _ in placements_on(plan, target)}
     pii = any(spec.workloads[w].privacy.pii for w in workloads)
-    routers = sum(1 for p in files if p.startswith(f"{target}/router/") and p.endswith(".json"))
     package = json.loads(package_file)["package"]
-    out.files[f"{target}/otel/collector.yaml"] = yaml_documents([config(spec, target, kind, package, routers, pii)])
+    out.files[f"{target}/otel/collector.yaml"] = yaml_documents([config(spec, target, kind, package, pii)])
     return out

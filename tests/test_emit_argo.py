@@ -1,0 +1,200 @@
+"""Argo Rollouts for the Kubernetes tier, and the gateway whose metrics its analysis reads.
+
+The Rollout and AnalysisTemplate are validated against the Argo Rollouts CRD schemas (strict
+extracts, tests/vendor/argo-rollouts); every PromQL query parses (promql-parser) and reads only
+series the gateway really exports, checked by running the emitted gateway against a stand-in
+Triton and parsing its /metrics with the Prometheus client's own parser."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+from tests.kserve_stub import StandInTriton
+from tests.test_router import CONFIDENT, UNSURE, tiny_onnx
+
+VENDOR = ROOT / "tests" / "vendor" / "argo-rollouts"
+ARGS = {"canary-hash": "6c9f7d8b5", "stable-hash": "5b8c6d7f4", "prometheus-address": "http://prometheus:9090"}
+
+
+@pytest.fixture(scope="module")
+def docs(tmp_path_factory) -> dict[str, dict]:
+    from click.testing import CliRunner
+
+    from edgespec.cli import cli
+
+    out = tmp_path_factory.mktemp("ar") / "out"
+    result = CliRunner().invoke(cli, ["compile", str(ROOT / "examples" / "ar-carrier-edge.yaml"), "-o", str(out)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    return {d["kind"]: d for d in yaml.safe_load_all((out / "boston-wlz" / "k8s" / "overlay.yaml").read_text())}
+
+
+def validator(kind: str) -> jsonschema.Draft7Validator:
+    schema = json.loads((VENDOR / f"{kind.lower()}_v1alpha1.extract.json").read_text())
+    return jsonschema.Draft7Validator(schema)
+
+
+@pytest.mark.parametrize("kind", ["Rollout", "AnalysisTemplate"])
+def test_against_the_crd_schema(docs, kind):
+    errors = sorted(validator(kind).iter_errors(docs[kind]), key=str)
+    assert not errors, [f"{list(e.absolute_path)}: {e.message}" for e in errors]
+
+
+def test_the_schema_is_strict(docs):
+    """A misspelled step or field is rejected: the check can fail."""
+    bad = json.loads(json.dumps(docs["Rollout"]))
+    bad["spec"]["strategy"]["canary"]["steps"][0] = {"setWieght": 10}
+    assert list(validator("Rollout").iter_errors(bad))
+    bad = json.loads(json.dumps(docs["AnalysisTemplate"]))
+    bad["spec"]["metrics"][0]["provider"]["prometheus"]["qurey"] = "up"
+    assert list(validator("AnalysisTemplate").iter_errors(bad))
+
+
+def test_rollout_follows_the_spec(docs):
+    spec = yaml.safe_load((ROOT / "examples" / "ar-carrier-edge.yaml").read_text())
+    rollout, deployment, hpa = docs["Rollout"], docs["Deployment"], docs["HorizontalPodAutoscaler"]
+    # stages [10% for 30m, 50% for 2h, 100%]
+    assert rollout["spec"]["strategy"]["canary"]["steps"] == [
+        {"setWeight": 10}, {"pause": {"duration": "1800s"}}, {"setWeight": 50}, {"pause": {"duration": "7200s"}},
+        {"setWeight": 100}]
+    assert len(spec["rollout"]["stages"]) == 3
+    ref = rollout["spec"]["workloadRef"]
+    assert (ref["kind"], ref["name"]) == ("Deployment", deployment["metadata"]["name"])
+    assert deployment["spec"]["replicas"] == 0  # Argo runs the pods; the Deployment only holds the template
+    assert rollout["spec"]["selector"]["matchLabels"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "overlay"}
+    analysis = rollout["spec"]["strategy"]["canary"]["analysis"]
+    assert analysis["templates"] == [{"templateName": docs["AnalysisTemplate"]["metadata"]["name"]}]
+    assert {a["name"]: a["valueFrom"]["podTemplateHashValue"] for a in analysis["args"]} == \
+        {"canary-hash": "Latest", "stable-hash": "Stable"}
+
+
+def test_analysis_thresholds_come_from_the_spec(docs):
+    metrics = {m["name"]: m for m in docs["AnalysisTemplate"]["spec"]["metrics"]}
+    # rollback: {accuracy_drop: 0.02, error_rate: 0.01}; the workload's p95 budget is 50 ms
+    assert {n: m["successCondition"] for n, m in metrics.items()} == {
+        "error-rate": "result[0] <= 0.01", "latency-p95-ms": "result[0] <= 50",
+        "accuracy-drop": "result[0] <= 0.02", "confidence-drop": "result[0] <= 0.02"}
+    declared = {a["name"] for a in docs["AnalysisTemplate"]["spec"]["args"]}
+    for m in metrics.values():
+        used = set(re.findall(r"\{\{args\.([a-z-]+)\}\}", json.dumps(m)))
+        assert used and used <= declared
+    pod_annotations = docs["Deployment"]["spec"]["template"]["metadata"]["annotations"]
+    assert pod_annotations["prometheus.io/scrape"] == "true" and pod_annotations["prometheus.io/port"] == "8090"
+
+
+def _resolve(query: str) -> str:
+    return re.sub(r"\{\{args\.([a-z-]+)\}\}", lambda m: ARGS[m.group(1)], query)
+
+
+def selectors(query: str) -> list:
+    import promql_parser
+
+    found = []
+    promql_parser.walk(promql_parser.parse(_resolve(query)),
+                       lambda node: found.append(node) if isinstance(node, promql_parser.VectorSelector) else None)
+    return found
+
+
+def start_gateway(docs, tmp_path, monkeypatch, triton_url: str):
+    data = docs["ConfigMap"]["data"]
+    (tmp_path / "router.py").write_text(data["router.py"])
+    (tmp_path / "gateway.json").write_text(data["gateway.json"])
+    monkeypatch.setenv("EDGESPEC_TRITON_URL", triton_url)
+    package = docs["Deployment"]["spec"]["template"]["spec"]["containers"][1]["env"][0]
+    monkeypatch.setenv(package["name"], package["value"])
+    module_spec = importlib.util.spec_from_file_location("emitted_gateway", tmp_path / "router.py")
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    router, server = module.serve(tmp_path / "gateway.json", port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return router, server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def call(url: str, data: bytes, content_type="application/octet-stream") -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_gateway_serves_through_triton_and_exports_what_the_analysis_reads(docs, tmp_path, monkeypatch):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    gateway = json.loads(docs["ConfigMap"]["data"]["gateway.json"])
+    assert gateway["mode"] == "server" and gateway["triton_url"] == "http://127.0.0.1:8000"
+    tiny_onnx(tmp_path / "model.onnx")
+    triton = StandInTriton(tmp_path / "model.onnx", gateway["triton_model"])
+    router, server, base = start_gateway(docs, tmp_path, monkeypatch, triton.url)
+    try:
+        status, body = call(f"{base}/v1/infer", CONFIDENT.tobytes())
+        assert status == 200 and body["source"] == "server" and body["confidence"] > 0.99
+        np.testing.assert_allclose(body["outputs"][0], (CONFIDENT @ np.eye(4, 3, dtype=np.float32)).reshape(-1))
+        assert triton.requests[-1]["inputs"][0] == {"name": "x", "shape": [1, 4], "datatype": "FP32",
+                                                    "parameters": {"binary_data_size": 16}}
+        assert call(f"{base}/v1/feedback", json.dumps({"id": body["id"], "label": 0}).encode(),
+                    "application/json") == (200, {"correct": True})
+        status, body = call(f"{base}/v1/infer", UNSURE.tobytes())
+        assert status == 200 and body["confidence"] < 0.4
+        assert call(f"{base}/v1/feedback", json.dumps({"id": body["id"], "label": 2}).encode(),
+                    "application/json") == (200, {"correct": False})
+        assert call(f"{base}/v1/feedback", json.dumps({"id": body["id"], "label": 2}).encode(),
+                    "application/json")[0] == 404  # scored once
+        assert call(f"{base}/v1/feedback", b"{not json", "application/json")[0] == 400
+        assert call(f"{base}/v1/infer", b"\x00" * 3)[0] == 400
+        triton.stop()  # the model server goes away: errors, counted
+        assert call(f"{base}/v1/infer", CONFIDENT.tobytes())[0] == 503
+
+        text = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
+        samples = [s for family in text_string_to_metric_families(text) for s in family.samples]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    def value(name, **labels):
+        return sum(s.value for s in samples if s.name == name and labels.items() <= s.labels.items())
+
+    assert value("edgespec_requests_total", outcome="server") == 2
+    assert value("edgespec_errors_total", stage="server") == 1
+    assert value("edgespec_feedback_total", result="correct") == 1
+    assert value("edgespec_feedback_total", result="incorrect") == 1
+    assert value("edgespec_request_duration_seconds_count") == 3  # answered or failed, not rejected
+    package = docs["Deployment"]["spec"]["template"]["spec"]["containers"][1]["env"][0]["value"]
+    assert value("edgespec_package_info", package=package, mode="server") == 1
+
+    exported: dict[str, set[str]] = {}
+    for s in samples:
+        exported.setdefault(s.name, set()).update(s.labels)
+    for metric in docs["AnalysisTemplate"]["spec"]["metrics"]:
+        found = selectors(metric["provider"]["prometheus"]["query"])
+        assert found, metric["name"]
+        for selector in found:
+            assert selector.name in exported, (metric["name"], selector.name)
+            # rollouts_pod_template_hash is the pod label Prometheus attaches at scrape time
+            labels = {m.name for m in selector.matchers.matchers} - {"rollouts_pod_template_hash"}
+            assert labels <= exported[selector.name], (selector.name, labels)
+            assert {m.name: m.value for m in selector.matchers.matchers}["workload"] == "overlay"
+
+
+def test_no_rollout_no_argo(run, tmp_path):
+    text = (ROOT / "examples" / "ar-carrier-edge.yaml").read_text()
+    path = tmp_path / "spec.yaml"
+    path.write_text(text[:text.index("\nrollout:")] + "\n")
+    code, _, err = run("compile", str(path), "-o", str(tmp_path / "out"))
+    assert code == 0, err
+    kinds = [d["kind"] for d in yaml.safe_load_all((tmp_path / "out" / "boston-wlz" / "k8s" / "overlay.yaml").read_text())]
+    assert kinds == ["ConfigMap", "Deployment", "Service", "HorizontalPodAutoscaler"]
