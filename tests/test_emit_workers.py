@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.conftest import ROOT
 from tests.planner_helpers import model, spec
 from tests.tools import TOOLS, executable, node, npm_tool
 
@@ -96,7 +98,6 @@ def test_golden(run, tmp_path):
     """The assistant example's Workers project, reviewed like code (EDGESPEC_UPDATE_GOLDEN=1 refreshes)."""
     import shutil
 
-    from tests.conftest import ROOT
     from tests.test_compile import tree
 
     golden = ROOT / "tests" / "golden" / "assistant-llm"
@@ -107,3 +108,94 @@ def test_golden(run, tmp_path):
         shutil.rmtree(golden, ignore_errors=True)
         shutil.copytree(out, golden)
     assert tree(out) == tree(golden)
+
+
+FAKE_NPX = r"""#!/usr/bin/env bash
+# Stands in for `npx --no-install wrangler ...` where the real one would call Cloudflare's API:
+# records the arguments and answers as wrangler does (deployments status --json, the ND-JSON
+# output file of versions upload).
+set -eu
+[ "$1" = --no-install ] && [ "$2" = wrangler ] || { echo "unexpected npx call: $*" >&2; exit 2; }
+shift 2
+node -e 'console.log(JSON.stringify(process.argv.slice(1)))' -- "$@" >> "$CALLS"
+case "$1 $2" in
+  "deployments status") echo '{"id": "d1", "versions": [{"version_id": "stable-1", "percentage": 100}]}' ;;
+  "versions upload") echo '{"type": "version-upload", "version": 1, "version_id": "canary-2"}' >> "$WRANGLER_OUTPUT_FILE_PATH" ;;
+esac
+"""
+
+
+def _run_rollout(project: Path, tmp_path: Path, gate: str | None) -> tuple[subprocess.CompletedProcess, list, list]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "npx").write_text(FAKE_NPX)
+    (bin_dir / "sleep").write_text('#!/usr/bin/env bash\necho "$1" >> "$SLEEPS"\n')  # soaks, recorded not waited
+    for f in ("npx", "sleep"):
+        (bin_dir / f).chmod(0o755)
+    calls, sleeps = tmp_path / "calls.jsonl", tmp_path / "sleeps.txt"
+    calls.unlink(missing_ok=True)
+    sleeps.unlink(missing_ok=True)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{Path(node()).parent}{os.pathsep}{os.environ['PATH']}",
+           "CALLS": str(calls), "SLEEPS": str(sleeps)}
+    env.pop("EDGESPEC_GATE", None)
+    if gate is not None:
+        env["EDGESPEC_GATE"] = gate
+    result = subprocess.run(["bash", str(project / "rollout.sh")], env=env, capture_output=True, text=True, timeout=60)
+    recorded = [json.loads(line) for line in calls.read_text().splitlines()] if calls.exists() else []
+    waited = [int(s) for s in sleeps.read_text().split()] if sleeps.exists() else []
+    return result, recorded, waited
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory) -> Path:
+    from click.testing import CliRunner
+
+    from edgespec.cli import cli
+
+    out = tmp_path_factory.mktemp("assistant") / "out"
+    result = CliRunner().invoke(cli, ["compile", str(ROOT / "examples" / "assistant-llm.yaml"), "-o", str(out)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    return out / "workers"
+
+
+def test_gradual_deployment_follows_the_stages(assistant, tmp_path):
+    subprocess.run([executable("shellcheck"), str(assistant / "rollout.sh")], check=True)
+    result, calls, waited = _run_rollout(assistant, tmp_path, gate=None)
+    assert result.returncode == 0, result.stderr
+    package = re.search(r"^PACKAGE=(\S+)$", (assistant / "rollout.sh").read_text(), re.M).group(1)
+    assert package in (assistant / "README.md").read_text()
+    # stages [5% for 1h, 25% for 6h, 100%]
+    assert calls == [
+        ["deployments", "status", "--json"],
+        ["versions", "upload", "--tag", package, "--message", f"edgespec package {package}"],
+        ["versions", "deploy", "canary-2@5%", "stable-1@95%", "--yes", "--message", f"edgespec {package} at 5%"],
+        ["versions", "deploy", "canary-2@25%", "stable-1@75%", "--yes", "--message", f"edgespec {package} at 25%"],
+        ["versions", "deploy", "canary-2@100%", "--yes", "--message", f"edgespec {package} at 100%"]]
+    assert waited == [3600, 21600]
+
+
+def test_a_failing_gate_rolls_back(assistant, tmp_path):
+    result, calls, waited = _run_rollout(assistant, tmp_path, gate='[ "$CANARY_PERCENT" -lt 25 ]')
+    assert result.returncode == 1 and "gate failed at 25%" in result.stderr
+    assert calls[-1][:4] == ["versions", "deploy", "stable-1@100%", "--yes"]
+    assert ["versions", "deploy", "canary-2@100%"] not in [c[:3] for c in calls]
+    assert waited == [3600, 21600]
+
+
+def test_the_pinned_wrangler_knows_every_flag(assistant, tmp_path):
+    """Each wrangler call the script makes uses subcommands and flags of the pinned wrangler."""
+    _, calls, _ = _run_rollout(assistant, tmp_path, gate=None)
+    env = {**os.environ, "WRANGLER_SEND_METRICS": "false", "CI": "true"}
+    helps: dict[tuple, str] = {}
+    for call in calls:
+        command = tuple(call[:2])
+        if command not in helps:
+            result = subprocess.run([*npm_tool("wrangler", "bin/wrangler.js"), *command, "--help"], env=env,
+                                    capture_output=True, text=True, timeout=60)
+            assert result.returncode == 0, result.stderr
+            helps[command] = result.stdout
+        for flag in (a for a in call[2:] if a.startswith("--")):
+            assert re.search(rf"(^|\s){re.escape(flag)}\s", helps[command]), (command, flag)
+        if command == ("versions", "deploy"):
+            assert "<version-id>@<percentage>" in helps[command]  # the shorthand the script uses

@@ -2,10 +2,14 @@
 
 wrangler.jsonc binds Workers AI (`ai.binding: AI`) at a pinned compatibility date; src/config.json
 holds the routes (one per workload: the catalog model id the plan chose, the task, token and body
-limits, a timeout from the latency budget); src/index.js is fixed code.
+limits, a timeout from the latency budget); src/index.js is fixed code. With `rollout` in the spec,
+rollout.sh deploys the project as a gradual deployment: a new Worker version tagged with the
+package identity (spec version + content hash), traffic split stage by stage.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 from edgespec import __version__
 from edgespec.emit.common import placements_on, root_model
@@ -56,7 +60,24 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     })
     out.files[base + "src/config.json"] = json_bytes({"deployment": spec.metadata.name, "routes": routes})
     out.files[base + "src/index.js"] = render("workers/index.js.j2", version=__version__)
+    content = hashlib.sha256(b"".join(hashlib.sha256(p.encode() + b"\0" + d).digest()
+                                      for p, d in sorted(out.files.items()))).hexdigest()
+    package = f"{spec.metadata.version}+{content[:12]}"
+    if spec.rollout:
+        out.files[base + "rollout.sh"] = rollout_script(spec, worker, package)
     out.files[base + "README.md"] = render(
         "workers/README.md.j2", version=__version__, target=target, worker=worker, spec_name=spec.metadata.name,
-        spec_version=spec.metadata.version, routes=[{"name": k, **v} for k, v in sorted(routes.items())])
+        spec_version=spec.metadata.version, package=package, rollout=spec.rollout is not None, routes=[{"name": k, **v} for k, v in sorted(routes.items())])
     return out
+
+
+def rollout_script(spec: Spec, worker: str, package: str) -> bytes:
+    stages = [{"percent": min(100, max(1, round(s.percent))), "soak": int(s.soak or 0)} for s in spec.rollout.stages]
+    rollback = spec.rollout.rollback
+    criteria = [] if rollback is None else [
+        f"{name} <= {value:g}" for name, value in (("error_rate", rollback.error_rate),
+                                                   ("latency_p95_ms", rollback.latency_p95_ms),
+                                                   ("accuracy_drop", rollback.accuracy_drop)) if value is not None]
+    return render("workers/rollout.sh.j2", version=__version__, worker=worker, package=package, stages=stages,
+                  stages_text=", ".join(f"{s['percent']}%" + (f" for {s['soak']} s" if s["soak"] else "") for s in stages),
+                  criteria_text=", ".join(criteria) or "none declared")
