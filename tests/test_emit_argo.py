@@ -108,11 +108,11 @@ def selectors(query: str) -> list:
     return found
 
 
-def start_gateway(docs, tmp_path, monkeypatch, triton_url: str):
+def start_gateway(docs, tmp_path, monkeypatch, server_url: str):
     data = docs["ConfigMap"]["data"]
     (tmp_path / "router.py").write_text(data["router.py"])
     (tmp_path / "gateway.json").write_text(data["gateway.json"])
-    monkeypatch.setenv("EDGESPEC_TRITON_URL", triton_url)
+    monkeypatch.setenv("EDGESPEC_SERVER_URL", server_url)
     package = docs["Deployment"]["spec"]["template"]["spec"]["containers"][1]["env"][0]
     monkeypatch.setenv(package["name"], package["value"])
     module_spec = importlib.util.spec_from_file_location("emitted_gateway", tmp_path / "router.py")
@@ -136,9 +136,9 @@ def test_gateway_serves_through_triton_and_exports_what_the_analysis_reads(docs,
     from prometheus_client.parser import text_string_to_metric_families
 
     gateway = json.loads(docs["ConfigMap"]["data"]["gateway.json"])
-    assert gateway["mode"] == "server" and gateway["triton_url"] == "http://127.0.0.1:8000"
+    assert gateway["mode"] == "server" and gateway["server_url"] == "http://127.0.0.1:8000"
     tiny_onnx(tmp_path / "model.onnx")
-    triton = StandInTriton(tmp_path / "model.onnx", gateway["triton_model"])
+    triton = StandInTriton(tmp_path / "model.onnx", gateway["server_model"])
     router, server, base = start_gateway(docs, tmp_path, monkeypatch, triton.url)
     try:
         status, body = call(f"{base}/v1/infer", CONFIDENT.tobytes())

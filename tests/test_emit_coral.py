@@ -105,10 +105,10 @@ class _FakeInterpreter:
     """Stands in for the Edge TPU interpreter: the delegate needs the hardware."""
 
     def get_input_details(self):
-        return [{"index": 0, "shape": np.array([1, 4]), "dtype": np.int8}]
+        return [{"name": "input", "index": 0, "shape": np.array([1, 4]), "dtype": np.int8}]
 
     def get_output_details(self):
-        return [{"index": 1}]
+        return [{"name": "scores", "index": 1, "shape": np.array([1, 4]), "dtype": np.int32}]
 
     def set_tensor(self, index, tensor):
         self.tensor = tensor
@@ -141,3 +141,40 @@ def test_server_answers_requests(bundle):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_gateway_fronts_the_edge_tpu_server(bundle, tmp_path, monkeypatch):
+    """The on-device workload's gateway (router.py in server mode) speaks KServe v2 to the Edge TPU
+    server exactly as to Triton, and reports the rollback signals."""
+    from tests.test_router import post
+
+    router_dir = bundle / "router"
+    (config_path,) = router_dir.glob("*.json")
+    config = json.loads(config_path.read_text())
+    assert config["mode"] == "server" and config["server_url"] == "http://127.0.0.1:8080"
+    edgetpu = json.loads((bundle / "edgetpu.json").read_text())
+    assert config["server_model"] in {m["name"] for m in edgetpu["models"]}
+
+    server_module = _module(bundle / "serve_edgetpu.py")
+    server_module.Handler.models = {config["server_model"]: (_FakeInterpreter(), np)}
+    server = ThreadingHTTPServer(("127.0.0.1", 0), server_module.Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("EDGESPEC_SERVER_URL", f"http://127.0.0.1:{server.server_address[1]}")
+    gateway_module = _module(router_dir / "router.py")
+    router, gateway = gateway_module.serve(config_path, port=0)
+    threading.Thread(target=gateway.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{gateway.server_address[1]}"
+    try:
+        status, body = post(base, bytes([1, 2, 3, 4]))
+        assert status == 200 and body["source"] == "server" and body["outputs"] == [[2, 4, 6, 8]]
+        softmax_top = 1 / sum(np.exp(np.array([2, 4, 6, 8]) - 8))
+        assert abs(body["confidence"] - softmax_top) < 1e-9  # int outputs read as logits
+        assert post(base, b"\x01")[0] == 400  # the gateway knows the input size from the server
+        metrics = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
+    finally:
+        gateway.shutdown()
+        gateway.server_close()
+        server.shutdown()
+        server.server_close()
+    assert 'edgespec_requests_total{outcome="server",workload=' in metrics
+    assert "edgespec_confidence_bucket" in metrics and "edgespec_package_info{" in metrics

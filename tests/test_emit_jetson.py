@@ -3,6 +3,7 @@ own model-config protobuf; engine flags follow the recipe; the build script runs
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -55,7 +56,8 @@ def test_dockerfile_passes_hadolint(flagship):
 def test_scripts_pass_shellcheck_and_bash_n(flagship):
     scripts = sorted(str(p) for p in flagship.rglob("*.sh"))  # every shell script of the compiled output
     assert {Path(s).relative_to(flagship).as_posix() for s in scripts} == {
-        "store-orin/build_engine.sh", "store-orin/power-mode.sh", "checkout-tpu/setup_host.sh"}
+        "store-orin/build_engine.sh", "store-orin/power-mode.sh", "store-orin/router/install.sh",
+        "checkout-tpu/setup_host.sh", "checkout-tpu/router/install.sh"}
     result = subprocess.run([executable("shellcheck"), *scripts], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
     for script in scripts:
@@ -166,3 +168,46 @@ def test_split_heads_are_reported_not_emitted(run, tmp_path):
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     code, _, err = run("compile", str(path), "-o", str(tmp_path / "out"), "--format", "text")
     assert "warning[ES605]: analytics: cam runs part of detector (split)" in err
+
+
+def test_on_device_gateway_fronts_the_local_triton(tmp_path, monkeypatch):
+    """An on-device workload on a Jetson gets the router in server mode in front of the device's
+    Triton (engine name from the model repository), reporting the rollback signals."""
+    import importlib.util
+    import threading
+    import urllib.request
+
+    from click.testing import CliRunner
+
+    from edgespec.cli import cli
+    from tests.kserve_stub import StandInTriton
+    from tests.test_router import CONFIDENT, post, tiny_onnx
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["compile", str(ROOT / "examples" / "store-vision.yaml"), "-o", str(out)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    router_dir = out / "store-orin" / "router"
+    config = json.loads((router_dir / "shelf-monitoring.json").read_text())
+    assert config["mode"] == "server" and config["server_url"] == "http://127.0.0.1:8000"
+    assert (out / "store-orin" / "model_repository" / config["server_model"] / "config.pbtxt").is_file()
+    tiny_onnx(tmp_path / "tiny.onnx")
+    triton = StandInTriton(tmp_path / "tiny.onnx", config["server_model"])
+    monkeypatch.setenv("EDGESPEC_SERVER_URL", triton.url)
+    module_spec = importlib.util.spec_from_file_location("jetson_gateway", router_dir / "router.py")
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    router, server = module.serve(router_dir / "shelf-monitoring.json", port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        status, body = post(base, CONFIDENT)
+        assert status == 200 and body["source"] == "server" and body["confidence"] > 0.99
+        metrics = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
+        triton.stop()
+    package = json.loads((out / "store-orin" / "package.json").read_text())["package"]
+    assert f'edgespec_package_info{{mode="server",package="{package}",workload="shelf-monitoring"}} 1' in metrics
+    assert 'edgespec_requests_total{outcome="server",workload="shelf-monitoring"} 1' in metrics

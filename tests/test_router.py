@@ -207,6 +207,32 @@ def test_unit_and_requirements(run, tmp_path):
     assert "onnxruntime==" in (router_dir / "requirements.txt").read_text()
 
 
+def test_installer(run, tmp_path):
+    """install.sh: shellcheck-clean, fetches the cascade's local model with its digest, installs and
+    starts every unit; a split head (which edgespec cannot cut) is asked for, not invented."""
+    import subprocess
+
+    from tests.tools import executable
+
+    for name, doc in (("cascade", cascade_doc()), ("split", split_doc())):
+        doc["models"]["clf"]["source"]["sha256"] = "a" * 64
+        (tmp_path / name).mkdir()
+        router_dir = _compile(run, tmp_path / name, doc)
+        script = (router_dir / "install.sh").read_text()
+        subprocess.run([executable("shellcheck"), str(router_dir / "install.sh")], check=True)
+        config = json.loads((router_dir / "sort.json").read_text())
+        assert "DEST=/opt/edgespec/cam\n" in script
+        assert "systemctl restart edgespec-router-sort.service" in script
+        assert 'install -m 0644 "$DEST/router/edgespec-router-sort.service" /etc/systemd/system/' in script
+        if name == "cascade":
+            uri = doc["models"]["clf"]["source"]["uri"]
+            assert f'fetch {uri} "$DEST/router/{config["local_model"]}" {"a" * 64}' in script
+        else:
+            assert f'if [[ ! -f "$DEST/router/{config["local_model"]}" ]]; then' in script and "fetch s3" not in script
+        recipe = (router_dir.parent / "greengrass" / "greengrass.yaml").read_text()
+        assert "bash router/install.sh" in recipe
+
+
 class FakeCollector:
     """An OTLP/HTTP receiver on 127.0.0.1 (what the device's collector listens on): every export
     is parsed with the OTLP protobuf definitions, so a malformed payload fails the test."""

@@ -71,7 +71,8 @@ def recipe(spec: Spec, target: str, kind: str, version: str, content: str, bucke
         "Manifests": [{
             "Platform": {"os": "linux", "architecture": "aarch64"},
             "Lifecycle": {
-                "Install": {"Script": f"cd {{artifacts:decompressedPath}}/bundle && {INSTALL[kind]}",
+                "Install": {"Script": f"cd {{artifacts:decompressedPath}}/bundle && {INSTALL[kind]}"
+                                      " && if [ -f router/install.sh ]; then bash router/install.sh; fi",
                             "RequiresPrivilege": True, "Timeout": 3600},
                 "Run": {"Script": f"cd {{artifacts:decompressedPath}}/bundle && {RUN[kind]}",
                         "RequiresPrivilege": True},

@@ -41,6 +41,9 @@ class Engine:
         return self.name.upper().replace("-", "_")
 
 
+TRITON_HTTP = 8000  # Triton's HTTP/REST port on the device
+
+
 def engine_name(model: str, recipe: Recipe) -> str:
     suffix = recipe.precision + (f"-p{round(recipe.prune * 100)}" if recipe.prune else "") + \
         ("-dla" if recipe.accelerator == "dla" else "")

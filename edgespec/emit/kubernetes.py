@@ -54,8 +54,8 @@ def _labels(spec: Spec, workload: str) -> dict[str, str]:
 
 
 def gateway_config(spec: Spec, workload: str, model: str) -> dict:
-    return {"workload": workload, "mode": "server", "triton_url": f"http://127.0.0.1:{TRITON_HTTP}",
-            "triton_model": model, "remote_timeout_ms": _remote_timeout_ms(spec, workload, 0), "port": GATEWAY,
+    return {"workload": workload, "mode": "server", "server_url": f"http://127.0.0.1:{TRITON_HTTP}",
+            "server_model": model, "remote_timeout_ms": _remote_timeout_ms(spec, workload, 0), "port": GATEWAY,
             "telemetry": None}
 
 

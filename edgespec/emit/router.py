@@ -1,8 +1,12 @@
-"""The device-side router of cascade and split workloads, on the data-source devices.
+"""The device-side router of cascade and split workloads, on the data-source devices, and the
+gateway in front of the device's model server for on-device workloads.
 
 Per workload: router.json (mode, local model, threshold, timeout, queue bound, port, telemetry)
 beside a fixed router.py, and a systemd unit. The local stage runs on ONNX Runtime; the remote
-endpoint is filled in after deployment (EDGESPEC_REMOTE_URL). With `telemetry` in the spec the
+endpoint is filled in after deployment (EDGESPEC_REMOTE_URL). An on-device workload gets the
+router in server mode in front of the device's model server (Triton on a Jetson, the Edge TPU
+server on a Coral, both KServe v2): clients call it instead of the server and it reports the
+same metrics (latency, confidence, errors, feedback, package identity). With `telemetry` in the spec the
 router pushes its metrics over OTLP to the device's collector and spools what it cannot send.
 """
 
@@ -10,7 +14,10 @@ from __future__ import annotations
 
 import math
 
-from edgespec import __version__
+from edgespec import __version__, catalog
+from edgespec.emit.common import model_source
+from edgespec.emit.coral import PORT as CORAL_PORT
+from edgespec.emit.jetson import TRITON_HTTP, engine_name
 from edgespec.emit.serialize import json_bytes
 from edgespec.emit.templating import render
 from edgespec.load.sourcemap import SourceMap
@@ -43,38 +50,65 @@ def telemetry(spec: Spec, workload: str, endpoint: str = LOCAL_COLLECTOR) -> dic
             "spool_limit": math.ceil(spec.telemetry.offline_buffer / EXPORT_INTERVAL_S)}
 
 
+SERVER_PORT = {"jetson": TRITON_HTTP, "coral": CORAL_PORT}  # the device's model server (KServe v2)
+
+
+def _config(spec: Spec, workload: str, c, local, port: int, kind: str) -> dict:
+    if c.pattern == "on-device":
+        return {"workload": workload, "mode": "server", "server_url": f"http://127.0.0.1:{SERVER_PORT[kind]}",
+                "server_model": engine_name(local.model, local.recipe),
+                "remote_timeout_ms": _remote_timeout_ms(spec, workload, 0), "port": port,
+                "telemetry": telemetry(spec, workload)}
+    w = spec.workloads[workload]
+    return {
+        "workload": workload,
+        "mode": c.pattern,
+        "local_model": f"models/{local.model}.onnx" if c.pattern == "cascade" else f"models/{local.model}-head.onnx",
+        "confidence_below": w.escalation.confidence_below if c.pattern == "cascade" else None,
+        "remote_target": c.remote_target,
+        "remote_url": "",
+        "remote_timeout_ms": _remote_timeout_ms(spec, workload, c.estimates.p95_ms - c.estimates.network_ms),
+        "queue_limit": 10_000,
+        "port": port,
+        "offline": w.offline,
+        "telemetry": telemetry(spec, workload),
+    }
+
+
 def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap):
     from edgespec.emit import Emitted
 
     out = Emitted()
-    routed = []
+    routed: list[str] = []
+    models: list[dict] = []
+    python_packages = False
+    kind = catalog.hardware()[spec.targets[target].hardware]["kind"]
+    patterns = {"cascade", "split", "on-device"}
     for workload, wp in sorted(plan.workloads.items()):
         c = wp.chosen
-        if c is None or c.pattern not in ("cascade", "split"):
+        if c is None or c.pattern not in patterns:
             continue
         local = next((p for p in c.placements if p.target == target and p.role == "device"), None)
         if local is None:
             continue
-        w = spec.workloads[workload]
-        model_file = f"models/{local.model}.onnx" if c.pattern == "cascade" else f"models/{local.model}-head.onnx"
-        config = {
-            "workload": workload,
-            "mode": c.pattern,
-            "local_model": model_file,
-            "confidence_below": w.escalation.confidence_below if c.pattern == "cascade" else None,
-            "remote_target": c.remote_target,
-            "remote_url": "",
-            "remote_timeout_ms": _remote_timeout_ms(spec, workload, c.estimates.p95_ms - c.estimates.network_ms),
-            "queue_limit": 10_000,
-            "port": BASE_PORT + len(routed),
-            "offline": w.offline,
-            "telemetry": telemetry(spec, workload),
-        }
+        config = _config(spec, workload, c, local, BASE_PORT + len(routed), kind)
         routed.append(workload)
+        if config["mode"] == "cascade":
+            src = model_source(spec, local.model)
+            models.append({"file": config["local_model"], "uri": src.uri, "sha256": src.sha256 or "", "why": ""})
+        elif config["mode"] == "split":
+            models.append({"file": config["local_model"], "uri": "", "sha256": "",
+                           "why": f"the layers of {local.model} before the split point, exported to ONNX "
+                                  "(edgespec cannot cut model files yet)"})
+        python_packages |= config["mode"] != "server"
         out.files[f"{target}/router/{workload}.json"] = json_bytes(config)
         out.files[f"{target}/router/edgespec-router-{workload}.service"] = render(
-            "router/router.service.j2", version=__version__, target=target, workload=workload, mode=c.pattern)
+            "router/router.service.j2", version=__version__, target=target, workload=workload, mode=config["mode"])
     if routed:
         out.files[f"{target}/router/router.py"] = render("router/router.py.j2", version=__version__)
         out.files[f"{target}/router/requirements.txt"] = REQUIREMENTS
+        out.files[f"{target}/router/install.sh"] = render(
+            "router/install.sh.j2", version=__version__, target=target, dest=f"/opt/edgespec/{target}",
+            models=sorted({m["file"]: m for m in models}.values(), key=lambda m: m["file"]), workloads=routed,
+            needs_python_packages=python_packages)
     return out

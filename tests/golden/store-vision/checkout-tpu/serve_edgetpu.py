@@ -3,6 +3,9 @@
 
 POST /v1/models/<name>/infer with the raw input tensor (int8 bytes, the model's input shape)
 returns {"outputs": [[...]], "latency_ms": ...}; GET /healthz answers when every model loaded.
+The KServe v2 endpoints Triton also serves (GET /v2/models/<name>, POST /v2/models/<name>/infer
+with the binary tensor data extension) let the edgespec gateway front this server as it fronts
+Triton, for the same metrics.
 The Edge TPU delegate is libedgetpu.so.1 (apt: libedgetpu1-std) and the device string comes
 from edgetpu.json ("usb" for the USB Accelerator, "pci" for M.2 and the Dev Board).
 """
@@ -14,6 +17,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = pathlib.Path(__file__).resolve().parent
+KSERVE = {"int8": "INT8", "uint8": "UINT8", "float32": "FP32", "float16": "FP16", "int32": "INT32", "int64": "INT64"}
 
 
 def load(model, device):
@@ -39,27 +43,52 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):  # noqa: N802 - http.server's naming
+        parts = self.path.strip("/").split("/")
         if self.path == "/healthz":
             self._reply(200, {"models": sorted(self.models)})
+        elif len(parts) == 3 and parts[:2] == ["v2", "models"] and parts[2] in self.models:
+            interpreter, np = self.models[parts[2]]
+            self._reply(200, {"name": parts[2], "versions": ["1"], "platform": "tflite_edgetpu",
+                              "inputs": [_tensor(d, np) for d in interpreter.get_input_details()],
+                              "outputs": [_tensor(d, np) for d in interpreter.get_output_details()]})
         else:
             self._reply(404, {"error": "not found"})
 
     def do_POST(self):  # noqa: N802
         parts = self.path.strip("/").split("/")
-        if len(parts) != 4 or parts[:2] != ["v1", "models"] or parts[3] != "infer" or parts[2] not in self.models:
+        if len(parts) != 4 or parts[0] not in ("v1", "v2") or parts[1] != "models" or parts[3] != "infer" \
+                or parts[2] not in self.models:
             return self._reply(404, {"error": "unknown model"})
         interpreter, np = self.models[parts[2]]
         detail = interpreter.get_input_details()[0]
         length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length)
+        if parts[0] == "v2":  # KServe v2, binary tensor data extension: a JSON header, then the tensor
+            try:
+                size = int(self.headers["Inference-Header-Content-Length"])
+                header = json.loads(body[:size])
+                body = body[size:size + int(header["inputs"][0]["parameters"]["binary_data_size"])]
+            except (KeyError, ValueError, TypeError, IndexError):
+                return self._reply(400, {"error": "expected a KServe v2 request with binary tensor data"})
         expected = int(np.prod(detail["shape"])) * np.dtype(detail["dtype"]).itemsize
-        if length != expected:
+        if len(body) != expected:
             return self._reply(400, {"error": f"expected {expected} bytes of {np.dtype(detail['dtype']).name}"})
-        tensor = np.frombuffer(self.rfile.read(length), dtype=detail["dtype"]).reshape(detail["shape"])
+        tensor = np.frombuffer(body, dtype=detail["dtype"]).reshape(detail["shape"])
         start = time.perf_counter()
         interpreter.set_tensor(detail["index"], tensor)
         interpreter.invoke()
-        outputs = [interpreter.get_tensor(d["index"]).tolist() for d in interpreter.get_output_details()]
-        self._reply(200, {"outputs": outputs, "latency_ms": (time.perf_counter() - start) * 1000})
+        results = [np.asarray(interpreter.get_tensor(d["index"])) for d in interpreter.get_output_details()]
+        if parts[0] == "v2":
+            return self._reply(200, {"model_name": parts[2], "model_version": "1", "outputs": [
+                {"name": d.get("name", f"output_{i}"), "datatype": KSERVE[r.dtype.name], "shape": list(r.shape),
+                 "data": r.reshape(-1).tolist()}
+                for i, (d, r) in enumerate(zip(interpreter.get_output_details(), results))]})
+        self._reply(200, {"outputs": [r.tolist() for r in results], "latency_ms": (time.perf_counter() - start) * 1000})
+
+
+def _tensor(detail, np):
+    return {"name": detail.get("name", f"tensor_{detail['index']}"), "datatype": KSERVE[np.dtype(detail["dtype"]).name],
+            "shape": [int(d) for d in detail["shape"]]}
 
 
 def main():
