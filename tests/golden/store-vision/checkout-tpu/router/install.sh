@@ -5,20 +5,6 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 DEST=/opt/edgespec/checkout-tpu
 
-fetch() {  # fetch URI DEST SHA256
-  local uri="$1" dest="$2" sha="$3"
-  mkdir -p "$(dirname "$dest")"
-  case "$uri" in
-    s3://*) aws s3 cp --only-show-errors "$uri" "$dest" ;;
-    http://*|https://*) curl -fsSL --retry 3 -o "$dest" "$uri" ;;
-    *://*) echo "cannot fetch $uri: copy the file to $dest yourself" >&2; return 1 ;;
-    *) cp "$uri" "$dest" ;;
-  esac
-  if [[ -n "$sha" ]]; then
-    echo "$sha  $dest" | sha256sum -c -
-  fi
-}
-
 mkdir -p "$DEST/router/models"
 if [[ "$here" != "$DEST/router" ]]; then
   cp -r "$here"/. "$DEST/router/"
