@@ -1,4 +1,5 @@
-"""Time `edgespec plan` over workloads x targets (fresh process each, start-up included).
+"""Time `edgespec plan` over workloads x targets (fresh process each, start-up included), in one
+process (EDGESPEC_JOBS=1) and with the default (one worker per usable core from 200 workloads).
 
 Usage: python bench/bench_plan.py [--workloads 100,1000] [--targets 10,100] [--repeat 1]
 Prints a markdown table; paste it into bench/README.md. There is no peer tool that plans
@@ -34,19 +35,24 @@ def main() -> None:
             for t in (int(x) for x in args.targets.split(",")):
                 path = Path(tmp) / f"spec-{w}-{t}.yaml"
                 path.write_text(gen.spec(w, t))
-                best = float("inf")
-                for _ in range(args.repeat):
-                    start = time.perf_counter()
-                    result = subprocess.run([edgespec, "plan", str(path), "--format", "json"], capture_output=True)
-                    best = min(best, time.perf_counter() - start)
-                    if result.returncode not in (0, 1):  # 1: some generated workloads are infeasible
-                        raise SystemExit(result.stderr.decode()[-500:])
-                rows.append((w, t, best))
+                times = []
+                for jobs in ("1", ""):  # one process; the default
+                    env = {**os.environ, "EDGESPEC_JOBS": jobs}
+                    best = float("inf")
+                    for _ in range(args.repeat):
+                        start = time.perf_counter()
+                        result = subprocess.run([edgespec, "plan", str(path), "--format", "json"], capture_output=True,
+                                                env=env)
+                        best = min(best, time.perf_counter() - start)
+                        if result.returncode not in (0, 1):  # 1: some generated workloads are infeasible
+                            raise SystemExit(result.stderr.decode()[-500:])
+                    times.append(best)
+                rows.append((w, t, *times))
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; best of {args.repeat}\n")
-    print("| workloads | targets | edgespec plan | per workload x target |")
-    print("|---:|---:|---:|---:|")
-    for w, t, s in rows:
-        print(f"| {w:,} | {t} | {s:.2f} s | {s / (w * t) * 1e6:.1f} µs |")
+    print("| workloads | targets | one process | default | per workload x target (default) |")
+    print("|---:|---:|---:|---:|---:|")
+    for w, t, one, default in rows:
+        print(f"| {w:,} | {t} | {one:.2f} s | {default:.2f} s | {default / (w * t) * 1e6:.1f} µs |")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,16 @@
-"""The plan stage: Spec → Plan, with ES5xx diagnostics at the workloads' positions."""
+"""The plan stage: Spec → Plan, with ES5xx diagnostics at the workloads' positions.
+
+Workloads are planned independently (only the device-load check looks across them), so a large
+spec is planned in worker processes, one per core, and the results are merged in spec order:
+the plan is the same whatever the number of processes. Unless `keep_all` is asked for (`plan
+--explain`, tests), a workload keeps only the candidates its outputs show: the chosen one and the
+closest miss per pattern and target.
+"""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections import defaultdict
 
 from edgespec.diagnostics import Diagnostic, sort_key
@@ -14,24 +23,79 @@ from edgespec.planner.types import Candidate, Plan, WorkloadPlan
 from edgespec.spec.models import Spec
 
 
-def plan(spec: Spec, source: SourceMap) -> tuple[Plan, list[Diagnostic]]:
-    """Plan every workload of a valid spec."""
+PARALLEL_FROM = 200  # workloads: below this, starting processes costs more than it saves
+CHUNK = 25
+
+
+def plan(spec: Spec, source: SourceMap, *, keep_all: bool = True, jobs: int | None = None
+         ) -> tuple[Plan, list[Diagnostic]]:
+    """Plan every workload of a valid spec. `jobs`: worker processes (default: the usable cores
+    for large specs, EDGESPEC_JOBS overrides; 1 plans in this process)."""
+    global _STATE
     devices = {name: device_mod.resolve(name, t) for name, t in spec.targets.items()}
-    memo: dict = {}
-    workloads: dict[str, WorkloadPlan] = {}
-    diagnostics: list[Diagnostic] = []
-    for name in spec.workloads:
-        ctx = cands.context(spec, name, devices, memo)
-        candidates = cands.enumerate_all(ctx)
-        chosen = select.best(ctx.workload.objective, candidates)
-        workloads[name] = WorkloadPlan(name, ctx.workload.objective, chosen, tuple(candidates),
-                                       why(ctx.workload.objective, chosen, candidates))
-        if chosen is None:
-            diagnostics.append(_infeasible(name, candidates, source))
-        else:
-            diagnostics += _missing_figures(name, chosen, ctx, source)
+    names = list(spec.workloads)
+    jobs = _jobs(jobs, len(names))
+    if jobs > 1:
+        _STATE = (spec, source, devices, keep_all, {})
+        try:
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                results = list(pool.imap(_plan_chunk, _chunks(names), chunksize=1))
+        finally:
+            _STATE = None
+        planned = [r for chunk in results for r in chunk]
+    else:
+        memo: dict = {}
+        planned = [_plan_one(spec, source, devices, memo, keep_all, name) for name in names]
+    workloads = {wp.name: wp for wp, _ in planned}
+    diagnostics = [d for _, found in planned for d in found]
     diagnostics += _oversubscribed(workloads, source)
     return Plan(workloads), sorted(diagnostics, key=sort_key)
+
+
+_STATE: tuple | None = None  # what forked workers plan from: (spec, source, devices, keep_all, memo)
+
+
+def _jobs(jobs: int | None, workloads: int) -> int:
+    if jobs is None:
+        configured = os.environ.get("EDGESPEC_JOBS", "")
+        jobs = int(configured) if configured.isdigit() and int(configured) > 0 else None
+    if jobs is None:
+        if workloads < PARALLEL_FROM:
+            return 1
+        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1  # no fork (Windows): the workers would have to re-import and re-validate
+    return max(1, min(jobs, workloads))
+
+
+def _chunks(names: list[str]) -> list[list[str]]:
+    return [names[i:i + CHUNK] for i in range(0, len(names), CHUNK)]
+
+
+def _plan_chunk(names: list[str]) -> list[tuple[WorkloadPlan, list[Diagnostic]]]:
+    spec, source, devices, keep_all, memo = _STATE
+    return [_plan_one(spec, source, devices, memo, keep_all, name) for name in names]
+
+
+def _plan_one(spec: Spec, source: SourceMap, devices: dict, memo: dict, keep_all: bool, name: str
+              ) -> tuple[WorkloadPlan, list[Diagnostic]]:
+    ctx = cands.context(spec, name, devices, memo)
+    candidates = cands.enumerate_all(ctx)
+    chosen = select.best(ctx.workload.objective, candidates)
+    kept = tuple(candidates) if keep_all else _shown(chosen, candidates)
+    wp = WorkloadPlan(name, ctx.workload.objective, chosen, kept, why(ctx.workload.objective, chosen, candidates))
+    if chosen is None:
+        return wp, [_infeasible(name, candidates, source)]
+    return wp, _missing_figures(name, chosen, ctx, source)
+
+
+def _shown(chosen: Candidate | None, candidates: list[Candidate]) -> tuple[Candidate, ...]:
+    """The chosen candidate and the closest miss per pattern and target, in enumeration order:
+    what the text and JSON renderings show (nearest misses of a subset that holds every group's
+    closest are the same)."""
+    misses = select.nearest_misses(candidates, group=select.by_pattern_and_target)
+    keep = {id(c) for c in misses.values()} | ({id(chosen)} if chosen is not None else set())
+    return tuple(c for c in candidates if id(c) in keep)
 
 
 def why(objective: str, chosen: Candidate | None, candidates: list[Candidate]) -> str:

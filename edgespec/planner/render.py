@@ -83,7 +83,7 @@ def _workload_json(wp: WorkloadPlan) -> dict:
     c = wp.chosen
     # The closest miss per pattern and target (all candidates: `plan --explain`), so the document
     # stays a size a bot can read: every rejected candidate of a large spec runs to tens of MB.
-    misses = select.nearest_misses(wp.rejected, group=lambda c: (c.pattern, _target(c)))
+    misses = select.nearest_misses(wp.rejected, group=select.by_pattern_and_target)
     rejected = [{"pattern": r.pattern, "target": _target(r), "recipe": _placement_json(r)[0]["recipe"],
                  "reason": r.reasons[0], "reasons": list(r.reasons)}
                 for _, r in sorted(misses.items())]

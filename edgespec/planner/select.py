@@ -37,6 +37,10 @@ def best(objective: str, candidates: list[Candidate]) -> Candidate | None:
     return _first(ranked) if ranked else None
 
 
+def by_pattern_and_target(c: Candidate) -> tuple[str, str]:
+    return c.pattern, c.remote_target or c.placements[0].target
+
+
 def nearest_misses(candidates: list[Candidate], group=lambda c: c.pattern) -> dict:
     """Per group (by default per pattern), the rejected candidate closest to feasible: fewest
     broken constraints, then lowest p95 (candidates that could not even be estimated come last)."""
