@@ -146,7 +146,7 @@ def test_server_answers_requests(bundle):
 def test_gateway_fronts_the_edge_tpu_server(bundle, tmp_path, monkeypatch):
     """The on-device workload's gateway (router.py in server mode) speaks KServe v2 to the Edge TPU
     server exactly as to Triton, and reports the rollback signals."""
-    from tests.test_router import post
+    from tests.test_router import post, scrape
 
     router_dir = bundle / "router"
     (config_path,) = router_dir.glob("*.json")
@@ -170,11 +170,12 @@ def test_gateway_fronts_the_edge_tpu_server(bundle, tmp_path, monkeypatch):
         softmax_top = 1 / sum(np.exp(np.array([2, 4, 6, 8]) - 8))
         assert abs(body["confidence"] - softmax_top) < 1e-9  # int outputs read as logits
         assert post(base, b"\x01")[0] == 400  # the gateway knows the input size from the server
-        metrics = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
+        metrics = scrape(base)
     finally:
         gateway.shutdown()
         gateway.server_close()
         server.shutdown()
         server.server_close()
-    assert 'edgespec_requests_total{outcome="server",workload=' in metrics
-    assert "edgespec_confidence_bucket" in metrics and "edgespec_package_info{" in metrics
+    package = json.loads((bundle / "package.json").read_text())["package"]
+    assert metrics.labels == {"workload": {config["workload"]}, "target": {"checkout-tpu"}, "package": {package}}
+    assert metrics("edgespec_requests_total", outcome="server") == 1 and metrics("edgespec_confidence_count") == 1

@@ -91,3 +91,170 @@ def test_health_watcher_compiles(out):
     import py_compile
 
     py_compile.compile(str(out / "store-orin" / "health.py"), doraise=True)
+
+
+class StandIn:
+    """An HTTP service on 127.0.0.1 answering with `respond(method, path, body) -> (status, json)`
+    and recording every request: stands in for the AWS Greengrass API and the Prometheus API."""
+
+    def __init__(self, respond):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[tuple[str, str, bytes]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _any(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                outer.requests.append((self.command, self.path, body))
+                status, doc = respond(self.command, self.path, body)
+                data = json.dumps(doc).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _any
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def greengrass_api(method, path, body):
+    if path.endswith("/cancel"):
+        return 200, {"message": "cancelled"}
+    return 201, {"deploymentId": "d-rollback", "iotJobId": "j-1", "iotJobArn": "arn:aws:iot:us-east-1:1:job/j-1"}
+
+
+def aws_env(endpoint: str) -> dict:
+    """The real AWS CLI (awscli, a test dependency), pointed at a stand-in endpoint."""
+    import os
+    import sys
+
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
+
+
+def test_create_deployment_input_is_accepted_by_the_aws_cli(out):
+    """`aws greengrassv2 create-deployment --cli-input-json` checks the input against the API model."""
+    api = StandIn(greengrass_api)
+    try:
+        for target in ("store-orin", "checkout-tpu"):
+            cli_input = json.loads((out / target / "greengrass" / "create-deployment.json").read_text())
+            cli_input["targetArn"] = f"arn:aws:iot:us-east-1:123456789012:thinggroup/{target}"
+            path = out / f"{target}-input.json"
+            path.write_text(json.dumps(cli_input))
+            result = subprocess.run([executable("aws"), "greengrassv2", "create-deployment", "--cli-input-json",
+                                     f"file://{path}"], env=aws_env(api.url), capture_output=True, text=True)
+            assert result.returncode == 0, result.stderr
+            method, url, body = api.requests[-1]
+            assert (method, url) == ("POST", "/greengrass/v2/deployments")
+            sent = json.loads(body)
+            assert sent["iotJobConfiguration"] == cli_input["iotJobConfiguration"]
+            assert sent["deploymentPolicies"]["failureHandlingPolicy"] == "ROLLBACK"
+        # the check can fail: a misspelled field is refused before anything is sent
+        cli_input["iotJobConfiguration"]["jobExecutionsRolloutConfig"]["maximumPerMinutes"] = 10
+        path.write_text(json.dumps(cli_input))
+        sent_before = len(api.requests)
+        result = subprocess.run([executable("aws"), "greengrassv2", "create-deployment", "--cli-input-json",
+                                 f"file://{path}"], env=aws_env(api.url), capture_output=True, text=True)
+        assert result.returncode != 0 and "maximumPerMinutes" in result.stderr and len(api.requests) == sent_before
+    finally:
+        api.stop()
+
+
+def prometheus_api(values):
+    """A Prometheus HTTP API whose answer to a query depends on the criterion it belongs to."""
+    def respond(method, path, body):
+        from urllib.parse import parse_qs, urlparse
+
+        query = parse_qs(urlparse(path).query)["query"][0]
+        value = next((v for marker, v in values.items() if marker in query), 0.0)
+        return 200, {"status": "success", "data": {"resultType": "vector",
+                                                   "result": [{"metric": {}, "value": [1.0, str(value)]}]}}
+    return respond
+
+
+def watch(out, prometheus: str, api: str, *extra: str) -> subprocess.CompletedProcess:
+    import sys
+
+    script = out / "store-orin" / "greengrass" / "watch_rollout.py"
+    return subprocess.run([sys.executable, str(script), "--prometheus", prometheus, "--deployment-id", "d-canary",
+                           "--interval", "0.05", *extra], env=aws_env(api), capture_output=True, text=True, timeout=60)
+
+
+def test_rollback_settings_read_what_the_devices_export(out):
+    import promql_parser
+
+    settings = json.loads((out / "store-orin" / "greengrass" / "rollback.json").read_text())
+    package = json.loads((out / "store-orin" / "package.json").read_text())["package"]
+    router = json.loads((out / "store-orin" / "router" / "shelf-monitoring.json").read_text())
+    assert settings["package"] == package and settings["watch_s"] == 14 * 3600  # soaks 2 h + 12 h
+    # rollback: {accuracy_drop: 0.02, error_rate: 0.05, latency_p95_ms: 60}
+    assert {(c["workload"], c["name"], c["threshold"]) for c in settings["criteria"]} == {
+        ("shelf-monitoring", "error-rate", 0.05), ("shelf-monitoring", "latency-p95-ms", 60),
+        ("shelf-monitoring", "accuracy-drop", 0.02), ("shelf-monitoring", "confidence-drop", 0.02)}
+    exported = {"edgespec_errors_total", "edgespec_requests_total", "edgespec_request_duration_seconds_bucket",
+                "edgespec_feedback_total", "edgespec_confidence_sum", "edgespec_confidence_count"}
+    for c in settings["criteria"]:
+        found = []
+        promql_parser.walk(promql_parser.parse(c["query"]),
+                           lambda n: found.append(n) if isinstance(n, promql_parser.VectorSelector) else None)
+        for selector in found:
+            assert selector.name in exported
+            matchers = {m.name: (str(m.op), m.value) for m in selector.matchers.matchers}
+            assert matchers["workload"][1] == router["workload"] and matchers["target"][1] == router["target"]
+            assert matchers["package"][1] == package  # canary: =, stable: !=
+
+
+def test_watch_passes_when_the_canary_holds(out):
+    prometheus, api = StandIn(prometheus_api({})), StandIn(greengrass_api)
+    try:
+        result = watch(out, prometheus.url, api.url, "--duration", "0.2")
+    finally:
+        prometheus.stop()
+        api.stop()
+    assert result.returncode == 0, result.stderr
+    assert "every criterion held" in result.stdout and api.requests == []
+    assert len(prometheus.requests) >= 8  # four criteria, measured at least twice
+
+
+def test_watch_rolls_back_when_confidence_drops(out):
+    prometheus = StandIn(prometheus_api({"edgespec_confidence_sum": 0.05}))  # 0.05 > accuracy_drop 0.02
+    api = StandIn(greengrass_api)
+    try:
+        result = watch(out, prometheus.url, api.url, "--duration", "30", "--rollback-to", "1.3.0",
+                       "--target-arn", "arn:aws:iot:us-east-1:123456789012:thinggroup/store-orin")
+    finally:
+        prometheus.stop()
+        api.stop()
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "shelf-monitoring/confidence-drop = 0.05 > 0.02" in result.stderr
+    assert result.stdout.count("(failure ") == 3  # the third failure in a row (failure_limit 2) acts
+    (cancel, create) = api.requests
+    assert cancel[:2] == ("POST", "/greengrass/v2/deployments/d-canary/cancel")
+    sent = json.loads(create[2])
+    assert sent["components"] == {"com.edgespec.store-vision.store-orin": {"componentVersion": "1.3.0"}}
+    assert sent["targetArn"].endswith("thinggroup/store-orin") and sent["deploymentName"].endswith("-rollback")
+
+
+def test_watch_rolls_back_when_the_backend_is_gone(out):
+    prometheus, api = StandIn(prometheus_api({})), StandIn(greengrass_api)
+    prometheus.stop()
+    try:
+        result = watch(out, prometheus.url, api.url, "--duration", "30")
+    finally:
+        api.stop()
+    assert result.returncode == 1 and "no measurements for 5 attempts in a row" in result.stderr
+    assert [r[1] for r in api.requests] == ["/greengrass/v2/deployments/d-canary/cancel"]

@@ -175,13 +175,12 @@ def test_on_device_gateway_fronts_the_local_triton(tmp_path, monkeypatch):
     Triton (engine name from the model repository), reporting the rollback signals."""
     import importlib.util
     import threading
-    import urllib.request
 
     from click.testing import CliRunner
 
     from edgespec.cli import cli
     from tests.kserve_stub import StandInTriton
-    from tests.test_router import CONFIDENT, post, tiny_onnx
+    from tests.test_router import CONFIDENT, post, scrape, tiny_onnx
 
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, ["compile", str(ROOT / "examples" / "store-vision.yaml"), "-o", str(out)],
@@ -203,11 +202,12 @@ def test_on_device_gateway_fronts_the_local_triton(tmp_path, monkeypatch):
     try:
         status, body = post(base, CONFIDENT)
         assert status == 200 and body["source"] == "server" and body["confidence"] > 0.99
-        metrics = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
+        metrics = scrape(base)
     finally:
         server.shutdown()
         server.server_close()
         triton.stop()
     package = json.loads((out / "store-orin" / "package.json").read_text())["package"]
-    assert f'edgespec_package_info{{mode="server",package="{package}",workload="shelf-monitoring"}} 1' in metrics
-    assert 'edgespec_requests_total{outcome="server",workload="shelf-monitoring"} 1' in metrics
+    assert metrics.labels == {"workload": {"shelf-monitoring"}, "target": {"store-orin"}, "package": {package}}
+    assert metrics("edgespec_package_info", mode="server") == 1
+    assert metrics("edgespec_requests_total", outcome="server") == 1

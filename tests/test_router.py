@@ -128,6 +128,25 @@ def post(base: str, tensor: np.ndarray | bytes) -> tuple[int, dict]:
         return err.code, json.loads(err.read())
 
 
+class Scraped:
+    """A router's /metrics, parsed by the Prometheus client's own parser: metrics(name, **labels)
+    sums the matching samples; .labels holds the values of the labels every series carries."""
+
+    def __init__(self, text: str):
+        from prometheus_client.parser import text_string_to_metric_families
+
+        self.samples = [s for family in text_string_to_metric_families(text) for s in family.samples]
+        common = set.intersection(*(set(s.labels) for s in self.samples))
+        self.labels = {k: {s.labels[k] for s in self.samples} for k in common}
+
+    def __call__(self, name: str, **labels: str) -> float:
+        return sum(s.value for s in self.samples if s.name == name and labels.items() <= s.labels.items())
+
+
+def scrape(base: str) -> Scraped:
+    return Scraped(urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode())
+
+
 def test_cascade_escalates_and_degrades_offline(run, tmp_path, monkeypatch):
     remote = FakeRemote()
     config, router, server, base = start_router(_compile(run, tmp_path, cascade_doc()), tmp_path, monkeypatch, remote)
@@ -153,15 +172,17 @@ def test_cascade_escalates_and_degrades_offline(run, tmp_path, monkeypatch):
         status, body = post(base, b"\x00" * 3)
         assert status == 400 and "expected 16 bytes of FP32 [1, 4]" in body["error"]
 
-        metrics = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
+        metrics = scrape(base)
         for outcome, n in (("local", 1), ("escalated", 1), ("degraded", 2), ("rejected", 1)):
-            assert f'edgespec_requests_total{{outcome="{outcome}",workload="sort"}} {n}' in metrics
-        assert 'edgespec_escalations_total{workload="sort"} 3' in metrics  # escalation attempts
-        assert 'edgespec_errors_total{stage="remote",workload="sort"} 2' in metrics
-        assert 'edgespec_request_duration_seconds_count{workload="sort"} 4' in metrics  # answered requests
-        assert 'edgespec_confidence_count{workload="sort"} 4' in metrics
-        assert 'edgespec_confidence_bucket{workload="sort",le="0.4"} 3' in metrics  # the three unsure ones
-        assert 'edgespec_package_info{mode="cascade",package="unversioned",workload="sort"} 1' in metrics
+            assert metrics("edgespec_requests_total", outcome=outcome) == n
+        assert metrics("edgespec_escalations_total") == 3  # escalation attempts
+        assert metrics("edgespec_errors_total", stage="remote") == 2
+        assert metrics("edgespec_request_duration_seconds_count") == 4  # answered requests
+        assert metrics("edgespec_confidence_count") == 4
+        assert metrics("edgespec_confidence_bucket", le="0.4") == 3  # the three unsure ones
+        # every series says which workload, target and package it comes from
+        assert metrics.labels == {"workload": {"sort"}, "target": {"cam"}, "package": {"unversioned"}}
+        assert metrics("edgespec_package_info", mode="cascade") == 1
     finally:
         server.shutdown()
         server.server_close()
@@ -187,9 +208,9 @@ def test_split_queues_while_offline_and_drains_when_back(run, tmp_path, monkeypa
         status, body = post(base, CONFIDENT)
         assert status == 200 and body["source"] == "remote"
         assert len(remote.received) == 4  # 1 before, 2 replayed, 1 new
-        metrics = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
-        assert 'edgespec_requests_total{outcome="replayed",workload="sort"} 2' in metrics
-        assert 'edgespec_queue_depth{workload="sort"} 0' in metrics
+        metrics = scrape(base)
+        assert metrics("edgespec_requests_total", outcome="replayed") == 2
+        assert metrics("edgespec_queue_depth") == 0
     finally:
         server.shutdown()
         server.server_close()
@@ -344,15 +365,15 @@ def test_offline_device_keeps_answering_buffers_telemetry_and_drains(run, tmp_pa
              for e in collector.exports]
     assert times == sorted(times)  # in the order they were taken: nothing reordered, nothing lost in between
     last = collector.exports[-1]
-    requests = _points(last, "edgespec_requests")
-    assert requests[(("outcome", "degraded"), ("workload", "sort"))] == 2
-    assert requests[(("outcome", "local"), ("workload", "sort"))] == 1
+    requests = {dict(k)["outcome"]: v for k, v in _points(last, "edgespec_requests_total").items()}
+    assert requests["degraded"] == 2 and requests["local"] == 1
+    assert {dict(k)["package"] for k in _points(last, "edgespec_requests_total")} == {package}
     resource = {a.key: a.value.string_value for a in last.resource_metrics[0].resource.attributes}
     assert resource["service.version"] == package  # which device runs which version
     # privacy.pii: telemetry carries counts and histograms by these labels only, never inputs or outputs
     keys = {a.key for m in last.resource_metrics[0].scope_metrics[0].metrics
             for p in [*m.sum.data_points, *m.gauge.data_points, *m.histogram.data_points] for a in p.attributes}
-    assert keys <= {"workload", "outcome", "stage", "result", "mode", "package"}
+    assert keys <= {"workload", "target", "package", "outcome", "stage", "result", "mode"}
 
 
 def _healthy(base: str) -> bool:

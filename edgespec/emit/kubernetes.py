@@ -53,8 +53,8 @@ def _labels(spec: Spec, workload: str) -> dict[str, str]:
     }
 
 
-def gateway_config(spec: Spec, workload: str, model: str) -> dict:
-    return {"workload": workload, "mode": "server", "server_url": f"http://127.0.0.1:{TRITON_HTTP}",
+def gateway_config(spec: Spec, workload: str, model: str, target: str) -> dict:
+    return {"workload": workload, "target": target, "mode": "server", "server_url": f"http://127.0.0.1:{TRITON_HTTP}",
             "server_model": model, "remote_timeout_ms": _remote_timeout_ms(spec, workload, 0), "port": GATEWAY,
             "telemetry": None}
 
@@ -69,7 +69,7 @@ def manifests(spec: Spec, workload: str, model: str, replicas: int, target: str,
         "kind": "ConfigMap",
         "metadata": {"name": f"{workload}-gateway", "labels": labels},
         "data": {"router.py": render("router/router.py.j2", version=__version__).decode(),
-                 "gateway.json": json.dumps(gateway_config(spec, workload, model), indent=2, sort_keys=True) + "\n"},
+                 "gateway.json": json.dumps(gateway_config(spec, workload, model, target), indent=2, sort_keys=True) + "\n"},
     }
     # The package identity the gateway reports: the spec's version plus a hash of what the pod runs.
     content = hashlib.sha256(json.dumps([config_map["data"], source.uri, source.sha256 or "",

@@ -55,13 +55,14 @@ SERVER_PORT = {"jetson": TRITON_HTTP, "coral": CORAL_PORT}  # the device's model
 
 def _config(spec: Spec, workload: str, c, local, port: int, kind: str) -> dict:
     if c.pattern == "on-device":
-        return {"workload": workload, "mode": "server", "server_url": f"http://127.0.0.1:{SERVER_PORT[kind]}",
+        return {"workload": workload, "target": local.target, "mode": "server", "server_url": f"http://127.0.0.1:{SERVER_PORT[kind]}",
                 "server_model": engine_name(local.model, local.recipe),
                 "remote_timeout_ms": _remote_timeout_ms(spec, workload, 0), "port": port,
                 "telemetry": telemetry(spec, workload)}
     w = spec.workloads[workload]
     return {
         "workload": workload,
+        "target": local.target,
         "mode": c.pattern,
         "local_model": f"models/{local.model}.onnx" if c.pattern == "cascade" else f"models/{local.model}-head.onnx",
         "confidence_below": w.escalation.confidence_below if c.pattern == "cascade" else None,

@@ -112,19 +112,22 @@ class Metrics:
 
         metrics = {}
         with self.lock:
+            # Named as they are scraped (counters end in _total, the latency unit is in the name), so a
+            # Prometheus-compatible backend shows the same series with or without OTLP name suffixes.
             for (name, labels), value in sorted(self.sums.items()):
-                m = metrics.setdefault(name, {"name": name, "unit": "1", "sum": {
+                m = metrics.setdefault(name, {"name": f"{name}_total", "sum": {
                     "aggregationTemporality": 2, "isMonotonic": True, "dataPoints": []}})
                 m["sum"]["dataPoints"].append({"attributes": attrs(labels), "startTimeUnixNano": start,
                                                "timeUnixNano": now, "asInt": str(value)})
             for (name, labels), value in sorted(self.gauges.items()):
-                m = metrics.setdefault(name, {"name": name, "unit": "1", "gauge": {"dataPoints": []}})
+                m = metrics.setdefault(name, {"name": name, "gauge": {"dataPoints": []}})
                 m["gauge"]["dataPoints"].append({"attributes": attrs(labels), "timeUnixNano": now,
                                                  "asDouble": float(value)})
             for (name, labels), (bounds, counts, total, count) in sorted(self.histograms.items()):
-                unit = "s" if name.endswith("_seconds") else "1"
-                m = metrics.setdefault(name, {"name": name, "unit": unit, "histogram": {
+                m = metrics.setdefault(name, {"name": name, "histogram": {
                     "aggregationTemporality": 2, "dataPoints": []}})
+                if name.endswith("_seconds"):
+                    m["unit"] = "s"
                 m["histogram"]["dataPoints"].append({
                     "attributes": attrs(labels), "startTimeUnixNano": start, "timeUnixNano": now,
                     "count": str(count), "sum": total, "bucketCounts": [str(n) for n in counts],
@@ -203,11 +206,12 @@ class Router:
     def __init__(self, config, base):
         self.config = config
         self.mode = config["mode"]
-        self.workload = {"workload": config["workload"]}
         package = os.environ.get("EDGESPEC_PACKAGE") or _package(base)
+        # on every series: which package served it (a rollout compares canary and stable by it)
+        self.workload = {"workload": config["workload"], "target": config.get("target", ""), "package": package}
         self.metrics = Metrics({"service.name": f"edgespec-router-{config['workload']}", "service.version": package,
                                 "edgespec.workload": config["workload"], "edgespec.mode": self.mode})
-        self.metrics.set("edgespec_package_info", {**self.workload, "mode": self.mode, "package": package}, 1)
+        self.metrics.set("edgespec_package_info", {**self.workload, "mode": self.mode}, 1)
         self.input = None  # (name, datatype, shape) once known
         if self.mode == "server":
             self.server = os.environ.get("EDGESPEC_SERVER_URL") or config["server_url"]
