@@ -13,7 +13,6 @@ import re
 import threading
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import jsonschema
 import numpy as np

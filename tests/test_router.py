@@ -4,8 +4,8 @@ a fake remote on 127.0.0.1, and the uplink cut and restored."""
 from __future__ import annotations
 
 import importlib.util
-import os
 import json
+import os
 import shutil
 import threading
 import time

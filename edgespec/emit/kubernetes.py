@@ -18,11 +18,11 @@ import json
 from edgespec import __version__
 from edgespec.diagnostics.codes import diag
 from edgespec.emit import argo
-from edgespec.emit.router import _remote_timeout_ms
+from edgespec.emit.common import model_source, placements_on
+from edgespec.emit.router import remote_timeout_ms
 from edgespec.emit.templating import render
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner.types import Plan
-from edgespec.emit.common import model_source, placements_on
 from edgespec.spec.models import Spec
 
 TRITON_HTTP, TRITON_GRPC, TRITON_METRICS = 8000, 8001, 8002
@@ -54,9 +54,9 @@ def _labels(spec: Spec, workload: str) -> dict[str, str]:
 
 
 def gateway_config(spec: Spec, workload: str, model: str, target: str) -> dict:
-    return {"workload": workload, "target": target, "mode": "server", "server_url": f"http://127.0.0.1:{TRITON_HTTP}",
-            "server_model": model, "remote_timeout_ms": _remote_timeout_ms(spec, workload, 0), "port": GATEWAY,
-            "telemetry": None}
+    return {"workload": workload, "target": target, "mode": "server",
+            "server_url": f"http://127.0.0.1:{TRITON_HTTP}", "server_model": model,
+            "remote_timeout_ms": remote_timeout_ms(spec, workload, 0), "port": GATEWAY, "telemetry": None}
 
 
 def manifests(spec: Spec, workload: str, model: str, replicas: int, target: str, toolchain: dict) -> list[dict]:
@@ -69,7 +69,8 @@ def manifests(spec: Spec, workload: str, model: str, replicas: int, target: str,
         "kind": "ConfigMap",
         "metadata": {"name": f"{workload}-gateway", "labels": labels},
         "data": {"router.py": render("router/router.py.j2", version=__version__).decode(),
-                 "gateway.json": json.dumps(gateway_config(spec, workload, model, target), indent=2, sort_keys=True) + "\n"},
+                 "gateway.json": json.dumps(gateway_config(spec, workload, model, target), indent=2,
+                                            sort_keys=True) + "\n"},
     }
     # The package identity the gateway reports: the spec's version plus a hash of what the pod runs.
     content = hashlib.sha256(json.dumps([config_map["data"], source.uri, source.sha256 or "",

@@ -6,8 +6,9 @@ beside a fixed router.py, and a systemd unit. The local stage runs on ONNX Runti
 endpoint is filled in after deployment (EDGESPEC_REMOTE_URL). An on-device workload gets the
 router in server mode in front of the device's model server (Triton on a Jetson, the Edge TPU
 server on a Coral, both KServe v2): clients call it instead of the server and it reports the
-same metrics (latency, confidence, errors, feedback, package identity). With `telemetry` in the spec the
-router pushes its metrics over OTLP to the device's collector and spools what it cannot send.
+same metrics (latency, confidence, errors, feedback, package identity). With `telemetry` in the
+spec the router pushes its metrics over OTLP to the device's collector and spools what it cannot
+send.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ onnxruntime==1.20.1
 """
 
 
-def _remote_timeout_ms(spec: Spec, workload: str, local_p95_ms: float) -> int:
+def remote_timeout_ms(spec: Spec, workload: str, local_p95_ms: float) -> int:
     """What is left of the latency budget after the local stage, within [100 ms, 10 s]."""
     lat = spec.workloads[workload].latency
     budget = lat.p95_ms or lat.p99_ms or lat.p50_ms
@@ -55,9 +56,10 @@ SERVER_PORT = {"jetson": TRITON_HTTP, "coral": CORAL_PORT}  # the device's model
 
 def _config(spec: Spec, workload: str, c, local, port: int, kind: str) -> dict:
     if c.pattern == "on-device":
-        return {"workload": workload, "target": local.target, "mode": "server", "server_url": f"http://127.0.0.1:{SERVER_PORT[kind]}",
+        return {"workload": workload, "target": local.target, "mode": "server",
+                "server_url": f"http://127.0.0.1:{SERVER_PORT[kind]}",
                 "server_model": engine_name(local.model, local.recipe),
-                "remote_timeout_ms": _remote_timeout_ms(spec, workload, 0), "port": port,
+                "remote_timeout_ms": remote_timeout_ms(spec, workload, 0), "port": port,
                 "telemetry": telemetry(spec, workload)}
     w = spec.workloads[workload]
     return {
@@ -68,7 +70,7 @@ def _config(spec: Spec, workload: str, c, local, port: int, kind: str) -> dict:
         "confidence_below": w.escalation.confidence_below if c.pattern == "cascade" else None,
         "remote_target": c.remote_target,
         "remote_url": "",
-        "remote_timeout_ms": _remote_timeout_ms(spec, workload, c.estimates.p95_ms - c.estimates.network_ms),
+        "remote_timeout_ms": remote_timeout_ms(spec, workload, c.estimates.p95_ms - c.estimates.network_ms),
         "queue_limit": 10_000,
         "port": port,
         "offline": w.offline,

@@ -67,7 +67,8 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
         out.files[base + "rollout.sh"] = rollout_script(spec, worker, package)
     out.files[base + "README.md"] = render(
         "workers/README.md.j2", version=__version__, target=target, worker=worker, spec_name=spec.metadata.name,
-        spec_version=spec.metadata.version, package=package, rollout=spec.rollout is not None, routes=[{"name": k, **v} for k, v in sorted(routes.items())])
+        spec_version=spec.metadata.version, package=package, rollout=spec.rollout is not None,
+        routes=[{"name": k, **v} for k, v in sorted(routes.items())])
     return out
 
 
@@ -79,5 +80,6 @@ def rollout_script(spec: Spec, worker: str, package: str) -> bytes:
                                                    ("latency_p95_ms", rollback.latency_p95_ms),
                                                    ("accuracy_drop", rollback.accuracy_drop)) if value is not None]
     return render("workers/rollout.sh.j2", version=__version__, worker=worker, package=package, stages=stages,
-                  stages_text=", ".join(f"{s['percent']}%" + (f" for {s['soak']} s" if s["soak"] else "") for s in stages),
+                  stages_text=", ".join(f"{s['percent']}%" + (f" for {s['soak']} s" if s["soak"] else "")
+                                        for s in stages),
                   criteria_text=", ".join(criteria) or "none declared")

@@ -22,7 +22,6 @@ from edgespec.planner import estimate, select
 from edgespec.planner.types import Candidate, Plan, WorkloadPlan
 from edgespec.spec.models import Spec
 
-
 PARALLEL_FROM = 200  # workloads: below this, starting processes costs more than it saves
 CHUNK = 25
 

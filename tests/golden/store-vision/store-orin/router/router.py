@@ -259,7 +259,8 @@ class Router:
                                              "parameters": {"binary_data_size": len(payload)}}]}).encode()
             request = urllib.request.Request(
                 f"{self.server}/v2/models/{self.config['server_model']}/infer", data=header + payload, method="POST",
-                headers={"Content-Type": "application/octet-stream", "Inference-Header-Content-Length": str(len(header))})
+                headers={"Content-Type": "application/octet-stream",
+                         "Inference-Header-Content-Length": str(len(header))})
             with urllib.request.urlopen(request, timeout=self.config["remote_timeout_ms"] / 1000) as response:
                 return [o["data"] for o in json.loads(response.read())["outputs"]]
         import numpy as np
