@@ -393,6 +393,40 @@ def test_spool_is_bounded_and_drops_the_oldest(tmp_path):
     assert [p.read_bytes() for p in spool.files()] == [b"1", b"2"]
 
 
+def test_a_refused_export_is_dropped_not_retried(tmp_path):
+    """A payload the endpoint rejects (400) must not block the spool: it is dropped and counted;
+    a server error (503) is transient: the export is kept for later."""
+    module_spec = importlib.util.spec_from_file_location("emitted_router_exporter", _router_source(tmp_path))
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    status = {"code": 400}
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(status["code"])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    metrics = module.Metrics({"service.name": "t"})
+    exporter = module.Exporter(metrics, f"http://127.0.0.1:{server.server_address[1]}",
+                               module.Spool(tmp_path / "spool", limit=10))
+    try:
+        status["code"] = 503
+        assert exporter.export() is False and len(exporter.spool.files()) == 1  # kept for later
+        status["code"] = 400
+        assert exporter.export() is True and exporter.spool.files() == []  # refused for good: dropped
+        assert metrics.sums[("edgespec_telemetry_dropped", ())] == 2  # the spooled one and the current one
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def _router_source(tmp_path: Path) -> Path:
     from edgespec import __version__
     from edgespec.emit.templating import render

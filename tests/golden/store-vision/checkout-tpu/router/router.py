@@ -183,19 +183,33 @@ class Exporter:
             response.read()
 
     def export(self):
-        """One export cycle: the spooled exports, oldest first, then the current snapshot."""
+        """One export cycle: the spooled exports, oldest first, then the current snapshot. An
+        export the endpoint refuses outright (a 4xx other than 408/429) is dropped, not retried:
+        it would block the spool forever."""
         payload = json.dumps(self.metrics.otlp(), separators=(",", ":")).encode()
         try:
             for path in self.spool.files():
-                self.send(path.read_bytes())
+                if not self._delivered(path.read_bytes()):
+                    self.metrics.inc("edgespec_telemetry_dropped", {})
                 path.unlink()
-            self.send(payload)
+            if not self._delivered(payload):
+                self.metrics.inc("edgespec_telemetry_dropped", {})
             return True
         except ERRORS:
             dropped = self.spool.put(payload)
             if dropped:
                 self.metrics.inc("edgespec_telemetry_dropped", {}, dropped)
             return False
+
+    def _delivered(self, payload):
+        """True when sent, False when refused for good; raises while the endpoint is unreachable."""
+        try:
+            self.send(payload)
+            return True
+        except urllib.error.HTTPError as err:
+            if 400 <= err.code < 500 and err.code not in (408, 429):
+                return False
+            raise
 
     def run(self, interval_s, stop):
         while not stop.wait(interval_s):
