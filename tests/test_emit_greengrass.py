@@ -85,6 +85,16 @@ def test_package_identity_matches_the_files(out):
         assert hashlib.sha256((out / "store-orin" / rel).read_bytes()).hexdigest() == digest
     assert "package.json" not in package["files"] and not any(p.startswith("greengrass/") for p in package["files"])
     assert json.loads((out / "checkout-tpu" / "package.json").read_text())["hardware"] == "coral-usb"
+    # what it runs: the model's sha256 from the spec and the recipe the plan chose
+    spec = yaml.safe_load(FLAGSHIP.read_text())
+    lock = json.loads((out / "edgespec.lock.json").read_text())
+    (entry,) = package["models"]
+    chosen = lock["plan"][entry["workload"]]
+    root = spec["models"][entry["model"]] if entry["model"] in spec["models"] else next(
+        m for m in spec["models"].values() if entry["model"] in m.get("variants", {}))
+    assert entry["sha256"] == root["source"].get("sha256")
+    placement = next(p for p in chosen["placements"] if p["target"] == "store-orin")
+    assert entry["recipe"]["label"] == placement["recipe"] and entry["pattern"] == chosen["pattern"]
 
 
 def test_health_watcher_compiles(out):

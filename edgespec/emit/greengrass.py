@@ -28,7 +28,7 @@ import math
 
 from edgespec import __version__, catalog
 from edgespec.emit import rollback as rollback_mod
-from edgespec.emit.common import placements_on
+from edgespec.emit.common import model_source, placements_on
 from edgespec.emit.serialize import json_bytes, yaml_documents
 from edgespec.emit.templating import render
 from edgespec.load.sourcemap import SourceMap
@@ -88,6 +88,18 @@ def recipe(spec: Spec, target: str, kind: str, version: str, content: str, bucke
                            "Permission": {"Read": "OWNER", "Execute": "OWNER"}}],
         }],
     }
+
+
+def _models(spec: Spec, plan: Plan, target: str) -> list[dict]:
+    """What the package runs, per workload: the model, its source and sha256, and the recipe."""
+    out = []
+    for workload, candidate, p in placements_on(plan, target):
+        source = model_source(spec, p.model)
+        out.append({"workload": workload, "pattern": candidate.pattern, "role": p.role, "model": p.model,
+                    "uri": source.uri, "sha256": source.sha256,
+                    "recipe": {"precision": p.recipe.precision, "prune": p.recipe.prune, "variant": p.recipe.variant,
+                               "accelerator": p.recipe.accelerator, "label": p.recipe.label()}})
+    return out
 
 
 def _routed(files: dict[str, bytes], target: str) -> list[str]:
@@ -180,6 +192,7 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     name = component_name(spec, target)
     package = {"package": f"{version}+{content[:12]}", "version": version, "content_sha256": content,
                "component": name, "hardware": spec.targets[target].hardware, "kind": kind,
+               "models": _models(spec, plan, target),
                "files": {p: hashlib.sha256(d).hexdigest() for p, d in sorted({**mine, **extra}.items())}}
     base = f"{target}/"
     for path, data in extra.items():
