@@ -37,7 +37,10 @@ def docs(tmp_path_factory) -> dict[str, dict]:
     result = CliRunner().invoke(cli, ["compile", str(ROOT / "examples" / "ar-carrier-edge.yaml"), "-o", str(out)],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
-    return {d["kind"]: d for d in yaml.safe_load_all((out / "boston-wlz" / "k8s" / "overlay.yaml").read_text())}
+    k8s = out / "boston-wlz" / "k8s"
+    docs = {d["kind"]: d for d in yaml.safe_load_all((k8s / "overlay.yaml").read_text())}
+    (code,) = yaml.safe_load_all((k8s / "_gateway-code.yaml").read_text())
+    return {**docs, "code": code}
 
 
 def validator(kind: str) -> jsonschema.Draft7Validator:
@@ -108,9 +111,8 @@ def selectors(query: str) -> list:
 
 
 def start_gateway(docs, tmp_path, monkeypatch, server_url: str):
-    data = docs["ConfigMap"]["data"]
-    (tmp_path / "router.py").write_text(data["router.py"])
-    (tmp_path / "gateway.json").write_text(data["gateway.json"])
+    (tmp_path / "router.py").write_text(docs["code"]["data"]["router.py"])
+    (tmp_path / "gateway.json").write_text(docs["ConfigMap"]["data"]["gateway.json"])
     monkeypatch.setenv("EDGESPEC_SERVER_URL", server_url)
     package = docs["Deployment"]["spec"]["template"]["spec"]["containers"][1]["env"][0]
     monkeypatch.setenv(package["name"], package["value"])
@@ -187,6 +189,17 @@ def test_gateway_serves_through_triton_and_exports_what_the_analysis_reads(docs,
             labels = {m.name for m in selector.matchers.matchers} - {"rollouts_pod_template_hash"}
             assert labels <= exported[selector.name], (selector.name, labels)
             assert {m.name: m.value for m in selector.matchers.matchers}["workload"] == "overlay"
+
+
+def test_the_pod_mounts_what_the_gateway_reads(docs):
+    pod = docs["Deployment"]["spec"]["template"]["spec"]
+    gateway = next(c for c in pod["containers"] if c["name"] == "gateway")
+    volumes = {v["name"]: v["configMap"]["name"] for v in pod["volumes"] if "configMap" in v}
+    mounts = {m["mountPath"]: volumes[m["name"]] for m in gateway["volumeMounts"]}
+    script, settings = gateway["command"][1], gateway["command"][2]
+    assert mounts[script.rsplit("/", 1)[0]] == docs["code"]["metadata"]["name"] and script.endswith("/router.py")
+    assert mounts[settings.rsplit("/", 1)[0]] == docs["ConfigMap"]["metadata"]["name"]
+    assert settings.endswith("/gateway.json") and "gateway.json" in docs["ConfigMap"]["data"]
 
 
 def test_no_rollout_no_argo(run, tmp_path):

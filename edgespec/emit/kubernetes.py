@@ -3,9 +3,10 @@
 For teams running EKS nodes there (self-managed nodes in a Wavelength Zone: managed node groups
 cannot run in Wavelength). Per workload: a Deployment of Triton Inference Server pinned to the
 zone and instance type with one GPU, an init container that fetches and verifies the model, the
-edgespec gateway beside it (router.py in server mode, from a ConfigMap: it takes the raw tensors
-the device routers send and exports the metrics the rollout analysis reads), a Service, and a
-HorizontalPodAutoscaler sized from the plan. With `rollout` in the spec, an Argo Rollouts canary
+edgespec gateway beside it (router.py in server mode: it takes the raw tensors the device routers
+send and exports the metrics the rollout analysis reads; its code is one ConfigMap per target in
+k8s/_gateway-code.yaml, a name no workload can have, and its settings a ConfigMap per workload),
+a Service, and a HorizontalPodAutoscaler sized from the plan. With `rollout` in the spec, an Argo Rollouts canary
 takes over the Deployment (see argo.py). Built as data and written by a YAML serializer; user
 strings only ever travel as separate argv elements, label values or ConfigMap data.
 """
@@ -29,6 +30,24 @@ TRITON_HTTP, TRITON_GRPC, TRITON_METRICS = 8000, 8001, 8002
 GATEWAY = 8090
 MODELS = "/models"
 GATEWAY_DIR = "/etc/edgespec"
+GATEWAY_CODE_DIR = "/opt/edgespec"
+
+
+def code_config_map(spec: Spec, target: str) -> dict:
+    """router.py, shared by every workload's gateway on the target."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": code_name(spec, target), "labels": {
+            "app.kubernetes.io/part-of": spec.metadata.name, "app.kubernetes.io/component": "gateway",
+            "app.kubernetes.io/version": spec.metadata.version.replace("+", "_"),
+            "app.kubernetes.io/managed-by": "edgespec"}},
+        "data": {"router.py": render("router/router.py.j2", version=__version__).decode()},
+    }
+
+
+def code_name(spec: Spec, target: str) -> str:
+    return f"{spec.metadata.name}-{target}-gateway-code"[:253]
 
 # Fetch with the checksum verified when the spec declares one. The script is fixed text; the URI,
 # the destination and the digest arrive as positional arguments ("$1"...), never interpolated.
@@ -59,7 +78,8 @@ def gateway_config(spec: Spec, workload: str, model: str, target: str) -> dict:
             "remote_timeout_ms": remote_timeout_ms(spec, workload, 0), "port": GATEWAY, "telemetry": None}
 
 
-def manifests(spec: Spec, workload: str, model: str, replicas: int, target: str, toolchain: dict) -> list[dict]:
+def manifests(spec: Spec, workload: str, model: str, replicas: int, target: str, toolchain: dict,
+              code: dict) -> list[dict]:
     t = spec.targets[target]
     source = model_source(spec, model)
     image_key, script = _FETCH[_scheme(source.uri)]
@@ -68,12 +88,11 @@ def manifests(spec: Spec, workload: str, model: str, replicas: int, target: str,
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": f"{workload}-gateway", "labels": labels},
-        "data": {"router.py": render("router/router.py.j2", version=__version__).decode(),
-                 "gateway.json": json.dumps(gateway_config(spec, workload, model, target), indent=2,
+        "data": {"gateway.json": json.dumps(gateway_config(spec, workload, model, target), indent=2,
                                             sort_keys=True) + "\n"},
     }
     # The package identity the gateway reports: the spec's version plus a hash of what the pod runs.
-    content = hashlib.sha256(json.dumps([config_map["data"], source.uri, source.sha256 or "",
+    content = hashlib.sha256(json.dumps([config_map["data"], code["data"], source.uri, source.sha256 or "",
                                          toolchain["triton_server"]["image"], toolchain["python"]["image"]],
                                         sort_keys=True).encode()).hexdigest()
     package = f"{spec.metadata.version}+{content[:12]}"
@@ -120,7 +139,7 @@ def manifests(spec: Spec, workload: str, model: str, replicas: int, target: str,
                     }, {
                         "name": "gateway",
                         "image": toolchain["python"]["image"],
-                        "command": ["python3", f"{GATEWAY_DIR}/router.py", f"{GATEWAY_DIR}/gateway.json",
+                        "command": ["python3", f"{GATEWAY_CODE_DIR}/router.py", f"{GATEWAY_DIR}/gateway.json",
                                     "--host", "0.0.0.0"],
                         "env": [{"name": "EDGESPEC_PACKAGE", "value": package}],
                         "ports": [{"name": "gateway", "containerPort": GATEWAY}],
@@ -129,10 +148,12 @@ def manifests(spec: Spec, workload: str, model: str, replicas: int, target: str,
                         "readinessProbe": {"httpGet": {"path": "/healthz", "port": "gateway"}, "periodSeconds": 10},
                         "securityContext": {"runAsNonRoot": True, "runAsUser": 65534,
                                             "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
-                        "volumeMounts": [{"name": "gateway", "mountPath": GATEWAY_DIR, "readOnly": True}],
+                        "volumeMounts": [{"name": "gateway", "mountPath": GATEWAY_DIR, "readOnly": True},
+                                         {"name": "gateway-code", "mountPath": GATEWAY_CODE_DIR, "readOnly": True}],
                     }],
                     "volumes": [{"name": "models", "emptyDir": {}},
-                                {"name": "gateway", "configMap": {"name": f"{workload}-gateway"}}],
+                                {"name": "gateway", "configMap": {"name": f"{workload}-gateway"}},
+                                {"name": "gateway-code", "configMap": {"name": code["metadata"]["name"]}}],
                 },
             },
         },
@@ -179,6 +200,7 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     from edgespec.emit.serialize import yaml_documents
 
     out = Emitted()
+    code = code_config_map(spec, target)
     for workload, candidate, p in placements_on(plan, target, roles=("remote",)):
         src = model_source(spec, p.model)
         if src.format != "onnx" or _scheme(src.uri) not in _FETCH:
@@ -189,6 +211,8 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
                 file=source.file, line=span.line, column=span.column, pointer=f"/models/{p.model}/source",
                 hint="export the model to ONNX and host it on S3 or HTTPS"))
             continue
-        docs = manifests(spec, workload, p.model, candidate.estimates.instances or 1, target, toolchain)
+        docs = manifests(spec, workload, p.model, candidate.estimates.instances or 1, target, toolchain, code)
         out.files[f"{target}/k8s/{workload}.yaml"] = yaml_documents(docs)
+    if out.files:
+        out.files[f"{target}/k8s/_gateway-code.yaml"] = yaml_documents([code])
     return out
