@@ -145,7 +145,7 @@ def test_gateway_serves_through_triton_and_exports_what_the_analysis_reads(docs,
         status, body = call(f"{base}/v1/infer", CONFIDENT.tobytes())
         assert status == 200 and body["source"] == "server" and body["confidence"] > 0.99
         np.testing.assert_allclose(body["outputs"][0], (CONFIDENT @ np.eye(4, 3, dtype=np.float32)).reshape(-1))
-        assert triton.requests[-1]["inputs"][0] == {"name": "x", "shape": [1, 4], "datatype": "FP32",
+        assert triton.infer_headers[-1]["inputs"][0] == {"name": "x", "shape": [1, 4], "datatype": "FP32",
                                                     "parameters": {"binary_data_size": 16}}
         assert call(f"{base}/v1/feedback", json.dumps({"id": body["id"], "label": 0}).encode(),
                     "application/json") == (200, {"correct": True})

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
+from tests.standin import StandIn
 from tests.tools import executable
 
 FLAGSHIP = ROOT / "examples" / "store-vision.yaml"
@@ -103,44 +104,7 @@ def test_health_watcher_compiles(out):
     py_compile.compile(str(out / "store-orin" / "health.py"), doraise=True)
 
 
-class StandIn:
-    """An HTTP service on 127.0.0.1 answering with `respond(method, path, body) -> (status, json)`
-    and recording every request: stands in for the AWS Greengrass API and the Prometheus API."""
-
-    def __init__(self, respond):
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        self.requests: list[tuple[str, str, bytes]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _any(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                outer.requests.append((self.command, self.path, body))
-                status, doc = respond(self.command, self.path, body)
-                data = json.dumps(doc).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = _any
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def greengrass_api(method, path, body):
+def greengrass_api(method, path, headers, body):
     if path.endswith("/cancel"):
         return 200, {"message": "cancelled"}
     return 201, {"deploymentId": "d-rollback", "iotJobId": "j-1", "iotJobArn": "arn:aws:iot:us-east-1:1:job/j-1"}
@@ -186,7 +150,7 @@ def test_create_deployment_input_is_accepted_by_the_aws_cli(out):
 
 def prometheus_api(values):
     """A Prometheus HTTP API whose answer to a query depends on the criterion it belongs to."""
-    def respond(method, path, body):
+    def respond(method, path, headers, body):
         from urllib.parse import parse_qs, urlparse
 
         query = parse_qs(urlparse(path).query)["query"][0]

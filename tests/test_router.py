@@ -11,13 +11,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import yaml
 
 from tests.planner_helpers import model, spec
+from tests.standin import StandIn
 
 CONFIDENT = np.array([[8.0, 0.0, 0.0, 0.0]], dtype=np.float32)  # softmax top ~ 0.999
 UNSURE = np.zeros((1, 4), dtype=np.float32)  # three equal logits: 1/3
@@ -35,43 +35,22 @@ def tiny_onnx(path: Path) -> None:
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9), str(path))
 
 
-class FakeRemote:
+class FakeRemote(StandIn):
     """The remote tier on 127.0.0.1: answers, answers slowly, or is gone (uplink down)."""
 
     def __init__(self):
         self.received: list[bytes] = []
         self.delay = 0.0
-        outer = self
+        super().__init__(self._respond)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                time.sleep(outer.delay)
-                outer.received.append(body)
-                data = json.dumps({"label": "from-remote", "bytes": len(body)}).encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.handler = Handler
-        self.start()
-
-    def start(self, port: int = 0):
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), self.handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+    def _respond(self, method, path, headers, body):
+        time.sleep(self.delay)
+        self.received.append(body)
+        return 200, {"label": "from-remote", "bytes": len(body)}
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1/infer"
+    def infer_url(self) -> str:
+        return f"{self.url}/v1/infer"
 
 
 def _compile(run, tmp_path: Path, doc: dict) -> Path:
@@ -110,7 +89,7 @@ def start_router(router_dir: Path, tmp_path: Path, monkeypatch, remote: FakeRemo
     shutil.copytree(router_dir, work)
     (work / "models").mkdir()
     tiny_onnx(work / config["local_model"])
-    monkeypatch.setenv("EDGESPEC_REMOTE_URL", remote.url)
+    monkeypatch.setenv("EDGESPEC_REMOTE_URL", remote.infer_url)
     module_spec = importlib.util.spec_from_file_location("emitted_router", work / "router.py")
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
@@ -254,39 +233,23 @@ def test_installer(run, tmp_path):
         assert "bash router/install.sh" in recipe
 
 
-class FakeCollector:
+class FakeCollector(StandIn):
     """An OTLP/HTTP receiver on 127.0.0.1 (what the device's collector listens on): every export
     is parsed with the OTLP protobuf definitions, so a malformed payload fails the test."""
 
     def __init__(self):
         self.exports: list = []
-        outer = self
+        super().__init__(self._respond)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
+    def _respond(self, method, path, headers, body):
+        from google.protobuf import json_format
+        from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+            ExportMetricsServiceRequest,
+        )
 
-            def do_POST(self):  # noqa: N802
-                from google.protobuf import json_format
-                from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
-
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                assert self.path == "/v1/metrics" and self.headers["Content-Type"] == "application/json"
-                outer.exports.append(json_format.Parse(body, ExportMetricsServiceRequest()))
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-        self.handler = Handler
-        self.start()
-
-    start = FakeRemote.start
-    stop = FakeRemote.stop
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        assert path == "/v1/metrics" and headers["Content-Type"] == "application/json"
+        self.exports.append(json_format.Parse(body, ExportMetricsServiceRequest()))
+        return 200, {}
 
 
 def _free_port() -> int:
@@ -336,7 +299,7 @@ def test_offline_device_keeps_answering_buffers_telemetry_and_drains(run, tmp_pa
     (work / "models").mkdir()
     tiny_onnx(work / config["local_model"])
     remote, collector, spool, port = FakeRemote(), FakeCollector(), tmp_path / "spool", _free_port()
-    env = {**os.environ, "EDGESPEC_REMOTE_URL": remote.url, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
+    env = {**os.environ, "EDGESPEC_REMOTE_URL": remote.infer_url, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
            "EDGESPEC_SPOOL_DIR": str(spool), "EDGESPEC_EXPORT_INTERVAL_S": "0.2"}
     process = subprocess.Popen([sys.executable, str(work / "router.py"), str(work / "sort.json"), "--port", str(port)],
                                env=env, stderr=subprocess.PIPE)
@@ -400,22 +363,9 @@ def test_a_refused_export_is_dropped_not_retried(tmp_path):
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
     status = {"code": 400}
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def do_POST(self):  # noqa: N802
-            self.rfile.read(int(self.headers["Content-Length"]))
-            self.send_response(status["code"])
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = StandIn(lambda method, path, headers, body: (status["code"], {}))
     metrics = module.Metrics({"service.name": "t"})
-    exporter = module.Exporter(metrics, f"http://127.0.0.1:{server.server_address[1]}",
-                               module.Spool(tmp_path / "spool", limit=10))
+    exporter = module.Exporter(metrics, endpoint.url, module.Spool(tmp_path / "spool", limit=10))
     try:
         status["code"] = 503
         assert exporter.export() is False and len(exporter.spool.files()) == 1  # kept for later
@@ -423,8 +373,7 @@ def test_a_refused_export_is_dropped_not_retried(tmp_path):
         assert exporter.export() is True and exporter.spool.files() == []  # refused for good: dropped
         assert metrics.sums[("edgespec_telemetry_dropped", ())] == 2  # the spooled one and the current one
     finally:
-        server.shutdown()
-        server.server_close()
+        endpoint.stop()
 
 
 def _router_source(tmp_path: Path) -> Path:
