@@ -87,15 +87,31 @@ def start_router(router_dir: Path, tmp_path: Path, monkeypatch, remote: FakeRemo
     config = json.loads(workload_config.read_text())
     work = tmp_path / "device"
     shutil.copytree(router_dir, work)
-    (work / "models").mkdir()
-    tiny_onnx(work / config["local_model"])
+    env, local_server = local_model(config, work, tmp_path)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
     monkeypatch.setenv("EDGESPEC_REMOTE_URL", remote.infer_url)
     module_spec = importlib.util.spec_from_file_location("emitted_router", work / "router.py")
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
     router, server = module.serve(work / workload_config.name, port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return config, router, server, f"http://127.0.0.1:{server.server_address[1]}"
+    return config, router, server, f"http://127.0.0.1:{server.server_address[1]}", local_server
+
+
+def local_model(config: dict, work: Path, tmp_path: Path):
+    """The device's local model: a cascade's small model on the device's model server (a stand-in
+    Triton serving the tiny model under the engine's name), a split head as an ONNX file.
+    Returns (the environment that points the router at it, the stand-in server or None)."""
+    from tests.kserve_stub import StandInTriton
+
+    if "server_model" not in config:
+        (work / "models").mkdir(exist_ok=True)
+        tiny_onnx(work / config["local_model"])
+        return {}, None
+    tiny_onnx(tmp_path / "small.onnx")
+    triton = StandInTriton(tmp_path / "small.onnx", config["server_model"])
+    return {"EDGESPEC_SERVER_URL": triton.url}, triton
 
 
 def post(base: str, tensor: np.ndarray | bytes) -> tuple[int, dict]:
@@ -128,7 +144,7 @@ def scrape(base: str) -> Scraped:
 
 def test_cascade_escalates_and_degrades_offline(run, tmp_path, monkeypatch):
     remote = FakeRemote()
-    config, router, server, base = start_router(_compile(run, tmp_path, cascade_doc()), tmp_path, monkeypatch, remote)
+    config, router, server, base, local_server = start_router(_compile(run, tmp_path, cascade_doc()), tmp_path, monkeypatch, remote)
     try:
         assert config["mode"] == "cascade" and config["confidence_below"] == 0.6
         status, body = post(base, CONFIDENT)
@@ -162,6 +178,31 @@ def test_cascade_escalates_and_degrades_offline(run, tmp_path, monkeypatch):
         # every series says which workload, target and package it comes from
         assert metrics.labels == {"workload": {"sort"}, "target": {"cam"}, "package": {"unversioned"}}
         assert metrics("edgespec_package_info", mode="cascade") == 1
+        # the small model ran on the device's model server, as the engine the Jetson bundle builds
+        assert len(local_server.infer_headers) == 4
+        repository = tmp_path / "out" / "cam" / "model_repository"
+        assert (repository / config["server_model"] / "config.pbtxt").is_file()
+    finally:
+        server.shutdown()
+        server.server_close()
+        local_server.stop()
+
+
+def test_cascade_without_its_local_server_asks_the_remote(run, tmp_path, monkeypatch):
+    remote = FakeRemote()
+    config, router, server, base, local_server = start_router(_compile(run, tmp_path, cascade_doc()), tmp_path,
+                                                              monkeypatch, remote)
+    try:
+        assert post(base, CONFIDENT)[1]["source"] == "local"  # learns the input from the server's metadata
+        local_server.stop()  # the device's model server is down
+        status, body = post(base, CONFIDENT)
+        assert status == 200 and body["source"] == "remote" and body["confidence"] is None
+        remote.stop()  # and the uplink too: nothing can answer
+        status, body = post(base, CONFIDENT)
+        assert status == 503 and "did not answer" in body["error"]
+        metrics = scrape(base)
+        assert metrics("edgespec_errors_total", stage="local") == 2
+        assert metrics("edgespec_errors_total", stage="remote") == 1
     finally:
         server.shutdown()
         server.server_close()
@@ -169,7 +210,7 @@ def test_cascade_escalates_and_degrades_offline(run, tmp_path, monkeypatch):
 
 def test_split_queues_while_offline_and_drains_when_back(run, tmp_path, monkeypatch):
     remote = FakeRemote()
-    config, router, server, base = start_router(_compile(run, tmp_path, split_doc()), tmp_path, monkeypatch, remote)
+    config, router, server, base, local_server = start_router(_compile(run, tmp_path, split_doc()), tmp_path, monkeypatch, remote)
     port = remote.port
     try:
         assert config["mode"] == "split" and config["local_model"].endswith("-head.onnx")
@@ -208,8 +249,9 @@ def test_unit_and_requirements(run, tmp_path):
 
 
 def test_installer(run, tmp_path):
-    """install.sh: shellcheck-clean, fetches the cascade's local model with its digest, installs and
-    starts every unit; a split head (which edgespec cannot cut) is asked for, not invented."""
+    """install.sh: shellcheck-clean, installs and starts every unit; a cascade needs no model file
+    (its small model is an engine on the device's server) and no packages; a split head (which
+    edgespec cannot cut) is asked for, not invented, and ONNX Runtime is installed for it."""
     import subprocess
 
     from tests.tools import executable
@@ -225,10 +267,10 @@ def test_installer(run, tmp_path):
         assert "systemctl restart edgespec-router-sort.service" in script
         assert 'install -m 0644 "$DEST/router/edgespec-router-sort.service" /etc/systemd/system/' in script
         if name == "cascade":
-            uri = doc["models"]["clf"]["source"]["uri"]
-            assert f'fetch {uri} "$DEST/router/{config["local_model"]}" {"a" * 64}' in script
+            assert "fetch()" not in script and "pip\" install" not in script and "local_model" not in config
         else:
             assert f'if [[ ! -f "$DEST/router/{config["local_model"]}" ]]; then' in script and "fetch s3" not in script
+            assert 'pip" install --no-cache-dir -r "$DEST/router/requirements.txt"' in script
         recipe = (router_dir.parent / "greengrass" / "greengrass.yaml").read_text()
         assert "bash router/install.sh" in recipe
 
@@ -296,11 +338,11 @@ def test_offline_device_keeps_answering_buffers_telemetry_and_drains(run, tmp_pa
     work = tmp_path / "device" / "router"
     shutil.copytree(router_dir, work)
     shutil.copy(router_dir.parent / "package.json", work.parent / "package.json")
-    (work / "models").mkdir()
-    tiny_onnx(work / config["local_model"])
+    local_env, local_server = local_model(config, work, tmp_path)  # the device's own model server
     remote, collector, spool, port = FakeRemote(), FakeCollector(), tmp_path / "spool", _free_port()
-    env = {**os.environ, "EDGESPEC_REMOTE_URL": remote.infer_url, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
-           "EDGESPEC_SPOOL_DIR": str(spool), "EDGESPEC_EXPORT_INTERVAL_S": "0.2"}
+    env = {**os.environ, **local_env, "EDGESPEC_REMOTE_URL": remote.infer_url,
+           "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "EDGESPEC_SPOOL_DIR": str(spool),
+           "EDGESPEC_EXPORT_INTERVAL_S": "0.2"}
     process = subprocess.Popen([sys.executable, str(work / "router.py"), str(work / "sort.json"), "--port", str(port)],
                                env=env, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
@@ -323,6 +365,7 @@ def test_offline_device_keeps_answering_buffers_telemetry_and_drains(run, tmp_pa
         process.terminate()
         process.wait(timeout=10)
         collector.stop()
+        local_server.stop()
 
     times = [e.resource_metrics[0].scope_metrics[0].metrics[0].sum.data_points[0].time_unix_nano
              for e in collector.exports]

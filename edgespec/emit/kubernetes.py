@@ -75,7 +75,7 @@ def _labels(spec: Spec, workload: str) -> dict[str, str]:
 def gateway_config(spec: Spec, workload: str, model: str, target: str) -> dict:
     return {"workload": workload, "target": target, "mode": "server",
             "server_url": f"http://127.0.0.1:{TRITON_HTTP}", "server_model": model,
-            "remote_timeout_ms": remote_timeout_ms(spec, workload, 0), "port": GATEWAY, "telemetry": None}
+            "server_timeout_ms": remote_timeout_ms(spec, workload, 0), "port": GATEWAY, "telemetry": None}
 
 
 def manifests(spec: Spec, workload: str, model: str, replicas: int, target: str, toolchain: dict,

@@ -1,12 +1,13 @@
 """The device-side router of cascade and split workloads, on the data-source devices, and the
 gateway in front of the device's model server for on-device workloads.
 
-Per workload: router.json (mode, local model, threshold, timeout, queue bound, port, telemetry)
-beside a fixed router.py, and a systemd unit. The local stage runs on ONNX Runtime; the remote
-endpoint is filled in after deployment (EDGESPEC_REMOTE_URL). An on-device workload gets the
-router in server mode in front of the device's model server (Triton on a Jetson, the Edge TPU
-server on a Coral, both KServe v2): clients call it instead of the server and it reports the
-same metrics (latency, confidence, errors, feedback, package identity). With `telemetry` in the
+Per workload: router.json (mode, local model or server, threshold, timeouts, queue bound, port,
+telemetry) beside a fixed router.py, and a systemd unit. A cascade's small model runs on the
+device's model server, the engine the plan's figures assume (TensorRT on a Jetson, the Edge TPU
+on a Coral); a split head runs in ONNX Runtime. The remote endpoint is filled in after deployment
+(EDGESPEC_REMOTE_URL). An on-device workload gets the router in server mode in front of the
+device's model server (Triton on a Jetson, the Edge TPU server on a Coral, both KServe v2):
+clients call it instead of the server and it reports the same metrics (latency, confidence, errors, feedback, package identity). With `telemetry` in the
 spec the router pushes its metrics over OTLP to the device's collector and spools what it cannot
 send.
 """
@@ -16,7 +17,6 @@ from __future__ import annotations
 import math
 
 from edgespec import __version__, catalog
-from edgespec.emit.common import model_source
 from edgespec.emit.coral import PORT as CORAL_PORT
 from edgespec.emit.jetson import TRITON_HTTP, engine_name
 from edgespec.emit.serialize import json_bytes
@@ -55,27 +55,22 @@ SERVER_PORT = {"jetson": TRITON_HTTP, "coral": CORAL_PORT}  # the device's model
 
 
 def _config(spec: Spec, workload: str, c, local, port: int, kind: str) -> dict:
+    base = {"workload": workload, "target": local.target, "mode": "server" if c.pattern == "on-device" else c.pattern,
+            "port": port, "telemetry": telemetry(spec, workload)}
+    served = {"server_url": f"http://127.0.0.1:{SERVER_PORT[kind]}",
+              "server_model": engine_name(local.model, local.recipe)}
     if c.pattern == "on-device":
-        return {"workload": workload, "target": local.target, "mode": "server",
-                "server_url": f"http://127.0.0.1:{SERVER_PORT[kind]}",
-                "server_model": engine_name(local.model, local.recipe),
-                "remote_timeout_ms": remote_timeout_ms(spec, workload, 0), "port": port,
-                "telemetry": telemetry(spec, workload)}
+        return {**base, **served, "server_timeout_ms": remote_timeout_ms(spec, workload, 0)}
     w = spec.workloads[workload]
-    return {
-        "workload": workload,
-        "target": local.target,
-        "mode": c.pattern,
-        "local_model": f"models/{local.model}.onnx" if c.pattern == "cascade" else f"models/{local.model}-head.onnx",
-        "confidence_below": w.escalation.confidence_below if c.pattern == "cascade" else None,
-        "remote_target": c.remote_target,
-        "remote_url": "",
-        "remote_timeout_ms": remote_timeout_ms(spec, workload, c.estimates.p95_ms - c.estimates.network_ms),
-        "queue_limit": 10_000,
-        "port": port,
-        "offline": w.offline,
-        "telemetry": telemetry(spec, workload),
-    }
+    local_p95 = c.estimates.p95_ms - c.estimates.network_ms
+    remote = {"remote_target": c.remote_target, "remote_url": "",
+              "remote_timeout_ms": remote_timeout_ms(spec, workload, local_p95)}
+    if c.pattern == "cascade":  # the small model is an engine on the device's own server
+        return {**base, **served, "server_timeout_ms": remote_timeout_ms(spec, workload, 0), **remote,
+                "confidence_below": w.escalation.confidence_below, "offline": w.offline}
+    # split: the head (layers before the cut) runs in ONNX Runtime: no server serves part of a model
+    return {**base, "local_model": f"models/{local.model}-head.onnx", **remote, "queue_limit": 10_000,
+            "offline": w.offline}
 
 
 def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap):
@@ -96,14 +91,11 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
             continue
         config = _config(spec, workload, c, local, BASE_PORT + len(routed), kind)
         routed.append(workload)
-        if config["mode"] == "cascade":
-            src = model_source(spec, local.model)
-            models.append({"file": config["local_model"], "uri": src.uri, "sha256": src.sha256 or "", "why": ""})
-        elif config["mode"] == "split":
+        if config["mode"] == "split":
             models.append({"file": config["local_model"], "uri": "", "sha256": "",
                            "why": f"the layers of {local.model} before the split point, exported to ONNX "
                                   "(edgespec cannot cut model files yet)"})
-        python_packages |= config["mode"] != "server"
+            python_packages = True  # ONNX Runtime and NumPy for the head
         out.files[f"{target}/router/{workload}.json"] = json_bytes(config)
         out.files[f"{target}/router/edgespec-router-{workload}.service"] = render(
             "router/router.service.j2", version=__version__, target=target, workload=workload, mode=config["mode"])

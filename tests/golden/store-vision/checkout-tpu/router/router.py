@@ -3,9 +3,11 @@
 
 Settings come from a JSON file; this code is the same for every deployment.
 
-cascade: the local model answers; when its confidence is below the threshold the raw input goes
-         to the remote endpoint. If the remote fails or times out, the local answer is returned
-         with "degraded": true (the device keeps answering with the uplink down).
+cascade: the local model answers (on the device's model server: Triton with the TensorRT engine
+         on a Jetson, the Edge TPU server on a Coral); when its confidence is below the threshold
+         the raw input goes to the remote endpoint. If the remote fails or times out, the local
+         answer is returned with "degraded": true (the device keeps answering with the uplink
+         down); if the local server fails, the remote answers alone.
 split:   the local model runs the layers before the cut and its output (the activations) goes to
          the remote endpoint, which runs the rest. With the uplink down, requests are queued (a
          bounded queue) and replayed when it returns; the caller gets 202 with a queue position.
@@ -227,9 +229,9 @@ class Router:
                                 "edgespec.workload": config["workload"], "edgespec.mode": self.mode})
         self.metrics.set("edgespec_package_info", {**self.workload, "mode": self.mode}, 1)
         self.input = None  # (name, datatype, shape) once known
-        if self.mode == "server":
-            self.server = os.environ.get("EDGESPEC_SERVER_URL") or config["server_url"]
-        else:
+        # A KServe v2 model server runs the local model (server mode, cascade); else ONNX Runtime (split head).
+        self.server = os.environ.get("EDGESPEC_SERVER_URL") or config.get("server_url")
+        if not self.server:
             import onnxruntime as ort
 
             available = set(ort.get_available_providers())
@@ -262,20 +264,20 @@ class Router:
         return first["name"], first["datatype"], [d if d > 0 else 1 for d in first["shape"]]
 
     def _get(self, url):
-        with urllib.request.urlopen(url, timeout=self.config["remote_timeout_ms"] / 1000) as response:
+        with urllib.request.urlopen(url, timeout=self.config["server_timeout_ms"] / 1000) as response:
             return json.loads(response.read())
 
     def local(self, payload):
-        """The model's outputs as flat lists of numbers."""
+        """The model's outputs: flat lists of numbers from a model server, arrays from ONNX Runtime."""
         name, datatype, shape = self.input
-        if self.mode == "server":
+        if self.server:
             header = json.dumps({"inputs": [{"name": name, "shape": shape, "datatype": datatype,
                                              "parameters": {"binary_data_size": len(payload)}}]}).encode()
             request = urllib.request.Request(
                 f"{self.server}/v2/models/{self.config['server_model']}/infer", data=header + payload, method="POST",
                 headers={"Content-Type": "application/octet-stream",
                          "Inference-Header-Content-Length": str(len(header))})
-            with urllib.request.urlopen(request, timeout=self.config["remote_timeout_ms"] / 1000) as response:
+            with urllib.request.urlopen(request, timeout=self.config["server_timeout_ms"] / 1000) as response:
                 return [o["data"] for o in json.loads(response.read())["outputs"]]
         import numpy as np
 
@@ -333,6 +335,15 @@ class Router:
             outputs = self.local(payload)
         except ERRORS:
             self.error("server" if self.mode == "server" else "local")
+            if self.mode == "cascade":  # the device's model is down: the remote tier answers alone
+                try:
+                    result = self.remote(payload)
+                    self.count("escalated")
+                    remote_outputs = result.get("outputs") if isinstance(result, dict) else None
+                    return 200, {"source": "remote", "confidence": None, "result": result,
+                                 "id": self.remember(remote_outputs)}
+                except ERRORS:
+                    self.error("remote")
             self.count("error")
             return 503, {"error": "the model server did not answer"}
         if self.mode in ("cascade", "server"):

@@ -12,7 +12,7 @@ fi
 if [[ -f "$here/../package.json" && ! "$here/.." -ef "$DEST" ]]; then
   cp "$here/../package.json" "$DEST/package.json"  # the routers report this package identity
 fi
-python3 -m venv "$DEST/router/.venv"  # server mode needs the standard library only
+python3 -m venv "$DEST/router/.venv"  # gateways and cascades need the standard library only
 install -m 0644 "$DEST/router/edgespec-router-shelf-monitoring.service" /etc/systemd/system/
 systemctl daemon-reload
 systemctl enable edgespec-router-shelf-monitoring.service
