@@ -87,8 +87,12 @@ def test_analysis_thresholds_come_from_the_spec(docs):
     metrics = {m["name"]: m for m in docs["AnalysisTemplate"]["spec"]["metrics"]}
     # rollback: {accuracy_drop: 0.02, error_rate: 0.01}; the workload's p95 budget is 50 ms
     assert {n: m["successCondition"] for n, m in metrics.items()} == {
-        "error-rate": "result[0] <= 0.01", "latency-p95-ms": "result[0] <= 50",
+        "canary-reporting": "result[0] >= 1", "error-rate": "result[0] <= 0.01", "latency-p95-ms": "result[0] <= 50",
         "accuracy-drop": "result[0] <= 0.02", "confidence-drop": "result[0] <= 0.02"}
+    # no canary series at all is neither success nor failure: inconclusive, which pauses the rollout
+    reporting = metrics["canary-reporting"]
+    assert reporting["failureCondition"] == "result[0] < 0" and reporting["initialDelay"] == "5m"
+    assert "failureCondition" not in metrics["error-rate"]
     declared = {a["name"] for a in docs["AnalysisTemplate"]["spec"]["args"]}
     for m in metrics.values():
         used = set(re.findall(r"\{\{args\.([a-z-]+)\}\}", json.dumps(m)))

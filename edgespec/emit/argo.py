@@ -7,6 +7,11 @@ first step: a failed analysis aborts the rollout and sends all traffic back to t
 Each metric of the analysis is one of the spec's rollback criteria (rollback.py) over what the
 gateway in the pod really exports, with canary and stable pods told apart by the
 `rollouts_pod_template_hash` label that Argo puts on them.
+
+Those queries read 0 when the canary's series are missing, so a scrape that drops the pod
+label would make every check pass unseen. One more metric, `canary-reporting`, guards that: it
+counts the canary pods' `edgespec_package_info` series and is inconclusive (neither success nor
+failure) when there are none, which pauses the rollout for a person instead of promoting blind.
 """
 
 from __future__ import annotations
@@ -25,8 +30,21 @@ def _pods(workload: str) -> rollback.Select:
     return select
 
 
+REPORTING_DELAY = "5m"  # time for canary pods to fetch the model, load it and be scraped
+
+
 def analysis_template(spec: Spec, workload: str, labels: dict, prometheus: str) -> dict:
-    metrics = [{
+    canary = _pods(workload)("canary", "")
+    reporting = {
+        "name": "canary-reporting",
+        "initialDelay": REPORTING_DELAY,
+        "interval": f"{rollback.INTERVAL_S}s",
+        "successCondition": "result[0] >= 1",
+        "failureCondition": "result[0] < 0",  # never: no series is inconclusive, which pauses
+        "provider": {"prometheus": {"address": "{{args.prometheus-address}}",
+                                    "query": f"count(edgespec_package_info{canary}) or vector(0)"}},
+    }
+    metrics = [reporting] + [{
         "name": c["name"],
         "interval": f"{rollback.INTERVAL_S}s",
         "failureLimit": rollback.FAILURE_LIMIT,
