@@ -179,6 +179,7 @@ def test_rollback_settings_read_what_the_devices_export(out):
     assert {(c["workload"], c["name"], c["threshold"]) for c in settings["criteria"]} == {
         ("shelf-monitoring", "error-rate", 0.05), ("shelf-monitoring", "latency-p95-ms", 60),
         ("shelf-monitoring", "accuracy-drop", 0.02), ("shelf-monitoring", "confidence-drop", 0.02)}
+    assert settings["reporting_query"] == f'count(edgespec_package_info{{target="store-orin",package="{package}"}}) or vector(0)'
     exported = {"edgespec_errors_total", "edgespec_requests_total", "edgespec_request_duration_seconds_bucket",
                 "edgespec_feedback_total", "edgespec_confidence_sum", "edgespec_confidence_count"}
     for c in settings["criteria"]:
@@ -193,7 +194,7 @@ def test_rollback_settings_read_what_the_devices_export(out):
 
 
 def test_watch_passes_when_the_canary_holds(out):
-    prometheus, api = StandIn(prometheus_api({})), StandIn(greengrass_api)
+    prometheus, api = StandIn(prometheus_api({"edgespec_package_info": 3})), StandIn(greengrass_api)
     try:
         result = watch(out, prometheus.url, api.url, "--duration", "0.2")
     finally:
@@ -201,7 +202,20 @@ def test_watch_passes_when_the_canary_holds(out):
         api.stop()
     assert result.returncode == 0, result.stderr
     assert "every criterion held" in result.stdout and api.requests == []
-    assert len(prometheus.requests) >= 4 and len(prometheus.requests) % 4 == 0  # whole rounds of four criteria
+    # the reporting count (asked until a device reports), then whole rounds of the four criteria
+    assert "edgespec_package_info" in prometheus.requests[0][1]
+    assert len(prometheus.requests) >= 5 and (len(prometheus.requests) - 1) % 4 == 0
+
+
+def test_watch_without_canary_telemetry_judges_nothing(out):
+    prometheus, api = StandIn(prometheus_api({})), StandIn(greengrass_api)  # every query reads 0
+    try:
+        result = watch(out, prometheus.url, api.url, "--duration", "0.2")
+    finally:
+        prometheus.stop()
+        api.stop()
+    assert result.returncode == 3 and "no device on this package reported" in result.stderr
+    assert api.requests == []  # nothing rolled back either
 
 
 def test_watch_rolls_back_when_confidence_drops(out):

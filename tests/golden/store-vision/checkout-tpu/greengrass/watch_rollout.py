@@ -9,8 +9,11 @@ devices that run this package, against the devices of the same fleet that do not
 PromQL on the Prometheus-compatible backend that receives the fleet's telemetry. A criterion
 that fails more than `failure_limit` times in a row, or a backend that cannot answer
 `error_limit` times in a row, cancels the deployment (`aws greengrassv2 cancel-deployment`) and,
-with --rollback-to, deploys the previous component version to the thing group. Exit status: 0
-the watch ended with every criterion passing, 1 rolled back, 2 usage error.
+with --rollback-to, deploys the previous component version to the thing group. The criteria
+read 0 while no device on the package reports, so the watcher also counts the devices that do:
+if none ever did, the watch proves nothing and says so (exit 3) instead of passing. Exit
+status: 0 every criterion held while canary devices reported, 1 rolled back, 2 usage error,
+3 no device on the package reported telemetry.
 
     python3 watch_rollout.py --prometheus https://prometheus.example.com \
         --deployment-id <id from create-deployment> \
@@ -65,8 +68,13 @@ def roll_back(settings, args, why):
 def watch(settings, args):
     failures = {c["workload"] + "/" + c["name"]: 0 for c in settings["criteria"]}
     errors = 0
+    reported = False
     deadline = time.monotonic() + args.duration
     while True:
+        try:
+            reported = reported or measure(args.prometheus, settings["reporting_query"]) >= 1
+        except (OSError, ValueError, KeyError, IndexError, urllib.error.URLError):
+            pass  # the criteria below count the backend's failures
         for c in settings["criteria"]:
             key = c["workload"] + "/" + c["name"]
             try:
@@ -85,6 +93,10 @@ def watch(settings, args):
             if failures[key] > settings["failure_limit"]:
                 return roll_back(settings, args, f"{key} = {value:.6g} > {c['threshold']:g} ({c['explanation']})")
         if time.monotonic() >= deadline:
+            if not reported:
+                print(f"{settings['package']}: no device on this package reported telemetry; nothing was "
+                      "judged (is the fleet's collector exporting to this backend?)", file=sys.stderr, flush=True)
+                return 3
             print(f"{settings['package']}: every criterion held for the watch", flush=True)
             return 0
         time.sleep(args.interval)
