@@ -28,6 +28,12 @@ def model_source(spec: Spec, model: str) -> Source:
     return variant.source if variant is not None and variant.source else root.source
 
 
+def budget_ms(spec: Spec, workload: str) -> float | None:
+    """The workload's latency budget: its p95, else its p99, else its p50 (ms)."""
+    lat = spec.workloads[workload].latency
+    return lat.p95_ms or lat.p99_ms or lat.p50_ms
+
+
 def placements_on(plan: Plan, target: str, *, roles: tuple[str, ...] | None = None
                   ) -> Iterator[tuple[str, Candidate, Placement]]:
     """(workload, chosen candidate, placement) for every placement on `target`, by workload name."""

@@ -28,6 +28,7 @@ import math
 
 from edgespec import __version__, catalog
 from edgespec.emit import rollback as rollback_mod
+from edgespec.emit import router
 from edgespec.emit.common import model_source, placements_on
 from edgespec.emit.serialize import json_bytes, yaml_documents
 from edgespec.emit.templating import render
@@ -35,7 +36,8 @@ from edgespec.load.sourcemap import SourceMap
 from edgespec.planner.types import Plan
 from edgespec.spec.models import Spec
 
-HEALTH_URL = {"jetson": "http://127.0.0.1:8000/v2/health/ready", "coral": "http://127.0.0.1:8080/healthz"}
+HEALTH_URL = {"jetson": f"http://127.0.0.1:{router.SERVER_PORT['jetson']}/v2/health/ready",
+              "coral": f"http://127.0.0.1:{router.SERVER_PORT['coral']}/healthz"}
 RUN = {
     "jetson": "docker compose up -d && python3 {artifacts:decompressedPath}/bundle/health.py",
     "coral": "exec .venv/bin/python serve_edgetpu.py",
@@ -100,13 +102,6 @@ def _models(spec: Spec, plan: Plan, target: str) -> list[dict]:
                     "recipe": {"precision": p.recipe.precision, "prune": p.recipe.prune, "variant": p.recipe.variant,
                                "accelerator": p.recipe.accelerator, "label": p.recipe.label()}})
     return out
-
-
-def _routed(files: dict[str, bytes], target: str) -> list[str]:
-    """Workloads on this target whose router or gateway reports the rollback signals."""
-    prefix = f"{target}/router/"
-    return sorted(json.loads(d)["workload"] for p, d in files.items()
-                  if p.startswith(prefix) and p.endswith(".json") and "/" not in p[len(prefix):])
 
 
 def watch_settings(spec: Spec, target: str, component: str, deployment_name: str, package: str,
@@ -233,7 +228,7 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
         },
     }
     out.files[base + "greengrass/greengrass.yaml"] = yaml_documents([template])
-    watched = _routed(files, target)
+    watched = [w for w, _, _ in router.routed(plan, target)]  # their routers report the rollback signals
     if spec.rollout and watched:
         out.files[base + "greengrass/rollback.json"] = json_bytes(
             watch_settings(spec, target, name, deployment_name, f"{version}+{content[:12]}", watched))

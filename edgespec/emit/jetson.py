@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from edgespec import __version__, catalog
 from edgespec.catalog import value
-from edgespec.emit.common import model_source, root_model, whole_models_on
+from edgespec.emit.common import budget_ms, model_source, root_model, whole_models_on
 from edgespec.emit.pbtxt import Enum, dumps
 from edgespec.emit.serialize import yaml_documents
 from edgespec.emit.templating import render
@@ -55,7 +55,7 @@ def _batch(spec: Spec, workload: str, p95_ms: float) -> tuple[int, int]:
     other without breaking it, so the batch is that count (a power of two, at most 16) and the
     queue may hold a request for half the slack between the budget and the predicted p95."""
     w = spec.workloads[workload]
-    budget = w.latency.p95_ms or w.latency.p99_ms or w.latency.p50_ms
+    budget = budget_ms(spec, workload)
     if w.throughput is None or budget is None:
         return 0, 0
     arrivals = w.throughput.rps * budget / 1000

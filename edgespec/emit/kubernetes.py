@@ -33,21 +33,19 @@ GATEWAY_DIR = "/etc/edgespec"
 GATEWAY_CODE_DIR = "/opt/edgespec"
 
 
+def code_name(spec: Spec, target: str) -> str:
+    return f"{spec.metadata.name}-{target}-gateway-code"[:253]
+
+
 def code_config_map(spec: Spec, target: str) -> dict:
     """router.py, shared by every workload's gateway on the target."""
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": code_name(spec, target), "labels": {
-            "app.kubernetes.io/part-of": spec.metadata.name, "app.kubernetes.io/component": "gateway",
-            "app.kubernetes.io/version": spec.metadata.version.replace("+", "_"),
-            "app.kubernetes.io/managed-by": "edgespec"}},
+        "metadata": {"name": code_name(spec, target),
+                     "labels": {**_part_of(spec), "app.kubernetes.io/component": "gateway"}},
         "data": {"router.py": render("router/router.py.j2", version=__version__).decode()},
     }
-
-
-def code_name(spec: Spec, target: str) -> str:
-    return f"{spec.metadata.name}-{target}-gateway-code"[:253]
 
 # Fetch with the checksum verified when the spec declares one. The script is fixed text; the URI,
 # the destination and the digest arrive as positional arguments ("$1"...), never interpolated.
@@ -63,13 +61,16 @@ def _scheme(uri: str) -> str:
     return uri.split("://", 1)[0] if "://" in uri else ""
 
 
-def _labels(spec: Spec, workload: str) -> dict[str, str]:
+def _part_of(spec: Spec) -> dict[str, str]:
     return {
-        "app.kubernetes.io/name": workload,
         "app.kubernetes.io/part-of": spec.metadata.name,
         "app.kubernetes.io/version": spec.metadata.version.replace("+", "_"),
         "app.kubernetes.io/managed-by": "edgespec",
     }
+
+
+def _labels(spec: Spec, workload: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": workload, **_part_of(spec)}
 
 
 def gateway_config(spec: Spec, workload: str, model: str, target: str) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from edgespec.emit.common import budget_ms
 from edgespec.spec.models import Spec
 
 WINDOW = "5m"            # rate window of error rate, latency and confidence
@@ -39,9 +40,7 @@ def _mean_confidence(select: Select, which: str) -> str:
 
 def latency_budget_ms(spec: Spec, workload: str) -> float:
     rollback = spec.rollout.rollback if spec.rollout else None
-    lat = spec.workloads[workload].latency
-    return (rollback.latency_p95_ms if rollback and rollback.latency_p95_ms else None) or lat.p95_ms \
-        or lat.p99_ms or lat.p50_ms
+    return (rollback.latency_p95_ms if rollback else None) or budget_ms(spec, workload)
 
 
 def criteria(spec: Spec, workload: str, select: Select) -> list[dict]:

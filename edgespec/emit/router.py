@@ -7,22 +7,25 @@ device's model server, the engine the plan's figures assume (TensorRT on a Jetso
 on a Coral); a split head runs in ONNX Runtime. The remote endpoint is filled in after deployment
 (EDGESPEC_REMOTE_URL). An on-device workload gets the router in server mode in front of the
 device's model server (Triton on a Jetson, the Edge TPU server on a Coral, both KServe v2):
-clients call it instead of the server and it reports the same metrics (latency, confidence, errors, feedback, package identity). With `telemetry` in the
-spec the router pushes its metrics over OTLP to the device's collector and spools what it cannot
-send.
+clients call it instead of the server and it reports the same metrics (latency, confidence,
+errors, feedback, package identity). With `telemetry` in the spec the router pushes its metrics
+over OTLP to the device's collector and spools what it cannot send. install.sh installs and
+starts them on the device.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 from edgespec import __version__, catalog
+from edgespec.emit.common import budget_ms, placements_on
 from edgespec.emit.coral import PORT as CORAL_PORT
 from edgespec.emit.jetson import TRITON_HTTP, engine_name
 from edgespec.emit.serialize import json_bytes
 from edgespec.emit.templating import render
 from edgespec.load.sourcemap import SourceMap
-from edgespec.planner.types import Plan
+from edgespec.planner.types import Candidate, Placement, Plan
 from edgespec.spec.models import Spec
 
 BASE_PORT = 8090
@@ -37,9 +40,7 @@ onnxruntime==1.20.1
 
 def remote_timeout_ms(spec: Spec, workload: str, local_p95_ms: float) -> int:
     """What is left of the latency budget after the local stage, within [100 ms, 10 s]."""
-    lat = spec.workloads[workload].latency
-    budget = lat.p95_ms or lat.p99_ms or lat.p50_ms
-    return int(min(10_000, max(100, budget - local_p95_ms)))
+    return int(min(10_000, max(100, budget_ms(spec, workload) - local_p95_ms)))
 
 
 def telemetry(spec: Spec, workload: str, endpoint: str = LOCAL_COLLECTOR) -> dict | None:
@@ -58,52 +59,52 @@ def _config(spec: Spec, workload: str, c, local, port: int, kind: str) -> dict:
     base = {"workload": workload, "target": local.target, "mode": "server" if c.pattern == "on-device" else c.pattern,
             "port": port, "telemetry": telemetry(spec, workload)}
     served = {"server_url": f"http://127.0.0.1:{SERVER_PORT[kind]}",
-              "server_model": engine_name(local.model, local.recipe)}
+              "server_model": engine_name(local.model, local.recipe),
+              "server_timeout_ms": remote_timeout_ms(spec, workload, 0)}
     if c.pattern == "on-device":
-        return {**base, **served, "server_timeout_ms": remote_timeout_ms(spec, workload, 0)}
+        return {**base, **served}
     w = spec.workloads[workload]
     local_p95 = c.estimates.p95_ms - c.estimates.network_ms
     remote = {"remote_target": c.remote_target, "remote_url": "",
               "remote_timeout_ms": remote_timeout_ms(spec, workload, local_p95)}
     if c.pattern == "cascade":  # the small model is an engine on the device's own server
-        return {**base, **served, "server_timeout_ms": remote_timeout_ms(spec, workload, 0), **remote,
+        return {**base, **served, **remote,
                 "confidence_below": w.escalation.confidence_below, "offline": w.offline}
     # split: the head (layers before the cut) runs in ONNX Runtime: no server serves part of a model
     return {**base, "local_model": f"models/{local.model}-head.onnx", **remote, "queue_limit": 10_000,
             "offline": w.offline}
 
 
+def routed(plan: Plan, target: str) -> Iterator[tuple[str, Candidate, Placement]]:
+    """(workload, chosen candidate, device placement) of every workload with a router or gateway on
+    `target`: cascade and split on their data sources, on-device in front of the model server."""
+    for workload, c, p in placements_on(plan, target, roles=("device",)):
+        if c.pattern in ("cascade", "split", "on-device"):
+            yield workload, c, p
+
+
 def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap):
     from edgespec.emit import Emitted
 
     out = Emitted()
-    routed: list[str] = []
-    models: list[dict] = []
-    python_packages = False
+    workloads: list[str] = []
+    heads: list[dict] = []
     kind = catalog.hardware()[spec.targets[target].hardware]["kind"]
-    patterns = {"cascade", "split", "on-device"}
-    for workload, wp in sorted(plan.workloads.items()):
-        c = wp.chosen
-        if c is None or c.pattern not in patterns:
-            continue
-        local = next((p for p in c.placements if p.target == target and p.role == "device"), None)
-        if local is None:
-            continue
-        config = _config(spec, workload, c, local, BASE_PORT + len(routed), kind)
-        routed.append(workload)
+    for workload, c, local in routed(plan, target):
+        config = _config(spec, workload, c, local, BASE_PORT + len(workloads), kind)
+        workloads.append(workload)
         if config["mode"] == "split":
-            models.append({"file": config["local_model"], "uri": "", "sha256": "",
-                           "why": f"the layers of {local.model} before the split point, exported to ONNX "
-                                  "(edgespec cannot cut model files yet)"})
-            python_packages = True  # ONNX Runtime and NumPy for the head
+            heads.append({"file": config["local_model"],
+                          "why": f"the layers of {local.model} before the split point, exported to ONNX "
+                                 "(edgespec cannot cut model files yet)"})
         out.files[f"{target}/router/{workload}.json"] = json_bytes(config)
         out.files[f"{target}/router/edgespec-router-{workload}.service"] = render(
             "router/router.service.j2", version=__version__, target=target, workload=workload, mode=config["mode"])
-    if routed:
+    if workloads:
         out.files[f"{target}/router/router.py"] = render("router/router.py.j2", version=__version__)
         out.files[f"{target}/router/requirements.txt"] = REQUIREMENTS
+        # only a split head runs in ONNX Runtime (with NumPy); gateways and cascades need no packages
         out.files[f"{target}/router/install.sh"] = render(
             "router/install.sh.j2", version=__version__, target=target, dest=f"/opt/edgespec/{target}",
-            models=sorted({m["file"]: m for m in models}.values(), key=lambda m: m["file"]), workloads=routed,
-            needs_python_packages=python_packages)
+            heads=sorted({h["file"]: h for h in heads}.values(), key=lambda h: h["file"]), workloads=workloads)
     return out
