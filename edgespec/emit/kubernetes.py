@@ -20,6 +20,7 @@ from edgespec import __version__
 from edgespec.diagnostics.codes import diag
 from edgespec.emit import argo
 from edgespec.emit.common import model_source, placements_on
+from edgespec.emit.package import identity
 from edgespec.emit.router import remote_timeout_ms
 from edgespec.emit.templating import render
 from edgespec.load.sourcemap import SourceMap
@@ -96,7 +97,7 @@ def manifests(spec: Spec, workload: str, model: str, replicas: int, target: str,
     content = hashlib.sha256(json.dumps([config_map["data"], code["data"], source.uri, source.sha256 or "",
                                          toolchain["triton_server"]["image"], toolchain["python"]["image"]],
                                         sort_keys=True).encode()).hexdigest()
-    package = f"{spec.metadata.version}+{content[:12]}"
+    package = identity(spec.metadata.version, content)
     selector = {"app.kubernetes.io/name": workload}
     node_selector = {"node.kubernetes.io/instance-type": t.instance_type or ""}
     if t.zone:

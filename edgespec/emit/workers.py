@@ -9,10 +9,9 @@ package identity (spec version + content hash), traffic split stage by stage.
 
 from __future__ import annotations
 
-import hashlib
-
 from edgespec import __version__
 from edgespec.emit.common import placements_on, root_model
+from edgespec.emit.package import content_sha256, file_hashes, identity
 from edgespec.emit.serialize import json_bytes
 from edgespec.emit.templating import render
 from edgespec.load.sourcemap import SourceMap
@@ -60,9 +59,8 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     })
     out.files[base + "src/config.json"] = json_bytes({"deployment": spec.metadata.name, "routes": routes})
     out.files[base + "src/index.js"] = render("workers/index.js.j2", version=__version__)
-    content = hashlib.sha256(b"".join(hashlib.sha256(p.encode() + b"\0" + d).digest()
-                                      for p, d in sorted(out.files.items()))).hexdigest()
-    package = f"{spec.metadata.version}+{content[:12]}"
+    package = identity(spec.metadata.version,
+                       content_sha256(file_hashes({p[len(base):]: d for p, d in out.files.items()})))
     if spec.rollout:
         out.files[base + "rollout.sh"] = rollout_script(spec, worker, package)
     out.files[base + "README.md"] = render(
