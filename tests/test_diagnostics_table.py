@@ -56,6 +56,7 @@ CASES = [
     ("fallback-fraction-one", "    gflops: 8.7\n", "    gflops: 8.7\n    cpu_fallback_fraction: 1\n", [("ES206", 12, 28)]),
     ("fraction-above-one", "flops_fraction: 0.6", "flops_fraction: 1.2", [("ES206", 17, 38)]),
     ("negative-latency", "p95_ms: 50", "p95_ms: -5", [("ES206", 34, 35)]),
+    ("infinite-latency", "p95_ms: 50", "p95_ms: 1E310", [("ES205", 34, 35)]),  # overflows to infinity
     ("zero-count", "count: 10", "count: 0", [("ES206", 21, 12)]),
     ("confidence-above-one", "confidence_below: 0.6", "confidence_below: 1.5", [("ES206", 39, 45)]),
     ("target-name-case", "  cam:", "  Cam:", [("ES207", 19, 3)]),

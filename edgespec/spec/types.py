@@ -7,6 +7,7 @@ the editor and `edgespec validate` agree. Errors carry an edgespec code as their
 from __future__ import annotations
 
 import re
+import sys
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
@@ -88,7 +89,9 @@ def quantity(kind: units.Kind, *, gt: float | None = None, ge: float | None = No
             raise PydanticCustomError("ES206", f"{value!r} must be {bounds} ({kind.unit})")
         return number
 
-    number_schema: dict[str, Any] = {"type": "number"}
+    # `maximum` is how JSON Schema says "finite": YAML's `.inf` or `1E310` load as infinity, which
+    # the parser rejects (ES205), so the schema must too
+    number_schema: dict[str, Any] = {"type": "number", "maximum": sys.float_info.max}
     if gt is not None:
         number_schema["exclusiveMinimum"] = gt
     if ge is not None:
