@@ -81,25 +81,28 @@ def _plan_one(spec: Spec, source: SourceMap, devices: dict, memo: dict, keep_all
     ctx = cands.context(spec, name, devices, memo)
     candidates = cands.enumerate_all(ctx)
     chosen = select.best(ctx.workload.objective, candidates)
-    kept = tuple(candidates) if keep_all else _shown(chosen, candidates)
-    wp = WorkloadPlan(name, ctx.workload.objective, chosen, kept, why(ctx.workload.objective, chosen, candidates))
+    # the closest miss per pattern and target (what the renderings list), and from those per pattern
+    by_target = select.nearest_misses(candidates, group=select.by_pattern_and_target)
+    misses = select.nearest_misses(list(by_target.values()))
+    kept = tuple(candidates) if keep_all else _shown(chosen, candidates, by_target)
+    wp = WorkloadPlan(name, ctx.workload.objective, chosen, kept,
+                      why(ctx.workload.objective, chosen, candidates, misses))
     if chosen is None:
-        return wp, [_infeasible(name, candidates, source)]
+        return wp, [_infeasible(name, misses, source)]
     return wp, _missing_figures(name, chosen, ctx, source)
 
 
-def _shown(chosen: Candidate | None, candidates: list[Candidate]) -> tuple[Candidate, ...]:
+def _shown(chosen: Candidate | None, candidates: list[Candidate], misses: dict) -> tuple[Candidate, ...]:
     """The chosen candidate and the closest miss per pattern and target, in enumeration order:
     what the text and JSON renderings show (nearest misses of a subset that holds every group's
     closest are the same)."""
-    misses = select.nearest_misses(candidates, group=select.by_pattern_and_target)
     keep = {id(c) for c in misses.values()} | ({id(chosen)} if chosen is not None else set())
     return tuple(c for c in candidates if id(c) in keep)
 
 
-def why(objective: str, chosen: Candidate | None, candidates: list[Candidate]) -> str:
-    """One line on the decision: what won on the objective, and why the other patterns lost."""
-    misses = select.nearest_misses(candidates)
+def why(objective: str, chosen: Candidate | None, candidates: list[Candidate], misses: dict) -> str:
+    """One line on the decision: what won on the objective, and why the other patterns lost
+    (`misses`: the closest rejected candidate per pattern)."""
     feasible_patterns = {c.pattern for c in candidates if c.feasible}
     lost = [f"{p}: {misses[p].reasons[0]}" for p in sorted(misses) if p not in feasible_patterns]
     if chosen is None:
@@ -120,8 +123,7 @@ def _at(source: SourceMap, pointer: str) -> dict:
                 end_column=span.end_column, pointer=pointer)
 
 
-def _infeasible(name: str, candidates: list[Candidate], source: SourceMap) -> Diagnostic:
-    misses = select.nearest_misses(candidates)
+def _infeasible(name: str, misses: dict, source: SourceMap) -> Diagnostic:
     detail = "; ".join(f"{p}: {misses[p].reasons[0]}" for p in sorted(misses))
     return diag("ES501", f"no feasible plan for workload {name!r}: {detail or 'no candidates'}",
                 hint=f"relax the constraint named above, or run `edgespec plan --explain {name}`",

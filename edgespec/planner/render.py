@@ -75,16 +75,12 @@ def _placement_json(c: Candidate) -> list[dict]:
                         "accelerator": p.recipe.accelerator}} for p in c.placements]
 
 
-def _target(c: Candidate) -> str:
-    return c.remote_target or c.placements[0].target
-
-
 def _workload_json(wp: WorkloadPlan) -> dict:
     c = wp.chosen
     # The closest miss per pattern and target (all candidates: `plan --explain`), so the document
     # stays a size a bot can read: every rejected candidate of a large spec runs to tens of MB.
     misses = select.nearest_misses(wp.rejected, group=select.by_pattern_and_target)
-    rejected = [{"pattern": r.pattern, "target": _target(r), "recipe": _placement_json(r)[0]["recipe"],
+    rejected = [{"pattern": r.pattern, "target": select.target_of(r), "recipe": _placement_json(r)[0]["recipe"],
                  "reason": r.reasons[0], "reasons": list(r.reasons)}
                 for _, r in sorted(misses.items())]
     return {

@@ -37,13 +37,20 @@ def best(objective: str, candidates: list[Candidate]) -> Candidate | None:
     return _first(ranked) if ranked else None
 
 
+def target_of(c: Candidate) -> str:
+    """The target a candidate is known by: its remote tier, else its first device."""
+    return c.remote_target or c.placements[0].target
+
+
 def by_pattern_and_target(c: Candidate) -> tuple[str, str]:
-    return c.pattern, c.remote_target or c.placements[0].target
+    return c.pattern, target_of(c)
 
 
 def nearest_misses(candidates: list[Candidate], group=lambda c: c.pattern) -> dict:
     """Per group (by default per pattern), the rejected candidate closest to feasible: fewest
-    broken constraints, then lowest p95 (candidates that could not even be estimated come last)."""
+    broken constraints, then lowest p95 (candidates that could not even be estimated come last).
+    The closest of a finer grouping's winners is the closest of all, so a coarser grouping can be
+    taken from the finer one's values."""
     groups: dict = {}
     for c in candidates:
         if not c.feasible:
