@@ -56,7 +56,6 @@ CASES = [
     ("fallback-fraction-one", "    gflops: 8.7\n", "    gflops: 8.7\n    cpu_fallback_fraction: 1\n", [("ES206", 12, 28)]),
     ("fraction-above-one", "flops_fraction: 0.6", "flops_fraction: 1.2", [("ES206", 17, 38)]),
     ("negative-latency", "p95_ms: 50", "p95_ms: -5", [("ES206", 34, 35)]),
-    ("infinite-latency", "p95_ms: 50", "p95_ms: 1E310", [("ES205", 34, 35)]),  # overflows to infinity
     ("zero-count", "count: 10", "count: 0", [("ES206", 21, 12)]),
     ("confidence-above-one", "confidence_below: 0.6", "confidence_below: 1.5", [("ES206", 39, 45)]),
     ("target-name-case", "  cam:", "  Cam:", [("ES207", 19, 3)]),
@@ -100,6 +99,13 @@ CASES = [
 ]
 
 
+# Numbers that YAML 1.2 (edgespec) reads differently from YAML 1.1 (PyYAML): 1E310 is infinity in
+# 1.2 and a string in 1.1, so fmt's PyYAML-based "same data" check does not apply to them.
+YAML12_CASES = [
+    ("infinite-latency", "p95_ms: 50", "p95_ms: 1E310", [("ES205", 34, 35)]),  # overflows to infinity
+]
+
+
 def apply(find: str, replace: str) -> str:
     assert BASE.count(find) == 1, f"{find!r} must occur exactly once in base.yaml"
     return BASE.replace(find, replace)
@@ -115,7 +121,8 @@ def test_table_is_large_enough():
     assert len({c[0] for c in CASES}) == len(CASES)
 
 
-@pytest.mark.parametrize("case_id,find,replace,expected", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("case_id,find,replace,expected", CASES + YAML12_CASES,
+                         ids=[c[0] for c in CASES + YAML12_CASES])
 def test_diagnostic(case_id, find, replace, expected):
     spec, diagnostics = validate(load_bytes(apply(find, replace).encode(), "spec.yaml"))
     assert [(d.code, d.line, d.column) for d in diagnostics] == expected

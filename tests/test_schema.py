@@ -13,7 +13,7 @@ from edgespec.load import load_bytes
 from edgespec.spec import schema as spec_schema
 from edgespec.validate import validate
 from edgespec.validate.semantics import NOT_IN_SCHEMA
-from tests.test_diagnostics_table import CASES, apply
+from tests.test_diagnostics_table import CASES, YAML12_CASES, apply
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SCHEMA_FILE = ROOT / "schemas" / spec_schema.FILE_NAME
@@ -57,7 +57,7 @@ def test_map_keys_are_restricted_in_the_schema():
 def _verdicts():
     validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text()))
     specs = [(p.name, p.read_bytes()) for p in EXAMPLES]
-    specs += [(case[0], apply(case[1], case[2]).encode()) for case in CASES]
+    specs += [(case[0], apply(case[1], case[2]).encode()) for case in CASES + YAML12_CASES]
     for name, raw in specs:
         loaded = load_bytes(raw, name)
         if loaded.data is None:  # YAML-level problems: there is no document to give the schema
