@@ -252,16 +252,6 @@ def fmt(specs: tuple[str, ...], check: bool, fmt: str) -> None:  # noqa: A002 - 
     sys.exit(EXIT_ERRORS if problems or (check and stale) else EXIT_OK)
 
 
-def _device_ids() -> list[str]:
-    # Read from the catalog file without importing it at start-up (--help stays light).
-    import yaml
-
-    from edgespec.resources import _PACKAGE
-
-    data = yaml.safe_load((_PACKAGE / "catalog" / "hardware.yaml").read_text(encoding="utf-8"))
-    return sorted(k for k, v in data.items() if v["role"] == "device")
-
-
 @cli.command()
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--hardware", default="jetson-orin-nano-8gb", show_default=True,
@@ -279,7 +269,7 @@ def init(path: str, hardware: str, pattern: str, force: bool) -> None:
     from edgespec.resources import schema_file
     from edgespec.write import write_text_atomic
 
-    devices = _device_ids()
+    devices = sorted(k for k, v in catalog.hardware().items() if v["role"] == "device")
     if hardware not in devices:
         raise click.BadParameter(f"{hardware!r} is not a device id; devices: {', '.join(devices)}",
                                  param_hint="--hardware")

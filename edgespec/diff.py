@@ -13,6 +13,8 @@ import json
 import math
 from dataclasses import dataclass, field
 
+from edgespec import catalog
+
 METRICS = (("p95_ms", "p95", "ms"), ("accuracy", "accuracy", ""), ("cost_usd_per_month", "cost/month", "$"),
            ("energy_mj", "energy", "mJ"))
 
@@ -80,8 +82,9 @@ def diff(old: Snapshot, new: Snapshot) -> dict:
             for p in (side or {}).get("placements", []):
                 touched.add(p["target"])
     fleets = {t: new.targets.get(t, old.targets.get(t, {})) for t in sorted(touched)}
-    devices = sum(f.get("count", 1) for t, f in fleets.items()
-                  if f.get("hardware", "").split("-")[0] not in ("aws", "cloudflare"))
+    hardware = catalog.hardware()
+    devices = sum(f.get("count", 1) for f in fleets.values()
+                  if hardware.get(f.get("hardware"), {}).get("role") == "device")
     stages = [{**s, "devices": math.ceil(devices * s["percent"] / 100)} for s in new.rollout] if devices else []
     return {"version": 1, "artifacts": artifacts, "workloads": workloads, "fleets": fleets, "rollout": stages,
             "unchanged": not artifacts and not workloads}
