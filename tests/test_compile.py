@@ -4,24 +4,17 @@ atomic replacement, the CI drift check, and hostile strings that change nothing.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, check_golden, tree
 from tests.tools import executable
 
 AR = str(ROOT / "examples" / "ar-carrier-edge.yaml")
 GOLDEN = ROOT / "tests" / "golden" / "ar-carrier-edge"
-UPDATE = os.environ.get("EDGESPEC_UPDATE_GOLDEN") == "1"
-
-
-def tree(path: Path) -> dict[str, bytes]:
-    return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture
@@ -34,10 +27,7 @@ def compiled(run, tmp_path) -> Path:
 
 def test_golden(compiled):
     """Reviewed like code; refresh with EDGESPEC_UPDATE_GOLDEN=1 pytest tests/test_compile.py."""
-    if UPDATE:
-        shutil.rmtree(GOLDEN, ignore_errors=True)
-        shutil.copytree(compiled, GOLDEN)
-    assert tree(compiled) == tree(GOLDEN)
+    check_golden(compiled, "ar-carrier-edge")
 
 
 def test_manifests_pass_kubernetes_validate_strict(compiled):

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, compile_to
 from tests.kserve_stub import StandInTriton
 from tests.test_router import CONFIDENT, UNSURE, tiny_onnx
 
@@ -29,14 +29,7 @@ ARGS = {"canary-hash": "6c9f7d8b5", "stable-hash": "5b8c6d7f4", "prometheus-addr
 
 @pytest.fixture(scope="module")
 def docs(tmp_path_factory) -> dict[str, dict]:
-    from click.testing import CliRunner
-
-    from edgespec.cli import cli
-
-    out = tmp_path_factory.mktemp("ar") / "out"
-    result = CliRunner().invoke(cli, ["compile", str(ROOT / "examples" / "ar-carrier-edge.yaml"), "-o", str(out)],
-                                catch_exceptions=False)
-    assert result.exit_code == 0, result.stderr
+    out = compile_to(ROOT / "examples" / "ar-carrier-edge.yaml", tmp_path_factory.mktemp("ar") / "out")
     k8s = out / "boston-wlz" / "k8s"
     docs = {d["kind"]: d for d in yaml.safe_load_all((k8s / "overlay.yaml").read_text())}
     (code,) = yaml.safe_load_all((k8s / "_gateway-code.yaml").read_text())

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, check_golden
 from tests.planner_helpers import model, spec
 from tests.tools import executable
 
@@ -99,14 +99,4 @@ def test_hostile_object_keys(run, tmp_path, key):
 
 def test_ec2_golden(run, tmp_path):
     """The EC2 stack of a small spec, reviewed like code (EDGESPEC_UPDATE_GOLDEN=1 refreshes)."""
-    import os
-    import shutil
-
-    from tests.test_compile import tree
-
-    golden = ROOT / "tests" / "golden" / "ec2-cloud"
-    out = compile_spec(run, tmp_path, ec2_spec("s3://acme-models/clf/2/model.onnx"))
-    if os.environ.get("EDGESPEC_UPDATE_GOLDEN") == "1":
-        shutil.rmtree(golden, ignore_errors=True)
-        shutil.copytree(out, golden)
-    assert tree(out) == tree(golden)
+    check_golden(compile_spec(run, tmp_path, ec2_spec("s3://acme-models/clf/2/model.onnx")), "ec2-cloud")

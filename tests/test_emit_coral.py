@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, compile_to
 from tests.tools import executable
 
 FLAGSHIP = str(ROOT / "examples" / "store-vision.yaml")
@@ -52,14 +52,7 @@ SOFTMAX                        1          Operation is working on an unsupported
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory) -> Path:
-    from click.testing import CliRunner
-
-    from edgespec.cli import cli
-
-    out = tmp_path_factory.mktemp("coral") / "out"
-    result = CliRunner().invoke(cli, ["compile", FLAGSHIP, "-o", str(out)], catch_exceptions=False)
-    assert result.exit_code == 0, result.stderr
-    return out / "checkout-tpu"
+    return compile_to(FLAGSHIP, tmp_path_factory.mktemp("coral") / "out") / "checkout-tpu"
 
 
 def _module(path: Path):

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, compile_to
 from tests.standin import StandIn
 from tests.tools import executable
 
@@ -22,14 +22,7 @@ RECIPE_SCHEMA = json.loads((ROOT / "tests" / "vendor" / "greengrass_recipe_schem
 
 @pytest.fixture(scope="module")
 def out(tmp_path_factory) -> Path:
-    from click.testing import CliRunner
-
-    from edgespec.cli import cli
-
-    target = tmp_path_factory.mktemp("gg") / "out"
-    result = CliRunner().invoke(cli, ["compile", str(FLAGSHIP), "-o", str(target)], catch_exceptions=False)
-    assert result.exit_code == 0, result.stderr
-    return target
+    return compile_to(FLAGSHIP, tmp_path_factory.mktemp("gg") / "out")
 
 
 def lowercase_keys(node):

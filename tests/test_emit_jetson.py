@@ -5,21 +5,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, check_golden, compile_to
 from tests.planner_helpers import model, spec, video_analytics
-from tests.test_compile import tree
 from tests.tools import executable
 
 FLAGSHIP = str(ROOT / "examples" / "store-vision.yaml")
-GOLDEN = ROOT / "tests" / "golden" / "store-vision"
-UPDATE = os.environ.get("EDGESPEC_UPDATE_GOLDEN") == "1"
 
 
 @pytest.fixture
@@ -41,10 +37,7 @@ def compile_doc(run, tmp_path, doc) -> Path:
 
 def test_golden(flagship):
     """Reviewed like code; refresh with EDGESPEC_UPDATE_GOLDEN=1."""
-    if UPDATE:
-        shutil.rmtree(GOLDEN, ignore_errors=True)
-        shutil.copytree(flagship, GOLDEN)
-    assert tree(flagship) == tree(GOLDEN)
+    check_golden(flagship, "store-vision")
 
 
 def test_dockerfile_passes_hadolint(flagship):
@@ -176,16 +169,10 @@ def test_on_device_gateway_fronts_the_local_triton(tmp_path, monkeypatch):
     import importlib.util
     import threading
 
-    from click.testing import CliRunner
-
-    from edgespec.cli import cli
     from tests.kserve_stub import StandInTriton
     from tests.test_router import CONFIDENT, post, scrape, tiny_onnx
 
-    out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["compile", str(ROOT / "examples" / "store-vision.yaml"), "-o", str(out)],
-                                catch_exceptions=False)
-    assert result.exit_code == 0, result.stderr
+    out = compile_to(FLAGSHIP, tmp_path / "out")
     router_dir = out / "store-orin" / "router"
     config = json.loads((router_dir / "shelf-monitoring.json").read_text())
     assert config["mode"] == "server" and config["server_url"] == "http://127.0.0.1:8000"

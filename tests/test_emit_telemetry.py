@@ -10,19 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, compile_to
 
 
 def compile_example(name: str, tmp_path_factory) -> Path:
-    from click.testing import CliRunner
-
-    from edgespec.cli import cli
-
-    out = tmp_path_factory.mktemp(name) / "out"
-    result = CliRunner().invoke(cli, ["compile", str(ROOT / "examples" / f"{name}.yaml"), "-o", str(out)],
-                                catch_exceptions=False)
-    assert result.exit_code == 0, result.stderr
-    return out
+    return compile_to(ROOT / "examples" / f"{name}.yaml", tmp_path_factory.mktemp(name) / "out")
 
 
 @pytest.fixture(scope="module")

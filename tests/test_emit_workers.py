@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, check_golden, compile_to
 from tests.planner_helpers import model, spec
 from tests.tools import TOOLS, executable, node, npm_tool
 
@@ -28,16 +28,10 @@ def _doc() -> dict:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    from click.testing import CliRunner
-
-    from edgespec.cli import cli
-
     tmp = tmp_path_factory.mktemp("workers")
     path = tmp / "spec.yaml"
     path.write_text(yaml.safe_dump(_doc(), sort_keys=False))
-    result = CliRunner().invoke(cli, ["compile", str(path), "-o", str(tmp / "out")], catch_exceptions=False)
-    assert result.exit_code == 0, result.stderr
-    return tmp / "out" / "workers"
+    return compile_to(path, tmp / "out") / "workers"
 
 
 @pytest.fixture(scope="module")
@@ -96,18 +90,7 @@ def test_worker_answers_in_workerd(project, bundle):
 
 def test_golden(run, tmp_path):
     """The assistant example's Workers project, reviewed like code (EDGESPEC_UPDATE_GOLDEN=1 refreshes)."""
-    import shutil
-
-    from tests.test_compile import tree
-
-    golden = ROOT / "tests" / "golden" / "assistant-llm"
-    out = tmp_path / "out"
-    code, _, err = run("compile", str(ROOT / "examples" / "assistant-llm.yaml"), "-o", str(out))
-    assert code == 0, err
-    if os.environ.get("EDGESPEC_UPDATE_GOLDEN") == "1":
-        shutil.rmtree(golden, ignore_errors=True)
-        shutil.copytree(out, golden)
-    assert tree(out) == tree(golden)
+    check_golden(compile_to(ROOT / "examples" / "assistant-llm.yaml", tmp_path / "out"), "assistant-llm")
 
 
 FAKE_NPX = r"""#!/usr/bin/env bash
@@ -148,14 +131,7 @@ def _run_rollout(project: Path, tmp_path: Path, gate: str | None) -> tuple[subpr
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory) -> Path:
-    from click.testing import CliRunner
-
-    from edgespec.cli import cli
-
-    out = tmp_path_factory.mktemp("assistant") / "out"
-    result = CliRunner().invoke(cli, ["compile", str(ROOT / "examples" / "assistant-llm.yaml"), "-o", str(out)],
-                                catch_exceptions=False)
-    assert result.exit_code == 0, result.stderr
+    out = compile_to(ROOT / "examples" / "assistant-llm.yaml", tmp_path_factory.mktemp("assistant") / "out")
     return out / "workers"
 
 

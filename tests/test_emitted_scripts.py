@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, compile_to
 from tests.tools import executable
 
 EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.yaml"))
@@ -17,19 +17,8 @@ EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.yaml"))
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory) -> list[Path]:
-    from click.testing import CliRunner
-
-    from edgespec.cli import cli
-
     base = tmp_path_factory.mktemp("examples")
-    outs = []
-    for example in EXAMPLES:
-        out = base / example.removesuffix(".yaml")
-        result = CliRunner().invoke(cli, ["compile", str(ROOT / "examples" / example), "-o", str(out)],
-                                    catch_exceptions=False)
-        assert result.exit_code == 0, result.stderr
-        outs.append(out)
-    return outs
+    return [compile_to(ROOT / "examples" / example, base / example.removesuffix(".yaml")) for example in EXAMPLES]
 
 
 def _all(outputs: list[Path], pattern: str) -> list[str]:
