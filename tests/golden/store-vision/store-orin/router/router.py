@@ -268,7 +268,8 @@ class Router:
             return json.loads(response.read())
 
     def local(self, payload):
-        """The model's outputs: flat lists of numbers from a model server, arrays from ONNX Runtime."""
+        """The model's outputs: flat lists of numbers from the model server (server mode, cascade), or
+        arrays from ONNX Runtime (a split head, whose output is only forwarded)."""
         name, datatype, shape = self.input
         if self.server:
             header = json.dumps({"inputs": [{"name": name, "shape": shape, "datatype": datatype,
@@ -350,7 +351,7 @@ class Router:
             confidence = self.confidence(outputs)
             self.metrics.observe("edgespec_confidence", self.workload, confidence, CONFIDENCE_BUCKETS)
             answer = {"source": "server" if self.mode == "server" else "local", "confidence": confidence,
-                      "outputs": [_tolist(o) for o in outputs]}
+                      "outputs": outputs}
             if self.mode == "server" or confidence >= self.config["confidence_below"]:
                 self.count("server" if self.mode == "server" else "local")
                 return 200, {**answer, "id": self.remember(outputs)}
@@ -401,16 +402,10 @@ class Router:
 
 
 def _flat(values):
-    if hasattr(values, "reshape"):
-        return values.reshape(-1).tolist()
     out = []
     for v in values:
         out.extend(_flat(v) if isinstance(v, (list, tuple)) else [v])
     return out
-
-
-def _tolist(values):
-    return values.tolist() if hasattr(values, "tolist") else values
 
 
 def _tobytes(values):
