@@ -28,11 +28,11 @@ import pathlib
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 
 HERE = pathlib.Path(__file__).resolve().parent
+UNANSWERED = (OSError, ValueError, KeyError, IndexError)  # network errors (URLError is an OSError), bad replies
 
 
 def measure(prometheus, query, timeout_s=10):
@@ -73,14 +73,14 @@ def watch(settings, args):
     while True:
         try:
             reported = reported or measure(args.prometheus, settings["reporting_query"]) >= 1
-        except (OSError, ValueError, KeyError, IndexError, urllib.error.URLError):
+        except UNANSWERED:
             pass  # the criteria below count the backend's failures
         for c in settings["criteria"]:
             key = c["workload"] + "/" + c["name"]
             try:
                 value = measure(args.prometheus, c["query"])
                 errors = 0
-            except (OSError, ValueError, KeyError, IndexError, urllib.error.URLError) as err:
+            except UNANSWERED as err:
                 errors += 1
                 print(f"{key}: the backend did not answer ({err}); {errors} in a row", file=sys.stderr, flush=True)
                 if errors > settings["error_limit"]:

@@ -45,7 +45,7 @@ DATATYPES = {"FP32": "f", "FP16": "e", "FP64": "d", "UINT8": "B", "INT8": "b", "
              "INT64": "q", "BOOL": "?"}
 ONNX_TYPES = {"tensor(float)": "FP32", "tensor(float16)": "FP16", "tensor(uint8)": "UINT8", "tensor(int8)": "INT8",
               "tensor(int32)": "INT32", "tensor(int64)": "INT64"}
-ERRORS = (OSError, urllib.error.URLError, ValueError, KeyError)
+ERRORS = (OSError, ValueError, KeyError)  # network failures (URLError, HTTPError) are OSErrors
 
 
 class Metrics:
