@@ -61,7 +61,10 @@ def check_ours(out: Path) -> None:
 
 def changes(out: Path, files: dict[str, bytes]) -> list[Change]:
     """What writing `files` to `out` would change."""
-    current = _existing(out)
+    return _changes(_existing(out), files)
+
+
+def _changes(current: dict[str, bytes], files: dict[str, bytes]) -> list[Change]:
     found = [Change(p, "added") for p in files if p not in current]
     found += [Change(p, "changed") for p in files if p in current and current[p] != files[p]]
     found += [Change(p, "removed") for p in current if p not in files]
@@ -69,9 +72,9 @@ def changes(out: Path, files: dict[str, bytes]) -> list[Change]:
 
 
 def unified_diff(out: Path, files: dict[str, bytes]) -> str:
-    current = _existing(out)
+    current = _existing(out)  # read once: the changes and their text come from it
     chunks = []
-    for c in changes(out, files):
+    for c in _changes(current, files):
         old = current.get(c.path, b"").decode("utf-8", "replace").splitlines(keepends=True)
         new = files.get(c.path, b"").decode("utf-8", "replace").splitlines(keepends=True)
         chunks.extend(difflib.unified_diff(old, new, f"a/{c.path}", f"b/{c.path}"))
