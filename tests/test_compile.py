@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT, check_golden, tree
+from tests.conftest import ROOT, check_golden, compile_to, tree
 from tests.tools import executable
 
 AR = str(ROOT / "examples" / "ar-carrier-edge.yaml")
@@ -18,11 +18,8 @@ GOLDEN = ROOT / "tests" / "golden" / "ar-carrier-edge"
 
 
 @pytest.fixture
-def compiled(run, tmp_path) -> Path:
-    out = tmp_path / "out"
-    code, _, err = run("compile", AR, "-o", str(out))
-    assert code == 0, err
-    return out
+def compiled(tmp_path) -> Path:
+    return compile_to(AR, tmp_path / "out")
 
 
 def test_golden(compiled):

@@ -19,11 +19,8 @@ FLAGSHIP = str(ROOT / "examples" / "store-vision.yaml")
 
 
 @pytest.fixture
-def flagship(run, tmp_path) -> Path:
-    out = tmp_path / "out"
-    code, _, err = run("compile", FLAGSHIP, "-o", str(out))
-    assert code == 0, err
-    return out
+def flagship(tmp_path) -> Path:
+    return compile_to(FLAGSHIP, tmp_path / "out")
 
 
 def compile_doc(run, tmp_path, doc) -> Path:
