@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen  # noqa: E402
+
+from tools import executable  # noqa: E402
 
 
 def timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
@@ -31,8 +32,7 @@ def main() -> None:
     parser.add_argument("--targets", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
-    bindir = Path(sys.executable).parent
-    edgespec = str(bindir / "edgespec") if (bindir / "edgespec").exists() else shutil.which("edgespec")
+    edgespec = executable("edgespec")
     rows = {"plan": [], "compile (empty output)": [], "compile (no change)": []}
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "spec.yaml"

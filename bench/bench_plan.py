@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen  # noqa: E402
 
+from tools import executable  # noqa: E402
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -27,8 +28,7 @@ def main() -> None:
     parser.add_argument("--targets", default="10,100")
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
-    bindir = Path(sys.executable).parent
-    edgespec = str(bindir / "edgespec") if (bindir / "edgespec").exists() else shutil.which("edgespec")
+    edgespec = executable("edgespec")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for w in (int(x) for x in args.workloads.split(",")):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -18,6 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen  # noqa: E402
+
+from tools import executable  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "schemas" / "edgespec-v1.schema.json"
@@ -39,9 +40,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,100,1000,10000")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    bindir = Path(sys.executable).parent
-    edgespec = str(bindir / "edgespec") if (bindir / "edgespec").exists() else shutil.which("edgespec")
-    checker = str(bindir / "check-jsonschema") if (bindir / "check-jsonschema").exists() else shutil.which("check-jsonschema")
+    edgespec = executable("edgespec")
+    checker = executable("check-jsonschema")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in (int(s) for s in args.sizes.split(",")):
