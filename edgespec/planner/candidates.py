@@ -8,7 +8,9 @@ patterns x remote targets x precisions x pruning x variants (x split points).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import NamedTuple
 
 from edgespec import catalog
 from edgespec.catalog import value
@@ -45,8 +47,23 @@ class Context:
     payload_bytes: float  # what one input weighs on the network
     tensor_bytes: float  # the raw input tensor, as it crosses an accelerator's host link
     total_rps: float | None
-    memo: dict
+    memo: dict  # shared by every workload of the process: (device's compute_key, Work) -> Compute, ...
     prune_dominated: bool = True  # off only in the test that checks pruning keeps the optimum
+    local: dict = field(default_factory=dict)  # this workload's repeated sub-results (see _cached)
+
+    @cached_property
+    def where(self) -> str:
+        """The data sources, as constraint messages name them."""
+        return ", ".join(d.target for d in self.sources)
+
+    @cached_property
+    def rps(self) -> float:
+        return self.workload.throughput.rps if self.workload.throughput else 0.0
+
+    @cached_property
+    def tokens(self) -> tuple[int, int]:
+        gen = self.workload.generation
+        return (gen.prompt_tokens, gen.output_tokens) if gen else (0, 0)
 
     @property
     def task(self) -> str:
@@ -99,7 +116,15 @@ def prunes(ctx: Context) -> list[float]:
     return [0.0] if ctx.llm else [0.0, *catalog.accuracy()["prune_fractions"]]
 
 
-def recipes(ctx: Context, device: Device, stages: list[Stage]) -> Iterator[tuple[Stage, Recipe]]:
+def recipes(ctx: Context, device: Device, stages: list[Stage]) -> list[tuple[Stage, Recipe]]:
+    key = ("recipes", device.target, tuple(s.name for s in stages))
+    found = ctx.local.get(key)
+    if found is None:
+        found = ctx.local[key] = list(_recipes(ctx, device, stages))
+    return found
+
+
+def _recipes(ctx: Context, device: Device, stages: list[Stage]) -> Iterator[tuple[Stage, Recipe]]:
     dla = device.dla_cores > 0 and ctx.task in CNN_TASKS
     for stage in stages:
         for precision in precisions(ctx, device):
@@ -113,21 +138,34 @@ def recipes(ctx: Context, device: Device, stages: list[Stage]) -> Iterator[tuple
 # -- evaluation helpers ------------------------------------------------------------------------
 def _work(ctx: Context, stage: Stage, recipe: Recipe, fraction: float = 1.0) -> estimate.Work:
     keep = 1.0 - recipe.prune
-    gen = ctx.workload.generation
-    return estimate.Work(stage.gflops * fraction * keep, stage.params * fraction * keep,
-                         recipe.precision,
-                         prompt_tokens=gen.prompt_tokens if gen else 0,
-                         output_tokens=gen.output_tokens if gen else 0,
-                         accelerator=recipe.accelerator,
-                         cpu_fraction=ctx.root.cpu_fallback_fraction,
-                         io_bytes=ctx.tensor_bytes if ctx.root.cpu_fallback_fraction else 0.0)
+    cpu = ctx.root.cpu_fallback_fraction
+    return estimate.Work(stage.gflops * fraction * keep, stage.params * fraction * keep, recipe.precision,
+                         *ctx.tokens, recipe.accelerator, cpu, ctx.tensor_bytes if cpu else 0.0)
 
 
 def _compute(ctx: Context, device: Device, work: estimate.Work) -> estimate.Compute:
-    key = (device.target, work)
-    if key not in ctx.memo:
-        ctx.memo[key] = estimate.compute(device, work)
-    return ctx.memo[key]
+    key = (device.compute_key, work)
+    found = ctx.memo.get(key)
+    if found is None:
+        found = ctx.memo[key] = estimate.compute(device, work)
+    return found
+
+
+def _memory(ctx: Context, device: Device, work: estimate.Work) -> list[str]:
+    key = ("memory", device.target, work)
+    found = ctx.local.get(key)
+    if found is None:
+        found = ctx.local[key] = constraints.memory(device, work, ctx.payload_bytes)
+    return found
+
+
+def _transfer_allowed(ctx: Context, dest: Device, what: str) -> list[str]:
+    """Privacy and residency depend only on the workload and the destination: once per pair."""
+    key = ("transfer", dest.target, what)
+    found = ctx.local.get(key)
+    if found is None:
+        found = ctx.local[key] = constraints.transfer_allowed(ctx, dest, what)
+    return found
 
 
 def _accuracy(ctx: Context, stage: Stage, recipe: Recipe) -> float:
@@ -194,33 +232,36 @@ def _remote_recipe(ctx: Context, remote: Device, stage: Stage) -> tuple[Recipe, 
 
 
 # -- patterns ----------------------------------------------------------------------------------
+# Each pattern walks its recipes in a fixed order; what does not depend on the recipe (network
+# legs, privacy, the remote tier's own run) is worked out once per pattern and target, and what
+# several patterns share (a stage run on the data sources, capability checks) once per workload.
 def on_device(ctx: Context) -> Iterator[Candidate]:
     first = ctx.sources[0]
     for stage, recipe in recipes(ctx, first, [ctx.stage, *ctx.smaller]):
         reasons: list[str] = []
-        results = []
+        capable = []
+        work = _work(ctx, stage, recipe)
         for dev in ctx.sources:
-            reasons += constraints.capability(ctx.task, ctx.root.source.format, recipe, dev)
+            reasons += _capability(ctx, recipe, dev)
             if reasons:
                 break
-            work = _work(ctx, stage, recipe)
-            reasons += constraints.memory(dev, work, ctx.payload_bytes)
-            results.append((dev, _compute(ctx, dev, work)))
-        if not results:
-            yield Candidate("on-device", _device_placements(ctx, stage, recipe), None, tuple(reasons))
+            reasons += _memory(ctx, dev, work)
+            capable.append(dev)
+        placements = _device_placements(ctx, stage, recipe)
+        if not capable:
+            yield Candidate("on-device", placements, None, tuple(reasons))
             continue
-        run = _summarise(ctx, results)
+        run = _on_sources(ctx, work) if len(capable) == len(ctx.sources) else \
+            _summarise(ctx, [(dev, _compute(ctx, dev, work)) for dev in capable])
         per_1k, monthly = _device_costs(ctx, run.energy_mj)
         acc = _accuracy(ctx, stage, recipe)
         est = Estimates(run.p50_ms, run.p95_ms, run.p50_ms, 0.0, acc, ctx.stage.accuracy - acc, _size_mb(stage, recipe),
-                        run.energy_mj, per_1k, monthly, utilisation=run.utilisation,
-                        notes=tuple(f"{d.target}: {c.bound}-bound" for d, c in results))
+                        run.energy_mj, per_1k, monthly, None, run.utilisation, None, run.notes)
         reasons += constraints.common(ctx, est, local_answer=True)
-        yield Candidate("on-device", _device_placements(ctx, stage, recipe), est, tuple(reasons))
+        yield Candidate("on-device", placements, est, tuple(reasons))
 
 
-@dataclass(frozen=True)
-class LocalRun:
+class LocalRun(NamedTuple):
     """One stage run on every data source: the worst latencies, count-weighted energy, peak load."""
 
     results: list[tuple[Device, estimate.Compute]]
@@ -229,32 +270,53 @@ class LocalRun:
     energy_mj: float
     utilisation: float
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return tuple(f"{d.target}: {c.bound}-bound" for d, c in self.results)
+
 
 def _summarise(ctx: Context, results: list[tuple[Device, estimate.Compute]]) -> LocalRun:
     if len(results) == 1:  # the common case: one data-source class
         dev, c = results[0]
-        rps = ctx.workload.throughput.rps if ctx.workload.throughput else 0.0
-        return LocalRun(results, c.p50_ms, c.p95_ms, estimate.energy_mj(dev.power_w, c.p50_ms), rps * c.p50_ms / 1000)
+        return LocalRun(results, c.p50_ms, c.p95_ms, estimate.energy_mj(dev.power_w, c.p50_ms), ctx.rps * c.p50_ms / 1000)
     p50, p95 = _worst([(c.p50_ms, c.p95_ms) for _, c in results])
     energy = _weighted(results, lambda d, c: estimate.energy_mj(d.power_w, c.p50_ms))
     return LocalRun(results, p50, p95, energy, _utilisation(ctx, results))
 
 
 def _on_sources(ctx: Context, work: estimate.Work) -> LocalRun:
-    return _summarise(ctx, [(dev, _compute(ctx, dev, work)) for dev in ctx.sources])
+    """`work` on every data source (on-device and cascade share the whole model's, split and
+    federated the head's): once per workload."""
+    key = ("run", work)
+    found = ctx.local.get(key)
+    if found is None:
+        found = ctx.local[key] = _summarise(ctx, [(dev, _compute(ctx, dev, work)) for dev in ctx.sources])
+    return found
 
 
 def _utilisation(ctx: Context, results) -> float:
     """The busiest data source's share of time spent on this workload at its declared rate."""
-    rps = ctx.workload.throughput.rps if ctx.workload.throughput else 0.0
-    return max(rps * c.p50_ms / 1000 for _, c in results)
+    return max(ctx.rps * c.p50_ms / 1000 for _, c in results)
+
+
+def _capability(ctx: Context, recipe: Recipe, device: Device) -> tuple[str, ...]:
+    """constraints.capability, once per process for each (task, format, recipe, target)."""
+    key = ("capability", ctx.task, ctx.root.source.format, recipe, device.target)
+    found = ctx.memo.get(key)
+    if found is None:
+        found = ctx.memo[key] = tuple(constraints.capability(ctx.task, ctx.root.source.format, recipe, device))
+    return found
 
 
 def _sources_capable(ctx: Context, recipe: Recipe) -> list[str]:
-    reasons: list[str] = []
-    for dev in ctx.sources:
-        reasons += constraints.capability(ctx.task, ctx.root.source.format, recipe, dev)
-    return list(dict.fromkeys(reasons))
+    key = ("sources-capable", recipe)
+    found = ctx.local.get(key)
+    if found is None:
+        reasons: list[str] = []
+        for dev in ctx.sources:
+            reasons += _capability(ctx, recipe, dev)
+        found = ctx.local[key] = tuple(dict.fromkeys(reasons))
+    return list(found)
 
 
 def _weighted(results, f) -> float:
@@ -263,7 +325,22 @@ def _weighted(results, f) -> float:
 
 
 def _device_placements(ctx: Context, stage: Stage, recipe: Recipe) -> tuple[Placement, ...]:
-    return tuple(Placement(d.target, "device", stage.name, recipe) for d in ctx.sources)
+    key = ("placements", stage.name, recipe)
+    found = ctx.local.get(key)
+    if found is None:
+        found = ctx.local[key] = tuple([Placement(d.target, "device", stage.name, recipe) for d in ctx.sources])
+    return found
+
+
+def _uplink(ctx: Context, payload_bytes: float, remote: Device, *, lan: bool = False) -> tuple[float, float]:
+    """The slowest data source's leg to `remote` (median, tail): the same for every recipe."""
+    key = ("uplink", payload_bytes, remote.target, lan)
+    found = ctx.local.get(key)
+    if found is None:
+        nets = [estimate.transfer(payload_bytes, estimate.LAN_RTT_MS if lan else remote.rtt_ms,
+                                  estimate.LAN_MBPS if lan else d.uplink_mbps) for d in ctx.sources]
+        found = ctx.local[key] = _worst([(n.p50_ms, n.p95_ms) for n in nets])
+    return found
 
 
 def remote_whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator[Candidate]:
@@ -277,33 +354,36 @@ def remote_whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator
                                 (f"capability: Workers AI has no model for {ctx.task} in edgespec's catalog",))
         else:
             entry = None
-            options = list(recipes(ctx, remote, [ctx.stage, *ctx.smaller]))
+            options = recipes(ctx, remote, [ctx.stage, *ctx.smaller])
+        fixed_notes = []
+        if entry:
+            fixed_notes.append(f"Workers AI runs {entry['id']}; accuracy assumed equal to the declared model's, "
+                               "compute estimated at batch 1 on an H100 NVL")
+        if remote.price_is_lower_bound:
+            fixed_notes.append("Wavelength priced at the parent region's on-demand rate (a lower bound)")
+        if remote.rtt_ms is None:
+            fixed_notes.append(f"{remote.target} declares no network.rtt_ms: round trip not counted")
+        net50 = net95 = 0.0
+        privacy: list[str] = []
+        if options:
+            net50, net95 = _uplink(ctx, ctx.payload_bytes, remote)
+            privacy = _transfer_allowed(ctx, remote, "raw_data")
         for stage, recipe in options:
             model = entry["id"] if entry else stage.name
             placements = (Placement(remote.target, "remote", model, recipe),)
-            reasons = [] if entry else constraints.capability(ctx.task, ctx.root.source.format, recipe, remote)
+            reasons = [] if entry else list(_capability(ctx, recipe, remote))
             if reasons:
                 yield Candidate(pattern, placements, None, tuple(reasons))
                 continue
             work = _work(ctx, stage, recipe) if not entry else _served_work(ctx, entry, stage)
-            reasons += constraints.memory(remote, work, ctx.payload_bytes)
+            reasons += _memory(ctx, remote, work)
             c = _compute(ctx, remote, work)
-            nets = [estimate.transfer(ctx.payload_bytes, remote.rtt_ms, src.uplink_mbps) for src in ctx.sources]
-            net50, net95 = _worst([(n.p50_ms, n.p95_ms) for n in nets])
             per_1k, monthly, instances = _remote_costs(ctx, remote, c.p50_ms, 1.0, entry, reasons)
             acc = _accuracy(ctx, stage, recipe)
-            notes = [f"{remote.target}: {c.bound}-bound"]
-            if entry:
-                notes.append(f"Workers AI runs {entry['id']}; accuracy assumed equal to the declared model's, "
-                             "compute estimated at batch 1 on an H100 NVL")
-            if remote.price_is_lower_bound:
-                notes.append("Wavelength priced at the parent region's on-demand rate (a lower bound)")
-            if remote.rtt_ms is None:
-                notes.append(f"{remote.target} declares no network.rtt_ms: round trip not counted")
             est = Estimates(net50 + c.p50_ms, net95 + c.p95_ms, c.p50_ms, net50, acc, ctx.stage.accuracy - acc,
                             _size_mb(stage, recipe), estimate.energy_mj(remote.power_w, c.p50_ms), per_1k, monthly,
-                            instances=instances, notes=tuple(notes))
-            reasons += constraints.transfer_allowed(ctx, remote, "raw_data")
+                            None, None, instances, (f"{remote.target}: {c.bound}-bound", *fixed_notes))
+            reasons += privacy
             reasons += constraints.common(ctx, est, local_answer=False)
             yield Candidate(pattern, placements, est, tuple(reasons))
 
@@ -311,9 +391,9 @@ def remote_whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator
 def _served_work(ctx: Context, entry: dict, stage: Stage) -> estimate.Work:
     """A Workers AI catalog model: its own size and stored precision (LLMs: 2 FLOPs/param/token)."""
     params = value(entry["params"])
-    gen = ctx.workload.generation
+    prompt, output = ctx.tokens
     return estimate.Work(2 * params / 1e9 if ctx.llm else stage.gflops, params, entry["precision"],
-                         prompt_tokens=gen.prompt_tokens if gen else 0, output_tokens=gen.output_tokens if gen else 0)
+                         prompt_tokens=prompt, output_tokens=output)
 
 
 def split(ctx: Context) -> Iterator[Candidate]:
@@ -321,11 +401,15 @@ def split(ctx: Context) -> Iterator[Candidate]:
     remotes = [d for d in ctx.devices.values() if d.kind in ("wavelength", "ec2")]
     first = ctx.sources[0]
     for point in ctx.root.split_points if ctx.stage_is_root else ():
+        note = (f"cut at {point.name}: {point.activation_bytes / 1e3:.0f} kB "
+                f"of activations instead of {ctx.payload_bytes / 1e3:.0f} kB of input",)
         for remote in remotes:
+            n50, n95 = _uplink(ctx, point.activation_bytes, remote)
+            privacy = _transfer_allowed(ctx, remote, "features")
             for stage, recipe in recipes(ctx, first, [ctx.stage]):
                 placements = (*_device_placements(ctx, stage, recipe), Placement(remote.target, "remote", stage.name, recipe))
                 reasons = _sources_capable(ctx, recipe)
-                reasons += constraints.capability(ctx.task, ctx.root.source.format, Recipe(recipe.precision), remote)
+                reasons += _capability(ctx, Recipe(recipe.precision), remote)
                 if reasons:
                     yield Candidate("split", placements, None, tuple(dict.fromkeys(reasons)))
                     continue
@@ -333,8 +417,6 @@ def split(ctx: Context) -> Iterator[Candidate]:
                 tail = _work(ctx, stage, Recipe(recipe.precision, recipe.prune), 1 - point.flops_fraction)
                 heads = _on_sources(ctx, head)
                 c_tail = _compute(ctx, remote, tail)
-                nets = [estimate.transfer(point.activation_bytes, remote.rtt_ms, d.uplink_mbps) for d in ctx.sources]
-                n50, n95 = _worst([(n.p50_ms, n.p95_ms) for n in nets])
                 per_1k_r, monthly_r, instances = _remote_costs(ctx, remote, c_tail.p50_ms, 1.0, None, reasons)
                 per_1k_d, monthly_d = _device_costs(ctx, heads.energy_mj)
                 acc = _accuracy(ctx, stage, recipe)
@@ -342,10 +424,8 @@ def split(ctx: Context) -> Iterator[Candidate]:
                                 heads.p50_ms + c_tail.p50_ms, n50, acc,
                                 ctx.stage.accuracy - acc, _size_mb(stage, recipe), heads.energy_mj, per_1k_r + per_1k_d,
                                 None if monthly_r is None else monthly_r + (monthly_d or 0.0),
-                                utilisation=heads.utilisation,
-                                instances=instances, notes=(f"cut at {point.name}: {point.activation_bytes / 1e3:.0f} kB "
-                                                            f"of activations instead of {ctx.payload_bytes / 1e3:.0f} kB of input",))
-                reasons += constraints.transfer_allowed(ctx, remote, "features")
+                                None, heads.utilisation, instances, note)
+                reasons += privacy
                 reasons += constraints.common(ctx, est, local_answer=False)
                 yield Candidate("split", placements, est, tuple(reasons))
 
@@ -361,29 +441,30 @@ def cascade(ctx: Context) -> Iterator[Candidate]:
         large = next((s for s in ctx.smaller if s.name == esc.model), large)
     first = ctx.sources[0]
     remote_recipe, remote_model, entry = _remote_recipe(ctx, remote, large)
+    remote_reasons = () if remote_recipe.precision == "served" else _capability(ctx, remote_recipe, remote)
+    local = remote.site is not None and all(d.site == remote.site for d in ctx.sources)
+    c_large = None  # the large tier's run and network leg: worked out for the first estimated candidate
     for stage, recipe in recipes(ctx, first, [ctx.stage, *ctx.smaller]):
         if stage is ctx.stage and recipe.precision not in ("int8", "int4"):
             continue  # the small tier is a variant, or the model itself quantized harder
         placements = (*_device_placements(ctx, stage, recipe), Placement(remote.target, "remote", remote_model, remote_recipe))
         reasons = _sources_capable(ctx, recipe)
-        if remote_recipe.precision != "served":
-            reasons += constraints.capability(ctx.task, ctx.root.source.format, remote_recipe, remote)
+        reasons += remote_reasons
         if reasons:
             yield Candidate("cascade", placements, None, tuple(dict.fromkeys(reasons)))
             continue
         small_work = _work(ctx, stage, recipe)
         small = _on_sources(ctx, small_work)
         for dev in ctx.sources:
-            reasons += constraints.memory(dev, small_work, ctx.payload_bytes)
-        large_work = _work(ctx, large, remote_recipe) if not entry else _served_work(ctx, entry, large)
-        c_large = _compute(ctx, remote, large_work)
-        local = remote.site is not None and all(d.site == remote.site for d in ctx.sources)
-        nets = [estimate.transfer(ctx.payload_bytes, estimate.LAN_RTT_MS if local else remote.rtt_ms,
-                                  estimate.LAN_MBPS if local else d.uplink_mbps) for d in ctx.sources]
+            reasons += _memory(ctx, dev, small_work)
+        if c_large is None:
+            large_work = _work(ctx, large, remote_recipe) if not entry else _served_work(ctx, entry, large)
+            c_large = _compute(ctx, remote, large_work)
+            n50, n95 = _uplink(ctx, ctx.payload_bytes, remote, lan=local)
+            large_acc = _accuracy(ctx, large, remote_recipe)
+            privacy = _transfer_allowed(ctx, remote, "raw_data")
         s50, s95 = small.p50_ms, small.p95_ms
-        n50, n95 = _worst([(n.p50_ms, n.p95_ms) for n in nets])
         small_acc = _accuracy(ctx, stage, recipe)
-        large_acc = _accuracy(ctx, large, remote_recipe)
         if esc.measured:
             acc, rate = esc.measured.accuracy, esc.measured.escalation_rate
         else:
@@ -394,13 +475,13 @@ def cascade(ctx: Context) -> Iterator[Candidate]:
         p95 = escalated95 if rate > 0.05 else s95  # more than 5% escalated: the tail is an escalated request
         per_1k_r, monthly_r, instances = _remote_costs(ctx, remote, c_large.p50_ms, rate, entry, reasons)
         per_1k_d, monthly_d = _device_costs(ctx, small.energy_mj)
-        notes = [f"escalation rate {rate:.0%} ({'measured' if esc.measured else 'prior'}); "
-                 f"small tier alone {small_acc:.3f}, large tier {large_acc:.3f}"]
+        notes = (f"escalation rate {rate:.0%} ({'measured' if esc.measured else 'prior'}); "
+                 f"small tier alone {small_acc:.3f}, large tier {large_acc:.3f}",)
         est = Estimates(p50, p95, s50 + rate * c_large.p50_ms, rate * n50, acc, ctx.stage.accuracy - acc,
                         _size_mb(stage, recipe), small.energy_mj, per_1k_d + per_1k_r,
                         None if monthly_r is None else monthly_r + (monthly_d or 0.0),
-                        escalation_rate=rate, utilisation=small.utilisation, instances=instances, notes=tuple(notes))
-        reasons += constraints.transfer_allowed(ctx, remote, "raw_data")
+                        rate, small.utilisation, instances, notes)
+        reasons += privacy
         reasons += constraints.common(ctx, est, local_answer=True)
         yield Candidate("cascade", placements, est, tuple(reasons))
 
@@ -419,9 +500,18 @@ def federated(ctx: Context) -> Iterator[Candidate]:
     points = points or [("output", 1.0, FEATURES_WITHOUT_SPLIT_BYTES)]
     first = ctx.sources[0]
     for cut, fraction, feature_bytes in points:
+        net = estimate.transfer(feature_bytes, estimate.LAN_RTT_MS, estimate.LAN_MBPS)
         for agg in _aggregators(ctx, on_site, fraction):
+            note = (f"features cut at {cut} go to {agg.target} on site {site}",)
+            privacy = _transfer_allowed(ctx, agg, "features")
+            tail = None  # the aggregator's share: the same for every device recipe
             for stage, recipe in recipes(ctx, first, [ctx.stage]):
-                agg_recipe, _, _ = _remote_recipe(ctx, agg, stage)
+                if tail is None:
+                    agg_recipe, _, _ = _remote_recipe(ctx, agg, stage)
+                    tail = (0.0, 0.0)
+                    if fraction < 1.0:
+                        c_tail = _compute(ctx, agg, _work(ctx, stage, agg_recipe, 1 - fraction))
+                        tail = (c_tail.p50_ms, c_tail.p95_ms)
                 placements = (*_device_placements(ctx, stage, recipe), Placement(agg.target, "aggregator", stage.name, agg_recipe))
                 reasons = _sources_capable(ctx, recipe)
                 if reasons:
@@ -429,20 +519,15 @@ def federated(ctx: Context) -> Iterator[Candidate]:
                     continue
                 head = _work(ctx, stage, recipe, fraction)
                 heads = _on_sources(ctx, head)
-                tail_ms = 0.0
-                tail95 = 0.0
-                if fraction < 1.0:
-                    c_tail = _compute(ctx, agg, _work(ctx, stage, agg_recipe, 1 - fraction))
-                    tail_ms, tail95 = c_tail.p50_ms, c_tail.p95_ms
-                net = estimate.transfer(feature_bytes, estimate.LAN_RTT_MS, estimate.LAN_MBPS)
+                tail_ms, tail95 = tail
                 energy = heads.energy_mj + estimate.energy_mj(agg.power_w, tail_ms)
                 per_1k, monthly = _device_costs(ctx, energy)
                 acc = _accuracy(ctx, stage, recipe)
                 est = Estimates(heads.p50_ms + net.p50_ms + tail_ms, heads.p95_ms + net.p95_ms + tail95,
                                 heads.p50_ms + tail_ms, net.p50_ms, acc,
                                 ctx.stage.accuracy - acc, _size_mb(stage, recipe), energy, per_1k, monthly,
-                                utilisation=heads.utilisation, notes=(f"features cut at {cut} go to {agg.target} on site {site}",))
-                reasons += constraints.transfer_allowed(ctx, agg, "features")
+                                None, heads.utilisation, None, note)
+                reasons += privacy
                 reasons += constraints.common(ctx, est, local_answer=True)
                 yield Candidate("federated", placements, est, tuple(reasons))
 

@@ -87,13 +87,16 @@ def common(ctx: Context, est: Estimates, *, local_answer: bool) -> list[str]:
     w = ctx.workload
     reasons = []
     lat = w.latency
+    p50, p95 = est.p50_ms, est.p95_ms
     # p99 from the p95 estimate: one more step of the same tail (docs/planner.md)
-    for key, budget, predicted in (("p50", lat.p50_ms, est.p50_ms), ("p95", lat.p95_ms, est.p95_ms),
-                                   ("p99", lat.p99_ms, 2 * est.p95_ms - est.p50_ms)):
-        if budget is not None and predicted > budget:
-            reasons.append(f"latency: {key} {predicted:.1f} ms > {budget:g} ms (from {_where(ctx)})")
+    if lat.p50_ms is not None and p50 > lat.p50_ms:
+        reasons.append(f"latency: p50 {p50:.1f} ms > {lat.p50_ms:g} ms (from {ctx.where})")
+    if lat.p95_ms is not None and p95 > lat.p95_ms:
+        reasons.append(f"latency: p95 {p95:.1f} ms > {lat.p95_ms:g} ms (from {ctx.where})")
+    if lat.p99_ms is not None and 2 * p95 - p50 > lat.p99_ms:
+        reasons.append(f"latency: p99 {2 * p95 - p50:.1f} ms > {lat.p99_ms:g} ms (from {ctx.where})")
     if est.utilisation is not None and est.utilisation > estimate.UTILISATION_HEADROOM:
-        reasons.append(f"throughput: {w.throughput.rps:g} rps keeps {_where(ctx)} {est.utilisation:.0%} busy "
+        reasons.append(f"throughput: {w.throughput.rps:g} rps keeps {ctx.where} {est.utilisation:.0%} busy "
                        f"(limit {estimate.UTILISATION_HEADROOM:.0%})")
     need = w.accuracy
     if need is not None:
@@ -101,10 +104,6 @@ def common(ctx: Context, est: Estimates, *, local_answer: bool) -> list[str]:
             reasons.append(f"accuracy: drop {est.accuracy_drop:.3f} > max_drop {need.max_drop:g}")
         if need.min is not None and est.accuracy < need.min - 1e-9:
             reasons.append(f"accuracy: {est.accuracy:.3f} < min {need.min:g}")
-    if w.offline == "required" and not local_answer:
+    if not local_answer and w.offline == "required":
         reasons.append("offline: offline=required, but this pattern cannot answer without the uplink")
     return reasons
-
-
-def _where(ctx: Context) -> str:
-    return ", ".join(d.target for d in ctx.sources)

@@ -4,6 +4,7 @@ mode, bandwidth, usable memory, power, price, link). Pure: catalog data in, a va
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from edgespec import catalog
 from edgespec.catalog import value
@@ -53,6 +54,13 @@ class Device:
 
     def runs(self, task: str) -> bool:
         return self.tasks == "all" or task in self.tasks
+
+    @cached_property
+    def compute_key(self) -> tuple:
+        """Everything estimate.compute reads of a device: targets of the same hardware at the same
+        power mode share their compute estimates (the planner memoises on this)."""
+        return (self.cls, tuple(sorted(self.peak_tops.items())), self.bandwidth_gbs, self.sram_bytes,
+                self.interconnect, self.host_fp32_gflops)
 
 
 def jurisdiction_of(target: Target) -> str | None:

@@ -6,8 +6,9 @@ Each function is pure and documented in docs/planner.md. Constants come from the
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from edgespec import catalog
 from edgespec.catalog import value
@@ -26,8 +27,7 @@ LAN_MBPS = 1000.0
 UTILISATION_HEADROOM = 0.7  # queueing grows sharply past ~70% utilisation (M/M/1: wait = rho/(1-rho))
 
 
-@dataclass(frozen=True)
-class Work:
+class Work(NamedTuple):
     """What one stage computes: FLOPs and weights at a precision (an LLM adds token counts)."""
 
     gflops: float  # per inference; per token for text generation
@@ -44,8 +44,7 @@ class Work:
         return self.params * BYTES_PER_PARAM[self.precision]
 
 
-@dataclass(frozen=True)
-class Compute:
+class Compute(NamedTuple):
     p50_ms: float
     p95_ms: float
     bound: str  # compute | memory | spill: which term dominated
@@ -95,8 +94,7 @@ def compute(device: Device, work: Work, cal: dict | None = None) -> Compute:
     return Compute(total, total * cal["p95_over_p50"], bound)
 
 
-@dataclass(frozen=True)
-class Network:
+class Network(NamedTuple):
     p50_ms: float
     p95_ms: float
 
@@ -114,11 +112,13 @@ def input_bytes(shape: list[int], dtype: str, encoded: float | None) -> float:
     return encoded if encoded else math.prod(shape) * DTYPE_BYTES[dtype]
 
 
+@functools.cache  # the catalog is read once per process; the planner asks ~80 times per workload
 def precision_drop(task: str, precision: str) -> float:
     table = value(catalog.accuracy()["precision_drop"][precision])
     return table.get(task, table["default"])
 
 
+@functools.cache
 def prune_drop(fraction: float) -> float:
     return fraction * value(catalog.accuracy()["prune_drop_per_fraction"])
 
@@ -139,7 +139,12 @@ def energy_mj(power_w: float, busy_ms: float) -> float:
 
 def electricity_usd(energy_mj_per_inference: float, inferences: float) -> float:
     kwh = energy_mj_per_inference * inferences / 3.6e9
-    return kwh * value(catalog.datacenter()["electricity_usd_per_kwh"])
+    return kwh * _usd_per_kwh()
+
+
+@functools.cache
+def _usd_per_kwh() -> float:
+    return value(catalog.datacenter()["electricity_usd_per_kwh"])
 
 
 def instances_needed(rps: float, compute_ms: float) -> int:

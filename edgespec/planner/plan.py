@@ -1,8 +1,10 @@
 """The plan stage: Spec → Plan, with ES5xx diagnostics at the workloads' positions.
 
 Workloads are planned independently (only the device-load check looks across them), so a large
-spec is planned in worker processes, one per core, and the results are merged in spec order:
-the plan is the same whatever the number of processes. Unless `keep_all` is asked for (`plan
+spec is planned by this process and forked workers together, one per core: each claims the next
+chunk of workloads from a shared counter until none is left, and the results are merged in spec
+order, so the plan is the same whatever the number of processes. This process plans its own
+chunks in place (only the workers' results cross a pipe). Unless `keep_all` is asked for (`plan
 --explain`, tests), a workload keeps only the candidates its outputs show: the chosen one and the
 closest miss per pattern and target.
 """
@@ -35,13 +37,18 @@ def plan(spec: Spec, source: SourceMap, *, keep_all: bool = True, jobs: int | No
     names = list(spec.workloads)
     jobs = _jobs(jobs, len(names))
     if jobs > 1:
-        _STATE = (spec, source, devices, keep_all, {})
+        fork = multiprocessing.get_context("fork")
+        chunks = _chunks(names)
+        _STATE = (spec, source, devices, keep_all, {}, chunks, fork.Value("i", 0))
         try:
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                results = list(pool.imap(_plan_chunk, _chunks(names), chunksize=1))
+            with fork.Pool(jobs - 1) as pool:
+                theirs = pool.map_async(_claim_chunks, range(jobs - 1), chunksize=1)
+                done = dict(_claim_chunks(None))
+                for claimed in theirs.get():
+                    done.update(claimed)
         finally:
             _STATE = None
-        planned = [r for chunk in results for r in chunk]
+        planned = [r for i in range(len(chunks)) for r in done[i]]
     else:
         memo: dict = {}
         planned = [_plan_one(spec, source, devices, memo, keep_all, name) for name in names]
@@ -51,7 +58,7 @@ def plan(spec: Spec, source: SourceMap, *, keep_all: bool = True, jobs: int | No
     return Plan(workloads), sorted(diagnostics, key=sort_key)
 
 
-_STATE: tuple | None = None  # what forked workers plan from: (spec, source, devices, keep_all, memo)
+_STATE: tuple | None = None  # what forked workers plan from: (spec, source, devices, keep_all, memo, chunks, next)
 
 
 def _jobs(jobs: int | None, workloads: int) -> int:
@@ -71,9 +78,17 @@ def _chunks(names: list[str]) -> list[list[str]]:
     return [names[i:i + CHUNK] for i in range(0, len(names), CHUNK)]
 
 
-def _plan_chunk(names: list[str]) -> list[tuple[WorkloadPlan, list[Diagnostic]]]:
-    spec, source, devices, keep_all, memo = _STATE
-    return [_plan_one(spec, source, devices, memo, keep_all, name) for name in names]
+def _claim_chunks(_worker: int | None) -> list[tuple[int, list[tuple[WorkloadPlan, list[Diagnostic]]]]]:
+    """Plan chunks claimed from the shared counter until none is left: (chunk index, results)."""
+    spec, source, devices, keep_all, memo, chunks, counter = _STATE
+    claimed = []
+    while True:
+        with counter.get_lock():
+            i = counter.value
+            counter.value += 1
+        if i >= len(chunks):
+            return claimed
+        claimed.append((i, [_plan_one(spec, source, devices, memo, keep_all, name) for name in chunks[i]]))
 
 
 def _plan_one(spec: Spec, source: SourceMap, devices: dict, memo: dict, keep_all: bool, name: str

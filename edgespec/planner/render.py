@@ -3,8 +3,7 @@ contract for CI bots (documented in docs/planner.md)."""
 
 from __future__ import annotations
 
-import json
-
+from edgespec import jsontext
 from edgespec.planner import select
 from edgespec.planner.types import Candidate, Plan, WorkloadPlan
 
@@ -96,7 +95,7 @@ def _workload_json(wp: WorkloadPlan) -> dict:
 
 def as_json(plan: Plan) -> str:
     doc = {"version": JSON_VERSION, "workloads": {n: _workload_json(wp) for n, wp in plan.workloads.items()}}
-    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+    return jsontext.dumps(doc) + "\n"
 
 
 def explain(wp: WorkloadPlan) -> str:

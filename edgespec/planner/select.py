@@ -39,7 +39,10 @@ def best(objective: str, candidates: list[Candidate]) -> Candidate | None:
 
 def target_of(c: Candidate) -> str:
     """The target a candidate is known by: its remote tier, else its first device."""
-    return c.remote_target or c.placements[0].target
+    for p in c.placements:
+        if p.role != "device":
+            return p.target
+    return c.placements[0].target
 
 
 def by_pattern_and_target(c: Candidate) -> tuple[str, str]:
@@ -48,12 +51,18 @@ def by_pattern_and_target(c: Candidate) -> tuple[str, str]:
 
 def nearest_misses(candidates: list[Candidate], group=lambda c: c.pattern) -> dict:
     """Per group (by default per pattern), the rejected candidate closest to feasible: fewest
-    broken constraints, then lowest p95 (candidates that could not even be estimated come last).
-    The closest of a finer grouping's winners is the closest of all, so a coarser grouping can be
-    taken from the finer one's values."""
-    groups: dict = {}
+    broken constraints, then lowest p95 (candidates that could not even be estimated come last),
+    then the candidate key. The closest of a finer grouping's winners is the closest of all, so a
+    coarser grouping can be taken from the finer one's values."""
+    closest: dict = {}  # group -> (rank, the candidates at that rank, in order)
     for c in candidates:
-        if not c.feasible:
-            rank = (len(c.reasons), c.estimates is None, c.estimates.p95_ms if c.estimates else BIG)
-            groups.setdefault(group(c), []).append((rank, c))
-    return {g: _first(ranked) for g, ranked in groups.items()}
+        e = c.estimates
+        if c.reasons or e is None:
+            rank = (len(c.reasons), e is None, BIG if e is None else e.p95_ms)
+            g = group(c)
+            held = closest.get(g)
+            if held is None or rank < held[0]:
+                closest[g] = (rank, [c])
+            elif rank == held[0]:
+                held[1].append(c)
+    return {g: ties[0] if len(ties) == 1 else min(ties, key=lambda c: c.key) for g, (_, ties) in closest.items()}

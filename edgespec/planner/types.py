@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from typing import NamedTuple
 
 PATTERNS = ("on-device", "split", "cascade", "federated", "mec", "cloud")
 
 
-@dataclass(frozen=True)
-class Recipe:
+class Recipe(NamedTuple):
     precision: str  # fp32 | fp16 | int8 | int4 | served (Workers AI: fixed by the catalog model)
     prune: float = 0.0
     variant: str | None = None
@@ -24,16 +23,14 @@ class Recipe:
         return " ".join(p for p in parts if p)
 
 
-@dataclass(frozen=True)
-class Placement:
+class Placement(NamedTuple):
     target: str
     role: str  # device | remote | aggregator
     model: str  # spec model or variant name, or a Workers AI model id
     recipe: Recipe
 
 
-@dataclass(frozen=True)
-class Estimates:
+class Estimates(NamedTuple):
     p50_ms: float
     p95_ms: float
     compute_ms: float
@@ -50,8 +47,11 @@ class Estimates:
     notes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
+    """One (pattern, placements, recipe): its estimates (None when it could not be formed) and
+    every constraint it breaks. A plan holds tens of thousands, so the planner's values are named
+    tuples: immutable, and several times cheaper to make than frozen dataclasses."""
+
     pattern: str
     placements: tuple[Placement, ...]
     estimates: Estimates | None
@@ -61,9 +61,9 @@ class Candidate:
     def feasible(self) -> bool:
         return not self.reasons and self.estimates is not None
 
-    @cached_property
+    @property
     def key(self) -> str:
-        """A stable identity, used as the last tie-break."""
+        """A stable identity, used as the last tie-break (only exact ties need it)."""
         return self.pattern + "|" + "|".join(f"{p.target}:{p.role}:{p.model}:{p.recipe.label()}" for p in self.placements)
 
     @property
