@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import yaml
+
+from edgespec import jsontext
 
 
 class _Dumper(yaml.SafeDumper):
@@ -32,4 +32,4 @@ def yaml_documents(docs: list[dict]) -> bytes:
 
 
 def json_bytes(doc: dict) -> bytes:
-    return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    return (jsontext.dumps(doc, ensure_ascii=False) + "\n").encode("utf-8")
