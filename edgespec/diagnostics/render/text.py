@@ -25,7 +25,9 @@ def render(diagnostics: Sequence[Diagnostic], sources: dict[str, str]) -> str:
     for d in diagnostics:
         out.append(f"{d.file}:{d.line}:{d.column}: {d.severity.value}[{d.code}]: {d.message}")
         if d.file in sources:
-            lines = split.setdefault(d.file, sources[d.file].split("\n"))
+            if d.file not in split:  # once per file (setdefault would split it for every diagnostic)
+                split[d.file] = sources[d.file].split("\n")
+            lines = split[d.file]
             out.extend(_frame(d, lines))
         if d.hint:
             out.append(f"  = hint: {d.hint}")
