@@ -61,6 +61,15 @@ class Context:
         return self.workload.throughput.rps if self.workload.throughput else 0.0
 
     @cached_property
+    def limits(self) -> tuple:
+        """What constraints.common checks every candidate against: (p50, p95, p99 budgets, max_drop,
+        min accuracy, offline required)."""
+        w = self.workload
+        need = w.accuracy
+        return (w.latency.p50_ms, w.latency.p95_ms, w.latency.p99_ms, need.max_drop if need else None,
+                need.min if need else None, w.offline == "required")
+
+    @cached_property
     def tokens(self) -> tuple[int, int]:
         gen = self.workload.generation
         return (gen.prompt_tokens, gen.output_tokens) if gen else (0, 0)
@@ -116,12 +125,31 @@ def prunes(ctx: Context) -> list[float]:
     return [0.0] if ctx.llm else [0.0, *catalog.accuracy()["prune_fractions"]]
 
 
-def recipes(ctx: Context, device: Device, stages: list[Stage]) -> list[tuple[Stage, Recipe]]:
-    key = ("recipes", device.target, tuple(s.name for s in stages))
+class Option(NamedTuple):
+    """A stage at a recipe, with what every pattern reads of it (worked out once per workload)."""
+
+    stage: Stage
+    recipe: Recipe
+    work: estimate.Work  # the whole stage
+    accuracy: float
+    size_mb: float
+    placements: tuple[Placement, ...]  # the stage at this recipe on every data source
+
+
+def recipes(ctx: Context, device: Device, *, variants: bool = True) -> list[Option]:
+    """The recipes `device` can be asked to run the workload's stage at (and, with `variants`, its
+    smaller variants), in a fixed order."""
+    key = ("recipes", device.target)
     found = ctx.local.get(key)
     if found is None:
-        found = ctx.local[key] = list(_recipes(ctx, device, stages))
-    return found
+        found = ctx.local[key] = [_option(ctx, stage, recipe)
+                                  for stage, recipe in _recipes(ctx, device, [ctx.stage, *ctx.smaller])]
+    return found if variants else [o for o in found if o.stage is ctx.stage]
+
+
+def _option(ctx: Context, stage: Stage, recipe: Recipe, work: estimate.Work | None = None) -> Option:
+    return Option(stage, recipe, _work(ctx, stage, recipe) if work is None else work, _accuracy(ctx, stage, recipe),
+                  _size_mb(stage, recipe), _device_placements(ctx, stage, recipe))
 
 
 def _recipes(ctx: Context, device: Device, stages: list[Stage]) -> Iterator[tuple[Stage, Recipe]]:
@@ -237,25 +265,22 @@ def _remote_recipe(ctx: Context, remote: Device, stage: Stage) -> tuple[Recipe, 
 # several patterns share (a stage run on the data sources, capability checks) once per workload.
 def on_device(ctx: Context) -> Iterator[Candidate]:
     first = ctx.sources[0]
-    for stage, recipe in recipes(ctx, first, [ctx.stage, *ctx.smaller]):
+    for stage, recipe, work, acc, size_mb, placements in recipes(ctx, first):
         reasons: list[str] = []
         capable = []
-        work = _work(ctx, stage, recipe)
         for dev in ctx.sources:
             reasons += _capability(ctx, recipe, dev)
             if reasons:
                 break
             reasons += _memory(ctx, dev, work)
             capable.append(dev)
-        placements = _device_placements(ctx, stage, recipe)
         if not capable:
             yield Candidate("on-device", placements, None, tuple(reasons))
             continue
         run = _on_sources(ctx, work) if len(capable) == len(ctx.sources) else \
             _summarise(ctx, [(dev, _compute(ctx, dev, work)) for dev in capable])
         per_1k, monthly = _device_costs(ctx, run.energy_mj)
-        acc = _accuracy(ctx, stage, recipe)
-        est = Estimates(run.p50_ms, run.p95_ms, run.p50_ms, 0.0, acc, ctx.stage.accuracy - acc, _size_mb(stage, recipe),
+        est = Estimates(run.p50_ms, run.p95_ms, run.p50_ms, 0.0, acc, ctx.stage.accuracy - acc, size_mb,
                         run.energy_mj, per_1k, monthly, None, run.utilisation, None, run.notes)
         reasons += constraints.common(ctx, est, local_answer=True)
         yield Candidate("on-device", placements, est, tuple(reasons))
@@ -325,11 +350,7 @@ def _weighted(results, f) -> float:
 
 
 def _device_placements(ctx: Context, stage: Stage, recipe: Recipe) -> tuple[Placement, ...]:
-    key = ("placements", stage.name, recipe)
-    found = ctx.local.get(key)
-    if found is None:
-        found = ctx.local[key] = tuple([Placement(d.target, "device", stage.name, recipe) for d in ctx.sources])
-    return found
+    return tuple([Placement(d.target, "device", stage.name, recipe) for d in ctx.sources])
 
 
 def _uplink(ctx: Context, payload_bytes: float, remote: Device, *, lan: bool = False) -> tuple[float, float]:
@@ -348,13 +369,13 @@ def remote_whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator
     for remote in (d for d in ctx.devices.values() if d.kind in kinds):
         if remote.kind == "workers-ai":
             served, model, entry = _remote_recipe(ctx, remote, ctx.stage)
-            options = [(ctx.stage, served)] if entry else []
+            options = [_option(ctx, ctx.stage, served, _served_work(ctx, entry, ctx.stage))] if entry else []
             if not entry:
                 yield Candidate(pattern, (Placement(remote.target, "remote", model, served),), None,
                                 (f"capability: Workers AI has no model for {ctx.task} in edgespec's catalog",))
         else:
             entry = None
-            options = recipes(ctx, remote, [ctx.stage, *ctx.smaller])
+            options = recipes(ctx, remote)
         fixed_notes = []
         if entry:
             fixed_notes.append(f"Workers AI runs {entry['id']}; accuracy assumed equal to the declared model's, "
@@ -368,20 +389,18 @@ def remote_whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator
         if options:
             net50, net95 = _uplink(ctx, ctx.payload_bytes, remote)
             privacy = _transfer_allowed(ctx, remote, "raw_data")
-        for stage, recipe in options:
+        for stage, recipe, work, acc, size_mb, _ in options:
             model = entry["id"] if entry else stage.name
             placements = (Placement(remote.target, "remote", model, recipe),)
             reasons = [] if entry else list(_capability(ctx, recipe, remote))
             if reasons:
                 yield Candidate(pattern, placements, None, tuple(reasons))
                 continue
-            work = _work(ctx, stage, recipe) if not entry else _served_work(ctx, entry, stage)
             reasons += _memory(ctx, remote, work)
             c = _compute(ctx, remote, work)
             per_1k, monthly, instances = _remote_costs(ctx, remote, c.p50_ms, 1.0, entry, reasons)
-            acc = _accuracy(ctx, stage, recipe)
             est = Estimates(net50 + c.p50_ms, net95 + c.p95_ms, c.p50_ms, net50, acc, ctx.stage.accuracy - acc,
-                            _size_mb(stage, recipe), estimate.energy_mj(remote.power_w, c.p50_ms), per_1k, monthly,
+                            size_mb, estimate.energy_mj(remote.power_w, c.p50_ms), per_1k, monthly,
                             None, None, instances, (f"{remote.target}: {c.bound}-bound", *fixed_notes))
             reasons += privacy
             reasons += constraints.common(ctx, est, local_answer=False)
@@ -406,8 +425,8 @@ def split(ctx: Context) -> Iterator[Candidate]:
         for remote in remotes:
             n50, n95 = _uplink(ctx, point.activation_bytes, remote)
             privacy = _transfer_allowed(ctx, remote, "features")
-            for stage, recipe in recipes(ctx, first, [ctx.stage]):
-                placements = (*_device_placements(ctx, stage, recipe), Placement(remote.target, "remote", stage.name, recipe))
+            for stage, recipe, _, acc, size_mb, on_sources in recipes(ctx, first, variants=False):
+                placements = (*on_sources, Placement(remote.target, "remote", stage.name, recipe))
                 reasons = _sources_capable(ctx, recipe)
                 reasons += _capability(ctx, Recipe(recipe.precision), remote)
                 if reasons:
@@ -419,10 +438,9 @@ def split(ctx: Context) -> Iterator[Candidate]:
                 c_tail = _compute(ctx, remote, tail)
                 per_1k_r, monthly_r, instances = _remote_costs(ctx, remote, c_tail.p50_ms, 1.0, None, reasons)
                 per_1k_d, monthly_d = _device_costs(ctx, heads.energy_mj)
-                acc = _accuracy(ctx, stage, recipe)
                 est = Estimates(heads.p50_ms + n50 + c_tail.p50_ms, heads.p95_ms + n95 + c_tail.p95_ms,
                                 heads.p50_ms + c_tail.p50_ms, n50, acc,
-                                ctx.stage.accuracy - acc, _size_mb(stage, recipe), heads.energy_mj, per_1k_r + per_1k_d,
+                                ctx.stage.accuracy - acc, size_mb, heads.energy_mj, per_1k_r + per_1k_d,
                                 None if monthly_r is None else monthly_r + (monthly_d or 0.0),
                                 None, heads.utilisation, instances, note)
                 reasons += privacy
@@ -444,16 +462,15 @@ def cascade(ctx: Context) -> Iterator[Candidate]:
     remote_reasons = () if remote_recipe.precision == "served" else _capability(ctx, remote_recipe, remote)
     local = remote.site is not None and all(d.site == remote.site for d in ctx.sources)
     c_large = None  # the large tier's run and network leg: worked out for the first estimated candidate
-    for stage, recipe in recipes(ctx, first, [ctx.stage, *ctx.smaller]):
+    for stage, recipe, small_work, small_acc, size_mb, on_sources in recipes(ctx, first):
         if stage is ctx.stage and recipe.precision not in ("int8", "int4"):
             continue  # the small tier is a variant, or the model itself quantized harder
-        placements = (*_device_placements(ctx, stage, recipe), Placement(remote.target, "remote", remote_model, remote_recipe))
+        placements = (*on_sources, Placement(remote.target, "remote", remote_model, remote_recipe))
         reasons = _sources_capable(ctx, recipe)
         reasons += remote_reasons
         if reasons:
             yield Candidate("cascade", placements, None, tuple(dict.fromkeys(reasons)))
             continue
-        small_work = _work(ctx, stage, recipe)
         small = _on_sources(ctx, small_work)
         for dev in ctx.sources:
             reasons += _memory(ctx, dev, small_work)
@@ -464,7 +481,6 @@ def cascade(ctx: Context) -> Iterator[Candidate]:
             large_acc = _accuracy(ctx, large, remote_recipe)
             privacy = _transfer_allowed(ctx, remote, "raw_data")
         s50, s95 = small.p50_ms, small.p95_ms
-        small_acc = _accuracy(ctx, stage, recipe)
         if esc.measured:
             acc, rate = esc.measured.accuracy, esc.measured.escalation_rate
         else:
@@ -478,7 +494,7 @@ def cascade(ctx: Context) -> Iterator[Candidate]:
         notes = (f"escalation rate {rate:.0%} ({'measured' if esc.measured else 'prior'}); "
                  f"small tier alone {small_acc:.3f}, large tier {large_acc:.3f}",)
         est = Estimates(p50, p95, s50 + rate * c_large.p50_ms, rate * n50, acc, ctx.stage.accuracy - acc,
-                        _size_mb(stage, recipe), small.energy_mj, per_1k_d + per_1k_r,
+                        size_mb, small.energy_mj, per_1k_d + per_1k_r,
                         None if monthly_r is None else monthly_r + (monthly_d or 0.0),
                         rate, small.utilisation, instances, notes)
         reasons += privacy
@@ -505,14 +521,14 @@ def federated(ctx: Context) -> Iterator[Candidate]:
             note = (f"features cut at {cut} go to {agg.target} on site {site}",)
             privacy = _transfer_allowed(ctx, agg, "features")
             tail = None  # the aggregator's share: the same for every device recipe
-            for stage, recipe in recipes(ctx, first, [ctx.stage]):
+            for stage, recipe, _, acc, size_mb, on_sources in recipes(ctx, first, variants=False):
                 if tail is None:
                     agg_recipe, _, _ = _remote_recipe(ctx, agg, stage)
                     tail = (0.0, 0.0)
                     if fraction < 1.0:
                         c_tail = _compute(ctx, agg, _work(ctx, stage, agg_recipe, 1 - fraction))
                         tail = (c_tail.p50_ms, c_tail.p95_ms)
-                placements = (*_device_placements(ctx, stage, recipe), Placement(agg.target, "aggregator", stage.name, agg_recipe))
+                placements = (*on_sources, Placement(agg.target, "aggregator", stage.name, agg_recipe))
                 reasons = _sources_capable(ctx, recipe)
                 if reasons:
                     yield Candidate("federated", placements, None, tuple(dict.fromkeys(reasons)))
@@ -522,10 +538,9 @@ def federated(ctx: Context) -> Iterator[Candidate]:
                 tail_ms, tail95 = tail
                 energy = heads.energy_mj + estimate.energy_mj(agg.power_w, tail_ms)
                 per_1k, monthly = _device_costs(ctx, energy)
-                acc = _accuracy(ctx, stage, recipe)
                 est = Estimates(heads.p50_ms + net.p50_ms + tail_ms, heads.p95_ms + net.p95_ms + tail95,
                                 heads.p50_ms + tail_ms, net.p50_ms, acc,
-                                ctx.stage.accuracy - acc, _size_mb(stage, recipe), energy, per_1k, monthly,
+                                ctx.stage.accuracy - acc, size_mb, energy, per_1k, monthly,
                                 None, heads.utilisation, None, note)
                 reasons += privacy
                 reasons += constraints.common(ctx, est, local_answer=True)

@@ -84,26 +84,24 @@ def common(ctx: Context, est: Estimates, *, local_answer: bool) -> list[str]:
     """Latency, throughput, accuracy and offline: the constraints every pattern shares.
 
     Runs for every candidate, so messages are only built for what fails."""
-    w = ctx.workload
+    p50_budget, p95_budget, p99_budget, max_drop, min_accuracy, offline_required = ctx.limits
     reasons = []
-    lat = w.latency
     p50, p95 = est.p50_ms, est.p95_ms
     # p99 from the p95 estimate: one more step of the same tail (docs/planner.md)
-    if lat.p50_ms is not None and p50 > lat.p50_ms:
-        reasons.append(f"latency: p50 {p50:.1f} ms > {lat.p50_ms:g} ms (from {ctx.where})")
-    if lat.p95_ms is not None and p95 > lat.p95_ms:
-        reasons.append(f"latency: p95 {p95:.1f} ms > {lat.p95_ms:g} ms (from {ctx.where})")
-    if lat.p99_ms is not None and 2 * p95 - p50 > lat.p99_ms:
-        reasons.append(f"latency: p99 {2 * p95 - p50:.1f} ms > {lat.p99_ms:g} ms (from {ctx.where})")
-    if est.utilisation is not None and est.utilisation > estimate.UTILISATION_HEADROOM:
-        reasons.append(f"throughput: {w.throughput.rps:g} rps keeps {ctx.where} {est.utilisation:.0%} busy "
+    if p50_budget is not None and p50 > p50_budget:
+        reasons.append(f"latency: p50 {p50:.1f} ms > {p50_budget:g} ms (from {ctx.where})")
+    if p95_budget is not None and p95 > p95_budget:
+        reasons.append(f"latency: p95 {p95:.1f} ms > {p95_budget:g} ms (from {ctx.where})")
+    if p99_budget is not None and 2 * p95 - p50 > p99_budget:
+        reasons.append(f"latency: p99 {2 * p95 - p50:.1f} ms > {p99_budget:g} ms (from {ctx.where})")
+    busy = est.utilisation
+    if busy is not None and busy > estimate.UTILISATION_HEADROOM:
+        reasons.append(f"throughput: {ctx.workload.throughput.rps:g} rps keeps {ctx.where} {busy:.0%} busy "
                        f"(limit {estimate.UTILISATION_HEADROOM:.0%})")
-    need = w.accuracy
-    if need is not None:
-        if need.max_drop is not None and est.accuracy_drop > need.max_drop + 1e-9:
-            reasons.append(f"accuracy: drop {est.accuracy_drop:.3f} > max_drop {need.max_drop:g}")
-        if need.min is not None and est.accuracy < need.min - 1e-9:
-            reasons.append(f"accuracy: {est.accuracy:.3f} < min {need.min:g}")
-    if not local_answer and w.offline == "required":
+    if max_drop is not None and est.accuracy_drop > max_drop + 1e-9:
+        reasons.append(f"accuracy: drop {est.accuracy_drop:.3f} > max_drop {max_drop:g}")
+    if min_accuracy is not None and est.accuracy < min_accuracy - 1e-9:
+        reasons.append(f"accuracy: {est.accuracy:.3f} < min {min_accuracy:g}")
+    if offline_required and not local_answer:
         reasons.append("offline: offline=required, but this pattern cannot answer without the uplink")
     return reasons
