@@ -25,7 +25,7 @@ from edgespec.planner.types import Candidate, Plan, WorkloadPlan
 from edgespec.spec.models import Spec
 
 PARALLEL_FROM = 200  # workloads: below this, starting processes costs more than it saves
-CHUNK = 25
+CHUNK = 10  # workloads: small, so the processes finish together
 
 
 def plan(spec: Spec, source: SourceMap, *, keep_all: bool = True, jobs: int | None = None
@@ -42,10 +42,11 @@ def plan(spec: Spec, source: SourceMap, *, keep_all: bool = True, jobs: int | No
         _STATE = (spec, source, devices, keep_all, {}, chunks, fork.Value("i", 0))
         try:
             with fork.Pool(jobs - 1) as pool:
-                theirs = pool.map_async(_claim_chunks, range(jobs - 1), chunksize=1)
-                done = dict(_claim_chunks(None))
-                for claimed in theirs.get():
-                    done.update(claimed)
+                # one task per chunk, each claiming whichever chunk is next (None once all are
+                # claimed), so results stream back while this process plans its own share
+                theirs = pool.imap_unordered(_claim_chunk, range(len(chunks)))
+                done = dict(iter(lambda: _claim_chunk(None), None))
+                done.update(claimed for claimed in theirs if claimed is not None)
         finally:
             _STATE = None
         planned = [r for i in range(len(chunks)) for r in done[i]]
@@ -78,17 +79,15 @@ def _chunks(names: list[str]) -> list[list[str]]:
     return [names[i:i + CHUNK] for i in range(0, len(names), CHUNK)]
 
 
-def _claim_chunks(_worker: int | None) -> list[tuple[int, list[tuple[WorkloadPlan, list[Diagnostic]]]]]:
-    """Plan chunks claimed from the shared counter until none is left: (chunk index, results)."""
+def _claim_chunk(_task: int | None) -> tuple[int, list[tuple[WorkloadPlan, list[Diagnostic]]]] | None:
+    """Plan the next unclaimed chunk: (chunk index, results), or None when all are claimed."""
     spec, source, devices, keep_all, memo, chunks, counter = _STATE
-    claimed = []
-    while True:
-        with counter.get_lock():
-            i = counter.value
-            counter.value += 1
-        if i >= len(chunks):
-            return claimed
-        claimed.append((i, [_plan_one(spec, source, devices, memo, keep_all, name) for name in chunks[i]]))
+    with counter.get_lock():
+        i = counter.value
+        counter.value += 1
+    if i >= len(chunks):
+        return None
+    return i, [_plan_one(spec, source, devices, memo, keep_all, name) for name in chunks[i]]
 
 
 def _plan_one(spec: Spec, source: SourceMap, devices: dict, memo: dict, keep_all: bool, name: str
