@@ -49,7 +49,8 @@ class Context:
     total_rps: float | None
     memo: dict  # shared by every workload of the process: (device's compute_key, Work) -> Compute, ...
     prune_dominated: bool = True  # off only in the test that checks pruning keeps the optimum
-    local: dict = field(default_factory=dict)  # this workload's repeated sub-results (see _cached)
+    local: dict = field(default_factory=dict)  # this workload's repeated sub-results
+    root_name: str = ""  # the spec's name for `root`
 
     @cached_property
     def where(self) -> str:
@@ -104,7 +105,7 @@ def context(spec: Spec, name: str, devices: dict[str, Device], memo: dict) -> Co
     total = rps * sum(d.count for d in sources) if rps is not None else None
     payload = estimate.input_bytes(root.input.shape, root.input.dtype, root.input.encoded_bytes)
     tensor = estimate.input_bytes(root.input.shape, root.input.dtype, None)
-    return Context(name, w, root, stage, smaller, sources, devices, payload, tensor, total, memo)
+    return Context(name, w, root, stage, smaller, sources, devices, payload, tensor, total, memo, root_name=root_name)
 
 
 # -- recipes ---------------------------------------------------------------------------------
@@ -375,7 +376,7 @@ def remote_whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator
                                 (f"capability: Workers AI has no model for {ctx.task} in edgespec's catalog",))
         else:
             entry = None
-            options = recipes(ctx, remote)
+            options = None  # the device's recipes, on a cache miss below
         fixed_notes = []
         if entry:
             fixed_notes.append(f"Workers AI runs {entry['id']}; accuracy assumed equal to the declared model's, "
@@ -384,27 +385,47 @@ def remote_whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator
             fixed_notes.append("Wavelength priced at the parent region's on-demand rate (a lower bound)")
         if remote.rtt_ms is None:
             fixed_notes.append(f"{remote.target} declares no network.rtt_ms: round trip not counted")
+        if options is not None:
+            runs = _remote_runs(ctx, remote, options, entry, fixed_notes)
+        else:  # the same for every workload of the model with the same pins: once per process
+            key = ("remote-runs", ctx.root_name, ctx.stage.name, ctx.workload.optimize.precision,
+                   ctx.workload.optimize.prune, ctx.tokens, remote.target)
+            runs = ctx.memo.get(key)
+            if runs is None:
+                runs = ctx.memo[key] = _remote_runs(ctx, remote, recipes(ctx, remote), entry, fixed_notes)
         net50 = net95 = 0.0
         privacy: list[str] = []
-        if options:
+        if runs:
             net50, net95 = _uplink(ctx, ctx.payload_bytes, remote)
             privacy = _transfer_allowed(ctx, remote, "raw_data")
-        for stage, recipe, work, acc, size_mb, _ in options:
-            model = entry["id"] if entry else stage.name
-            placements = (Placement(remote.target, "remote", model, recipe),)
-            reasons = [] if entry else list(_capability(ctx, recipe, remote))
-            if reasons:
-                yield Candidate(pattern, placements, None, tuple(reasons))
+        for placements, capability, memory, c, acc, drop, size_mb, energy, notes in runs:
+            if capability:
+                yield Candidate(pattern, placements, None, capability)
                 continue
-            reasons += _memory(ctx, remote, work)
-            c = _compute(ctx, remote, work)
+            reasons = list(memory)
             per_1k, monthly, instances = _remote_costs(ctx, remote, c.p50_ms, 1.0, entry, reasons)
-            est = Estimates(net50 + c.p50_ms, net95 + c.p95_ms, c.p50_ms, net50, acc, ctx.stage.accuracy - acc,
-                            size_mb, estimate.energy_mj(remote.power_w, c.p50_ms), per_1k, monthly,
-                            None, None, instances, (f"{remote.target}: {c.bound}-bound", *fixed_notes))
+            est = Estimates(net50 + c.p50_ms, net95 + c.p95_ms, c.p50_ms, net50, acc, drop,
+                            size_mb, energy, per_1k, monthly, None, None, instances, notes)
             reasons += privacy
             reasons += constraints.common(ctx, est, local_answer=False)
             yield Candidate(pattern, placements, est, tuple(reasons))
+
+
+def _remote_runs(ctx: Context, remote: Device, options: list[Option], entry: dict | None,
+                 fixed_notes: list[str]) -> list[tuple]:
+    """What does not depend on the workload's rate, sources or constraints, per option: placements,
+    capability and memory reasons, the run, accuracy, drop, size, energy and notes."""
+    runs = []
+    for stage, recipe, work, acc, size_mb, _ in options:
+        placements = (Placement(remote.target, "remote", entry["id"] if entry else stage.name, recipe),)
+        capability = () if entry else _capability(ctx, recipe, remote)
+        if capability:
+            runs.append((placements, capability, (), None, acc, None, size_mb, None, ()))
+            continue
+        c = _compute(ctx, remote, work)
+        runs.append((placements, (), tuple(_memory(ctx, remote, work)), c, acc, ctx.stage.accuracy - acc, size_mb,
+                     estimate.energy_mj(remote.power_w, c.p50_ms), (f"{remote.target}: {c.bound}-bound", *fixed_notes)))
+    return runs
 
 
 def _served_work(ctx: Context, entry: dict, stage: Stage) -> estimate.Work:
