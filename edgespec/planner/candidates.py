@@ -217,26 +217,28 @@ def _device_costs(ctx: Context, energy: float) -> tuple[float, float | None]:
 def _remote_costs(ctx: Context, remote: Device, compute_ms: float, share: float, model_entry: dict | None,
                   reasons: list[str]) -> tuple[float, float | None, int | None]:
     """(USD per 1,000 remote requests, USD per month, instances) for `share` of the traffic."""
-    gen = ctx.workload.generation
+    price = remote.price_per_hour
+    total = ctx.total_rps
+    if price is not None and remote.kind != "workers-ai":  # instances by the hour (EC2, Wavelength)
+        rps = (total or 0.0) * share
+        instances = estimate.instances_needed(rps, compute_ms) if total is not None else 1
+        if instances > remote.count:
+            reasons.append(f"throughput: needs {instances} x {remote.instance_type} on {remote.target} "
+                           f"for {rps:g} rps, count is {remote.count}")
+        monthly = instances * price * estimate.HOURS_PER_MONTH
+        requests = (total or 0.0) * estimate.SECONDS_PER_MONTH
+        # without a declared rate: the instance time one request occupies (USD/s x s x 1,000 requests)
+        per_1k = monthly / (requests / 1000) if requests else price / 3600 * compute_ms
+        return per_1k, monthly if total is not None else None, instances
     if remote.kind == "workers-ai":
-        per_request = estimate.workers_ai_usd(model_entry or {}, gen.prompt_tokens if gen else 0,
-                                              gen.output_tokens if gen else 0)
+        prompt, output = ctx.tokens
+        per_request = estimate.workers_ai_usd(model_entry or {}, prompt, output)
         monthly = _monthly(ctx)
         return per_request * 1000 * share, (per_request * monthly * share if monthly is not None else None), None
-    if remote.price_per_hour is None:  # a device used as a remote tier (site server): electricity only
-        energy = estimate.energy_mj(remote.power_w, compute_ms)
-        per_1k, monthly = _device_costs(ctx, energy)
-        return per_1k * share, (monthly * share if monthly is not None else None), None
-    rps = (ctx.total_rps or 0.0) * share
-    instances = estimate.instances_needed(rps, compute_ms) if ctx.total_rps is not None else 1
-    if instances > remote.count:
-        reasons.append(f"throughput: needs {instances} x {remote.instance_type} on {remote.target} "
-                       f"for {rps:g} rps, count is {remote.count}")
-    monthly = instances * remote.price_per_hour * estimate.HOURS_PER_MONTH
-    requests = (ctx.total_rps or 0.0) * estimate.SECONDS_PER_MONTH
-    # without a declared rate: the instance time one request occupies (USD/s x s x 1,000 requests)
-    per_1k = monthly / (requests / 1000) if requests else remote.price_per_hour / 3600 * compute_ms
-    return per_1k, monthly if ctx.total_rps is not None else None, instances
+    # a device used as a remote tier (site server): electricity only
+    energy = estimate.energy_mj(remote.power_w, compute_ms)
+    per_1k, monthly = _device_costs(ctx, energy)
+    return per_1k * share, (monthly * share if monthly is not None else None), None
 
 
 def _size_mb(stage: Stage, recipe: Recipe) -> float:
