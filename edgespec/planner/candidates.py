@@ -442,23 +442,31 @@ def split(ctx: Context) -> Iterator[Candidate]:
     """Layers before a split point on the device, activations to a remote tier for the rest."""
     remotes = [d for d in ctx.devices.values() if d.kind in ("wavelength", "ec2")]
     first = ctx.sources[0]
-    for point in ctx.root.split_points if ctx.stage_is_root else ():
+    for index, point in enumerate(ctx.root.split_points if ctx.stage_is_root else ()):
         note = (f"cut at {point.name}: {point.activation_bytes / 1e3:.0f} kB "
                 f"of activations instead of {ctx.payload_bytes / 1e3:.0f} kB of input",)
         for remote in remotes:
             n50, n95 = _uplink(ctx, point.activation_bytes, remote)
             privacy = _transfer_allowed(ctx, remote, "features")
+            # the model's head and the remote tier's tail per recipe: the same for every workload
+            # of the model with the same pins, so once per process
+            key = ("split-tails", ctx.root_name, ctx.stage.name, ctx.workload.optimize.precision,
+                   ctx.workload.optimize.prune, ctx.tokens, index, remote.target)
+            tails = ctx.memo.get(key)
+            if tails is None:
+                tails = ctx.memo[key] = {}
             for stage, recipe, _, acc, size_mb, on_sources in recipes(ctx, first, variants=False):
                 placements = (*on_sources, Placement(remote.target, "remote", stage.name, recipe))
+                cut = tails.get(recipe)
+                if cut is None:
+                    cut = tails[recipe] = _split_cut(ctx, stage, recipe, point, remote)
+                remote_reasons, head, c_tail = cut
                 reasons = _sources_capable(ctx, recipe)
-                reasons += _capability(ctx, Recipe(recipe.precision), remote)
+                reasons += remote_reasons
                 if reasons:
                     yield Candidate("split", placements, None, tuple(dict.fromkeys(reasons)))
                     continue
-                head = _work(ctx, stage, recipe, point.flops_fraction)
-                tail = _work(ctx, stage, Recipe(recipe.precision, recipe.prune), 1 - point.flops_fraction)
                 heads = _on_sources(ctx, head)
-                c_tail = _compute(ctx, remote, tail)
                 per_1k_r, monthly_r, instances = _remote_costs(ctx, remote, c_tail.p50_ms, 1.0, None, reasons)
                 per_1k_d, monthly_d = _device_costs(ctx, heads.energy_mj)
                 est = Estimates(heads.p50_ms + n50 + c_tail.p50_ms, heads.p95_ms + n95 + c_tail.p95_ms,
@@ -469,6 +477,16 @@ def split(ctx: Context) -> Iterator[Candidate]:
                 reasons += privacy
                 reasons += constraints.common(ctx, est, local_answer=False)
                 yield Candidate("split", placements, est, tuple(reasons))
+
+
+def _split_cut(ctx: Context, stage: Stage, recipe: Recipe, point, remote: Device) -> tuple:
+    """(the remote tier's capability reasons, the head's work, the tail's run on the remote tier)."""
+    remote_reasons = _capability(ctx, Recipe(recipe.precision), remote)
+    head = _work(ctx, stage, recipe, point.flops_fraction)
+    if remote_reasons:
+        return remote_reasons, head, None
+    tail = _work(ctx, stage, Recipe(recipe.precision, recipe.prune), 1 - point.flops_fraction)
+    return remote_reasons, head, _compute(ctx, remote, tail)
 
 
 def cascade(ctx: Context) -> Iterator[Candidate]:
