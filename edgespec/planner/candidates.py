@@ -390,8 +390,7 @@ def remote_whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator
         if options is not None:
             runs = _remote_runs(ctx, remote, options, entry, fixed_notes)
         else:  # the same for every workload of the model with the same pins: once per process
-            key = ("remote-runs", ctx.root_name, ctx.stage.name, ctx.workload.optimize.precision,
-                   ctx.workload.optimize.prune, ctx.tokens, remote.target)
+            key = ("remote-runs", *_model_key(ctx), remote.target)
             runs = ctx.memo.get(key)
             if runs is None:
                 runs = ctx.memo[key] = _remote_runs(ctx, remote, recipes(ctx, remote), entry, fixed_notes)
@@ -450,8 +449,7 @@ def split(ctx: Context) -> Iterator[Candidate]:
             privacy = _transfer_allowed(ctx, remote, "features")
             # the model's head and the remote tier's tail per recipe: the same for every workload
             # of the model with the same pins, so once per process
-            key = ("split-tails", ctx.root_name, ctx.stage.name, ctx.workload.optimize.precision,
-                   ctx.workload.optimize.prune, ctx.tokens, index, remote.target)
+            key = ("split-tails", *_model_key(ctx), index, remote.target)
             tails = ctx.memo.get(key)
             if tails is None:
                 tails = ctx.memo[key] = {}
@@ -561,14 +559,8 @@ def federated(ctx: Context) -> Iterator[Candidate]:
         for agg in _aggregators(ctx, on_site, fraction):
             note = (f"features cut at {cut} go to {agg.target} on site {site}",)
             privacy = _transfer_allowed(ctx, agg, "features")
-            tail = None  # the aggregator's share: the same for every device recipe
+            agg_recipe, tail_ms, tail95, _ = _aggregator_tail(ctx, agg, fraction)
             for stage, recipe, _, acc, size_mb, on_sources in recipes(ctx, first, variants=False):
-                if tail is None:
-                    agg_recipe, _, _ = _remote_recipe(ctx, agg, stage)
-                    tail = (0.0, 0.0)
-                    if fraction < 1.0:
-                        c_tail = _compute(ctx, agg, _work(ctx, stage, agg_recipe, 1 - fraction))
-                        tail = (c_tail.p50_ms, c_tail.p95_ms)
                 placements = (*on_sources, Placement(agg.target, "aggregator", stage.name, agg_recipe))
                 reasons = _sources_capable(ctx, recipe)
                 if reasons:
@@ -576,7 +568,6 @@ def federated(ctx: Context) -> Iterator[Candidate]:
                     continue
                 head = _work(ctx, stage, recipe, fraction)
                 heads = _on_sources(ctx, head)
-                tail_ms, tail95 = tail
                 energy = heads.energy_mj + estimate.energy_mj(agg.power_w, tail_ms)
                 per_1k, monthly = _device_costs(ctx, energy)
                 est = Estimates(heads.p50_ms + net.p50_ms + tail_ms, heads.p95_ms + net.p95_ms + tail95,
@@ -599,22 +590,44 @@ def _aggregators(ctx: Context, on_site: list[Device], fraction: float) -> list[D
     """
     if not ctx.prune_dominated:
         return on_site
+    key = ("aggregators", *_model_key(ctx), fraction, tuple(d.target for d in on_site))
+    found = ctx.memo.get(key)
+    if found is None:
+        found = ctx.memo[key] = _undominated(ctx, on_site, fraction)
+    return found
 
-    def tail(agg: Device) -> tuple[float, float, float]:
-        if fraction >= 1.0:
-            return 0.0, 0.0, 0.0
-        recipe, _, _ = _remote_recipe(ctx, agg, ctx.stage)
-        c = _compute(ctx, agg, _work(ctx, ctx.stage, recipe, 1 - fraction))
-        return c.p50_ms, c.p95_ms, estimate.energy_mj(agg.power_w, c.p50_ms)
 
+def _undominated(ctx: Context, on_site: list[Device], fraction: float) -> list[Device]:
     kept: list[tuple[tuple[float, float, float], Device]] = []
     for agg in on_site:  # sorted by name
-        t = tail(agg)
+        t = _aggregator_tail(ctx, agg, fraction)[1:]
         if any(all(k <= v for k, v in zip(kt, t, strict=True)) for kt, _ in kept):
             continue
         kept = [(kt, k) for kt, k in kept if not all(v <= x for v, x in zip(t, kt, strict=True))]
         kept.append((t, agg))
     return sorted((agg for _, agg in kept), key=lambda d: d.target)
+
+
+def _aggregator_tail(ctx: Context, agg: Device, fraction: float) -> tuple[Recipe, float, float, float]:
+    """An aggregator's share of a federated candidate: its recipe and the tail after the cut
+    (p50, p95, energy; nothing when the cut is the output). Once per process per model and pins."""
+    key = ("aggregator-tail", *_model_key(ctx), fraction, agg.target)
+    found = ctx.memo.get(key)
+    if found is None:
+        recipe, _, _ = _remote_recipe(ctx, agg, ctx.stage)
+        found = (recipe, 0.0, 0.0, 0.0)
+        if fraction < 1.0:
+            c = _compute(ctx, agg, _work(ctx, ctx.stage, recipe, 1 - fraction))
+            found = (recipe, c.p50_ms, c.p95_ms, estimate.energy_mj(agg.power_w, c.p50_ms))
+        ctx.memo[key] = found
+    return found
+
+
+def _model_key(ctx: Context) -> tuple:
+    """What a workload's model-only results depend on: the model, the stage it runs, the pins and
+    (LLMs) the token counts. Workloads that agree on these share those results."""
+    opt = ctx.workload.optimize
+    return ctx.root_name, ctx.stage.name, opt.precision, opt.prune, ctx.tokens
 
 
 PATTERN_FUNCTIONS = {
