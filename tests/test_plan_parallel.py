@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 
 import pytest
+import yaml
 
 from edgespec.diagnostics.render import render
 from edgespec.load import Limits, load_bytes
@@ -14,6 +15,7 @@ from edgespec.planner import render as plan_render
 from edgespec.planner.plan import plan
 from edgespec.validate import validate
 from tests.conftest import ROOT
+from tests.planner_helpers import run
 
 sys.path.insert(0, str(ROOT / "bench"))
 import gen  # noqa: E402
@@ -55,3 +57,19 @@ def test_compact_plan_keeps_the_chosen_and_the_closest_misses(checked):
         assert (wp.chosen is None) == (full.workloads[name].chosen is None)
         if wp.chosen is not None:
             assert wp.chosen in wp.candidates and wp.chosen.key == full.workloads[name].chosen.key
+
+
+def test_shared_results_never_leak_between_workloads():
+    """The planner shares model-only results between workloads of a process (a remote tier's runs,
+    split tails, aggregator tails). Each workload's plan is the same planned with the others as
+    planned alone, on workloads that share models but differ in devices, sites, pins and rates."""
+    doc = yaml.safe_load(gen.spec(40, 16, seed=11))
+    pins = [{}, {"precision": "int8"}, {"prune": "none"}, {"precision": "fp16", "prune": 0.25}]
+    for i, w in enumerate(doc["workloads"].values()):
+        if pins[i % 4]:
+            w["optimize"] = pins[i % 4]
+    together, _ = run(doc)
+    for name in list(doc["workloads"])[::3]:
+        alone, _ = run({**doc, "workloads": {name: doc["workloads"][name]}})
+        assert plan_render._workload_json(alone.workloads[name]) == \
+            plan_render._workload_json(together.workloads[name]), name
