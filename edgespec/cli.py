@@ -335,4 +335,23 @@ def catalog_cmd() -> None:
 
 
 def main() -> None:
-    cli(prog_name="edgespec")
+    """The console script. It leaves without tearing the interpreter down: freeing a large plan's
+    objects one by one takes ~0.1 s and changes nothing (mypy exits the same way). Output is
+    flushed first; exit codes are those sys.exit would give."""
+    import os
+
+    try:
+        cli(prog_name="edgespec")
+        code = EXIT_OK  # pragma: no cover - click always ends with SystemExit in standalone mode
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or EXIT_OK
+        else:
+            print(exc.code, file=sys.stderr)
+            code = EXIT_ERRORS
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, OSError):
+        code = 120  # what CPython exits with when it cannot flush at shutdown
+    os._exit(code)

@@ -7,7 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from click.testing import CliRunner
 
+from edgespec.cli import cli
 from tests.conftest import ROOT
 
 BAD = b"apiVersion: edgespec/v1\nkind: EdgeDeployment\nmetadata: {name: x, version: 1.0.0}\nmodels: {}\ntargets: {}\nworkloads: {}\nextra: 1\n"
@@ -161,3 +163,25 @@ def test_python_dash_m(tmp_path):
     result = subprocess.run([sys.executable, "-m", "edgespec", "validate", str(ROOT / "examples" / "pos-fraud.yaml")],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("args, code", [
+    (["plan", "{big}", "--format", "json"], 1),  # infeasible workloads: exit 1, 1 MB+ of JSON
+    (["validate", str(ROOT / "examples" / "pos-fraud.yaml")], 0),
+    (["bogus"], 2),
+])
+def test_console_script_flushes_everything_and_keeps_exit_codes(tmp_path, args, code):
+    """main() leaves with os._exit (no interpreter teardown): nothing written may be lost, and the
+    exit code must be the one sys.exit would give. Compared with the in-process CliRunner. (click.echo
+    flushes each write, so the final flush in main() is a second line of defence.)"""
+    big = tmp_path / "big.yaml"
+    sys.path.insert(0, str(ROOT / "bench"))
+    import gen
+
+    big.write_text(gen.spec(300, 20, seed=5))
+    args = [a.format(big=big) for a in args]
+    result = subprocess.run([sys.executable, "-m", "edgespec", *args], capture_output=True, cwd=ROOT)
+    reference = CliRunner().invoke(cli, args, prog_name="edgespec")
+    assert result.returncode == reference.exit_code == code
+    assert result.stdout.decode() == reference.stdout
+    assert result.stderr.decode() == reference.stderr
