@@ -94,7 +94,10 @@ def plan(spec: str, fmt: str, explain_workload: str | None, diag_fmt: str, max_b
     from edgespec.pipeline import plan_file
     from edgespec.planner import render as plan_render
 
-    checked, planned, diagnostics = plan_file(spec, max_bytes=max_bytes, keep_all=explain_workload is not None)
+    explaining = explain_workload is not None
+    checked, planned, diagnostics = plan_file(spec, max_bytes=max_bytes, keep_all=explaining,
+                                              fragment=plan_render.json_fragment if fmt == "json" and not explaining
+                                              else None)
     # json and sarif always give a document (empty or not); text prints nothing when all is well
     click.echo(render(diag_fmt, diagnostics, {checked.source.file: checked.source.text}), nl=False, err=True)
     if planned is None:

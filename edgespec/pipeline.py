@@ -24,16 +24,17 @@ def check_file(path: str, *, max_bytes: int = Limits.max_bytes) -> Checked:
     return Checked(loaded.source, spec, diagnostics)
 
 
-def plan_file(path: str, *, max_bytes: int = Limits.max_bytes, keep_all: bool = False):
+def plan_file(path: str, *, max_bytes: int = Limits.max_bytes, keep_all: bool = False, fragment=None):
     """Load, validate and plan one spec: (Checked, Plan or None, all diagnostics). The plan keeps
-    every candidate only with `keep_all` (for `plan --explain`)."""
+    every candidate only with `keep_all` (for `plan --explain`); `fragment` renders each workload
+    where it is planned (see planner.plan)."""
     from edgespec.diagnostics import sort_key
     from edgespec.planner.plan import plan
 
     checked = check_file(path, max_bytes=max_bytes)
     if checked.spec is None:
         return checked, None, checked.diagnostics
-    planned, diagnostics = plan(checked.spec, checked.source, keep_all=keep_all)
+    planned, diagnostics = plan(checked.spec, checked.source, keep_all=keep_all, fragment=fragment)
     return checked, planned, sorted(checked.diagnostics + diagnostics, key=sort_key)
 
 

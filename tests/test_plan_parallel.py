@@ -1,4 +1,5 @@
-"""Planning in worker processes and keeping only the shown candidates change nothing a user sees:
+"""Planning in worker processes, keeping only the shown candidates and rendering JSON where each
+workload is planned change nothing a user sees:
 the JSON plan, the text plan and the diagnostics are byte-identical to a single-process plan that
 keeps every candidate (on a generated spec with feasible, infeasible and oversubscribed workloads)."""
 
@@ -40,7 +41,10 @@ def test_parallel_and_compact_plans_are_identical(checked):
     reference = outputs(spec, source, keep_all=True, jobs=1)
     assert '"feasible": false' in reference[0] and '"feasible": true' in reference[0]  # both kinds present
     assert "ES502" in reference[2] and "ES501" in reference[2]
-    for kwargs in ({"keep_all": False, "jobs": 1}, {"keep_all": False, "jobs": 2}, {"keep_all": True, "jobs": 3}):
+    fragment = plan_render.json_fragment  # the JSON entries made by the processes that planned them
+    for kwargs in ({"keep_all": False, "jobs": 1}, {"keep_all": False, "jobs": 2}, {"keep_all": True, "jobs": 3},
+                   {"keep_all": False, "jobs": 2, "fragment": fragment},
+                   {"keep_all": False, "jobs": 1, "fragment": fragment}):
         got = outputs(spec, source, **kwargs)
         assert got[:3] == reference[:3], kwargs
         assert list(got[3].workloads) == list(reference[3].workloads)  # spec order kept

@@ -306,7 +306,8 @@ class LocalRun(NamedTuple):
 def _summarise(ctx: Context, results: list[tuple[Device, estimate.Compute]]) -> LocalRun:
     if len(results) == 1:  # the common case: one data-source class
         dev, c = results[0]
-        return LocalRun(results, c.p50_ms, c.p95_ms, estimate.energy_mj(dev.power_w, c.p50_ms), ctx.rps * c.p50_ms / 1000)
+        return LocalRun(results, c.p50_ms, c.p95_ms, estimate.energy_mj(dev.power_w, c.p50_ms),
+                        ctx.rps * c.p50_ms / 1000)
     p50, p95 = _worst([(c.p50_ms, c.p95_ms) for _, c in results])
     energy = _weighted(results, lambda d, c: estimate.energy_mj(d.power_w, c.p50_ms))
     return LocalRun(results, p50, p95, energy, _utilisation(ctx, results))

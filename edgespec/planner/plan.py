@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import defaultdict
+from collections.abc import Callable
 
 from edgespec.diagnostics import Diagnostic, sort_key
 from edgespec.diagnostics.codes import diag
@@ -28,10 +29,11 @@ PARALLEL_FROM = 200  # workloads: below this, starting processes costs more than
 CHUNK = 10  # workloads: small, so the processes finish together
 
 
-def plan(spec: Spec, source: SourceMap, *, keep_all: bool = True, jobs: int | None = None
-         ) -> tuple[Plan, list[Diagnostic]]:
+def plan(spec: Spec, source: SourceMap, *, keep_all: bool = True, jobs: int | None = None,
+         fragment: Callable[[WorkloadPlan], str] | None = None) -> tuple[Plan, list[Diagnostic]]:
     """Plan every workload of a valid spec. `jobs`: worker processes (default: the usable cores
-    for large specs, EDGESPEC_JOBS overrides; 1 plans in this process)."""
+    for large specs, EDGESPEC_JOBS overrides; 1 plans in this process). `fragment`: a renderer's
+    text for one workload, made in the process that planned it (Plan.fragments)."""
     global _STATE
     devices = {name: device_mod.resolve(name, t) for name, t in spec.targets.items()}
     names = list(spec.workloads)
@@ -39,7 +41,7 @@ def plan(spec: Spec, source: SourceMap, *, keep_all: bool = True, jobs: int | No
     if jobs > 1:
         fork = multiprocessing.get_context("fork")
         chunks = _chunks(names)
-        _STATE = (spec, source, devices, keep_all, {}, chunks, fork.Value("i", 0))
+        _STATE = (spec, source, devices, keep_all, {}, chunks, fork.Value("i", 0), fragment)
         try:
             with fork.Pool(jobs - 1) as pool:
                 # one task per chunk, each claiming whichever chunk is next (None once all are
@@ -52,14 +54,15 @@ def plan(spec: Spec, source: SourceMap, *, keep_all: bool = True, jobs: int | No
         planned = [r for i in range(len(chunks)) for r in done[i]]
     else:
         memo: dict = {}
-        planned = [_plan_one(spec, source, devices, memo, keep_all, name) for name in names]
-    workloads = {wp.name: wp for wp, _ in planned}
-    diagnostics = [d for _, found in planned for d in found]
+        planned = [_plan_one(spec, source, devices, memo, keep_all, name, fragment) for name in names]
+    workloads = {wp.name: wp for wp, _, _ in planned}
+    fragments = {wp.name: text for wp, _, text in planned if text is not None}
+    diagnostics = [d for _, found, _ in planned for d in found]
     diagnostics += _oversubscribed(workloads, source)
-    return Plan(workloads), sorted(diagnostics, key=sort_key)
+    return Plan(workloads, fragments), sorted(diagnostics, key=sort_key)
 
 
-_STATE: tuple | None = None  # what forked workers plan from: (spec, source, devices, keep_all, memo, chunks, next)
+_STATE: tuple | None = None  # what forked workers plan from: (spec, ..., memo, chunks, next, fragment)
 
 
 def _jobs(jobs: int | None, workloads: int) -> int:
@@ -81,17 +84,18 @@ def _chunks(names: list[str]) -> list[list[str]]:
 
 def _claim_chunk(_task: int | None) -> tuple[int, list[tuple[WorkloadPlan, list[Diagnostic]]]] | None:
     """Plan the next unclaimed chunk: (chunk index, results), or None when all are claimed."""
-    spec, source, devices, keep_all, memo, chunks, counter = _STATE
+    spec, source, devices, keep_all, memo, chunks, counter, fragment = _STATE
     with counter.get_lock():
         i = counter.value
         counter.value += 1
     if i >= len(chunks):
         return None
-    return i, [_plan_one(spec, source, devices, memo, keep_all, name) for name in chunks[i]]
+    return i, [_plan_one(spec, source, devices, memo, keep_all, name, fragment) for name in chunks[i]]
 
 
-def _plan_one(spec: Spec, source: SourceMap, devices: dict, memo: dict, keep_all: bool, name: str
-              ) -> tuple[WorkloadPlan, list[Diagnostic]]:
+def _plan_one(spec: Spec, source: SourceMap, devices: dict, memo: dict, keep_all: bool, name: str,
+              fragment: Callable[[WorkloadPlan], str] | None = None
+              ) -> tuple[WorkloadPlan, list[Diagnostic], str | None]:
     ctx = cands.context(spec, name, devices, memo)
     candidates = cands.enumerate_all(ctx)
     chosen = select.best(ctx.workload.objective, candidates)
@@ -101,9 +105,10 @@ def _plan_one(spec: Spec, source: SourceMap, devices: dict, memo: dict, keep_all
     kept = tuple(candidates) if keep_all else _shown(chosen, candidates, by_target)
     wp = WorkloadPlan(name, ctx.workload.objective, chosen, kept,
                       why(ctx.workload.objective, chosen, candidates, misses))
+    text = fragment(wp) if fragment is not None else None
     if chosen is None:
-        return wp, [_infeasible(name, misses, source)]
-    return wp, _missing_figures(name, chosen, ctx, source)
+        return wp, [_infeasible(name, misses, source)], text
+    return wp, _missing_figures(name, chosen, ctx, source), text
 
 
 def _shown(chosen: Candidate | None, candidates: list[Candidate], misses: dict) -> tuple[Candidate, ...]:

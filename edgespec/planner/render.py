@@ -3,6 +3,8 @@ contract for CI bots (documented in docs/planner.md)."""
 
 from __future__ import annotations
 
+from json.encoder import encode_basestring_ascii
+
 from edgespec import jsontext
 from edgespec.planner import select
 from edgespec.planner.types import Candidate, Plan, WorkloadPlan
@@ -94,8 +96,18 @@ def _workload_json(wp: WorkloadPlan) -> dict:
 
 
 def as_json(plan: Plan) -> str:
-    doc = {"version": JSON_VERSION, "workloads": {n: _workload_json(wp) for n, wp in plan.workloads.items()}}
-    return jsontext.dumps(doc) + "\n"
+    """The JSON document: jsontext.dumps of {"version", "workloads"}, each workload's entry taken
+    from plan.fragments when the planner made it (plan(..., fragment=json_fragment))."""
+    if not plan.workloads:
+        return jsontext.dumps({"version": JSON_VERSION, "workloads": {}}) + "\n"
+    entries = [f"    {encode_basestring_ascii(name)}: {plan.fragments.get(name) or json_fragment(wp)}"
+               for name, wp in sorted(plan.workloads.items())]
+    return f'{{\n  "version": {JSON_VERSION},\n  "workloads": {{\n' + ",\n".join(entries) + "\n  }\n}\n"
+
+
+def json_fragment(wp: WorkloadPlan) -> str:
+    """One workload's value in the JSON document, indented for its place there (two levels)."""
+    return jsontext.dumps(_workload_json(wp)).replace("\n", "\n    ")
 
 
 def explain(wp: WorkloadPlan) -> str:

@@ -64,7 +64,8 @@ class Candidate(NamedTuple):
     @property
     def key(self) -> str:
         """A stable identity, used as the last tie-break (only exact ties need it)."""
-        return self.pattern + "|" + "|".join(f"{p.target}:{p.role}:{p.model}:{p.recipe.label()}" for p in self.placements)
+        return self.pattern + "|" + "|".join(f"{p.target}:{p.role}:{p.model}:{p.recipe.label()}"
+                                             for p in self.placements)
 
     @property
     def remote_target(self) -> str | None:
@@ -87,3 +88,4 @@ class WorkloadPlan:
 @dataclass(frozen=True)
 class Plan:
     workloads: dict[str, WorkloadPlan] = field(default_factory=dict)
+    fragments: dict[str, str] = field(default_factory=dict)  # a renderer's text per workload, if asked for
