@@ -13,14 +13,13 @@ strings only ever travel as separate argv elements, label values or ConfigMap da
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from edgespec import __version__
 from edgespec.diagnostics.codes import diag
 from edgespec.emit import argo
 from edgespec.emit.common import model_source, placements_on
-from edgespec.emit.package import identity
+from edgespec.emit.package import identity, sha256
 from edgespec.emit.router import remote_timeout_ms
 from edgespec.emit.templating import render
 from edgespec.load.sourcemap import SourceMap
@@ -94,9 +93,9 @@ def manifests(spec: Spec, workload: str, model: str, replicas: int, target: str,
                                             sort_keys=True) + "\n"},
     }
     # The package identity the gateway reports: the spec's version plus a hash of what the pod runs.
-    content = hashlib.sha256(json.dumps([config_map["data"], code["data"], source.uri, source.sha256 or "",
-                                         toolchain["triton_server"]["image"], toolchain["python"]["image"]],
-                                        sort_keys=True).encode()).hexdigest()
+    content = sha256(json.dumps([config_map["data"], code["data"], source.uri, source.sha256 or "",
+                                 toolchain["triton_server"]["image"], toolchain["python"]["image"]],
+                                sort_keys=True).encode())
     package = identity(spec.metadata.version, content)
     selector = {"app.kubernetes.io/name": workload}
     node_selector = {"node.kubernetes.io/instance-type": t.instance_type or ""}

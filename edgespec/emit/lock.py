@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from edgespec import __version__
+from edgespec.emit.package import file_hashes, sha256
 from edgespec.emit.serialize import json_bytes
 from edgespec.planner.types import Plan
 from edgespec.spec.models import Spec
 
 LOCK_VERSION = 1
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def lock(spec_text: str, spec: Spec, plan: Plan, files: dict[str, bytes], toolchain: dict) -> bytes:
@@ -40,5 +35,5 @@ def lock(spec_text: str, spec: Spec, plan: Plan, files: dict[str, bytes], toolch
                                              ("region", t.region)) if v is not None}
                     for name, t in sorted(spec.targets.items())},
         "toolchain": {k: v.get("image") or v["version"] for k, v in sorted(toolchain.items())},
-        "files": {path: sha256(data) for path, data in sorted(files.items())},
+        "files": file_hashes(files),
     })

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 
-from edgespec.emit.lock import sha256
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def file_hashes(files: dict[str, bytes]) -> dict[str, str]:
