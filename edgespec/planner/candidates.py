@@ -140,12 +140,12 @@ class Option(NamedTuple):
 def recipes(ctx: Context, device: Device, *, variants: bool = True) -> list[Option]:
     """The recipes `device` can be asked to run the workload's stage at (and, with `variants`, its
     smaller variants), in a fixed order."""
-    key = ("recipes", device.target)
-    found = ctx.local.get(key)
-    if found is None:
-        found = ctx.local[key] = [_option(ctx, stage, recipe)
-                                  for stage, recipe in _recipes(ctx, device, [ctx.stage, *ctx.smaller])]
+    found = _once(ctx.local, ("recipes", device.target), _options, ctx, device)
     return found if variants else [o for o in found if o.stage is ctx.stage]
+
+
+def _options(ctx: Context, device: Device) -> list[Option]:
+    return [_option(ctx, stage, recipe) for stage, recipe in _recipes(ctx, device, [ctx.stage, *ctx.smaller])]
 
 
 def _option(ctx: Context, stage: Stage, recipe: Recipe, work: estimate.Work | None = None) -> Option:
@@ -172,6 +172,17 @@ def _work(ctx: Context, stage: Stage, recipe: Recipe, fraction: float = 1.0) -> 
                          *ctx.tokens, recipe.accelerator, cpu, ctx.tensor_bytes if cpu else 0.0)
 
 
+def _once(store: dict, key: tuple, make, *args):
+    """store[key], made by make(*args) the first time it is asked for (ctx.memo: once per process,
+    ctx.local: once per workload). The lookups made for every candidate (_compute, _memory,
+    _on_sources, _capability, _sources_capable, a split's cut per recipe) spell the same lines
+    out instead: the extra call costs 2.6% of planning's instructions there."""
+    found = store.get(key)
+    if found is None:
+        found = store[key] = make(*args)
+    return found
+
+
 def _compute(ctx: Context, device: Device, work: estimate.Work) -> estimate.Compute:
     key = (device.compute_key, work)
     found = ctx.memo.get(key)
@@ -190,11 +201,7 @@ def _memory(ctx: Context, device: Device, work: estimate.Work) -> list[str]:
 
 def _transfer_allowed(ctx: Context, dest: Device, what: str) -> list[str]:
     """Privacy and residency depend only on the workload and the destination: once per pair."""
-    key = ("transfer", dest.target, what)
-    found = ctx.local.get(key)
-    if found is None:
-        found = ctx.local[key] = constraints.transfer_allowed(ctx, dest, what)
-    return found
+    return _once(ctx.local, ("transfer", dest.target, what), constraints.transfer_allowed, ctx, dest, what)
 
 
 def _accuracy(ctx: Context, stage: Stage, recipe: Recipe) -> float:
@@ -338,6 +345,7 @@ def _capability(ctx: Context, recipe: Recipe, device: Device) -> tuple[str, ...]
 
 
 def _sources_capable(ctx: Context, recipe: Recipe) -> list[str]:
+    """Every data source's capability reasons for `recipe`, each once (a fresh list to extend)."""
     key = ("sources-capable", recipe)
     found = ctx.local.get(key)
     if found is None:
@@ -359,13 +367,14 @@ def _device_placements(ctx: Context, stage: Stage, recipe: Recipe) -> tuple[Plac
 
 def _uplink(ctx: Context, payload_bytes: float, remote: Device, *, lan: bool = False) -> tuple[float, float]:
     """The slowest data source's leg to `remote` (median, tail): the same for every recipe."""
-    key = ("uplink", payload_bytes, remote.target, lan)
-    found = ctx.local.get(key)
-    if found is None:
-        nets = [estimate.transfer(payload_bytes, estimate.LAN_RTT_MS if lan else remote.rtt_ms,
-                                  estimate.LAN_MBPS if lan else d.uplink_mbps) for d in ctx.sources]
-        found = ctx.local[key] = _worst([(n.p50_ms, n.p95_ms) for n in nets])
-    return found
+    return _once(ctx.local, ("uplink", payload_bytes, remote.target, lan),
+                 _slowest_leg, ctx, payload_bytes, remote, lan)
+
+
+def _slowest_leg(ctx: Context, payload_bytes: float, remote: Device, lan: bool) -> tuple[float, float]:
+    nets = [estimate.transfer(payload_bytes, estimate.LAN_RTT_MS if lan else remote.rtt_ms,
+                              estimate.LAN_MBPS if lan else d.uplink_mbps) for d in ctx.sources]
+    return _worst([(n.p50_ms, n.p95_ms) for n in nets])
 
 
 def remote_whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator[Candidate]:
@@ -391,10 +400,8 @@ def remote_whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator
         if options is not None:
             runs = _remote_runs(ctx, remote, options, entry, fixed_notes)
         else:  # the same for every workload of the model with the same pins: once per process
-            key = ("remote-runs", *_model_key(ctx), remote.target)
-            runs = ctx.memo.get(key)
-            if runs is None:
-                runs = ctx.memo[key] = _remote_runs(ctx, remote, recipes(ctx, remote), entry, fixed_notes)
+            runs = _once(ctx.memo, ("remote-runs", *_model_key(ctx), remote.target),
+                         lambda: _remote_runs(ctx, remote, recipes(ctx, remote), entry, fixed_notes))
         net50 = net95 = 0.0
         privacy: list[str] = []
         if runs:
@@ -450,13 +457,10 @@ def split(ctx: Context) -> Iterator[Candidate]:
             privacy = _transfer_allowed(ctx, remote, "features")
             # the model's head and the remote tier's tail per recipe: the same for every workload
             # of the model with the same pins, so once per process
-            key = ("split-tails", *_model_key(ctx), index, remote.target)
-            tails = ctx.memo.get(key)
-            if tails is None:
-                tails = ctx.memo[key] = {}
+            tails = ctx.memo.setdefault(("split-tails", *_model_key(ctx), index, remote.target), {})
             for stage, recipe, _, acc, size_mb, on_sources in recipes(ctx, first, variants=False):
                 placements = (*on_sources, Placement(remote.target, "remote", stage.name, recipe))
-                cut = tails.get(recipe)
+                cut = tails.get(recipe)  # per candidate: spelled out (see _once)
                 if cut is None:
                     cut = tails[recipe] = _split_cut(ctx, stage, recipe, point, remote)
                 remote_reasons, head, c_tail = cut
@@ -591,11 +595,8 @@ def _aggregators(ctx: Context, on_site: list[Device], fraction: float) -> list[D
     """
     if not ctx.prune_dominated:
         return on_site
-    key = ("aggregators", *_model_key(ctx), fraction, tuple(d.target for d in on_site))
-    found = ctx.memo.get(key)
-    if found is None:
-        found = ctx.memo[key] = _undominated(ctx, on_site, fraction)
-    return found
+    return _once(ctx.memo, ("aggregators", *_model_key(ctx), fraction, tuple(d.target for d in on_site)),
+                 _undominated, ctx, on_site, fraction)
 
 
 def _undominated(ctx: Context, on_site: list[Device], fraction: float) -> list[Device]:
@@ -612,16 +613,15 @@ def _undominated(ctx: Context, on_site: list[Device], fraction: float) -> list[D
 def _aggregator_tail(ctx: Context, agg: Device, fraction: float) -> tuple[Recipe, float, float, float]:
     """An aggregator's share of a federated candidate: its recipe and the tail after the cut
     (p50, p95, energy; nothing when the cut is the output). Once per process per model and pins."""
-    key = ("aggregator-tail", *_model_key(ctx), fraction, agg.target)
-    found = ctx.memo.get(key)
-    if found is None:
-        recipe, _, _ = _remote_recipe(ctx, agg, ctx.stage)
-        found = (recipe, 0.0, 0.0, 0.0)
-        if fraction < 1.0:
-            c = _compute(ctx, agg, _work(ctx, ctx.stage, recipe, 1 - fraction))
-            found = (recipe, c.p50_ms, c.p95_ms, estimate.energy_mj(agg.power_w, c.p50_ms))
-        ctx.memo[key] = found
-    return found
+    return _once(ctx.memo, ("aggregator-tail", *_model_key(ctx), fraction, agg.target), _tail, ctx, agg, fraction)
+
+
+def _tail(ctx: Context, agg: Device, fraction: float) -> tuple[Recipe, float, float, float]:
+    recipe, _, _ = _remote_recipe(ctx, agg, ctx.stage)
+    if fraction >= 1.0:
+        return recipe, 0.0, 0.0, 0.0
+    c = _compute(ctx, agg, _work(ctx, ctx.stage, recipe, 1 - fraction))
+    return recipe, c.p50_ms, c.p95_ms, estimate.energy_mj(agg.power_w, c.p50_ms)
 
 
 def _model_key(ctx: Context) -> tuple:

@@ -27,9 +27,15 @@ def score(objective: str, c: Candidate) -> tuple:
 
 
 def _first(ranked: list[tuple[tuple, Candidate]]) -> Candidate:
-    """The lowest rank; the candidate key (costly to build) only settles exact ties."""
+    """The lowest rank; the candidate key only settles exact ties."""
     top = min(rank for rank, _ in ranked)
-    return min((c for rank, c in ranked if rank == top), key=lambda c: c.key)
+    return _by_key([c for rank, c in ranked if rank == top])
+
+
+def _by_key(ties: list[Candidate]) -> Candidate:
+    """The candidate with the lowest key among equally ranked ones (keys are costly: built only
+    for real ties)."""
+    return ties[0] if len(ties) == 1 else min(ties, key=lambda c: c.key)
 
 
 def best(objective: str, candidates: list[Candidate]) -> Candidate | None:
@@ -39,10 +45,7 @@ def best(objective: str, candidates: list[Candidate]) -> Candidate | None:
 
 def target_of(c: Candidate) -> str:
     """The target a candidate is known by: its remote tier, else its first device."""
-    for p in c.placements:
-        if p.role != "device":
-            return p.target
-    return c.placements[0].target
+    return c.remote_target or c.placements[0].target
 
 
 def by_pattern_and_target(c: Candidate) -> tuple[str, str]:
@@ -65,4 +68,4 @@ def nearest_misses(candidates: list[Candidate], group=lambda c: c.pattern) -> di
                 closest[g] = (rank, [c])
             elif rank == held[0]:
                 held[1].append(c)
-    return {g: ties[0] if len(ties) == 1 else min(ties, key=lambda c: c.key) for g, (_, ties) in closest.items()}
+    return {g: _by_key(ties) for g, (_, ties) in closest.items()}

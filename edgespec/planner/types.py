@@ -69,7 +69,10 @@ class Candidate(NamedTuple):
 
     @property
     def remote_target(self) -> str | None:
-        return next((p.target for p in self.placements if p.role != "device"), None)
+        for p in self.placements:  # a loop, not next(genexpr): nearest_misses asks for every candidate
+            if p.role != "device":
+                return p.target
+        return None
 
 
 @dataclass(frozen=True)
