@@ -15,6 +15,7 @@ import multiprocessing
 import os
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from edgespec.diagnostics import Diagnostic, sort_key
 from edgespec.diagnostics.codes import diag
@@ -36,12 +37,13 @@ def plan(spec: Spec, source: SourceMap, *, keep_all: bool = True, jobs: int | No
     text for one workload, made in the process that planned it (Plan.fragments)."""
     global _STATE
     devices = {name: device_mod.resolve(name, t) for name, t in spec.targets.items()}
+    job = _Job(spec, source, devices, {}, keep_all, fragment)
     names = list(spec.workloads)
     jobs = _jobs(jobs, len(names))
     if jobs > 1:
         fork = multiprocessing.get_context("fork")
         chunks = _chunks(names)
-        _STATE = (spec, source, devices, keep_all, {}, chunks, fork.Value("i", 0), fragment)
+        _STATE = (job, chunks, fork.Value("i", 0))
         try:
             with fork.Pool(jobs - 1) as pool:
                 # one task per chunk, each claiming whichever chunk is next (None once all are
@@ -53,8 +55,7 @@ def plan(spec: Spec, source: SourceMap, *, keep_all: bool = True, jobs: int | No
             _STATE = None
         planned = [r for i in range(len(chunks)) for r in done[i]]
     else:
-        memo: dict = {}
-        planned = [_plan_one(spec, source, devices, memo, keep_all, name, fragment) for name in names]
+        planned = [job.plan(name) for name in names]
     workloads = {wp.name: wp for wp, _, _ in planned}
     fragments = {wp.name: text for wp, _, text in planned if text is not None}
     diagnostics = [d for _, found, _ in planned for d in found]
@@ -62,7 +63,7 @@ def plan(spec: Spec, source: SourceMap, *, keep_all: bool = True, jobs: int | No
     return Plan(workloads, fragments), sorted(diagnostics, key=sort_key)
 
 
-_STATE: tuple | None = None  # what forked workers plan from: (spec, ..., memo, chunks, next, fragment)
+_STATE: tuple | None = None  # what forked workers plan from: (the _Job, the chunks, the next chunk's index)
 
 
 def _jobs(jobs: int | None, workloads: int) -> int:
@@ -82,33 +83,45 @@ def _chunks(names: list[str]) -> list[list[str]]:
     return [names[i:i + CHUNK] for i in range(0, len(names), CHUNK)]
 
 
-def _claim_chunk(_task: int | None) -> tuple[int, list[tuple[WorkloadPlan, list[Diagnostic]]]] | None:
+Planned = tuple[WorkloadPlan, list[Diagnostic], str | None]  # a workload's plan, diagnostics, fragment
+
+
+def _claim_chunk(_task: int | None) -> tuple[int, list[Planned]] | None:
     """Plan the next unclaimed chunk: (chunk index, results), or None when all are claimed."""
-    spec, source, devices, keep_all, memo, chunks, counter, fragment = _STATE
+    job, chunks, counter = _STATE
     with counter.get_lock():
         i = counter.value
         counter.value += 1
     if i >= len(chunks):
         return None
-    return i, [_plan_one(spec, source, devices, memo, keep_all, name, fragment) for name in chunks[i]]
+    return i, [job.plan(name) for name in chunks[i]]
 
 
-def _plan_one(spec: Spec, source: SourceMap, devices: dict, memo: dict, keep_all: bool, name: str,
-              fragment: Callable[[WorkloadPlan], str] | None = None
-              ) -> tuple[WorkloadPlan, list[Diagnostic], str | None]:
-    ctx = cands.context(spec, name, devices, memo)
-    candidates = cands.enumerate_all(ctx)
-    chosen = select.best(ctx.workload.objective, candidates)
-    # the closest miss per pattern and target (what the renderings list), and from those per pattern
-    by_target = select.nearest_misses(candidates, group=select.by_pattern_and_target)
-    misses = select.nearest_misses(list(by_target.values()))
-    kept = tuple(candidates) if keep_all else _shown(chosen, candidates, by_target)
-    wp = WorkloadPlan(name, ctx.workload.objective, chosen, kept,
-                      why(ctx.workload.objective, chosen, candidates, misses))
-    text = fragment(wp) if fragment is not None else None
-    if chosen is None:
-        return wp, [_infeasible(name, misses, source)], text
-    return wp, _missing_figures(name, chosen, ctx, source), text
+@dataclass(frozen=True)
+class _Job:
+    """What planning one workload needs; `memo` is shared by the workloads this process plans."""
+
+    spec: Spec
+    source: SourceMap
+    devices: dict
+    memo: dict
+    keep_all: bool
+    fragment: Callable[[WorkloadPlan], str] | None
+
+    def plan(self, name: str) -> Planned:
+        ctx = cands.context(self.spec, name, self.devices, self.memo)
+        candidates = cands.enumerate_all(ctx)
+        chosen = select.best(ctx.workload.objective, candidates)
+        # the closest miss per pattern and target (what the renderings list), and from those per pattern
+        by_target = select.nearest_misses(candidates, group=select.by_pattern_and_target)
+        misses = select.nearest_misses(list(by_target.values()))
+        kept = tuple(candidates) if self.keep_all else _shown(chosen, candidates, by_target)
+        wp = WorkloadPlan(name, ctx.workload.objective, chosen, kept,
+                          why(ctx.workload.objective, chosen, candidates, misses))
+        text = self.fragment(wp) if self.fragment is not None else None
+        if chosen is None:
+            return wp, [_infeasible(name, misses, self.source)], text
+        return wp, _missing_figures(name, chosen, ctx, self.source), text
 
 
 def _shown(chosen: Candidate | None, candidates: list[Candidate], misses: dict) -> tuple[Candidate, ...]:
