@@ -42,7 +42,7 @@ def analysis_template(spec: Spec, workload: str, labels: dict, prometheus: str) 
         "successCondition": "result[0] >= 1",
         "failureCondition": "result[0] < 0",  # never: no series is inconclusive, which pauses
         "provider": {"prometheus": {"address": "{{args.prometheus-address}}",
-                                    "query": f"count(edgespec_package_info{canary}) or vector(0)"}},
+                                    "query": rollback.reporting_query(canary)}},
     }
     metrics = [reporting] + [{
         "name": c["name"],

@@ -110,7 +110,7 @@ def watch_settings(spec: Spec, target: str, component: str, deployment_name: str
     soak = sum(s.soak or 0 for s in spec.rollout.stages)
     canary = f'{{target="{target}",package="{package}"}}'
     return {"package": package, "target": target, "component": component, "deployment_name": deployment_name,
-            "reporting_query": f"count(edgespec_package_info{canary}) or vector(0)",
+            "reporting_query": rollback_mod.reporting_query(canary),
             "interval_s": rollback_mod.INTERVAL_S, "failure_limit": rollback_mod.FAILURE_LIMIT, "error_limit": 4,
             "watch_s": int(soak) or 3600,
             "criteria": [{"workload": w, **c} for w in workloads for c in rollback_mod.criteria(spec, w, devices(w))]}

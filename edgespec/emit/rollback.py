@@ -38,6 +38,12 @@ def _mean_confidence(select: Select, which: str) -> str:
     return f"sum(rate(edgespec_confidence_sum{s}[{WINDOW}])) / sum(rate(edgespec_confidence_count{s}[{WINDOW}]))"
 
 
+def reporting_query(canary: str) -> str:
+    """How many canary processes report at all (edgespec_package_info per `canary` selector): with
+    none, the criteria judge nothing."""
+    return f"count(edgespec_package_info{canary}) or vector(0)"
+
+
 def latency_budget_ms(spec: Spec, workload: str) -> float:
     rollback = spec.rollout.rollback if spec.rollout else None
     return (rollback.latency_p95_ms if rollback else None) or budget_ms(spec, workload)
