@@ -34,7 +34,9 @@ Precision = Literal["auto", "fp32", "fp16", "int8", "int4"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # defer_build: pydantic builds one validator, Spec's (nested models inline), when the first
+    # spec is validated, instead of one per class at import: ~0.03 s off every command's start
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 def _at_least_one(model: BaseModel, fields: tuple[str, ...]) -> None:
