@@ -1,6 +1,14 @@
-"""Count the instructions `plan` executes (valgrind's cachegrind), a measure that a noisy machine
-does not move: the count of loading and planning a generated spec in one process, minus the count
-of loading it alone.
+"""Count the instructions `edgespec plan SPEC --format json` executes, phase by phase (valgrind's
+cachegrind), a measure that a noisy machine does not move. Each phase is the count of a probe that
+stops after it minus the count of the probe that stops before it, all in one process (the command
+plans specs of 200 workloads or more in one process per core; the count is the work, not the wall
+time):
+
+- start-up: the interpreter and the modules the command imports;
+- load + validate: reading, parsing and validating the spec;
+- planning: the planner alone (no JSON; the figure earlier tables report);
+- JSON + diagnostics: with the JSON entries rendered where workloads are planned, the document
+  and the diagnostics, minus the planner alone.
 
 Usage: python bench/plan_instructions.py [--workloads 200] [--targets 100]
 Needs valgrind (Debian: apt-get install valgrind); runs ~20x slower than native.
@@ -19,13 +27,26 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen  # noqa: E402
 
+STAGES = ("bare", "imports", "load", "plan", "json")
 PROBE = """
 import sys
-from edgespec.pipeline import check_file
-from edgespec.planner.plan import plan
-checked = check_file(sys.argv[1])
-if sys.argv[2] == "plan":
+stage = sys.argv[2]
+if stage != "bare":
+    from edgespec import cli  # what `edgespec plan` imports, in the order it does
+    from edgespec.diagnostics import has_errors
+    from edgespec.diagnostics.render import render
+    from edgespec.pipeline import check_file
+    from edgespec.planner import render as plan_render
+    from edgespec.planner.plan import plan
+if stage in ("load", "plan", "json"):
+    checked = check_file(sys.argv[1])
+if stage == "plan":
     plan(checked.spec, checked.source, keep_all=False, jobs=1)
+if stage == "json":
+    planned, diagnostics = plan(checked.spec, checked.source, keep_all=False, jobs=1,
+                                fragment=plan_render.json_fragment)
+    render("text", diagnostics, {checked.source.file: checked.source.text})
+    plan_render.as_json(planned)
 """
 
 
@@ -45,10 +66,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "spec.yaml"
         spec.write_text(gen.spec(args.workloads, args.targets))
-        load = instructions(spec, "load")
-        total = instructions(spec, "plan")
-    print(f"{args.workloads} workloads x {args.targets} targets: planning {(total - load) / 1e9:.3f} G instructions "
-          f"(loading and validating {load / 1e9:.3f} G)")
+        count = {stage: instructions(spec, stage) for stage in STAGES}
+    g = {k: v / 1e9 for k, v in count.items()}
+    print(f"{args.workloads} workloads x {args.targets} targets, G instructions (one process):")
+    print(f"  start-up            {g['imports']:.3f}  (the bare interpreter: {g['bare']:.3f})")
+    print(f"  load + validate     {g['load'] - g['imports']:.3f}")
+    print(f"  planning            {g['plan'] - g['load']:.3f}")
+    print(f"  JSON + diagnostics  {g['json'] - g['plan']:.3f}")
+    print(f"  the command         {g['json']:.3f}")
 
 
 if __name__ == "__main__":
