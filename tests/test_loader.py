@@ -6,8 +6,11 @@ import resource
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from edgespec.load import Limits, load_bytes, load_path
+from edgespec.load.loader import _resolve_plain
 
 BILLION_LAUGHS = b"""\
 a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
@@ -124,3 +127,36 @@ def test_large_file_is_refused_before_reading(tmp_path):
     big = tmp_path / "big.yaml"
     big.write_bytes(b"a: 1\n" * 1000)
     assert [d.code for d in load_path(str(big), Limits(max_bytes=10)).diagnostics] == ["ES102"]
+
+
+# The YAML 1.2 core schema's plain-scalar rules as the spec writes them, one regex per type, tried
+# in order: the reference for the loader's resolver, which skips them for most strings.
+CORE_SCHEMA = [
+    (r"~|null|Null|NULL|", lambda v: None),
+    (r"true|True|TRUE", lambda v: True),
+    (r"false|False|FALSE", lambda v: False),
+    (r"[-+]?[0-9]+", int),
+    (r"0o[0-7]+", lambda v: int(v[2:], 8)),
+    (r"0x[0-9a-fA-F]+", lambda v: int(v[2:], 16)),
+    (r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?", float),
+    (r"[-+]?\.(?:inf|Inf|INF)", lambda v: float("-inf") if v.startswith("-") else float("inf")),
+    (r"\.(?:nan|NaN|NAN)", lambda v: float("nan")),
+]
+
+
+def core_schema(value: str):
+    import re
+
+    for pattern, make in CORE_SCHEMA:
+        if re.fullmatch(pattern, value):
+            return make(value)
+    return value
+
+
+@given(st.text(alphabet="~nNulTtrRuUeEfFaAlLsSIiNn+-.0123456789oOxXbcd _/:", max_size=8)
+       | st.sampled_from(["", "~", "null", "NULL", "True", "FALSE", ".inf", "-.Inf", ".NaN", "0o17", "0x1F", "1e5",
+                          "+12", "-0", "1.", ".5", "08", "0o8", "nulL", "yes", "on", "2026-01-01"]))
+def test_plain_scalars_resolve_by_the_core_schema(value):
+    got, want = _resolve_plain(value), core_schema(value)
+    assert type(got) is type(want)
+    assert got == want or (got != got and want != want)  # NaN

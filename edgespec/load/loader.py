@@ -44,7 +44,7 @@ class Loaded:
 
 
 # -- YAML 1.2 core schema ---------------------------------------------------------------------
-_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_NULLS = frozenset({"~", "null", "Null", "NULL", ""})
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _INT10 = re.compile(r"^[-+]?[0-9]+$")
 _INT8 = re.compile(r"^0o[0-7]+$")
@@ -57,8 +57,15 @@ _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
 
 
+# the first characters a non-string plain scalar of the core schema can start with (null: `~`,
+# `null`, empty; bool: t/T/f/F; numbers: sign, digit, `.`): anything else is a string at once
+_MAYBE_NOT_STRING = frozenset("~nNtTfF+-.0123456789")
+
+
 def _resolve_plain(value: str) -> Any:
-    if _NULL.match(value):
+    if value and value[0] not in _MAYBE_NOT_STRING:
+        return value
+    if value in _NULLS:
         return None
     if value in _BOOL:
         return _BOOL[value]
@@ -109,10 +116,13 @@ class _Builder:
     # Building ----------------------------------------------------------------------------------
     def node(self, event: Any, pointer: str, depth: int) -> tuple[Any, int]:
         """Build the node that starts with `event`; returns (value, number of nodes it expands to)."""
-        span = self._span(event)
+        s, e = event.start_mark, event.end_mark  # self._span(event), spelled out: once per node
+        span = Span(s.line + 1, s.column + 1, e.line + 1, e.column + 1)
         self.source.values[pointer] = span
         kind = type(event)
         if kind is yaml.ScalarEvent:
+            if event.tag is None and event.implicit[0]:  # a plain scalar: the common case
+                return _resolve_plain(event.value), 1
             value, count = self.scalar(event, span, pointer), 1
         elif kind is yaml.MappingStartEvent:
             self.collection_tag(event, "map", span, pointer)
@@ -185,8 +195,10 @@ class _Builder:
         merged: dict = {}
         count = 1
         get_event = self.parser.get_event
+        keys = self.source.keys
         while type(key_event := get_event()) is not yaml.MappingEndEvent:
-            key_span = self._span(key_event)
+            s, e = key_event.start_mark, key_event.end_mark  # self._span(key_event), spelled out
+            key_span = Span(s.line + 1, s.column + 1, e.line + 1, e.column + 1)
             if type(key_event) is not yaml.ScalarEvent:
                 # A complex key: build it to keep the event stream in step, then refuse it.
                 self.node(key_event, f"{pointer}/?", depth)
@@ -208,7 +220,7 @@ class _Builder:
             if key_event.tag not in (None, "!", _TAG + "str"):
                 self.diagnostics.append(self._error("ES113", f"key {key!r} has the tag {key_event.tag}; keys are strings",
                                                     key_span, pointer))
-            child = pointer_join(pointer, key)
+            child = pointer_join(pointer, key) if "~" in key or "/" in key else pointer + "/" + key
             if key in out:
                 first = self.source.keys[child]
                 self.diagnostics.append(self._error(
@@ -221,7 +233,7 @@ class _Builder:
                 finally:
                     self.source = saved
                 continue
-            self.source.keys[child] = key_span
+            keys[child] = key_span
             value, n = self.node(get_event(), child, depth)
             out[key] = value
             count += n
