@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen  # noqa: E402
 
-from tools import executable  # noqa: E402
+from tools import as_installed, executable  # noqa: E402
 
 
 def timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
     edgespec = executable("edgespec")
+    state = as_installed()
     rows = {"plan": [], "compile (empty output)": [], "compile (no change)": []}
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "spec.yaml"
@@ -50,7 +51,7 @@ def main() -> None:
             seconds, result = timed([edgespec, "compile", str(spec), "-o", str(out)])
             assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before, "a no-change recompile wrote files"
             rows["compile (no change)"].append(seconds)
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {args.workloads} workloads x "
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {state}; {args.workloads} workloads x "
           f"{args.targets} targets, {files} files emitted; best of {args.repeat}\n")
     print("| command | time |")
     print("|---|---:|")

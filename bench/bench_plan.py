@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen  # noqa: E402
 
-from tools import executable  # noqa: E402
+from tools import as_installed, executable  # noqa: E402
 
 
 def main() -> None:
@@ -29,6 +29,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     edgespec = executable("edgespec")
+    state = as_installed()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for w in (int(x) for x in args.workloads.split(",")):
@@ -48,7 +49,7 @@ def main() -> None:
                             raise SystemExit(result.stderr.decode()[-500:])
                     times.append(best)
                 rows.append((w, t, *times))
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; best of {args.repeat}\n")
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {state}; best of {args.repeat}\n")
     print("| workloads | targets | one process | default | per workload x target (default) |")
     print("|---:|---:|---:|---:|---:|")
     for w, t, one, default in rows:

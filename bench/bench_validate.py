@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen  # noqa: E402
 
-from tools import executable  # noqa: E402
+from tools import as_installed, executable  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "schemas" / "edgespec-v1.schema.json"
@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     edgespec = executable("edgespec")
+    state = as_installed()
     checker = executable("check-jsonschema")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -50,7 +51,7 @@ def main() -> None:
             ours = best_of([edgespec, "validate", str(path)], args.repeat)
             theirs = best_of([checker, "--schemafile", str(SCHEMA), str(path)], args.repeat) if checker else float("nan")
             rows.append((n, path.stat().st_size, ours, theirs))
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; best of {args.repeat} runs, "
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {state}; best of {args.repeat} runs, "
           "wall time of a fresh process\n")
     print("| workloads | spec size | edgespec validate | check-jsonschema | ratio | time per 1k workloads |")
     print("|---:|---:|---:|---:|---:|---:|")

@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen  # noqa: E402
+from tools import as_installed  # noqa: E402
 
 STAGES = ("bare", "imports", "load", "plan", "json")
 PROBE = """
@@ -63,12 +64,13 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("valgrind"):
         raise SystemExit("valgrind is not installed")
+    state = as_installed()
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "spec.yaml"
         spec.write_text(gen.spec(args.workloads, args.targets))
         count = {stage: instructions(spec, stage) for stage in STAGES}
     g = {k: v / 1e9 for k, v in count.items()}
-    print(f"{args.workloads} workloads x {args.targets} targets, G instructions (one process):")
+    print(f"{args.workloads} workloads x {args.targets} targets, G instructions (one process; {state}):")
     print(f"  start-up            {g['imports']:.3f}  (the bare interpreter: {g['bare']:.3f})")
     print(f"  load + validate     {g['load'] - g['imports']:.3f}")
     print(f"  planning            {g['plan'] - g['load']:.3f}")
