@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edgespec.planner import candidates, constraints, device, estimate
-from edgespec.planner.types import Estimates, Recipe
+from edgespec.planner.types import Estimates, Recipe, spell
 from edgespec.spec.models import Spec, Target
 from tests.planner_helpers import model, spec
 
@@ -73,7 +73,7 @@ def test_latency_throughput_accuracy_offline():
     assert constraints.common(ctx, est(p50=5, p95=6), local_answer=True) == []
     reasons = constraints.common(ctx, est(p50=10, p95=12, accuracy=0.84, drop=0.06, utilisation=0.9),
                                  local_answer=False)
-    assert reasons == [
+    assert [spell(r) for r in reasons] == [
         "latency: p50 10.0 ms > 8 ms (from cam)",
         "latency: p99 14.0 ms > 13 ms (from cam)",
         "throughput: 50 rps keeps cam 90% busy (limit 70%)",
@@ -82,4 +82,4 @@ def test_latency_throughput_accuracy_offline():
         "offline: offline=required, but this pattern cannot answer without the uplink",
     ]
     p99 = constraints.common(ctx, est(p50=5, p95=10), local_answer=True)  # p99 ~ p95 + (p95 - p50) = 15
-    assert p99 == ["latency: p99 15.0 ms > 13 ms (from cam)"]
+    assert [spell(r) for r in p99] == ["latency: p99 15.0 ms > 13 ms (from cam)"]

@@ -21,6 +21,7 @@ from edgespec.spec.models import Model, Spec, Workload
 
 CNN_TASKS = {"image-classification", "object-detection", "segmentation"}
 FEATURES_WITHOUT_SPLIT_BYTES = 4096.0  # a fused output (scores, boxes) sent to the aggregator
+_NEEDS = "throughput: needs {} x {} on {} for {:g} rps, count is {}"  # a reason's template (types.spell)
 
 
 @dataclass(frozen=True)
@@ -230,8 +231,7 @@ def _remote_costs(ctx: Context, remote: Device, compute_ms: float, share: float,
         rps = (total or 0.0) * share
         instances = estimate.instances_needed(rps, compute_ms) if total is not None else 1
         if instances > remote.count:
-            reasons.append(f"throughput: needs {instances} x {remote.instance_type} on {remote.target} "
-                           f"for {rps:g} rps, count is {remote.count}")
+            reasons.append((_NEEDS, instances, remote.instance_type, remote.target, rps, remote.count))
         monthly = instances * price * estimate.HOURS_PER_MONTH
         requests = (total or 0.0) * estimate.SECONDS_PER_MONTH
         # without a declared rate: the instance time one request occupies (USD/s x s x 1,000 requests)

@@ -1,7 +1,9 @@
 """Constraints: each returns the reasons a candidate breaks it (an empty list when it holds).
 
 Reasons are one line each and start with the constraint's name, so `plan --explain` and the
-ES501 message read the same way: "latency: p95 212 ms > 50 ms on store-orin".
+ES501 message read the same way: "latency: p95 212 ms > 50 ms on store-orin". The checks made for
+every candidate (`common`) give templates and arguments, spelled out only for the candidates a plan
+shows (types.spell).
 """
 
 from __future__ import annotations
@@ -80,28 +82,38 @@ def transfer_allowed(ctx: Context, dest: Device, what: str) -> list[str]:
     return reasons
 
 
-def common(ctx: Context, est: Estimates, *, local_answer: bool) -> list[str]:
+# common()'s reasons: (template, *args), spelled out by types.spell
+_P50 = "latency: p50 {:.1f} ms > {:g} ms (from {})"
+_P95 = "latency: p95 {:.1f} ms > {:g} ms (from {})"
+_P99 = "latency: p99 {:.1f} ms > {:g} ms (from {})"
+_BUSY = f"throughput: {{:g}} rps keeps {{}} {{:.0%}} busy (limit {estimate.UTILISATION_HEADROOM:.0%})"
+_DROP = "accuracy: drop {:.3f} > max_drop {:g}"
+_MIN = "accuracy: {:.3f} < min {:g}"
+OFFLINE = "offline: offline=required, but this pattern cannot answer without the uplink"
+
+
+def common(ctx: Context, est: Estimates, *, local_answer: bool) -> list:
     """Latency, throughput, accuracy and offline: the constraints every pattern shares.
 
-    Runs for every candidate, so messages are only built for what fails."""
+    Runs for every candidate, so it only compares: a broken constraint's reason is its template
+    and figures (types.spell makes the text)."""
     p50_budget, p95_budget, p99_budget, max_drop, min_accuracy, offline_required = ctx.limits
     reasons = []
     p50, p95 = est.p50_ms, est.p95_ms
     # p99 from the p95 estimate: one more step of the same tail (docs/planner.md)
     if p50_budget is not None and p50 > p50_budget:
-        reasons.append(f"latency: p50 {p50:.1f} ms > {p50_budget:g} ms (from {ctx.where})")
+        reasons.append((_P50, p50, p50_budget, ctx.where))
     if p95_budget is not None and p95 > p95_budget:
-        reasons.append(f"latency: p95 {p95:.1f} ms > {p95_budget:g} ms (from {ctx.where})")
+        reasons.append((_P95, p95, p95_budget, ctx.where))
     if p99_budget is not None and 2 * p95 - p50 > p99_budget:
-        reasons.append(f"latency: p99 {2 * p95 - p50:.1f} ms > {p99_budget:g} ms (from {ctx.where})")
+        reasons.append((_P99, 2 * p95 - p50, p99_budget, ctx.where))
     busy = est.utilisation
     if busy is not None and busy > estimate.UTILISATION_HEADROOM:
-        reasons.append(f"throughput: {ctx.workload.throughput.rps:g} rps keeps {ctx.where} {busy:.0%} busy "
-                       f"(limit {estimate.UTILISATION_HEADROOM:.0%})")
+        reasons.append((_BUSY, ctx.workload.throughput.rps, ctx.where, busy))
     if max_drop is not None and est.accuracy_drop > max_drop + 1e-9:
-        reasons.append(f"accuracy: drop {est.accuracy_drop:.3f} > max_drop {max_drop:g}")
+        reasons.append((_DROP, est.accuracy_drop, max_drop))
     if min_accuracy is not None and est.accuracy < min_accuracy - 1e-9:
-        reasons.append(f"accuracy: {est.accuracy:.3f} < min {min_accuracy:g}")
+        reasons.append((_MIN, est.accuracy, min_accuracy))
     if offline_required and not local_answer:
-        reasons.append("offline: offline=required, but this pattern cannot answer without the uplink")
+        reasons.append(OFFLINE)
     return reasons

@@ -111,11 +111,17 @@ class _Job:
     def plan(self, name: str) -> Planned:
         ctx = cands.context(self.spec, name, self.devices, self.memo)
         candidates = cands.enumerate_all(ctx)
+        if self.keep_all:
+            candidates = [c.spelled() for c in candidates]
         chosen = select.best(ctx.workload.objective, candidates)
         # the closest miss per pattern and target (what the renderings list), and from those per pattern
         by_target = select.nearest_misses(candidates, group=select.by_pattern_and_target)
+        if not self.keep_all:  # only what is shown is spelled out
+            kept = _shown(chosen, candidates, by_target)
+            by_target = {group: c.spelled() for group, c in by_target.items()}
+        else:
+            kept = tuple(candidates)
         misses = select.nearest_misses(list(by_target.values()))
-        kept = tuple(candidates) if self.keep_all else _shown(chosen, candidates, by_target)
         wp = WorkloadPlan(name, ctx.workload.objective, chosen, kept,
                           why(ctx.workload.objective, chosen, candidates, misses))
         text = self.fragment(wp) if self.fragment is not None else None
@@ -125,11 +131,11 @@ class _Job:
 
 
 def _shown(chosen: Candidate | None, candidates: list[Candidate], misses: dict) -> tuple[Candidate, ...]:
-    """The chosen candidate and the closest miss per pattern and target, in enumeration order:
-    what the text and JSON renderings show (nearest misses of a subset that holds every group's
-    closest are the same)."""
+    """The chosen candidate and the closest miss per pattern and target, in enumeration order and
+    spelled out: what the text and JSON renderings show (nearest misses of a subset that holds
+    every group's closest are the same)."""
     keep = {id(c) for c in misses.values()} | ({id(chosen)} if chosen is not None else set())
-    return tuple(c for c in candidates if id(c) in keep)
+    return tuple(c.spelled() for c in candidates if id(c) in keep)
 
 
 def why(objective: str, chosen: Candidate | None, candidates: list[Candidate], misses: dict) -> str:
