@@ -92,7 +92,7 @@ class Context:
 
 def context(spec: Spec, name: str, devices: dict[str, Device], memo: dict) -> Context:
     w = spec.workloads[name]
-    parents = {v: m for m, model in spec.models.items() for v in model.variants}
+    parents = _once(memo, ("variant-parents",), lambda: {v: m for m, model in spec.models.items() for v in model.variants})
     root_name = parents.get(w.model, w.model)
     root = spec.models[root_name]
     if w.model == root_name:
@@ -146,7 +146,18 @@ def recipes(ctx: Context, device: Device, *, variants: bool = True) -> list[Opti
 
 
 def _options(ctx: Context, device: Device) -> list[Option]:
-    return [_option(ctx, stage, recipe) for stage, recipe in _recipes(ctx, device, [ctx.stage, *ctx.smaller])]
+    stages = [ctx.stage, *ctx.smaller]  # this workload's (patterns compare them by identity)
+    figures = _once(ctx.memo, ("options", *_model_key(ctx), device.precisions, device.dla_cores > 0),
+                    _option_figures, ctx, device, stages)
+    return [Option(stages[i], recipe, work, acc, size_mb, _device_placements(ctx, stages[i], recipe))
+            for i, recipe, work, acc, size_mb in figures]
+
+
+def _option_figures(ctx: Context, device: Device, stages: list[Stage]) -> list[tuple]:
+    """(stage index, recipe, work, accuracy, size) of every option: the same for every workload of
+    the model with the same pins on devices with the same precisions and DLA, so once per process."""
+    return [(i, recipe, _work(ctx, stage, recipe), _accuracy(ctx, stage, recipe), _size_mb(stage, recipe))
+            for i, stage in enumerate(stages) for _, recipe in _recipes(ctx, device, [stage])]
 
 
 def _option(ctx: Context, stage: Stage, recipe: Recipe, work: estimate.Work | None = None) -> Option:
@@ -275,25 +286,58 @@ def _remote_recipe(ctx: Context, remote: Device, stage: Stage) -> tuple[Recipe, 
 # several patterns share (a stage run on the data sources, capability checks) once per workload.
 def on_device(ctx: Context) -> Iterator[Candidate]:
     first = ctx.sources[0]
-    for stage, recipe, work, acc, size_mb, placements in recipes(ctx, first):
-        reasons: list[str] = []
-        capable = []
-        for dev in ctx.sources:
-            reasons += _capability(ctx, recipe, dev)
-            if reasons:
-                break
-            reasons += _memory(ctx, dev, work)
-            capable.append(dev)
-        if not capable:
-            yield Candidate("on-device", placements, None, tuple(reasons))
-            continue
-        run = _on_sources(ctx, work) if len(capable) == len(ctx.sources) else \
-            _summarise(ctx, [(dev, _compute(ctx, dev, work)) for dev in capable])
-        per_1k, monthly = _device_costs(ctx, run.energy_mj)
+    for option, local in zip(recipes(ctx, first), _local_runs(ctx), strict=True):
+        stage, recipe, work, acc, size_mb, placements = option
+        if local.capability:  # some data source cannot run the recipe: the ones before it may
+            reasons: list = []
+            capable = []
+            for dev in ctx.sources:
+                reasons += _capability(ctx, recipe, dev)
+                if reasons:
+                    break
+                reasons += _memory(ctx, dev, work)
+                capable.append(dev)
+            if not capable:
+                yield Candidate("on-device", placements, None, tuple(reasons))
+                continue
+            run = _summarise(ctx, [(dev, _compute(ctx, dev, work)) for dev in capable])
+            per_1k, monthly = _device_costs(ctx, run.energy_mj)
+        else:
+            reasons = list(local.memory)
+            run, per_1k, monthly = local.run, local.per_1k, local.monthly
         est = Estimates(run.p50_ms, run.p95_ms, run.p50_ms, 0.0, acc, ctx.stage.accuracy - acc, size_mb,
                         run.energy_mj, per_1k, monthly, None, run.utilisation, None, run.notes)
         reasons += constraints.common(ctx, est, local_answer=True)
         yield Candidate("on-device", placements, est, tuple(reasons))
+
+
+class Local(NamedTuple):
+    """An option (recipes(ctx, first source)) on every data source, as on-device and a cascade's
+    small tier both use it: worked out once per workload."""
+
+    capability: tuple[str, ...]  # every data source's capability reasons, each once
+    memory: tuple[str, ...]  # every data source's memory reasons (when capable)
+    run: LocalRun | None  # None when some source is not capable
+    per_1k: float  # the run's electricity
+    monthly: float | None
+
+
+def _local_runs(ctx: Context) -> list[Local]:
+    found = ctx.local.get("local-runs")
+    if found is None:
+        found = ctx.local["local-runs"] = [_local(ctx, o) for o in recipes(ctx, ctx.sources[0])]
+    return found
+
+
+def _local(ctx: Context, option: Option) -> Local:
+    capability = tuple(_sources_capable(ctx, option.recipe))
+    if capability:
+        return Local(capability, (), None, 0.0, None)
+    memory: list[str] = []
+    for dev in ctx.sources:
+        memory += _memory(ctx, dev, option.work)
+    run = _on_sources(ctx, option.work)
+    return Local((), tuple(memory), run, *_device_costs(ctx, run.energy_mj))
 
 
 class LocalRun(NamedTuple):
@@ -506,18 +550,16 @@ def cascade(ctx: Context) -> Iterator[Candidate]:
     remote_reasons = () if remote_recipe.precision == "served" else _capability(ctx, remote_recipe, remote)
     local = remote.site is not None and all(d.site == remote.site for d in ctx.sources)
     c_large = None  # the large tier's run and network leg: worked out for the first estimated candidate
-    for stage, recipe, small_work, small_acc, size_mb, on_sources in recipes(ctx, first):
+    for option, here in zip(recipes(ctx, first), _local_runs(ctx), strict=True):
+        stage, recipe, small_work, small_acc, size_mb, on_sources = option
         if stage is ctx.stage and recipe.precision not in ("int8", "int4"):
             continue  # the small tier is a variant, or the model itself quantized harder
         placements = (*on_sources, Placement(remote.target, "remote", remote_model, remote_recipe))
-        reasons = _sources_capable(ctx, recipe)
-        reasons += remote_reasons
-        if reasons:
-            yield Candidate("cascade", placements, None, tuple(dict.fromkeys(reasons)))
+        if here.capability or remote_reasons:
+            yield Candidate("cascade", placements, None, tuple(dict.fromkeys(here.capability + remote_reasons)))
             continue
-        small = _on_sources(ctx, small_work)
-        for dev in ctx.sources:
-            reasons += _memory(ctx, dev, small_work)
+        small = here.run
+        reasons = list(here.memory)
         if c_large is None:
             large_work = _work(ctx, large, remote_recipe) if not entry else _served_work(ctx, entry, large)
             c_large = _compute(ctx, remote, large_work)
@@ -534,7 +576,7 @@ def cascade(ctx: Context) -> Iterator[Candidate]:
         p50 = escalated50 if rate >= 0.5 else s50
         p95 = escalated95 if rate > 0.05 else s95  # more than 5% escalated: the tail is an escalated request
         per_1k_r, monthly_r, instances = _remote_costs(ctx, remote, c_large.p50_ms, rate, entry, reasons)
-        per_1k_d, monthly_d = _device_costs(ctx, small.energy_mj)
+        per_1k_d, monthly_d = here.per_1k, here.monthly
         notes = (f"escalation rate {rate:.0%} ({'measured' if esc.measured else 'prior'}); "
                  f"small tier alone {small_acc:.3f}, large tier {large_acc:.3f}",)
         est = Estimates(p50, p95, s50 + rate * c_large.p50_ms, rate * n50, acc, ctx.stage.accuracy - acc,
@@ -600,20 +642,29 @@ def _aggregators(ctx: Context, on_site: list[Device], fraction: float) -> list[D
 
 
 def _undominated(ctx: Context, on_site: list[Device], fraction: float) -> list[Device]:
-    kept: list[tuple[tuple[float, float, float], Device]] = []
+    tails = _tails(ctx, fraction)
+    kept: list[tuple[float, float, float, Device]] = []
     for agg in on_site:  # sorted by name
-        t = _aggregator_tail(ctx, agg, fraction)[1:]
-        if any(all(k <= v for k, v in zip(kt, t, strict=True)) for kt, _ in kept):
-            continue
-        kept = [(kt, k) for kt, k in kept if not all(v <= x for v, x in zip(t, kt, strict=True))]
-        kept.append((t, agg))
-    return sorted((agg for _, agg in kept), key=lambda d: d.target)
+        tail = tails.get(agg.target)
+        if tail is None:
+            tail = tails[agg.target] = _tail(ctx, agg, fraction)
+        _, p50, p95, energy = tail
+        if any(k50 <= p50 and k95 <= p95 and ke <= energy for k50, k95, ke, _ in kept):
+            continue  # matched or beaten on all three by one already kept
+        kept = [k for k in kept if not (p50 <= k[0] and p95 <= k[1] and energy <= k[2])]
+        kept.append((p50, p95, energy, agg))
+    return sorted((k[3] for k in kept), key=lambda d: d.target)
 
 
 def _aggregator_tail(ctx: Context, agg: Device, fraction: float) -> tuple[Recipe, float, float, float]:
     """An aggregator's share of a federated candidate: its recipe and the tail after the cut
     (p50, p95, energy; nothing when the cut is the output). Once per process per model and pins."""
-    return _once(ctx.memo, ("aggregator-tail", *_model_key(ctx), fraction, agg.target), _tail, ctx, agg, fraction)
+    return _once(_tails(ctx, fraction), agg.target, _tail, ctx, agg, fraction)
+
+
+def _tails(ctx: Context, fraction: float) -> dict:
+    """Aggregator target -> _tail, for the workload's model and pins and the cut at `fraction`."""
+    return _once(ctx.memo, ("aggregator-tails", *_model_key(ctx), fraction), dict)
 
 
 def _tail(ctx: Context, agg: Device, fraction: float) -> tuple[Recipe, float, float, float]:
