@@ -594,9 +594,7 @@ def federated(ctx: Context) -> Iterator[Candidate]:
     if None in sites or len(sites) != 1 or sum(d.count for d in ctx.sources) < 2:
         return
     site = sites.pop()
-    on_site = sorted((d for d in ctx.devices.values()
-                      if d.site == site and d.role == "device" and d.target not in ctx.workload.data_source),
-                     key=lambda d: d.target)
+    on_site = [d for d in _site_devices(ctx, site) if d.target not in ctx.workload.data_source]
     points = [(p.name, p.flops_fraction, p.activation_bytes) for p in ctx.root.split_points] \
         if ctx.stage_is_root else []
     points = points or [("output", 1.0, FEATURES_WITHOUT_SPLIT_BYTES)]
@@ -624,6 +622,12 @@ def federated(ctx: Context) -> Iterator[Candidate]:
                 reasons += privacy
                 reasons += constraints.common(ctx, est, local_answer=True)
                 yield Candidate("federated", placements, est, tuple(reasons))
+
+
+def _site_devices(ctx: Context, site: str) -> list[Device]:
+    """The devices of a site, by name: once per process."""
+    return _once(ctx.memo, ("site-devices", site), lambda: sorted(
+        (d for d in ctx.devices.values() if d.site == site and d.role == "device"), key=lambda d: d.target))
 
 
 def _aggregators(ctx: Context, on_site: list[Device], fraction: float) -> list[Device]:

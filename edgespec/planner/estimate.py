@@ -125,11 +125,16 @@ def prune_drop(fraction: float) -> float:
 
 def cascade_accuracy(small: float, large: float, rate: float | None = None) -> tuple[float, float]:
     """(accuracy, escalation rate) of a cascade without measurements: see docs/planner.md."""
-    priors = catalog.accuracy()["cascade"]
-    default_rate = value(priors["escalation_rate"])
+    default_rate, gap_recovered = _cascade_priors()
     rate = default_rate if rate is None else rate
-    recovered = min(1.0, value(priors["gap_recovered"]) * rate / default_rate)
+    recovered = min(1.0, gap_recovered * rate / default_rate)
     return small + (large - small) * recovered, rate
+
+
+@functools.cache
+def _cascade_priors() -> tuple[float, float]:
+    priors = catalog.accuracy()["cascade"]
+    return value(priors["escalation_rate"]), value(priors["gap_recovered"])
 
 
 def energy_mj(power_w: float, busy_ms: float) -> float:

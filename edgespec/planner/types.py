@@ -68,9 +68,10 @@ class Candidate(NamedTuple):
         """This candidate with every reason as text. The planner leaves the per-candidate reasons
         (latency, throughput, accuracy) as templates and arguments, and spells out only those of
         the candidates a plan keeps: formatting all of them was 11% of planning's instructions."""
-        if all(type(r) is str for r in self.reasons):
-            return self
-        return self._replace(reasons=tuple(map(spell, self.reasons)))
+        for r in self.reasons:
+            if type(r) is not str:
+                return Candidate(self.pattern, self.placements, self.estimates, tuple(map(spell, self.reasons)))
+        return self
 
     @property
     def feasible(self) -> bool:
