@@ -154,8 +154,10 @@ def _usd_per_kwh() -> float:
 
 def instances_needed(rps: float, compute_ms: float) -> int:
     """Instances to serve `rps` at batch 1 within the utilisation headroom."""
-    per_instance = UTILISATION_HEADROOM * 1000.0 / max(compute_ms, 1e-6)
-    return max(1, math.ceil(rps / per_instance))
+    # max() spelled as comparisons (the same values, NaN included): asked for every remote candidate
+    per_instance = UTILISATION_HEADROOM * 1000.0 / (1e-6 if compute_ms < 1e-6 else compute_ms)
+    needed = math.ceil(rps / per_instance)
+    return needed if needed > 1 else 1
 
 
 def workers_ai_usd(entry: dict, prompt_tokens: int, output_tokens: int) -> float:
