@@ -48,6 +48,8 @@ if stage == "json":
                                 fragment=plan_render.json_fragment)
     render("text", diagnostics, {checked.source.file: checked.source.text})
     plan_render.as_json(planned)
+import os
+os._exit(0)  # as the console script leaves: no teardown
 """
 
 

@@ -28,7 +28,7 @@ from edgespec.planner.types import Candidate, Plan, WorkloadPlan
 from edgespec.spec.models import Spec
 
 PARALLEL_FROM = 200  # workloads: below this, starting processes costs more than it saves
-CHUNK = 10  # workloads: small, so the processes finish together
+CHUNK = 20  # workloads at most: small, so the processes finish together
 
 
 def plan(spec: Spec, source: SourceMap, *, keep_all: bool = True, jobs: int | None = None,
@@ -58,7 +58,7 @@ def _plan(spec: Spec, source: SourceMap, keep_all: bool, jobs: int | None,
     jobs = _jobs(jobs, len(names))
     if jobs > 1:
         fork = multiprocessing.get_context("fork")
-        chunks = _chunks(names)
+        chunks = _chunks(spec, names)
         _STATE = (job, chunks, fork.Value("i", 0))
         try:
             with fork.Pool(jobs - 1) as pool:
@@ -69,7 +69,8 @@ def _plan(spec: Spec, source: SourceMap, keep_all: bool, jobs: int | None,
                 done.update(claimed for claimed in theirs if claimed is not None)
         finally:
             _STATE = None
-        planned = [r for i in range(len(chunks)) for r in done[i]]
+        by_name = {r[0].name: r for i in range(len(chunks)) for r in done[i]}
+        planned = [by_name[name] for name in names]  # spec order
     else:
         planned = [job.plan(name) for name in names]
     workloads = {wp.name: wp for wp, _, _ in planned}
@@ -95,8 +96,22 @@ def _jobs(jobs: int | None, workloads: int) -> int:
     return max(1, min(jobs, workloads))
 
 
-def _chunks(names: list[str]) -> list[list[str]]:
-    return [names[i:i + CHUNK] for i in range(0, len(names), CHUNK)]
+def _chunks(spec: Spec, names: list[str]) -> list[list[str]]:
+    """The workloads in pieces of at most CHUNK, a model's workloads together: each process works
+    out a model's shared results (candidates.py's per-process memo) once for the workloads it
+    plans, so keeping a model's workloads in one process saves the other from doing it again
+    (chunks that mix models by spec order cost 8% more instructions in all, 1,000 x 100)."""
+    by_model: dict[str, list[str]] = {}
+    for name in names:
+        by_model.setdefault(spec.workloads[name].model, []).append(name)
+    chunks: list[list[str]] = [[]]
+    for group in by_model.values():
+        for i in range(0, len(group), CHUNK):
+            piece = group[i:i + CHUNK]
+            if len(chunks[-1]) + len(piece) > CHUNK:
+                chunks.append([])
+            chunks[-1].extend(piece)
+    return [c for c in chunks if c]
 
 
 Planned = tuple[WorkloadPlan, list[Diagnostic], str | None]  # a workload's plan, diagnostics, fragment
