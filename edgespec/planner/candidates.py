@@ -423,7 +423,7 @@ def _slowest_leg(ctx: Context, payload_bytes: float, remote: Device, lan: bool) 
 
 def remote_whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator[Candidate]:
     """cloud / mec: the raw input travels to a remote target that runs the whole model."""
-    for remote in (d for d in ctx.devices.values() if d.kind in kinds):
+    for remote in _of_kinds(ctx, kinds):
         if remote.kind == "workers-ai":
             served, model, entry = _remote_recipe(ctx, remote, ctx.stage)
             options = [_option(ctx, ctx.stage, served, _served_work(ctx, entry, ctx.stage))] if entry else []
@@ -481,6 +481,11 @@ def _remote_runs(ctx: Context, remote: Device, options: list[Option], entry: dic
     return runs
 
 
+def _of_kinds(ctx: Context, kinds: tuple[str, ...]) -> list[Device]:
+    """The spec's targets of these kinds, in spec order: once per process, not per workload."""
+    return _once(ctx.memo, ("kinds", kinds), lambda: [d for d in ctx.devices.values() if d.kind in kinds])
+
+
 def _served_work(ctx: Context, entry: dict, stage: Stage) -> estimate.Work:
     """A Workers AI catalog model: its own size and stored precision (LLMs: 2 FLOPs/param/token)."""
     params = value(entry["params"])
@@ -491,7 +496,7 @@ def _served_work(ctx: Context, entry: dict, stage: Stage) -> estimate.Work:
 
 def split(ctx: Context) -> Iterator[Candidate]:
     """Layers before a split point on the device, activations to a remote tier for the rest."""
-    remotes = [d for d in ctx.devices.values() if d.kind in ("wavelength", "ec2")]
+    remotes = _of_kinds(ctx, ("wavelength", "ec2"))
     first = ctx.sources[0]
     for index, point in enumerate(ctx.root.split_points if ctx.stage_is_root else ()):
         note = (f"cut at {point.name}: {point.activation_bytes / 1e3:.0f} kB "
