@@ -220,7 +220,8 @@ class _Builder:
             if key_event.tag not in (None, "!", _TAG + "str"):
                 self.diagnostics.append(self._error("ES113", f"key {key!r} has the tag {key_event.tag}; keys are strings",
                                                     key_span, pointer))
-            child = pointer_join(pointer, key) if "~" in key or "/" in key else pointer + "/" + key
+            # pointer_join(pointer, key), without the call when there is nothing to escape
+            child = pointer + "/" + key if "~" not in key and "/" not in key else pointer_join(pointer, key)
             if key in out:
                 first = self.source.keys[child]
                 self.diagnostics.append(self._error(

@@ -92,7 +92,8 @@ class Context:
 
 def context(spec: Spec, name: str, devices: dict[str, Device], memo: dict) -> Context:
     w = spec.workloads[name]
-    parents = _once(memo, ("variant-parents",), lambda: {v: m for m, model in spec.models.items() for v in model.variants})
+    parents = _once(memo, ("variant-parents",),
+                    lambda: {v: m for m, model in spec.models.items() for v in model.variants})
     root_name = parents.get(w.model, w.model)
     root = spec.models[root_name]
     if w.model == root_name:
