@@ -92,6 +92,12 @@ def test_aliases_within_limit_are_expanded():
                            "merged": {"x": 1, "y": [3]}}
 
 
+def test_anchored_scalars_are_aliased():
+    loaded = load_bytes(b"a: &n 5\nb: *n\nc: &s text\nd: [*s, &q 'quoted', *q]\ne: &t !!str 7\nf: *t\n", "f.yaml")
+    assert loaded.diagnostics == []
+    assert loaded.data == {"a": 5, "b": 5, "c": "text", "d": ["text", "quoted", "quoted"], "e": "7", "f": "7"}
+
+
 def test_yaml_12_core_schema():
     loaded = load_bytes(b"a: yes\nb: on\nc: true\nd: 0o17\ne: 0x1f\nf: 1e3\ng: ~\nh: 2024-01-01\n"
                         b"i: '12'\nj: .inf\non: 1\n1: 2\n", "f.yaml")

@@ -121,7 +121,7 @@ class _Builder:
         self.source.values[pointer] = span
         kind = type(event)
         if kind is yaml.ScalarEvent:
-            if event.tag is None and event.implicit[0]:  # a plain scalar: the common case
+            if event.tag is None and event.implicit[0] and not event.anchor:  # a plain scalar: the common case
                 return _resolve_plain(event.value), 1
             value, count = self.scalar(event, span, pointer), 1
         elif kind is yaml.MappingStartEvent:

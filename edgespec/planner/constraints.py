@@ -89,7 +89,7 @@ _P99 = "latency: p99 {:.1f} ms > {:g} ms (from {})"
 _BUSY = f"throughput: {{:g}} rps keeps {{}} {{:.0%}} busy (limit {estimate.UTILISATION_HEADROOM:.0%})"
 _DROP = "accuracy: drop {:.3f} > max_drop {:g}"
 _MIN = "accuracy: {:.3f} < min {:g}"
-OFFLINE = "offline: offline=required, but this pattern cannot answer without the uplink"
+_OFFLINE = "offline: offline=required, but this pattern cannot answer without the uplink"
 
 
 def common(ctx: Context, est: Estimates, *, local_answer: bool) -> list:
@@ -115,5 +115,5 @@ def common(ctx: Context, est: Estimates, *, local_answer: bool) -> list:
     if min_accuracy is not None and est.accuracy < min_accuracy - 1e-9:
         reasons.append((_MIN, est.accuracy, min_accuracy))
     if offline_required and not local_answer:
-        reasons.append(OFFLINE)
+        reasons.append(_OFFLINE)
     return reasons

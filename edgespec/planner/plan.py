@@ -174,7 +174,8 @@ def _shown(chosen: Candidate | None, candidates: list[Candidate], misses: dict) 
 def why(objective: str, chosen: Candidate | None, candidates: list[Candidate], misses: dict) -> str:
     """One line on the decision: what won on the objective, and why the other patterns lost
     (`misses`: the closest rejected candidate per pattern)."""
-    feasible_patterns = {c.pattern for c in candidates if not c.reasons and c.estimates is not None}  # c.feasible
+    # c.feasible, spelled out: asked of every candidate of every workload
+    feasible_patterns = {c.pattern for c in candidates if not c.reasons and c.estimates is not None}
     lost = [f"{p}: {misses[p].reasons[0]}" for p in sorted(misses) if p not in feasible_patterns]
     if chosen is None:
         return "; ".join(lost) or "no candidate could be formed (no targets for any pattern)"

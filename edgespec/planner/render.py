@@ -110,7 +110,7 @@ def json_fragment(wp: WorkloadPlan) -> str:
     text of `jsontext.dumps(_workload_json(wp))`, written straight from the plan's values.
 
     A large plan writes one per workload, in the planning processes, so this is the JSON's hot path
-    (3x faster than building the dicts and walking them). tests/test_plan_render.py checks it is
+    (2-2.5x faster than building the dicts and walking them). tests/test_plan_render.py checks it is
     byte-identical to the dict path on every candidate of the example and generated specs; a key
     added to _workload_json fails that test until it is written here too."""
     c = wp.chosen

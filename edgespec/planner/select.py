@@ -43,7 +43,8 @@ def _by_key(ties: list[Candidate]) -> Candidate:
 
 
 def best(objective: str, candidates: list[Candidate]) -> Candidate | None:
-    ranked = [(_rank(objective, c), c) for c in candidates if not c.reasons and c.estimates is not None]  # feasible
+    # c.feasible, spelled out: asked of every candidate of every workload
+    ranked = [(_rank(objective, c), c) for c in candidates if not c.reasons and c.estimates is not None]
     return _first(ranked) if ranked else None
 
 
