@@ -129,7 +129,8 @@ def prunes(ctx: Context) -> list[float]:
 
 
 class Option(NamedTuple):
-    """A stage at a recipe, with what every pattern reads of it (worked out once per workload)."""
+    """A stage at a recipe, with what every pattern reads of it: the figures once per process per
+    model, pins and class of device (_option_figures), the placements once per workload."""
 
     stage: Stage
     recipe: Recipe
@@ -158,23 +159,24 @@ def _option_figures(ctx: Context, device: Device, stages: list[Stage]) -> list[t
     """(stage index, recipe, work, accuracy, size) of every option: the same for every workload of
     the model with the same pins on devices with the same precisions and DLA, so once per process."""
     return [(i, recipe, _work(ctx, stage, recipe), _accuracy(ctx, stage, recipe), _size_mb(stage, recipe))
-            for i, stage in enumerate(stages) for _, recipe in _recipes(ctx, device, [stage])]
+            for i, stage in enumerate(stages) for recipe in _recipes(ctx, device, stage)]
 
 
-def _option(ctx: Context, stage: Stage, recipe: Recipe, work: estimate.Work | None = None) -> Option:
-    return Option(stage, recipe, _work(ctx, stage, recipe) if work is None else work, _accuracy(ctx, stage, recipe),
-                  _size_mb(stage, recipe), _device_placements(ctx, stage, recipe))
+def _served_option(ctx: Context, recipe: Recipe, work: estimate.Work) -> Option:
+    """The workload's stage as a Workers AI catalog model runs it (`work`: the served model's)."""
+    stage = ctx.stage
+    return Option(stage, recipe, work, _accuracy(ctx, stage, recipe), _size_mb(stage, recipe),
+                  _device_placements(ctx, stage, recipe))
 
 
-def _recipes(ctx: Context, device: Device, stages: list[Stage]) -> Iterator[tuple[Stage, Recipe]]:
+def _recipes(ctx: Context, device: Device, stage: Stage) -> Iterator[Recipe]:
     dla = device.dla_cores > 0 and ctx.task in CNN_TASKS
-    for stage in stages:
-        for precision in precisions(ctx, device):
-            for prune in prunes(ctx):
-                variant = None if stage is ctx.stage else stage.name
-                yield stage, Recipe(precision, prune, variant)
-                if dla and precision in ("int8", "fp16"):
-                    yield stage, Recipe(precision, prune, variant, "dla")
+    variant = None if stage is ctx.stage else stage.name
+    for precision in precisions(ctx, device):
+        for prune in prunes(ctx):
+            yield Recipe(precision, prune, variant)
+            if dla and precision in ("int8", "fp16"):
+                yield Recipe(precision, prune, variant, "dla")
 
 
 # -- evaluation helpers ------------------------------------------------------------------------
@@ -324,14 +326,11 @@ class Local(NamedTuple):
 
 
 def _local_runs(ctx: Context) -> list[Local]:
-    found = ctx.local.get("local-runs")
-    if found is None:
-        found = ctx.local["local-runs"] = [_local(ctx, o) for o in recipes(ctx, ctx.sources[0])]
-    return found
+    return _once(ctx.local, ("local-runs",), lambda: [_local(ctx, o) for o in recipes(ctx, ctx.sources[0])])
 
 
 def _local(ctx: Context, option: Option) -> Local:
-    capability = tuple(_sources_capable(ctx, option.recipe))
+    capability = _sources_capable(ctx, option.recipe)
     if capability:
         return Local(capability, (), None, 0.0, None)
     memory: list[str] = []
@@ -389,8 +388,8 @@ def _capability(ctx: Context, recipe: Recipe, device: Device) -> tuple[str, ...]
     return found
 
 
-def _sources_capable(ctx: Context, recipe: Recipe) -> list[str]:
-    """Every data source's capability reasons for `recipe`, each once (a fresh list to extend)."""
+def _sources_capable(ctx: Context, recipe: Recipe) -> tuple[str, ...]:
+    """Every data source's capability reasons for `recipe`, each once."""
     key = ("sources-capable", recipe)
     found = ctx.local.get(key)
     if found is None:
@@ -398,7 +397,7 @@ def _sources_capable(ctx: Context, recipe: Recipe) -> list[str]:
         for dev in ctx.sources:
             reasons += _capability(ctx, recipe, dev)
         found = ctx.local[key] = tuple(dict.fromkeys(reasons))
-    return list(found)
+    return found
 
 
 def _weighted(results, f) -> float:
@@ -427,7 +426,7 @@ def remote_whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator
     for remote in _of_kinds(ctx, kinds):
         if remote.kind == "workers-ai":
             served, model, entry = _remote_recipe(ctx, remote, ctx.stage)
-            options = [_option(ctx, ctx.stage, served, _served_work(ctx, entry, ctx.stage))] if entry else []
+            options = [_served_option(ctx, served, _served_work(ctx, entry, ctx.stage))] if entry else []
             if not entry:
                 yield Candidate(pattern, (Placement(remote.target, "remote", model, served),), None,
                                 (f"capability: Workers AI has no model for {ctx.task} in edgespec's catalog",))
@@ -514,8 +513,7 @@ def split(ctx: Context) -> Iterator[Candidate]:
                 if cut is None:
                     cut = tails[recipe] = _split_cut(ctx, stage, recipe, point, remote)
                 remote_reasons, head, c_tail = cut
-                reasons = _sources_capable(ctx, recipe)
-                reasons += remote_reasons
+                reasons = [*_sources_capable(ctx, recipe), *remote_reasons]
                 if reasons:
                     yield Candidate("split", placements, None, tuple(dict.fromkeys(reasons)))
                     continue
@@ -613,9 +611,9 @@ def federated(ctx: Context) -> Iterator[Candidate]:
             agg_recipe, tail_ms, tail95, _ = _aggregator_tail(ctx, agg, fraction)
             for stage, recipe, _, acc, size_mb, on_sources in recipes(ctx, first, variants=False):
                 placements = (*on_sources, Placement(agg.target, "aggregator", stage.name, agg_recipe))
-                reasons = _sources_capable(ctx, recipe)
-                if reasons:
-                    yield Candidate("federated", placements, None, tuple(dict.fromkeys(reasons)))
+                capability = _sources_capable(ctx, recipe)  # each reason once already
+                if capability:
+                    yield Candidate("federated", placements, None, capability)
                     continue
                 head = _work(ctx, stage, recipe, fraction)
                 heads = _on_sources(ctx, head)
@@ -625,8 +623,7 @@ def federated(ctx: Context) -> Iterator[Candidate]:
                                 heads.p50_ms + tail_ms, net.p50_ms, acc,
                                 ctx.stage.accuracy - acc, size_mb, energy, per_1k, monthly,
                                 None, heads.utilisation, None, note)
-                reasons += privacy
-                reasons += constraints.common(ctx, est, local_answer=True)
+                reasons = [*privacy, *constraints.common(ctx, est, local_answer=True)]
                 yield Candidate("federated", placements, est, tuple(reasons))
 
 
@@ -655,10 +652,7 @@ def _undominated(ctx: Context, on_site: list[Device], fraction: float) -> list[D
     tails = _tails(ctx, fraction)
     kept: list[tuple[float, float, float, Device]] = []
     for agg in on_site:  # sorted by name
-        tail = tails.get(agg.target)
-        if tail is None:
-            tail = tails[agg.target] = _tail(ctx, agg, fraction)
-        _, p50, p95, energy = tail
+        _, p50, p95, energy = _once(tails, agg.target, _tail, ctx, agg, fraction)  # _aggregator_tail
         if any(k50 <= p50 and k95 <= p95 and ke <= energy for k50, k95, ke, _ in kept):
             continue  # matched or beaten on all three by one already kept
         kept = [k for k in kept if not (p50 <= k[0] and p95 <= k[1] and energy <= k[2])]

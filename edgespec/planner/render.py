@@ -77,6 +77,9 @@ def _placement_json(c: Candidate) -> list[dict]:
 
 
 def _workload_json(wp: WorkloadPlan) -> dict:
+    """One workload's JSON entry as data: the readable definition of the contract (docs/planner.md).
+    The document is written by json_fragment, which must give the text of this dict; the tests hold
+    the two together (tests/test_plan_render.py) and compare plans through it."""
     c = wp.chosen
     # The closest miss per pattern and target (all candidates: `plan --explain`), so the document
     # stays a size a bot can read: every rejected candidate of a large spec runs to tens of MB.

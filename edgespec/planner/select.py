@@ -10,16 +10,12 @@ BIG = float("inf")
 def _rank(objective: str, c: Candidate) -> tuple:
     e = c.estimates
     cost = e.cost_usd_per_month if e.cost_usd_per_month is not None else e.cost_usd_per_1k
-    if objective == "latency":
-        primary = e.p95_ms
-    elif objective == "cost":
-        primary = cost
-    elif objective == "energy":
-        primary = e.energy_mj
-    elif objective == "accuracy":
-        primary = -e.accuracy
-    else:
-        raise KeyError(objective)
+    primary = {
+        "latency": e.p95_ms,
+        "cost": cost,
+        "energy": e.energy_mj,
+        "accuracy": -e.accuracy,
+    }[objective]
     return (round(primary, 9), round(e.p95_ms, 9), round(cost, 9), round(e.energy_mj, 9), round(-e.accuracy, 9),
             PATTERNS.index(c.pattern))
 
@@ -63,20 +59,11 @@ def nearest_misses(candidates: list[Candidate], group=lambda c: c.pattern) -> di
     then the candidate key. The closest of a finer grouping's winners is the closest of all, so a
     coarser grouping can be taken from the finer one's values."""
     closest: dict = {}  # group -> (rank, the candidates at that rank, in order)
-    fine = group is by_pattern_and_target  # asked for every candidate of every workload: spelled out
     for c in candidates:
         e = c.estimates
         if c.reasons or e is None:
             rank = (len(c.reasons), e is None, BIG if e is None else e.p95_ms)
-            if fine:
-                for p in c.placements:  # target_of(c)
-                    if p.role != "device":
-                        g = (c.pattern, p.target)
-                        break
-                else:
-                    g = (c.pattern, c.placements[0].target)
-            else:
-                g = group(c)
+            g = group(c)
             held = closest.get(g)
             if held is None or rank < held[0]:
                 closest[g] = (rank, [c])
