@@ -93,7 +93,7 @@ def spec_reference() -> str:
         out.append(f"| {kind.name} | {kind.unit} | {', '.join(f'`{s}`' for s in kind.suffixes if s)} | {examples} |")
     out.append("\nFields by kind: `params` count (`B` means billion); `gflops` flops (a bare number is "
                "GFLOPs, a suffixed one counts FLOPs: `8.7G` = 8.7 GFLOPs); `activation_bytes` bytes; "
-               "`*_mbps` bitrate; `soak` and `offline_buffer` duration; `*_ms` milliseconds.\n")
+               "`*_mbps` bitrate; `soak` and `offline_buffer` duration; `*_ms` milliseconds; `power_budget_w` power.\n")
     out.append("## Checked by edgespec only\n")
     out.append("The JSON Schema gives editors completion and most errors. These checks need to see "
                "across the spec, so only `edgespec validate` makes them:\n")

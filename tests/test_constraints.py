@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
+from edgespec.load import load_bytes
 from edgespec.planner import candidates, constraints, device, estimate
 from edgespec.planner.types import Estimates, Recipe, spell
 from edgespec.spec.models import Spec, Target
-from tests.planner_helpers import model, spec
+from edgespec.validate import validate
+from tests.planner_helpers import model, run, spec
 
 
 def dev(name: str, hardware: str, **fields) -> device.Device:
     return device.resolve(name, Target.model_validate({"hardware": hardware, **fields}))
+
+
+def plan_of(doc: dict):
+    return run(doc)[0].workloads["w"]
 
 
 def ctx_for(workload: dict, targets: dict | None = None):
@@ -83,3 +90,146 @@ def test_latency_throughput_accuracy_offline():
     ]
     p99 = constraints.common(ctx, est(p50=5, p95=10), local_answer=True)  # p99 ~ p95 + (p95 - p50) = 15
     assert [spell(r) for r in p99] == ["latency: p99 15.0 ms > 13 ms (from cam)"]
+
+
+
+def test_power_budget():
+    cam = dev("cam", "jetson-orin-nano-8gb", power_mode="15W", power_budget_w=3)
+    run = estimate.Compute(40.0, 48.0, "compute")
+    assert constraints.draw_w(cam, 10, 40.0) == pytest.approx(15 * 0.4)  # 15 W while busy, 40% of the time
+    (reason,) = constraints.power(10, [(cam, run)])
+    assert spell(reason) == "power: 6.00 W average on cam at 10 rps (40% busy at 15 W, 15W mode) > power_budget_w 3 W"
+    assert constraints.power(5, [(cam, run)]) == []  # 15 W x 20% = 3 W: exactly the budget holds
+    # without a declared rate there is nothing to average over: the draw while busy is compared
+    (busy,) = constraints.power(0.0, [(cam, run)])
+    assert spell(busy) == ("power: cam draws 15 W while busy (15W mode) > power_budget_w 3 W "
+                           "(no throughput.rps to average over)")
+    roomy = dev("cam", "jetson-orin-nano-8gb", power_mode="15W", power_budget_w=15)
+    assert constraints.power(0.0, [(roomy, run)]) == []
+    # a device without a budget, or beside a budgeted one, is not checked; a busy share caps at 100%
+    free = dev("free", "jetson-orin-nano-8gb", power_mode="15W")
+    assert constraints.power(100, [(free, run)]) == []
+    assert constraints.draw_w(cam, 100, 40.0) == 15
+    coral = dev("lane", "coral-usb", power_budget_w=0.5)
+    (other,) = constraints.power(10, [(free, run), (coral, estimate.Compute(30.0, 33.0, "spill"))])
+    assert spell(other) == "power: 0.60 W average on lane at 10 rps (30% busy at 2 W) > power_budget_w 0.5 W"
+
+
+def test_a_lower_power_mode_draws_less_on_average():
+    """A lower mode runs slower (peak x (W / W_ref) ** 0.6) but draws less while busy, so the average
+    draw of the same work falls as W ** 0.4: a mode can be the way into a budget."""
+    work = estimate.Work(20, 25e6, "int8")
+    draws = {}
+    for mode in ("7W", "15W", "MAXN_SUPER"):
+        d = dev("cam", "jetson-orin-nano-8gb", power_mode=mode)
+        draws[mode] = constraints.draw_w(d, 5, estimate.compute(d, work).p50_ms)
+    assert draws["7W"] < draws["15W"] < draws["MAXN_SUPER"]
+
+
+def _budgeted(budget: float | None, *, cloud: bool = False, rps: float = 10) -> dict:
+    targets = {"cam": {"hardware": "jetson-orin-nano-8gb", "power_mode": "15W", "count": 50, "jurisdiction": "us",
+                       "network": {"rtt_ms": 40, "uplink_mbps": 20}}}
+    if budget is not None:
+        targets["cam"]["power_budget_w"] = budget
+    if cloud:
+        targets["cloud"] = {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6.xlarge", "count": 4,
+                            "network": {"rtt_ms": 40}}
+    return spec({"det": model("object-detection", "25M", 60, 0.6)}, targets,
+                {"w": {"model": "det", "data_source": ["cam"], "latency": {"p95_ms": 300}, "throughput": {"rps": rps},
+                       "objective": "accuracy"}})
+
+
+
+def _draw(c) -> float:
+    return 15 * 10 * c.estimates.p50_ms / 1000  # the camera's 15 W while busy x its busy share at 10 rps
+
+
+def test_the_power_budget_picks_the_recipe():
+    """Without a budget the most accurate recipe wins (fp32); a 3 W budget rules out the recipes
+    that keep the camera busy too long, each with its reason, and the most accurate of the rest wins."""
+    assert plan_of(_budgeted(None)).chosen.placements[0].recipe == Recipe("fp32")
+    wp = plan_of(_budgeted(3))
+    assert wp.chosen.pattern == "on-device" and wp.chosen.placements[0].recipe.precision != "fp32"
+    for c in wp.candidates:
+        over = _draw(c) > 3
+        assert [r for r in c.reasons if r.startswith("power: ")] == (
+            [f"power: {_draw(c):.2f} W average on cam at 10 rps ({_draw(c) / 15:.0%} busy at 15 W, 15W mode) "
+             "> power_budget_w 3 W"] if over else []), c.key
+    feasible = [c for c in wp.candidates if c.feasible]
+    assert feasible and wp.chosen.estimates.accuracy == max(c.estimates.accuracy for c in feasible)
+
+
+def test_a_budget_no_recipe_meets_sends_the_work_off_the_device():
+    wp = plan_of(_budgeted(1, cloud=True))
+    assert wp.chosen.pattern == "cloud"
+    on_device = [c for c in wp.candidates if c.pattern == "on-device"]
+    assert on_device and all(c.reasons[0].startswith("power: ") for c in on_device)
+    _, diagnostics = run(_budgeted(1))  # and with nowhere else to go: ES501 names the budget
+    (es501,) = [d for d in diagnostics if d.code == "ES501"]
+    assert "on-device: power: 1.04 W average on cam at 10 rps" in es501.message
+
+
+def test_the_budget_applies_to_every_pattern_that_runs_on_the_device():
+    """split's head, a cascade's small tier and a federated device's share run on the data source:
+    all are checked; the remote tier and the site aggregator are not the budgeted device."""
+    doc = spec(
+        {"det": model("object-detection", "25M", 60, 0.6,
+                      split_points=[{"name": "neck", "flops_fraction": 0.4, "activation_bytes": "200KB"}],
+                      variants={"det-s": {"params": "5M", "gflops": 12, "accuracy": {"value": 0.5}}})},
+        {"cam": {"hardware": "jetson-orin-nano-8gb", "power_mode": "15W", "count": 50, "site": "a",
+                 "jurisdiction": "us", "power_budget_w": 0.05, "network": {"rtt_ms": 40, "uplink_mbps": 20}},
+         "agg": {"hardware": "jetson-agx-orin-64gb", "site": "a"},
+         "cloud": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6.xlarge", "count": 40,
+                   "network": {"rtt_ms": 40}}},
+        {"w": {"model": "det", "data_source": ["cam"], "latency": {"p95_ms": 500}, "throughput": {"rps": 10},
+               "escalation": {"to": "cloud", "confidence_below": 0.5}}})
+    p, _ = run(doc)
+    wp = p.workloads["w"]
+    assert wp.chosen.pattern == "cloud"
+    for pattern in ("on-device", "split", "cascade", "federated"):
+        estimated = [c for c in wp.candidates if c.pattern == pattern and c.estimates is not None]
+        assert estimated, pattern
+        for c in estimated:
+            (reason,) = [r for r in c.reasons if r.startswith("power: ")]
+            assert "average on cam at 10 rps" in reason and "agg" not in reason
+
+
+def test_workloads_that_fit_the_budget_alone_but_not_together_warn():
+    doc = _budgeted(1.5)
+    doc["workloads"]["w"]["objective"] = "energy"
+    doc["workloads"]["w2"] = dict(doc["workloads"]["w"])
+    p, diagnostics = run(doc)
+    draws = [_draw(p.workloads[n].chosen) for n in ("w", "w2")]
+    assert all(d <= 1.5 for d in draws) and sum(draws) > 1.5  # each fits; the two together do not
+    (es502,) = [d for d in diagnostics if d.code == "ES502"]
+    assert es502.severity.value == "warning" and es502.pointer == "/targets/cam/power_budget_w"
+    assert es502.message.startswith(f"cam runs w, w2: together {sum(draws):.2f} W average")
+    assert es502.message.endswith("over power_budget_w 1.5 W")
+    assert not [d for d in run(_budgeted(None) | {"workloads": doc["workloads"]})[1] if d.code == "ES502"]
+
+
+def test_a_budget_on_a_device_without_a_power_figure_is_said_to_go_unchecked():
+    doc = spec({"m": model()}, {"phones": {"hardware": "apple-a15", "count": 10, "power_budget_w": 2}},
+               {"w": {"model": "m", "data_source": ["phones"], "latency": {"p95_ms": 100}, "throughput": {"rps": 1}}})
+    p, diagnostics = run(doc)
+    assert p.workloads["w"].chosen.pattern == "on-device"
+    (es503,) = [d for d in diagnostics if d.code == "ES503"]
+    assert es503.pointer == "/targets/phones/power_budget_w" and "power_budget_w is not checked" in es503.message
+
+
+@pytest.mark.parametrize("fields,message,hint", [
+    ({"power_mode": "25W", "power_budget_w": 15}, "power mode 25W lets jetson-orin-nx-16gb draw 25 W, more than "
+     "power_budget_w 15 W", "modes within the budget: 15W, 10W"),
+    ({"power_budget_w": "12.95W"}, "default power mode 25W lets jetson-orin-nx-16gb draw 25 W, more than "
+     "power_budget_w 12.95 W", "modes within the budget: 10W"),
+    ({"power_budget_w": 5}, "default power mode 25W lets jetson-orin-nx-16gb draw 25 W, more than power_budget_w 5 W",
+     "no power mode of jetson-orin-nx-16gb fits: the lowest draws 10 W"),
+])
+def test_a_power_mode_above_the_budget_warns_with_the_modes_that_fit(fields, message, hint):
+    doc = _budgeted(None)
+    doc["targets"]["cam"] = {"hardware": "jetson-orin-nx-16gb", **fields}
+    checked, diagnostics = validate(load_bytes(yaml.safe_dump(doc).encode(), "t.yaml"))
+    (warning,) = diagnostics
+    assert checked is not None and (warning.code, warning.message, warning.hint) == ("ES314", message, hint)
+    doc["targets"]["cam"] = {"hardware": "jetson-orin-nx-16gb", "power_mode": "10W", "power_budget_w": 12.95}
+    assert validate(load_bytes(yaml.safe_dump(doc).encode(), "t.yaml"))[1] == []  # a mode within the budget

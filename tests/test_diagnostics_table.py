@@ -90,6 +90,10 @@ CASES = [
     ("split-point-order", "      - {name: neck, flops_fraction: 0.6, activation_bytes: 800KiB}",
      "      - {name: neck, flops_fraction: 0.6, activation_bytes: 800KiB}\n"
      "      - {name: neck, flops_fraction: 0.4, activation_bytes: 1MB}", [("ES313", 18, 16), ("ES313", 18, 38)]),
+    ("power-mode-over-budget", "power_mode: 25W", "power_mode: 25W\n    power_budget_w: 15W", [("ES314", 22, 17)]),
+    ("default-mode-over-budget", "    power_mode: 25W\n", "    power_budget_w: 12\n", [("ES314", 22, 21)]),
+    ("power-budget-on-wavelength", "    instance_type: g4dn.2xlarge", "    instance_type: g4dn.2xlarge\n    power_budget_w: 300",
+     [("ES310", 30, 5)]),
     # ES4xx: catalog
     ("unknown-hardware", "hardware: jetson-orin-nx-16gb", "hardware: jetson-orin-nx-16g", [("ES401", 20, 15)]),
     ("unknown-power-mode", "power_mode: 25W", "power_mode: 30W", [("ES402", 22, 17)]),

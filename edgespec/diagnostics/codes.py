@@ -167,6 +167,13 @@ _ALL = [
          "Split point names must be unique and their `flops_fraction` strictly increasing, in "
          "the order the layers run.",
          "Sort the split points by depth."),
+    Code("ES314", "power mode above the power budget", W,
+         "The target's power mode (the declared one, or the catalog's default) lets the device draw "
+         "more than its `power_budget_w` while busy. The planner checks each workload's average draw "
+         "against the budget, so light loads may still fit, but a burst can overdraw the supply (a PoE "
+         "switch cuts the port; a battery sags). A Jetson power mode is itself a power budget: pick one "
+         "within yours.",
+         "Set `power_mode` to a mode within the budget (the message lists them), or raise the budget."),
     # -- ES4xx: the catalog ------------------------------------------------------------------------
     Code("ES401", "unknown hardware", E,
          "The hardware id is not in edgespec's catalog. `edgespec catalog` lists the ids.",
@@ -194,7 +201,9 @@ _ALL += [
          "WORKLOAD` lists every candidate."),
     Code("ES502", "device over-subscribed", W,
          "Several workloads placed on the same device class together keep it busier than the "
-         "utilisation headroom (70%): queueing will push latencies past their predictions.",
+         "utilisation headroom (70%): queueing will push latencies past their predictions. Or, "
+         "on a device with a `power_budget_w`, their average draws together exceed it (the planner "
+         "checks each workload's draw on its own).",
          "Move a workload elsewhere (pin its pattern), lower its rate, or use a larger device."),
     Code("ES503", "estimate rests on a missing figure", W,
          "A planned placement depends on a figure the spec does not give (for example a remote "

@@ -72,6 +72,11 @@ class Context:
                 need.min if need else None, w.offline == "required")
 
     @cached_property
+    def budgeted(self) -> bool:
+        """Some data source declares a power_budget_w (constraints.power checks its runs)."""
+        return any(d.power_budget_w is not None for d in self.sources)
+
+    @cached_property
     def tokens(self) -> tuple[int, int]:
         gen = self.workload.generation
         return (gen.prompt_tokens, gen.output_tokens) if gen else (0, 0)
@@ -310,6 +315,7 @@ def on_device(ctx: Context) -> Iterator[Candidate]:
             run, per_1k, monthly = local.run, local.per_1k, local.monthly
         est = Estimates(run.p50_ms, run.p95_ms, run.p50_ms, 0.0, acc, ctx.stage.accuracy - acc, size_mb,
                         run.energy_mj, per_1k, monthly, None, run.utilisation, None, run.notes)
+        reasons += run.power
         reasons += constraints.common(ctx, est, local_answer=True)
         yield Candidate("on-device", placements, est, tuple(reasons))
 
@@ -341,13 +347,15 @@ def _local(ctx: Context, option: Option) -> Local:
 
 
 class LocalRun(NamedTuple):
-    """One stage run on every data source: the worst latencies, count-weighted energy, peak load."""
+    """One stage run on every data source: the worst latencies, count-weighted energy, peak load,
+    and the power budgets it breaks (constraints.power)."""
 
     results: list[tuple[Device, estimate.Compute]]
     p50_ms: float
     p95_ms: float
     energy_mj: float
     utilisation: float
+    power: tuple = ()
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -355,13 +363,14 @@ class LocalRun(NamedTuple):
 
 
 def _summarise(ctx: Context, results: list[tuple[Device, estimate.Compute]]) -> LocalRun:
+    power = tuple(constraints.power(ctx.rps, results)) if ctx.budgeted else ()
     if len(results) == 1:  # the common case: one data-source class
         dev, c = results[0]
         return LocalRun(results, c.p50_ms, c.p95_ms, estimate.energy_mj(dev.power_w, c.p50_ms),
-                        ctx.rps * c.p50_ms / 1000)
+                        ctx.rps * c.p50_ms / 1000, power)
     p50, p95 = _worst([(c.p50_ms, c.p95_ms) for _, c in results])
     energy = _weighted(results, lambda d, c: estimate.energy_mj(d.power_w, c.p50_ms))
-    return LocalRun(results, p50, p95, energy, _utilisation(ctx, results))
+    return LocalRun(results, p50, p95, energy, _utilisation(ctx, results), power)
 
 
 def _on_sources(ctx: Context, work: estimate.Work) -> LocalRun:
@@ -526,6 +535,7 @@ def split(ctx: Context) -> Iterator[Candidate]:
                                 None if monthly_r is None else monthly_r + (monthly_d or 0.0),
                                 None, heads.utilisation, instances, note)
                 reasons += privacy
+                reasons += heads.power
                 reasons += constraints.common(ctx, est, local_answer=False)
                 yield Candidate("split", placements, est, tuple(reasons))
 
@@ -588,6 +598,7 @@ def cascade(ctx: Context) -> Iterator[Candidate]:
                         None if monthly_r is None else monthly_r + (monthly_d or 0.0),
                         rate, small.utilisation, instances, notes)
         reasons += privacy
+        reasons += small.power  # every request runs the small tier first
         reasons += constraints.common(ctx, est, local_answer=True)
         yield Candidate("cascade", placements, est, tuple(reasons))
 
@@ -623,7 +634,7 @@ def federated(ctx: Context) -> Iterator[Candidate]:
                                 heads.p50_ms + tail_ms, net.p50_ms, acc,
                                 ctx.stage.accuracy - acc, size_mb, energy, per_1k, monthly,
                                 None, heads.utilisation, None, note)
-                reasons = [*privacy, *constraints.common(ctx, est, local_answer=True)]
+                reasons = [*privacy, *heads.power, *constraints.common(ctx, est, local_answer=True)]
                 yield Candidate("federated", placements, est, tuple(reasons))
 
 

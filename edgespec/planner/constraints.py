@@ -82,6 +82,38 @@ def transfer_allowed(ctx: Context, dest: Device, what: str) -> list[str]:
     return reasons
 
 
+_POWER = "power: {:.2f} W average on {} at {:g} rps ({:.0%} busy at {:g} W{}) > power_budget_w {:g} W"
+_POWER_BUSY = ("power: {} draws {:g} W while busy{} > power_budget_w {:g} W "
+               "(no throughput.rps to average over)")
+
+
+def draw_w(device: Device, rps: float, ms: float) -> float:
+    """A device's average draw for one workload: its power while busy (at its power mode) times the
+    share of time `rps` requests of `ms` each keep it busy; without a rate, the draw while busy."""
+    return device.power_w * min(rps * ms / 1000, 1.0) if rps else device.power_w
+
+
+def power(rps: float, results) -> list:
+    """`power_budget_w`: each budgeted device's average draw for the workload (results: (device,
+    estimate.Compute) per data source) within its budget. Idle power is not counted: the budget is
+    what inference may add (docs/planner.md)."""
+    reasons = []
+    for dev, c in results:
+        budget = dev.power_budget_w
+        if budget is None:
+            continue
+        draw = draw_w(dev, rps, c.p50_ms)
+        if draw > budget + 1e-9:
+            mode = f", {dev.power_mode} mode" if dev.power_mode else ""
+            if rps:
+                reasons.append((_POWER, draw, dev.target, rps, min(rps * c.p50_ms / 1000, 1.0), dev.power_w, mode,
+                                budget))
+            else:
+                reasons.append((_POWER_BUSY, dev.target, dev.power_w, f" ({dev.power_mode} mode)" if mode else "",
+                                budget))
+    return reasons
+
+
 # common()'s reasons: (template, *args), spelled out by types.spell
 _P50 = "latency: p50 {:.1f} ms > {:g} ms (from {})"
 _P95 = "latency: p95 {:.1f} ms > {:g} ms (from {})"

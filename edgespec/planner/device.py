@@ -54,6 +54,7 @@ class Device:
     tasks: str | tuple[str, ...]
     host_fp32_gflops: float | None = None  # Coral: the CPU that runs the ops the Edge TPU cannot
     host: str | None = None  # which catalog entry that figure comes from
+    power_budget_w: float | None = None  # the spec's cap on this device's average draw for inference
 
     def runs(self, task: str) -> bool:
         return self.tasks == "all" or task in self.tasks
@@ -150,5 +151,5 @@ def resolve(name: str, target: Target) -> Device:
         downlink_mbps=network.downlink_mbps if network else None,
         site=target.site, jurisdiction=jurisdiction_of(target), instance_type=instance_type,
         formats=tuple(cls["formats"]), tasks=cls["tasks"] if cls["tasks"] == "all" else tuple(cls["tasks"]),
-        host_fp32_gflops=host_gflops, host=host,
+        host_fp32_gflops=host_gflops, host=host, power_budget_w=target.power_budget_w,
     )

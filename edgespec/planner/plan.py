@@ -27,6 +27,7 @@ from edgespec.planner import estimate, select
 from edgespec.planner.types import Candidate, Plan, WorkloadPlan
 from edgespec.spec.models import Spec
 
+LOCAL_RUN = ("on-device", "split", "cascade", "federated")  # patterns that run on the data sources
 PARALLEL_FROM = 200  # workloads: below this, starting processes costs more than it saves
 CHUNK = 20  # workloads at most: small, so the processes finish together
 
@@ -76,7 +77,7 @@ def _plan(spec: Spec, source: SourceMap, keep_all: bool, jobs: int | None,
     workloads = {wp.name: wp for wp, _, _ in planned}
     fragments = {wp.name: text for wp, _, text in planned if text is not None}
     diagnostics = [d for _, found, _ in planned for d in found]
-    diagnostics += _oversubscribed(workloads, source)
+    diagnostics += _oversubscribed(workloads, devices, source)
     return Plan(workloads, fragments), sorted(diagnostics, key=sort_key)
 
 
@@ -209,6 +210,12 @@ def _missing_figures(name: str, chosen: Candidate, ctx: cands.Context, source: S
         if placement.role == "remote" and dev.rtt_ms is None:
             out.append(diag("ES503", f"{name}: {placement.target} has no network.rtt_ms; the plan leaves the "
                             "round trip out", **_at(source, f"/targets/{placement.target}")))
+    if chosen.pattern in LOCAL_RUN:
+        for dev in ctx.sources:
+            if dev.power_budget_w is not None and not dev.power_w:
+                out.append(diag("ES503", f"{name}: edgespec's catalog has no power figure for {dev.hardware}, so "
+                                f"{dev.target}'s power_budget_w is not checked (and its energy is left out)",
+                                **_at(source, f"/targets/{dev.target}/power_budget_w")))
     if chosen.pattern in ("cloud", "mec", "split", "cascade"):
         for dev in ctx.sources:
             if dev.uplink_mbps is None:
@@ -217,7 +224,9 @@ def _missing_figures(name: str, chosen: Candidate, ctx: cands.Context, source: S
     return out
 
 
-def _oversubscribed(workloads: dict[str, WorkloadPlan], source: SourceMap) -> list[Diagnostic]:
+def _oversubscribed(workloads: dict[str, WorkloadPlan], devices: dict, source: SourceMap) -> list[Diagnostic]:
+    """Devices that the chosen plans of several workloads together keep too busy, or, with a
+    power_budget_w, make draw more than it on average (each workload passed both on its own)."""
     load: dict[str, float] = defaultdict(float)
     names: dict[str, list[str]] = defaultdict(list)
     for name, wp in workloads.items():
@@ -226,7 +235,18 @@ def _oversubscribed(workloads: dict[str, WorkloadPlan], source: SourceMap) -> li
         for target in {p.target for p in wp.chosen.placements if p.role == "device"}:
             load[target] += wp.chosen.estimates.utilisation
             names[target].append(name)
-    return [diag("ES502", f"{target} runs {', '.join(sorted(names[target]))}: together {busy:.0%} busy "
-                 f"(limit {estimate.UTILISATION_HEADROOM:.0%})", **_at(source, f"/targets/{target}"))
-            for target, busy in sorted(load.items())
-            if busy > estimate.UTILISATION_HEADROOM and len(names[target]) > 1]
+    out = []
+    for target, busy in sorted(load.items()):
+        if len(names[target]) < 2:
+            continue
+        together = ", ".join(sorted(names[target]))
+        if busy > estimate.UTILISATION_HEADROOM:
+            out.append(diag("ES502", f"{target} runs {together}: together {busy:.0%} busy "
+                            f"(limit {estimate.UTILISATION_HEADROOM:.0%})", **_at(source, f"/targets/{target}")))
+        dev = devices[target]
+        draw = dev.power_w * min(busy, 1.0)
+        if dev.power_budget_w is not None and draw > dev.power_budget_w + 1e-9:
+            out.append(diag("ES502", f"{target} runs {together}: together {draw:.2f} W average "
+                            f"({min(busy, 1.0):.0%} busy at {dev.power_w:g} W), over power_budget_w "
+                            f"{dev.power_budget_w:g} W", **_at(source, f"/targets/{target}/power_budget_w")))
+    return out

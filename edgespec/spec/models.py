@@ -15,7 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from edgespec.spec.types import (
     AwsRegion, AwsZone, Bytes, Int, TensorName, Count, Duration, GFlops, HttpUrl, InstanceType, Jurisdiction, Mbps,
-    Milliseconds, MillisecondsOrZero, Name, Prune, SemVer, Sha256, Uri,
+    Milliseconds, MillisecondsOrZero, Name, Prune, SemVer, Sha256, Uri, Watts,
 )
 
 API_VERSION = "edgespec/v1"
@@ -138,6 +138,8 @@ class Target(_Strict):
     site: Name | None = Field(None, description="Site name: targets naming the same site share a local network; privacy level `site` allows data to move between them.")
     power_mode: str | None = Field(None, min_length=1, description="Power mode from the catalog (Jetson: 15W, 25W, MAXN, MAXN_SUPER, ...).",
                                    examples=["25W", "MAXN"])
+    power_budget_w: Watts | None = Field(None, description="Most power each of these devices may spend on inference, in W (a number, or 15W): what a PoE class, a battery or a solar panel leaves for it. The planner rejects device-side placements whose average draw (power while busy x share of time busy at `throughput.rps`) exceeds it.",
+                                         examples=[15, "12.95W"])
     region: AwsRegion | None = Field(None, description="Cloud region (aws-ec2) or parent region (aws-wavelength).")
     zone: AwsZone | None = Field(None, description="Availability or Wavelength zone id (e.g. us-east-1-wl1-bos-wlz-1).")
     instance_type: InstanceType | None = Field(None, description="Instance type for aws-ec2 and aws-wavelength (e.g. g4dn.2xlarge).")

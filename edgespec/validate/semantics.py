@@ -104,6 +104,8 @@ def _targets(spec: Spec, report: _Reporter) -> None:
             elif target.power_mode not in modes:
                 report("ES402", f"{target.hardware} has no power mode {target.power_mode!r}", f"{here}/power_mode",
                        hint=f"modes: {', '.join(modes)}")
+        if target.power_budget_w is not None:
+            _power_budget(target, entry, here, report)
         types = entry.get("instance_types")
         if target.instance_type is not None:
             if types is None:
@@ -130,6 +132,29 @@ def _targets(spec: Spec, report: _Reporter) -> None:
                 hosts = [i for i, e in hw.items() if e["kind"] == "host"]
                 report("ES404", f"{target.host!r} is not a host in the catalog", f"{here}/host",
                        hint=f"hosts: {', '.join(hosts)}")
+
+
+def _power_budget(target, entry: dict, here: str, report: _Reporter) -> None:
+    """A budget applies to devices; a power mode that can draw more than it is worth a warning
+    (the planner checks each workload's average draw, docs/planner.md)."""
+    budget = target.power_budget_w
+    if entry["role"] != "device":
+        report("ES310", f"power_budget_w applies to devices, not {target.hardware}", f"{here}/power_budget_w",
+               key=True, hint="a cloud or carrier-edge target's power is the provider's")
+        return
+    modes = entry.get("power_modes")
+    if modes:
+        if target.power_mode is not None and target.power_mode not in modes["watts"]:
+            return  # ES402 already
+        mode = target.power_mode or modes["default"]
+        watts = {m: catalog.value(w) for m, w in modes["watts"].items()}
+        if watts[mode] > budget:
+            within = [m for m, w in sorted(watts.items(), key=lambda mw: -mw[1]) if w <= budget]
+            said = "power mode" if target.power_mode else "default power mode"
+            at = f"{here}/power_mode" if target.power_mode else f"{here}/power_budget_w"
+            report("ES314", f"{said} {mode} lets {target.hardware} draw {watts[mode]:g} W, more than "
+                   f"power_budget_w {budget:g} W", at, hint=f"modes within the budget: {', '.join(within)}" if within
+                   else f"no power mode of {target.hardware} fits: the lowest draws {min(watts.values()):g} W")
 
 
 def _workloads(spec: Spec, report: _Reporter) -> None:
