@@ -42,6 +42,9 @@ def random_spec(seed: int) -> dict:
          "offline": rng.choice(["required", "none"]),
          "escalation": {"to": rng.choice(["srv", "cloud", "mec"]), "confidence_below": 0.5},
          "objective": rng.choice(OBJECTIVES)}
+    budget = rng.choice([None, None, 0.5, 3])  # drawn last: the earlier draws stay as they were
+    if budget is not None:
+        device["power_budget_w"] = budget
     return spec({"m": m}, targets, {"w": w})
 
 
