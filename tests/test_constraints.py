@@ -92,7 +92,6 @@ def test_latency_throughput_accuracy_offline():
     assert [spell(r) for r in p99] == ["latency: p99 15.0 ms > 13 ms (from cam)"]
 
 
-
 def test_power_budget():
     cam = dev("cam", "jetson-orin-nano-8gb", power_mode="15W", power_budget_w=3)
     run = estimate.Compute(40.0, 48.0, "compute")
@@ -126,7 +125,7 @@ def test_a_lower_power_mode_draws_less_on_average():
     assert draws["7W"] < draws["15W"] < draws["MAXN_SUPER"]
 
 
-def _budgeted(budget: float | None, *, cloud: bool = False, rps: float = 10) -> dict:
+def _budgeted(budget: float | None, *, cloud: bool = False) -> dict:
     targets = {"cam": {"hardware": "jetson-orin-nano-8gb", "power_mode": "15W", "count": 50, "jurisdiction": "us",
                        "network": {"rtt_ms": 40, "uplink_mbps": 20}}}
     if budget is not None:
@@ -135,9 +134,8 @@ def _budgeted(budget: float | None, *, cloud: bool = False, rps: float = 10) -> 
         targets["cloud"] = {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6.xlarge", "count": 4,
                             "network": {"rtt_ms": 40}}
     return spec({"det": model("object-detection", "25M", 60, 0.6)}, targets,
-                {"w": {"model": "det", "data_source": ["cam"], "latency": {"p95_ms": 300}, "throughput": {"rps": rps},
+                {"w": {"model": "det", "data_source": ["cam"], "latency": {"p95_ms": 300}, "throughput": {"rps": 10},
                        "objective": "accuracy"}})
-
 
 
 def _draw(c) -> float:
