@@ -95,7 +95,7 @@ def test_latency_throughput_accuracy_offline():
 def test_power_budget():
     cam = dev("cam", "jetson-orin-nano-8gb", power_mode="15W", power_budget_w=3)
     run = estimate.Compute(40.0, 48.0, "compute")
-    assert constraints.draw_w(cam, 10, 40.0) == pytest.approx(15 * 0.4)  # 15 W while busy, 40% of the time
+    assert constraints.draw_w(cam, 10 * 40.0 / 1000) == pytest.approx(15 * 0.4)  # 15 W while busy, 40% of the time
     (reason,) = constraints.power(10, [(cam, run)])
     assert spell(reason) == "power: 6.00 W average on cam at 10 rps (40% busy at 15 W, 15W mode) > power_budget_w 3 W"
     assert constraints.power(5, [(cam, run)]) == []  # 15 W x 20% = 3 W: exactly the budget holds
@@ -108,7 +108,8 @@ def test_power_budget():
     # a device without a budget, or beside a budgeted one, is not checked; a busy share caps at 100%
     free = dev("free", "jetson-orin-nano-8gb", power_mode="15W")
     assert constraints.power(100, [(free, run)]) == []
-    assert constraints.draw_w(cam, 100, 40.0) == 15
+    assert constraints.draw_w(cam, 100 * 40.0 / 1000) == 15
+    assert constraints.draw_w(cam, None) == 15  # no rate: the power while busy
     coral = dev("lane", "coral-usb", power_budget_w=0.5)
     (other,) = constraints.power(10, [(free, run), (coral, estimate.Compute(30.0, 33.0, "spill"))])
     assert spell(other) == "power: 0.60 W average on lane at 10 rps (30% busy at 2 W) > power_budget_w 0.5 W"
@@ -121,7 +122,7 @@ def test_a_lower_power_mode_draws_less_on_average():
     draws = {}
     for mode in ("7W", "15W", "MAXN_SUPER"):
         d = dev("cam", "jetson-orin-nano-8gb", power_mode=mode)
-        draws[mode] = constraints.draw_w(d, 5, estimate.compute(d, work).p50_ms)
+        draws[mode] = constraints.draw_w(d, 5 * estimate.compute(d, work).p50_ms / 1000)
     assert draws["7W"] < draws["15W"] < draws["MAXN_SUPER"]
 
 

@@ -51,8 +51,14 @@ def calibration() -> dict[str, Any]:
 
 
 def power_modes(entry: dict) -> list[str]:
+    return list(power_mode_watts(entry))
+
+
+def power_mode_watts(entry: dict) -> dict[str, float]:
+    """A hardware entry's power modes and the watts each lets it draw, in the catalog's order
+    (empty for hardware without modes)."""
     modes = entry.get("power_modes")
-    return list(modes["watts"]) if modes else []
+    return {m: value(w) for m, w in modes["watts"].items()} if modes else {}
 
 
 def value(figure: Any, default: Any = None) -> Any:

@@ -87,10 +87,10 @@ _POWER_BUSY = ("power: {} draws {:g} W while busy{} > power_budget_w {:g} W "
                "(no throughput.rps to average over)")
 
 
-def draw_w(device: Device, rps: float, ms: float) -> float:
-    """A device's average draw for one workload: its power while busy (at its power mode) times the
-    share of time `rps` requests of `ms` each keep it busy; without a rate, the draw while busy."""
-    return device.power_w * min(rps * ms / 1000, 1.0) if rps else device.power_w
+def draw_w(device: Device, busy: float | None) -> float:
+    """A device's average draw for inference: its power while busy (at its power mode) times the
+    share of time it is busy (at most all of it); without a share (no rate), the power while busy."""
+    return device.power_w if busy is None else device.power_w * min(busy, 1.0)
 
 
 def power(rps: float, results) -> list:
@@ -102,12 +102,11 @@ def power(rps: float, results) -> list:
         budget = dev.power_budget_w
         if budget is None:
             continue
-        draw = draw_w(dev, rps, c.p50_ms)
-        if draw > budget + 1e-9:
+        draw = draw_w(dev, rps * c.p50_ms / 1000 if rps else None)
+        if draw > budget + 1e-9:  # so power_w > 0: draw / power_w is the busy share
             mode = f", {dev.power_mode} mode" if dev.power_mode else ""
             if rps:
-                reasons.append((_POWER, draw, dev.target, rps, min(rps * c.p50_ms / 1000, 1.0), dev.power_w, mode,
-                                budget))
+                reasons.append((_POWER, draw, dev.target, rps, draw / dev.power_w, dev.power_w, mode, budget))
             else:
                 reasons.append((_POWER_BUSY, dev.target, dev.power_w, f" ({dev.power_mode} mode)" if mode else "",
                                 budget))

@@ -118,7 +118,7 @@ def resolve(name: str, target: Target) -> Device:
         modes = entry.get("power_modes")
         if modes:
             power_mode = target.power_mode or modes["default"]
-            watts = {m: value(w) for m, w in modes["watts"].items()}
+            watts = catalog.power_mode_watts(entry)
             power = watts[power_mode]
             int8 *= (watts[power_mode] / watts[modes["reference"]]) ** POWER_MODE_EXPONENT
         scale = value(cls["precision_scale"])

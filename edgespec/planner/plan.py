@@ -23,7 +23,7 @@ from edgespec.diagnostics.codes import diag
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner import candidates as cands
 from edgespec.planner import device as device_mod
-from edgespec.planner import estimate, select
+from edgespec.planner import constraints, estimate, select
 from edgespec.planner.types import Candidate, Plan, WorkloadPlan
 from edgespec.spec.models import Spec
 
@@ -244,9 +244,9 @@ def _oversubscribed(workloads: dict[str, WorkloadPlan], devices: dict, source: S
             out.append(diag("ES502", f"{target} runs {together}: together {busy:.0%} busy "
                             f"(limit {estimate.UTILISATION_HEADROOM:.0%})", **_at(source, f"/targets/{target}")))
         dev = devices[target]
-        draw = dev.power_w * min(busy, 1.0)
+        draw = constraints.draw_w(dev, busy)
         if dev.power_budget_w is not None and draw > dev.power_budget_w + 1e-9:
             out.append(diag("ES502", f"{target} runs {together}: together {draw:.2f} W average "
-                            f"({min(busy, 1.0):.0%} busy at {dev.power_w:g} W), over power_budget_w "
+                            f"({draw / dev.power_w:.0%} busy at {dev.power_w:g} W), over power_budget_w "
                             f"{dev.power_budget_w:g} W", **_at(source, f"/targets/{target}/power_budget_w")))
     return out

@@ -66,7 +66,7 @@ class Candidate(NamedTuple):
 
     def spelled(self) -> Candidate:
         """This candidate with every reason as text. The planner leaves the per-candidate reasons
-        (latency, throughput, accuracy) as templates and arguments, and spells out only those of
+        (latency, throughput, accuracy, power) as templates and arguments, and spells out only those of
         the candidates a plan keeps: formatting all of them was 11% of planning's instructions."""
         for r in self.reasons:
             if type(r) is not str:

@@ -142,12 +142,11 @@ def _power_budget(target, entry: dict, here: str, report: _Reporter) -> None:
         report("ES310", f"power_budget_w applies to devices, not {target.hardware}", f"{here}/power_budget_w",
                key=True, hint="a cloud or carrier-edge target's power is the provider's")
         return
-    modes = entry.get("power_modes")
-    if modes:
-        if target.power_mode is not None and target.power_mode not in modes["watts"]:
+    watts = catalog.power_mode_watts(entry)
+    if watts:
+        if target.power_mode is not None and target.power_mode not in watts:
             return  # ES402 already
-        mode = target.power_mode or modes["default"]
-        watts = {m: catalog.value(w) for m, w in modes["watts"].items()}
+        mode = target.power_mode or entry["power_modes"]["default"]
         if watts[mode] > budget:
             within = [m for m, w in sorted(watts.items(), key=lambda mw: -mw[1]) if w <= budget]
             said = "power mode" if target.power_mode else "default power mode"
