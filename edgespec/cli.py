@@ -108,7 +108,8 @@ def plan(spec: str, fmt: str, explain_workload: str | None, diag_fmt: str, max_b
                                      f"{', '.join(planned.workloads)}", param_hint="--explain")
         click.echo(plan_render.explain(planned.workloads[explain_workload]), nl=False)
     else:
-        click.echo(plan_render.as_json(planned) if fmt == "json" else plan_render.text(planned), nl=False)
+        click.echo(plan_render.as_json(planned) if fmt == "json" else plan_render.text(
+            planned, p99=any(w.latency.p99_ms is not None for w in checked.spec.workloads.values())), nl=False)
     sys.exit(EXIT_ERRORS if has_errors(diagnostics) else EXIT_OK)
 
 

@@ -135,7 +135,8 @@ def _lines(d: dict, md: bool) -> list[str]:
                 out += [f"  - {kind} {code(p)}" for p in paths]
     if d["fleets"]:
         out.append("### Fleets touched" if md else "Fleets touched:")
-        out += [f"- {code(t)}: {f.get('hardware', '?')} x {f.get('count', 1)}" for t, f in d["fleets"].items()]
+        out += [f"- {code(t)}: {f.get('hardware', '?')} " + (f"x {f['count']}" if "count" in f else "(autoscaled pool)")
+                for t, f in d["fleets"].items()]
     if d["rollout"]:
         out.append("### Rollout" if md else "Rollout:")
         out += [f"- stage {i + 1}: {s['percent']:g}% = {s['devices']} devices"

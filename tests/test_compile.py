@@ -52,8 +52,13 @@ def test_manifest_content(compiled):
     assert fetch["args"] == ["s3://field-ml/scene-seg/12/model.onnx", "/models/scene-seg/1/model.onnx",
                              "5d41402abc4b2a76b9719d911017c592ae5f1e6d8c0b1e4f3a2b1c0d9e8f7a6b"]
     assert service["spec"]["type"] == "NodePort"
-    assert hpa["spec"]["minReplicas"] == rollout["spec"]["replicas"] >= 1
-    assert hpa["spec"]["maxReplicas"] == 20  # the target's count
+    # the planned pool: scaling {max: 20} in the spec, the planner's size as the starting replicas
+    assert hpa["spec"]["minReplicas"] == 1 and hpa["spec"]["maxReplicas"] == 20
+    assert rollout["spec"]["replicas"] == json.loads((compiled / "edgespec.lock.json").read_text())[
+        "plan"]["overlay"]["estimates"]["instances"] > 1
+    # scaled on requests per second per pod (prometheus-adapter), never on CPU
+    assert [m["type"] for m in hpa["spec"]["metrics"]] == ["Pods"]
+    assert hpa["spec"]["metrics"][0]["pods"]["metric"]["name"] == "edgespec_requests_per_second"
 
 
 def test_lock_file(compiled):

@@ -70,7 +70,7 @@ def test_privacy_and_residency_reasons():
     assert constraints.transfer_allowed(ctx, server, "raw_data") == []
     reasons = constraints.transfer_allowed(ctx, eu, "raw_data")
     assert reasons[0].startswith("privacy: raw_data=site forbids sending input from cam to eu (anywhere)")
-    assert reasons[1] == "residency: eu is in eu; residency is us"
+    assert reasons[1] == "residency: eu is in IE; residency is us"  # eu-west-1 is Ireland
     assert constraints.transfer_allowed(ctx, workers, "features")[0].startswith("residency: wk (Workers AI)")
 
 

@@ -14,8 +14,11 @@ FLAGSHIP = ROOT / "examples" / "store-vision.yaml"
 @pytest.fixture
 def changed(tmp_path):
     path = tmp_path / "new.yaml"
-    path.write_text(FLAGSHIP.read_text().replace("accuracy: {min: 0.88}", "accuracy: {min: 0.83}")
-                    .replace("count: 1200", "count: 1500"))
+    text = FLAGSHIP.read_text()
+    objective = "    objective: accuracy              # a wrong product at the till costs more than a few ms"
+    assert objective in text
+    # checkout ranked by latency instead of accuracy: the lanes answer alone, the Wavelength pool goes
+    path.write_text(text.replace(objective, "    objective: latency").replace("count: 1200", "count: 1500"))
     return path
 
 
@@ -26,25 +29,30 @@ def test_json_contract(run, changed):
     checkout = d["workloads"]["checkout-recognition"]
     assert checkout["status"] == "changed"
     before, after = checkout["placements"]
-    assert before[0]["model"] == "product-classifier" and after[0]["model"] == "product-classifier-mobile"
-    assert checkout["estimates"]["accuracy"] == {"old": 0.88, "new": 0.83, "delta": -0.05}
-    assert checkout["estimates"]["p95_ms"]["delta"] < 0
+    assert checkout["pattern"] == ["cascade", "on-device"]
+    assert [p["target"] for p in before] == ["checkout-tpu", "metro-mec"] and [p["target"] for p in after] == ["checkout-tpu"]
+    assert checkout["estimates"]["accuracy"] == {"old": 0.912, "new": 0.88, "delta": -0.032}
+    assert checkout["estimates"]["p95_ms"]["delta"] < 0 and checkout["estimates"]["cost_usd_per_month"]["delta"] < 0
+    assert d["artifacts"]["metro-mec"]["removed"]  # the pool's stack goes with it
     shelf = d["workloads"]["shelf-monitoring"]  # 1,500 stores instead of 1,200: only the cost moves
     assert set(shelf["estimates"]) == {"cost_usd_per_month"} and "placements" not in shelf
     checkout = d["artifacts"]["checkout-tpu"]["changed"]
-    assert {"checkout-tpu/edgetpu.json", "checkout-tpu/package.json", "checkout-tpu/greengrass/greengrass.yaml"} \
-        <= set(checkout)  # a new package for the lanes
+    # the same model on the lanes, but the router no longer escalates: a new package for the lanes
+    assert {"checkout-tpu/router/checkout-recognition.json", "checkout-tpu/package.json",
+            "checkout-tpu/greengrass/greengrass.yaml"} <= set(checkout)
+    assert "checkout-tpu/edgetpu.json" not in checkout
     # 1,500 stores: the store package is unchanged, but its Greengrass rollout rate follows the fleet size
     assert all(p.startswith("store-orin/greengrass/") for p in d["artifacts"]["store-orin"]["changed"])
-    assert list(d["fleets"]) == ["checkout-tpu", "store-orin"]
+    assert list(d["fleets"]) == ["checkout-tpu", "metro-mec", "store-orin"]  # the pool's stack goes
     assert [s["devices"] for s in d["rollout"]] == [45, 450, 4500]
 
 
 def test_markdown_for_a_pull_request(run, changed):
     code, out, _ = run("diff", str(FLAGSHIP), str(changed), "--format", "markdown")
     assert code == 0 and out.startswith("## edgespec diff\n")
-    assert "### Plan" in out and "`checkout-recognition`" in out and "accuracy 0.880 -> 0.830 (-0.050)" in out
+    assert "### Plan" in out and "`checkout-recognition`" in out and "accuracy 0.912 -> 0.880 (-0.032)" in out
     assert "- stage 1: 1% = 45 devices, soak 2 h" in out
+    assert "- `metro-mec`: aws-wavelength (autoscaled pool)" in out
 
 
 def test_lock_files_diff_like_specs(run, tmp_path, changed):

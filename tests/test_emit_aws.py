@@ -3,6 +3,7 @@ right one for the tier, and user strings cannot change what the template or the 
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -27,6 +28,12 @@ def compile_spec(run, tmp_path: Path, text: str) -> Path:
     code, _, err = run("compile", str(path), "-o", str(out))
     assert code == 0, err
     return out
+
+
+def plan_json(run, path: Path) -> dict:
+    code, out, err = run("plan", str(path), "--format", "json")
+    assert code == 0, err
+    return json.loads(out)["workloads"]
 
 
 def cfn_lint(template: Path) -> None:
@@ -59,7 +66,22 @@ def test_wavelength_stack(run, tmp_path):
     assert data["NetworkInterfaces"][0]["AssociateCarrierIpAddress"] is True
     assert data["InstanceType"] == "g4dn.2xlarge" and data["MetadataOptions"]["HttpTokens"] == "required"
     asg = r["AutoScalingGroup"]["Properties"]
-    assert asg["MaxSize"] == "20" and asg["MinSize"] == asg["DesiredCapacity"]
+    planned = json.loads((out / "edgespec.lock.json").read_text())["plan"]["overlay"]
+    pool = plan_json(run, AR)["overlay"]["estimates"]["pool"]
+    # the group follows the planned pool: scaling {max: 20} in the spec, the planner's size desired
+    assert (asg["MinSize"], asg["DesiredCapacity"], asg["MaxSize"]) == ("1", str(pool["instances"]), "20")
+    assert planned["pattern"] == "mec"
+    policy = r["ScalingPolicy"]["Properties"]
+    assert policy["PolicyType"] == "TargetTrackingScaling"
+    tracked = policy["TargetTrackingConfiguration"]
+    # a serving signal (requests per second per instance), never CPU
+    assert tracked["CustomizedMetricSpecification"]["MetricName"] == "RequestsPerSecond"
+    assert tracked["TargetValue"] == pytest.approx(pool["capacity_rps_per_instance"] * pool["headroom"], abs=2e-3)
+    role = {p["PolicyName"]: p for p in r["InstanceRole"]["Properties"]["Policies"]}
+    publish = role["publish-serving-signal"]["PolicyDocument"]["Statement"][0]
+    assert publish["Condition"] == {"StringEquals": {"cloudwatch:namespace": "edgespec/Serving"}}
+    user_data = data["UserData"]["Fn::Base64"]["Fn::Sub"]
+    assert "--namespace edgespec/Serving --metric-name RequestsPerSecond" in user_data
     assert "InternetGateway" not in r
     assert {"ImageId", "KeyName"} <= set(t["Parameters"])
 
@@ -70,7 +92,12 @@ def test_ec2_stack_with_an_https_model(run, tmp_path):
     cfn_lint(template)
     r = yaml.load(template.read_text(), Loader=_Loader)["Resources"]
     assert r["DefaultRoute"]["Properties"]["GatewayId"] == {"Ref": "InternetGateway"}
-    assert "Policies" not in r["InstanceRole"]["Properties"]  # nothing on S3 to read
+    policies = [p["PolicyName"] for p in r["InstanceRole"]["Properties"]["Policies"]]
+    assert policies == ["publish-serving-signal"]  # nothing on S3 to read
+    # count: 4 is a fixed pool: four instances, nothing to scale
+    asg = r["AutoScalingGroup"]["Properties"]
+    assert (asg["MinSize"], asg["DesiredCapacity"], asg["MaxSize"]) == ("4", "4", "4")
+    assert "ScalingPolicy" not in r
     user_data = r["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
     assert "curlimages/curl" in user_data and "https://models.example.com/clf.onnx" in user_data
 

@@ -137,14 +137,16 @@ def test_server_answers_requests(bundle):
 
 
 def test_gateway_fronts_the_edge_tpu_server(bundle, tmp_path, monkeypatch):
-    """The on-device workload's gateway (router.py in server mode) speaks KServe v2 to the Edge TPU
-    server exactly as to Triton, and reports the rollback signals."""
+    """The lanes' router (a cascade: the Edge TPU answers, low confidence escalates to the metro's
+    Wavelength pool) speaks KServe v2 to the Edge TPU server exactly as to Triton, and reports the
+    rollback signals."""
     from tests.test_router import post, scrape
 
     router_dir = bundle / "router"
     (config_path,) = router_dir.glob("*.json")
     config = json.loads(config_path.read_text())
-    assert config["mode"] == "server" and config["server_url"] == "http://127.0.0.1:8080"
+    assert config["mode"] == "cascade" and config["server_url"] == "http://127.0.0.1:8080"
+    assert config["remote_target"] == "metro-mec" and config["confidence_below"] == 0.6
     edgetpu = json.loads((bundle / "edgetpu.json").read_text())
     assert config["server_model"] in {m["name"] for m in edgetpu["models"]}
 
@@ -159,7 +161,8 @@ def test_gateway_fronts_the_edge_tpu_server(bundle, tmp_path, monkeypatch):
     base = f"http://127.0.0.1:{gateway.server_address[1]}"
     try:
         status, body = post(base, bytes([1, 2, 3, 4]))
-        assert status == 200 and body["source"] == "server" and body["outputs"] == [[2, 4, 6, 8]]
+        # confident (0.86 >= 0.6): answered on the lane, not escalated
+        assert status == 200 and body["source"] == "local" and body["outputs"] == [[2, 4, 6, 8]]
         softmax_top = 1 / sum(np.exp(np.array([2, 4, 6, 8]) - 8))
         assert abs(body["confidence"] - softmax_top) < 1e-9  # int outputs read as logits
         assert post(base, b"\x01")[0] == 400  # the gateway knows the input size from the server
@@ -171,4 +174,4 @@ def test_gateway_fronts_the_edge_tpu_server(bundle, tmp_path, monkeypatch):
         server.server_close()
     package = json.loads((bundle / "package.json").read_text())["package"]
     assert metrics.labels == {"workload": {config["workload"]}, "target": {"checkout-tpu"}, "package": {package}}
-    assert metrics("edgespec_requests_total", outcome="server") == 1 and metrics("edgespec_confidence_count") == 1
+    assert metrics("edgespec_requests_total", outcome="local") == 1 and metrics("edgespec_confidence_count") == 1

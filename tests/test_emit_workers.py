@@ -18,11 +18,13 @@ from tests.tools import TOOLS, executable, node, npm_tool
 
 
 def _doc() -> dict:
-    return spec({"chat": model("text-generation", "8B", 16, 0.68, input={"shape": [1, 4096], "dtype": "int64"})},
+    chat = model("text-generation", "8B", 16, 0.68, input={"shape": [1, 4096], "dtype": "int64"})
+    chat["workers_ai"] = {"model": "@cf/meta/llama-3.1-8b-instruct-fp8", "accuracy": 0.68}
+    return spec({"chat": chat},
                 {"phones": {"hardware": "apple-a15", "count": 1000, "network": {"rtt_ms": 60, "uplink_mbps": 10}},
                  "workers": {"hardware": "cloudflare-workers-ai"}},
                 {"ask": {"model": "chat", "data_source": ["phones"], "latency": {"p95_ms": 400},
-                         "throughput": {"rps": 0.01}, "generation": {"prompt_tokens": 50, "output_tokens": 10},
+                         "throughput": {"rps": 0.001}, "generation": {"prompt_tokens": 50, "output_tokens": 10},
                          "pattern": "cloud"}})
 
 

@@ -111,12 +111,16 @@ def test_instances_needed():
     assert estimate.instances_needed(700, 10) == 10  # 70 rps per instance at 70% headroom
 
 
-def test_workers_ai_price_and_model_choice():
-    entry = estimate.workers_ai_model("text-generation", 8e9)
-    assert entry["id"] == "@cf/meta/llama-3.1-8b-instruct-fp8"
+def test_workers_ai_price_and_rate_limit():
+    entry = estimate.workers_ai_entry("@cf/meta/llama-3.1-8b-instruct-fp8")
+    assert entry["task"] == "text-generation"
     usd = estimate.workers_ai_usd(entry, 1_000_000, 0)
     assert usd == pytest.approx(13778 / 1000 * 0.011)
-    assert estimate.workers_ai_model("tabular", 1e6) is None
+    assert estimate.workers_ai_entry("@cf/meta/llama-9") is None
+    # Cloudflare's published limits: per task, and a model's own where it has one
+    assert estimate.workers_ai_rate_limit(entry, "text-generation") == 300
+    assert estimate.workers_ai_rate_limit(estimate.workers_ai_entry("@cf/baai/bge-large-en-v1.5"), "embedding") == 1500
+    assert estimate.workers_ai_rate_limit(estimate.workers_ai_entry("@cf/baai/bge-base-en-v1.5"), "embedding") == 3000
 
 
 def test_coral_cpu_fallback_runs_on_the_host_and_crosses_the_link_twice():

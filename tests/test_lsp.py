@@ -29,7 +29,7 @@ def test_valid_spec_is_clean_then_errors_appear_as_you_type(server, tmp_path):
     assert server.diagnostics(uri, want=lambda d: True) == []
     server.change(uri, BASE.replace("    objective: cost", "    objectiv: cost"), version=2)
     found = server.diagnostics(uri)
-    assert _codes(found) == [("ES201", 40, 5)] and "did you mean 'objective'?" in found[0]["message"]
+    assert _codes(found) == [("ES201", 41, 5)] and "did you mean 'objective'?" in found[0]["message"]
     server.change(uri, BASE, version=3)
     assert server.diagnostics(uri, want=lambda d: True) == []
 
@@ -45,7 +45,7 @@ def test_infeasible_budget_and_privacy_conflict(server, tmp_path):
         .replace("privacy: {raw_data: site, features: region}", "privacy: {raw_data: device, features: device}")
     uri = server.open(tmp_path / "c.yaml", text)
     (d,) = server.diagnostics(uri)
-    assert d["code"] == "ES501" and d["range"]["start"]["line"] == 30  # at the workload's name
+    assert d["code"] == "ES501" and d["range"]["start"]["line"] == 31  # at the workload's name
     assert "latency: p95" in d["message"] and "privacy: raw_data=device" in d["message"]
 
 

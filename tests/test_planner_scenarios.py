@@ -10,17 +10,20 @@ def _any(reasons: list[str], *words: str) -> bool:
 
 
 def test_chatbot_whose_budget_cloud_meets():
+    chat = model("text-generation", "8B", 16, 0.68, input={"shape": [1, 4096], "dtype": "int64"})
+    chat["workers_ai"] = {"model": "@cf/meta/llama-3.1-8b-instruct-fp8", "accuracy": 0.67}
     doc = spec(
-        {"chat-8b": model("text-generation", "8B", 16, 0.68, input={"shape": [1, 4096], "dtype": "int64"})},
+        {"chat-8b": chat},
         {"phones": {"hardware": "apple-a15", "count": 10000, "network": {"rtt_ms": 60, "uplink_mbps": 10}},
          "workers": {"hardware": "cloudflare-workers-ai"}},
         {"chat": {"model": "chat-8b", "data_source": ["phones"], "latency": {"p95_ms": "3s"},
-                  "throughput": {"rps": 0.01}, "generation": {"prompt_tokens": 300, "output_tokens": 120},
+                  "throughput": {"rps": 0.0004}, "generation": {"prompt_tokens": 300, "output_tokens": 120},
                   "objective": "latency"}})
     p, diagnostics = run(doc)
     wp = p.workloads["chat"]
     assert wp.chosen.pattern == "cloud" and wp.chosen.placements[0].target == "workers"
-    assert wp.chosen.placements[0].model.startswith("@cf/meta/llama")
+    assert wp.chosen.placements[0].model == "@cf/meta/llama-3.1-8b-instruct-fp8"
+    assert wp.chosen.estimates.accuracy == 0.67  # the declared model's, not the user's own
     assert wp.chosen.estimates.p95_ms < 3000
     assert _any(misses(wp)["on-device"], "memory:", "phones")
     assert not [d for d in diagnostics if d.severity.value == "error"]

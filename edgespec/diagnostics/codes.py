@@ -174,6 +174,20 @@ _ALL = [
          "switch cuts the port; a battery sags). A Jetson power mode is itself a power budget: pick one "
          "within yours.",
          "Set `power_mode` to a mode within the budget (the message lists them), or raise the budget."),
+    Code("ES315", "region-level privacy without a jurisdiction", W,
+         "The workload allows raw data or features to leave the site but stay in its region "
+         "(`region`), yet a data source declares no `jurisdiction`, so no remote target can be shown "
+         "to be in the same region: the planner treats every remote tier as outside it.",
+         "Add `jurisdiction:` (an ISO 3166-1 country code such as us or de, or a bloc such as eu) to the "
+         "data-source target the message names."),
+    Code("ES316", "pool bounds out of order", E,
+         "A remote pool is either fixed (`count`) or autoscaled within `scaling: {min, max}`; the two "
+         "cannot be combined, and `min` cannot exceed `max`.",
+         "Keep `count` for a fixed pool, or `scaling` for an autoscaled one, with min <= max."),
+    Code("ES317", "jurisdiction contradicts the region", E,
+         "An aws-ec2 or aws-wavelength target's jurisdiction is where its region or zone is (from "
+         "edgespec's sourced table of regions); the declared `jurisdiction` says otherwise.",
+         "Remove `jurisdiction` (it is derived), or pick the region you meant."),
     # -- ES4xx: the catalog ------------------------------------------------------------------------
     Code("ES401", "unknown hardware", E,
          "The hardware id is not in edgespec's catalog. `edgespec catalog` lists the ids.",
@@ -189,6 +203,20 @@ _ALL = [
          "`host` names the computer an accelerator is plugged into; it must be a catalog id of "
          "kind `host` (for example raspberry-pi-5).",
          "Use a host id, or omit `host`."),
+    Code("ES405", "unknown region or zone", E,
+         "The AWS region, Availability Zone or Wavelength zone is not in edgespec's catalog of "
+         "regions and zones (catalog/cloud.yaml, from AWS's published lists). A misspelt region "
+         "would otherwise be priced and placed as if it existed.",
+         "Use the suggested id; `edgespec catalog --regions` lists regions and Wavelength zones."),
+    Code("ES406", "unknown Workers AI model", E,
+         "The `workers_ai.model` is not one of the Workers AI models in edgespec's catalog (with "
+         "price and rate limit), or it serves another task than the model declares.",
+         "Use a listed id (`edgespec catalog --workers-ai`), or leave `workers_ai` out to keep the "
+         "model off Workers AI."),
+    Code("ES407", "unknown jurisdiction", E,
+         "A jurisdiction or residency entry is neither a country of edgespec's region table nor a "
+         "bloc (eu, eea), or it is a common misspelling (uk for gb).",
+         "Use an ISO 3166-1 alpha-2 code (gb for the United Kingdom, ch for Switzerland) or a bloc."),
 ]
 
 _ALL += [

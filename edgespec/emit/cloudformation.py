@@ -11,6 +11,7 @@ sized by the plan. Built as data; the user data is a template with shell-quoted 
 from __future__ import annotations
 
 from edgespec import __version__
+from edgespec.emit import pool as pool_mod
 from edgespec.emit.common import model_source, placements_on
 from edgespec.emit.serialize import yaml_documents
 from edgespec.emit.templating import render
@@ -34,14 +35,15 @@ def _tags(spec: Spec, target: str) -> list[dict]:
             {"Key": "edgespec:version", "Value": spec.metadata.version}]
 
 
-def template(spec: Spec, target: str, models: list[dict], instances: int, toolchain: dict) -> dict:
+def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds, toolchain: dict) -> dict:
     t = spec.targets[target]
     wavelength = t.zone is not None and spec.targets[target].hardware == "aws-wavelength"
     tags = _tags(spec, target)
     user_data = render("aws/user-data.sh.j2", version=__version__, target=target, models=models,
                        aws_cli_image=toolchain["aws_cli"]["image"], curl_image=toolchain["curl"]["image"],
                        triton_image=toolchain["triton_server"]["image"],
-                       stack_placeholder=STACK_PLACEHOLDER).decode("utf-8")
+                       stack_placeholder=STACK_PLACEHOLDER, namespace=pool_mod.NAMESPACE,
+                       metric=pool_mod.METRIC).decode("utf-8")
     # Fn::Sub: every literal `${` (from an object key) is escaped as `${!`; the only variable is the
     # stack name, which labels the server container.
     user_data = user_data.replace("${", "${!").replace(STACK_PLACEHOLDER, "${AWS::StackName}")
@@ -68,9 +70,15 @@ def template(spec: Spec, target: str, models: list[dict], instances: int, toolch
             "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
             "ManagedPolicyArns": [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"}],
-            **({"Policies": [{"PolicyName": "read-models", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Action": "s3:GetObject",
-                "Resource": [{"Fn::Sub": arn} for arn in objects]}]}}]} if objects else {}),
+            "Policies": [
+                *([{"PolicyName": "read-models", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Action": "s3:GetObject",
+                    "Resource": [{"Fn::Sub": arn} for arn in objects]}]}}] if objects else []),
+                # the serving signal the scaling policy tracks; PutMetricData takes no resource,
+                # so the grant is held to the one namespace
+                {"PolicyName": "publish-serving-signal", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",
+                    "Condition": {"StringEquals": {"cloudwatch:namespace": pool_mod.NAMESPACE}}}]}}],
             "Tags": tags}},
         "InstanceProfile": {"Type": "AWS::IAM::InstanceProfile", "Properties": {"Roles": [_ref("InstanceRole")]}},
         "LaunchTemplate": {"Type": "AWS::EC2::LaunchTemplate", "Properties": {"LaunchTemplateData": {
@@ -78,7 +86,8 @@ def template(spec: Spec, target: str, models: list[dict], instances: int, toolch
             "InstanceType": t.instance_type,
             "KeyName": _ref("KeyName"),
             "IamInstanceProfile": {"Arn": {"Fn::GetAtt": ["InstanceProfile", "Arn"]}},
-            "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2},
+            "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2,
+                                "InstanceMetadataTags": "enabled"},  # the publisher reads its group's name
             "NetworkInterfaces": [{
                 "DeviceIndex": 0, "Groups": [_ref("SecurityGroup")],
                 **({"AssociateCarrierIpAddress": True} if wavelength else {"AssociatePublicIpAddress": True})}],
@@ -88,9 +97,18 @@ def template(spec: Spec, target: str, models: list[dict], instances: int, toolch
             "VPCZoneIdentifier": [_ref("Subnet")],
             "LaunchTemplate": {"LaunchTemplateId": _ref("LaunchTemplate"),
                                "Version": {"Fn::GetAtt": ["LaunchTemplate", "LatestVersionNumber"]}},
-            "MinSize": str(instances), "MaxSize": str(max(instances, t.count)), "DesiredCapacity": str(instances),
+            "MinSize": str(scale.minimum), "MaxSize": str(scale.maximum), "DesiredCapacity": str(scale.desired),
             "Tags": [{**tag, "PropagateAtLaunch": True} for tag in tags]}},
     }
+    if scale.maximum > scale.minimum:  # a fixed pool has nothing to scale
+        resources["ScalingPolicy"] = {"Type": "AWS::AutoScaling::ScalingPolicy", "Properties": {
+            "AutoScalingGroupName": _ref("AutoScalingGroup"), "PolicyType": "TargetTrackingScaling",
+            "TargetTrackingConfiguration": {
+                "CustomizedMetricSpecification": {
+                    "Namespace": pool_mod.NAMESPACE, "MetricName": pool_mod.METRIC, "Statistic": "Average",
+                    "Dimensions": [{"Name": "AutoScalingGroupName", "Value": _ref("AutoScalingGroup")}]},
+                # requests per second per instance at the planned headroom
+                "TargetValue": scale.target_rps}}}
     if wavelength:
         resources["CarrierGateway"] = {"Type": "AWS::EC2::CarrierGateway", "Properties": {"VpcId": _ref("Vpc"), "Tags": tags}}
         resources["DefaultRoute"] = {"Type": "AWS::EC2::Route", "Properties": {
@@ -132,13 +150,14 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
 
     out = Emitted()
     models: dict[str, dict] = {}
-    instances = 0
+    pools = []
     for _, candidate, p in placements_on(plan, target, roles=("remote",)):
         src = model_source(spec, p.model)
         if src.format == "onnx" and src.uri.startswith(("s3://", "https://")):  # else ES601 (kubernetes)
             models[p.model] = {"name": p.model, "uri": src.uri, "sha256": src.sha256 or ""}
-            instances = max(instances, candidate.estimates.instances or 1)
+            pools.append(candidate.estimates.pool)
     if models:
-        doc = template(spec, target, [models[k] for k in sorted(models)], instances, toolchain)
+        scale = pool_mod.bounds(pool_mod.largest(pools))
+        doc = template(spec, target, [models[k] for k in sorted(models)], scale, toolchain)
         out.files[f"{target}/cloudformation.yaml"] = yaml_documents([doc])
     return out

@@ -35,6 +35,7 @@ from edgespec.emit.templating import render
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner.types import Plan
 from edgespec.spec.models import Spec
+from edgespec.spec.targets import device_count
 
 HEALTH_URL = {"jetson": f"http://127.0.0.1:{router.SERVER_PORT['jetson']}/v2/health/ready",
               "coral": f"http://127.0.0.1:{router.SERVER_PORT['coral']}/healthz"}
@@ -180,7 +181,7 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     hashes = file_hashes({**mine, **extra})
     version, content = component_version(spec), content_sha256(hashes)
     label = identity(version, content)
-    fleet = spec.targets[target].count
+    fleet = device_count(spec.targets[target])
     rate, abort = rollout(spec, fleet)
     name = component_name(spec, target)
     package = {"package": label, "version": version, "content_sha256": content,

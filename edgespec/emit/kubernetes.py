@@ -18,6 +18,7 @@ import json
 from edgespec import __version__
 from edgespec.diagnostics.codes import diag
 from edgespec.emit import argo
+from edgespec.emit import pool as pool_mod
 from edgespec.emit.common import model_source, placements_on
 from edgespec.emit.package import identity, sha256
 from edgespec.emit.router import remote_timeout_ms
@@ -73,14 +74,30 @@ def _labels(spec: Spec, workload: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": workload, **_part_of(spec)}
 
 
+# prometheus-adapter's chart values (`rules.custom`): the per-pod request rate the HPAs scale on,
+# from the gateway's request counter (https://github.com/kubernetes-sigs/prometheus-adapter).
+ADAPTER_RULES = {"rules": {"custom": [{
+    "seriesQuery": 'edgespec_requests_total{namespace!="",pod!=""}',
+    "resources": {"overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}},
+    "name": {"matches": "^edgespec_requests_total$", "as": pool_mod.SIGNAL},
+    "metricsQuery": "sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)",
+}]}}
+
+
+def _quantity(rps: float) -> str:
+    """A Kubernetes quantity for a rate: milli-units, so a fraction of a request survives."""
+    return f"{round(rps * 1000)}m"
+
+
 def gateway_config(spec: Spec, workload: str, model: str, target: str) -> dict:
     return {"workload": workload, "target": target, "mode": "server",
             "server_url": f"http://127.0.0.1:{TRITON_HTTP}", "server_model": model,
             "server_timeout_ms": remote_timeout_ms(spec, workload, 0), "port": GATEWAY, "telemetry": None}
 
 
-def manifests(spec: Spec, workload: str, model: str, replicas: int, target: str, toolchain: dict,
+def manifests(spec: Spec, workload: str, model: str, scale: pool_mod.Bounds, target: str, toolchain: dict,
               code: dict) -> list[dict]:
+    replicas = scale.desired
     t = spec.targets[target]
     source = model_source(spec, model)
     image_key, script = _FETCH[_scheme(source.uri)]
@@ -187,10 +204,13 @@ def manifests(spec: Spec, workload: str, model: str, replicas: int, target: str,
         "metadata": {"name": workload, "labels": labels},
         "spec": {
             "scaleTargetRef": scale_target,
-            "minReplicas": replicas,
-            "maxReplicas": max(replicas, t.count),
-            "metrics": [{"type": "Resource",
-                         "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}],
+            "minReplicas": scale.minimum,
+            "maxReplicas": scale.maximum,
+            # the serving signal, not CPU: requests per second per pod (prometheus-adapter serves it
+            # from the gateway's edgespec_requests_total, see prometheus-adapter-values.yaml)
+            "metrics": [{"type": "Pods", "pods": {
+                "metric": {"name": pool_mod.SIGNAL},
+                "target": {"type": "AverageValue", "averageValue": _quantity(scale.target_rps)}}}],
         },
     }
     return [config_map, deployment, service, hpa, *rollout_docs]
@@ -212,8 +232,9 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
                 file=source.file, line=span.line, column=span.column, pointer=f"/models/{p.model}/source",
                 hint="export the model to ONNX and host it on S3 or HTTPS"))
             continue
-        docs = manifests(spec, workload, p.model, candidate.estimates.instances or 1, target, toolchain, code)
+        docs = manifests(spec, workload, p.model, pool_mod.bounds(candidate.estimates.pool), target, toolchain, code)
         out.files[f"{target}/k8s/{workload}.yaml"] = yaml_documents(docs)
     if out.files:
         out.files[f"{target}/k8s/_gateway-code.yaml"] = yaml_documents([code])
+        out.files[f"{target}/prometheus-adapter-values.yaml"] = yaml_documents([ADAPTER_RULES])
     return out

@@ -7,6 +7,7 @@ from edgespec.emit.package import file_hashes, sha256
 from edgespec.emit.serialize import json_bytes
 from edgespec.planner.types import Plan
 from edgespec.spec.models import Spec
+from edgespec.spec.targets import device_count
 
 LOCK_VERSION = 1
 
@@ -20,7 +21,7 @@ def lock(spec_text: str, spec: Spec, plan: Plan, files: dict[str, bytes], toolch
             "placements": [{"target": p.target, "role": p.role, "model": p.model, "recipe": p.recipe.label()}
                            for p in c.placements],
             "estimates": {"p95_ms": round(c.estimates.p95_ms, 3), "accuracy": round(c.estimates.accuracy, 4),
-                          "energy_mj": round(c.estimates.energy_mj, 3),
+                          "energy_mj": round(c.estimates.energy_mj, 3), "instances": c.estimates.instances,
                           "cost_usd_per_month": None if c.estimates.cost_usd_per_month is None
                           else round(c.estimates.cost_usd_per_month, 2)},
         }
@@ -30,7 +31,7 @@ def lock(spec_text: str, spec: Spec, plan: Plan, files: dict[str, bytes], toolch
         "spec": {"sha256": sha256(spec_text.encode("utf-8"))},
         "plan": summary,
         "rollout": [{"percent": s.percent, "soak_s": s.soak} for s in spec.rollout.stages] if spec.rollout else [],
-        "targets": {name: {k: v for k, v in (("hardware", t.hardware), ("count", t.count), ("power_mode", t.power_mode),
+        "targets": {name: {k: v for k, v in (("hardware", t.hardware), ("count", device_count(t)), ("power_mode", t.power_mode),
                                              ("instance_type", t.instance_type), ("zone", t.zone),
                                              ("region", t.region)) if v is not None}
                     for name, t in sorted(spec.targets.items())},

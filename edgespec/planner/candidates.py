@@ -14,14 +14,16 @@ from typing import NamedTuple
 
 from edgespec import catalog
 from edgespec.catalog import value
-from edgespec.planner import constraints, estimate
+from edgespec.planner import constraints, estimate, serving
 from edgespec.planner.device import Device
 from edgespec.planner.types import Candidate, Estimates, Placement, Recipe
 from edgespec.spec.models import Model, Spec, Workload
 
 CNN_TASKS = {"image-classification", "object-detection", "segmentation"}
 FEATURES_WITHOUT_SPLIT_BYTES = 4096.0  # a fused output (scores, boxes) sent to the aggregator
-_NEEDS = "throughput: needs {} x {} on {} for {:g} rps, count is {}"  # a reason's template (types.spell)
+# reasons' templates (types.spell)
+_NEEDS = "throughput: needs {} x {} on {} for {:g} rps ({:.1f} rps each at {} {}, {:.0%} busy), {} is {}"
+_RATE_LIMIT = "throughput: {:g} rps to {} exceeds the Workers AI limit of {:g} requests/minute ({:.1f} rps) for {}"
 
 
 @dataclass(frozen=True)
@@ -167,11 +169,11 @@ def _option_figures(ctx: Context, device: Device, stages: list[Stage]) -> list[t
             for i, stage in enumerate(stages) for recipe in _recipes(ctx, device, stage)]
 
 
-def _served_option(ctx: Context, recipe: Recipe, work: estimate.Work) -> Option:
-    """The workload's stage as a Workers AI catalog model runs it (`work`: the served model's)."""
-    stage = ctx.stage
-    return Option(stage, recipe, work, _accuracy(ctx, stage, recipe), _size_mb(stage, recipe),
-                  _device_placements(ctx, stage, recipe))
+def _served_option(ctx: Context, stage: Stage, accuracy: float, work: estimate.Work) -> Option:
+    """`stage` as the Workers AI catalog model declared for it runs it (`work`: the served model's;
+    `accuracy`: the declared one)."""
+    recipe = Recipe("served")
+    return Option(stage, recipe, work, accuracy, _size_mb(stage, recipe), _device_placements(ctx, stage, recipe))
 
 
 def _recipes(ctx: Context, device: Device, stage: Stage) -> Iterator[Recipe]:
@@ -211,11 +213,11 @@ def _compute(ctx: Context, device: Device, work: estimate.Work) -> estimate.Comp
     return found
 
 
-def _memory(ctx: Context, device: Device, work: estimate.Work) -> list[str]:
+def _memory(ctx: Context, device: Device, work: estimate.Work, gpus: int = 1) -> list[str]:
     key = ("memory", device.target, work)
     found = ctx.local.get(key)
     if found is None:
-        found = ctx.local[key] = constraints.memory(device, work, ctx.payload_bytes)
+        found = ctx.local[key] = constraints.memory(device, work, ctx.payload_bytes, gpus)
     return found
 
 
@@ -241,30 +243,93 @@ def _device_costs(ctx: Context, energy: float) -> tuple[float, float | None]:
     return per_1k, (estimate.electricity_usd(energy, monthly) if monthly is not None else None)
 
 
+def _budget_left(ctx: Context, *spent: float) -> float | None:
+    """The p95 a remote tier may take after the other legs' p95 (`spent`): the tightest latency
+    budget, as a p95 (a p50 budget x the tail factor, a p99 budget as it is). None: no budget."""
+    w = ctx.workload.latency
+    limits = [v for v in (w.p95_ms, w.p99_ms, w.p50_ms and w.p50_ms * 1.15) if v]
+    return min(limits) - sum(spent) if limits else None
+
+
+def _pool(ctx: Context, remote: Device, work: estimate.Work, budget: float | None,
+          share: float) -> serving.Pool | None:
+    """The remote pool serving `share` of the workload's requests (None: the model does not fit
+    on the instance's GPUs). The serving figures are the same for every workload of the model
+    with the same budget, so once per process."""
+    key = ("serving", remote.target, work, None if budget is None else round(budget, 3))
+    found = ctx.memo.get(key)
+    if found is None:
+        if work.output_tokens:
+            found = serving.continuous(remote, work, budget, None, ctx.root.architecture)
+        else:
+            found = serving.dynamic(remote, work, budget, None)
+        found = ctx.memo[key] = found or False
+    if found is False:
+        return None
+    demand = ctx.total_rps * share if ctx.total_rps is not None else None
+    pool = serving.size(remote, found, demand)
+    if work.output_tokens and demand:  # the load each instance really carries sets the latency
+        at_load = serving.continuous(remote, work, budget, demand / pool.instances, ctx.root.architecture)
+        pool = pool._replace(serving=at_load)
+    return pool
+
+
 def _remote_costs(ctx: Context, remote: Device, compute_ms: float, share: float, model_entry: dict | None,
-                  reasons: list[str]) -> tuple[float, float | None, int | None]:
-    """(USD per 1,000 remote requests, USD per month, instances) for `share` of the traffic."""
-    price = remote.price_per_hour
+                  reasons: list, pool: serving.Pool | None = None) -> tuple[float | None, float | None, int | None]:
+    """(USD per 1,000 remote requests, USD per month, instances) for `share` of the traffic; None
+    where a price is unknown."""
     total = ctx.total_rps
-    if price is not None and remote.kind != "workers-ai":  # instances by the hour (EC2, Wavelength)
+    if pool is not None:  # instances by the hour (EC2, Wavelength)
         rps = (total or 0.0) * share
-        instances = estimate.instances_needed(rps, compute_ms) if total is not None else 1
-        if instances > remote.count:
-            reasons.append((_NEEDS, instances, remote.instance_type, remote.target, rps, remote.count))
-        monthly = instances * price * estimate.HOURS_PER_MONTH
-        requests = (total or 0.0) * estimate.SECONDS_PER_MONTH
-        # without a declared rate: the instance time one request occupies (USD/s x s x 1,000 requests)
-        per_1k = monthly / (requests / 1000) if requests else price / 3600 * compute_ms
-        return per_1k, monthly if total is not None else None, instances
+        if pool.limit is not None and pool.needed > pool.limit:
+            s = pool.serving
+            reasons.append((_NEEDS, pool.needed, remote.instance_type, remote.target, rps, s.capacity_rps,
+                            "batch" if s.mode == "dynamic" else "concurrency", s.batch, serving.HEADROOM,
+                            "count" if pool.fixed else "scaling.max", pool.limit))
+        price = remote.price_per_hour
+        if price is None:
+            return None, None, pool.instances
+        monthly = pool.instances * price * estimate.HOURS_PER_MONTH
+        requests = rps * estimate.SECONDS_PER_MONTH
+        # without a declared rate: the instance time one request occupies at the planned batching
+        per_1k = monthly / (requests / 1000) if requests else price / 3600 / pool.serving.capacity_rps * 1000
+        return per_1k, monthly if total is not None else None, pool.instances
     if remote.kind == "workers-ai":
         prompt, output = ctx.tokens
         per_request = estimate.workers_ai_usd(model_entry or {}, prompt, output)
+        limit = remote.rate_limit_per_minute or estimate.workers_ai_rate_limit(model_entry or {}, ctx.task)
+        if total is not None and limit is not None and total * share > limit / 60:
+            reasons.append((_RATE_LIMIT, total * share, remote.target, limit, limit / 60, (model_entry or {}).get("id")))
         monthly = _monthly(ctx)
         return per_request * 1000 * share, (per_request * monthly * share if monthly is not None else None), None
     # a device used as a remote tier (site server): electricity only
     energy = estimate.energy_mj(remote.power_w, compute_ms)
     per_1k, monthly = _device_costs(ctx, energy)
     return per_1k * share, (monthly * share if monthly is not None else None), None
+
+
+def _pool_notes(remote: Device, pool: serving.Pool | None) -> tuple[str, ...]:
+    """The sizing arithmetic of a remote pool, as `plan --explain` shows it."""
+    if pool is None:
+        return ()
+    s = pool.serving
+    how = (f"batch {s.batch}" if s.mode == "dynamic" else f"{s.batch} concurrent sequences") + \
+        (f" x {s.replicas} replicas" if s.replicas > 1 else "") + \
+        (f" (tensor-parallel over {s.gpus_per_replica} GPUs)" if s.gpus_per_replica > 1 else "")
+    where = remote.zone or remote.region
+    price = f"${remote.price_per_hour:g}/h" if remote.price_per_hour is not None else \
+        f"no on-demand price for {remote.instance_type} in {remote.region} in edgespec's catalog: cost unknown"
+    demand = "no declared rate" if pool.demand_rps is None else f"{pool.demand_rps:g} rps"
+    bound = ("fixed by count" if pool.fixed else
+             f"scaling {remote.pool_min}..{remote.pool_max if remote.pool_max is not None else 'unbounded'}")
+    return (f"{remote.target}: {pool.instances} x {remote.instance_type} in {where} ({bound}): {demand} / "
+            f"({s.capacity_rps:.1f} rps per instance at {how}, {s.bound}-bound, x {serving.HEADROOM:.0%} busy) "
+            f"-> {pool.needed} needed; {price}",)
+
+
+def _plus(a: float | None, b: float | None) -> float | None:
+    """A remote cost plus a device cost: unknown when the remote's is."""
+    return None if a is None else a + (b or 0.0)
 
 
 def _size_mb(stage: Stage, recipe: Recipe) -> float:
@@ -279,7 +344,8 @@ def _worst(values: list[tuple[float, float]]) -> tuple[float, float]:
 def _remote_recipe(ctx: Context, remote: Device, stage: Stage) -> tuple[Recipe, str, dict | None]:
     """The large model's recipe on a remote tier: its best supported precision, or the served model."""
     if remote.kind == "workers-ai":
-        entry = estimate.workers_ai_model(ctx.task, stage.params)
+        declared = _workers_ai(ctx, stage)
+        entry = declared[1] if declared else None
         return Recipe("served"), (entry["id"] if entry else stage.name), entry
     pinned = ctx.workload.optimize.precision
     for precision in ([pinned] if pinned != "auto" else ["fp16", "int8", "fp32", "int4"]):
@@ -434,40 +500,46 @@ def remote_whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator
     """cloud / mec: the raw input travels to a remote target that runs the whole model."""
     for remote in _of_kinds(ctx, kinds):
         if remote.kind == "workers-ai":
-            served, model, entry = _remote_recipe(ctx, remote, ctx.stage)
-            options = [_served_option(ctx, served, _served_work(ctx, entry, ctx.stage))] if entry else []
-            if not entry:
-                yield Candidate(pattern, (Placement(remote.target, "remote", model, served),), None,
-                                (f"capability: Workers AI has no model for {ctx.task} in edgespec's catalog",))
+            options = []
+            for stage in (ctx.stage, *ctx.smaller):
+                declared = _workers_ai(ctx, stage)
+                if declared is not None:
+                    decl, entry = declared
+                    options.append((_served_option(ctx, stage, decl.accuracy, _served_work(ctx, entry, stage)), entry))
+            if not options:
+                yield Candidate(pattern, (Placement(remote.target, "remote", ctx.stage.name, Recipe("served")),), None,
+                                (f"capability: Workers AI runs its own catalog models; add `workers_ai: {{model, "
+                                 f"accuracy}}` to {ctx.stage.name} to let it serve this workload",))
+            runs = [r for option, entry in options for r in _remote_runs(ctx, remote, [option], entry, [
+                    f"Workers AI runs {entry['id']} (declared); compute estimated at batch 1 on an H100 NVL"])]
+            entries = [entry for _, entry in options]
         else:
-            entry = None
-            options = None  # the device's recipes, on a cache miss below
-        fixed_notes = []
-        if entry:
-            fixed_notes.append(f"Workers AI runs {entry['id']}; accuracy assumed equal to the declared model's, "
-                               "compute estimated at batch 1 on an H100 NVL")
-        if remote.price_is_lower_bound:
-            fixed_notes.append("Wavelength priced at the parent region's on-demand rate (a lower bound)")
-        if remote.rtt_ms is None:
-            fixed_notes.append(f"{remote.target} declares no network.rtt_ms: round trip not counted")
-        if options is not None:
-            runs = _remote_runs(ctx, remote, options, entry, fixed_notes)
-        else:  # the same for every workload of the model with the same pins: once per process
+            fixed_notes = []
+            if remote.price_is_lower_bound:
+                fixed_notes.append("Wavelength priced at the parent region's on-demand rate (a lower bound)")
+            # the same for every workload of the model with the same pins: once per process
             runs = _once(ctx.memo, ("remote-runs", *_model_key(ctx), remote.target),
-                         lambda: _remote_runs(ctx, remote, recipes(ctx, remote), entry, fixed_notes))
+                         lambda: _remote_runs(ctx, remote, recipes(ctx, remote), None, fixed_notes))
+            entries = [None] * len(runs)
         net50 = net95 = 0.0
         privacy: list[str] = []
+        rtt_note = (f"{remote.target} declares no network.rtt_ms: round trip not counted",) \
+            if remote.rtt_ms is None else ()
         if runs:
             net50, net95 = _uplink(ctx, ctx.payload_bytes, remote)
             privacy = _transfer_allowed(ctx, remote, "raw_data")
-        for placements, capability, memory, c, acc, drop, size_mb, energy, notes in runs:
+        for (placements, capability, memory, c, work, acc, drop, size_mb, energy, notes), entry in zip(runs, entries):
             if capability:
                 yield Candidate(pattern, placements, None, capability)
                 continue
             reasons = list(memory)
-            per_1k, monthly, instances = _remote_costs(ctx, remote, c.p50_ms, 1.0, entry, reasons)
-            est = Estimates(net50 + c.p50_ms, net95 + c.p95_ms, c.p50_ms, net50, acc, drop,
-                            size_mb, energy, per_1k, monthly, None, None, instances, notes)
+            pool = _pool(ctx, remote, work, _budget_left(ctx, net95), 1.0) if remote.kind != "workers-ai" else None
+            c50, c95 = (pool.serving.p50_ms, pool.serving.p95_ms) if pool else (c.p50_ms, c.p95_ms)
+            per_1k, monthly, instances = _remote_costs(ctx, remote, c.p50_ms, 1.0, entry, reasons, pool)
+            if pool is None and remote.kind != "workers-ai" and not memory:
+                reasons.append(f"memory: {placements[0].model} does not fit on the GPUs of {remote.instance_type}")
+            est = Estimates(net50 + c50, net95 + c95, c50, net50, acc, drop, size_mb, energy, per_1k, monthly,
+                            None, None, instances, (*notes, *_pool_notes(remote, pool), *rtt_note), pool)
             reasons += privacy
             reasons += constraints.common(ctx, est, local_answer=False)
             yield Candidate(pattern, placements, est, tuple(reasons))
@@ -476,18 +548,28 @@ def remote_whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator
 def _remote_runs(ctx: Context, remote: Device, options: list[Option], entry: dict | None,
                  fixed_notes: list[str]) -> list[tuple]:
     """What does not depend on the workload's rate, sources or constraints, per option: placements,
-    capability and memory reasons, the run, accuracy, drop, size, energy and notes."""
+    capability and memory reasons, the batch-1 run, the work, accuracy, drop, size, energy and notes."""
     runs = []
     for stage, recipe, work, acc, size_mb, _ in options:
         placements = (Placement(remote.target, "remote", entry["id"] if entry else stage.name, recipe),)
         capability = () if entry else _capability(ctx, recipe, remote)
         if capability:
-            runs.append((placements, capability, (), None, acc, None, size_mb, None, ()))
+            runs.append((placements, capability, (), None, work, acc, None, size_mb, None, ()))
             continue
         c = _compute(ctx, remote, work)
-        runs.append((placements, (), tuple(_memory(ctx, remote, work)), c, acc, ctx.stage.accuracy - acc, size_mb,
+        memory = () if entry else tuple(_memory(ctx, remote, work, remote.gpus))
+        runs.append((placements, (), memory, c, work, acc, ctx.stage.accuracy - acc, size_mb,
                      estimate.energy_mj(remote.power_w, c.p50_ms), (f"{remote.target}: {c.bound}-bound", *fixed_notes)))
     return runs
+
+
+def _workers_ai(ctx: Context, stage: Stage) -> tuple | None:
+    """The Workers AI model the spec declares for `stage` and its catalog entry (None: none declared)."""
+    declared = ctx.root.workers_ai if stage.name == ctx.root_name else ctx.root.variants[stage.name].workers_ai
+    if declared is None:
+        return None
+    entry = estimate.workers_ai_entry(declared.model)
+    return (declared, entry) if entry is not None else None
 
 
 def _of_kinds(ctx: Context, kinds: tuple[str, ...]) -> list[Device]:
@@ -521,19 +603,25 @@ def split(ctx: Context) -> Iterator[Candidate]:
                 cut = tails.get(recipe)  # per candidate: spelled out (see _once)
                 if cut is None:
                     cut = tails[recipe] = _split_cut(ctx, stage, recipe, point, remote)
-                remote_reasons, head, c_tail = cut
+                remote_reasons, head, c_tail, tail = cut
                 reasons = [*_sources_capable(ctx, recipe), *remote_reasons]
                 if reasons:
                     yield Candidate("split", placements, None, tuple(dict.fromkeys(reasons)))
                     continue
                 heads = _on_sources(ctx, head)
-                per_1k_r, monthly_r, instances = _remote_costs(ctx, remote, c_tail.p50_ms, 1.0, None, reasons)
+                pool = _pool(ctx, remote, tail, _budget_left(ctx, heads.p95_ms, n95), 1.0)
+                if pool is None:
+                    yield Candidate("split", placements, None,
+                                    (f"memory: the tail does not fit on the GPUs of {remote.instance_type}",))
+                    continue
+                t50, t95 = pool.serving.p50_ms, pool.serving.p95_ms
+                per_1k_r, monthly_r, instances = _remote_costs(ctx, remote, c_tail.p50_ms, 1.0, None, reasons, pool)
                 per_1k_d, monthly_d = _device_costs(ctx, heads.energy_mj)
-                est = Estimates(heads.p50_ms + n50 + c_tail.p50_ms, heads.p95_ms + n95 + c_tail.p95_ms,
-                                heads.p50_ms + c_tail.p50_ms, n50, acc,
-                                ctx.stage.accuracy - acc, size_mb, heads.energy_mj, per_1k_r + per_1k_d,
+                est = Estimates(heads.p50_ms + n50 + t50, heads.p95_ms + n95 + t95,
+                                heads.p50_ms + t50, n50, acc,
+                                ctx.stage.accuracy - acc, size_mb, heads.energy_mj, _plus(per_1k_r, per_1k_d),
                                 None if monthly_r is None else monthly_r + (monthly_d or 0.0),
-                                None, heads.utilisation, instances, note)
+                                None, heads.utilisation, instances, (*note, *_pool_notes(remote, pool)), pool)
                 reasons += privacy
                 reasons += heads.power
                 reasons += constraints.common(ctx, est, local_answer=False)
@@ -541,13 +629,14 @@ def split(ctx: Context) -> Iterator[Candidate]:
 
 
 def _split_cut(ctx: Context, stage: Stage, recipe: Recipe, point, remote: Device) -> tuple:
-    """(the remote tier's capability reasons, the head's work, the tail's run on the remote tier)."""
+    """(the remote tier's capability reasons, the head's work, the tail's batch-1 run on the
+    remote tier, the tail's work)."""
     remote_reasons = _capability(ctx, Recipe(recipe.precision), remote)
     head = _work(ctx, stage, recipe, point.flops_fraction)
     if remote_reasons:
-        return remote_reasons, head, None
+        return remote_reasons, head, None, None
     tail = _work(ctx, stage, Recipe(recipe.precision, recipe.prune), 1 - point.flops_fraction)
-    return remote_reasons, head, _compute(ctx, remote, tail)
+    return remote_reasons, head, _compute(ctx, remote, tail), tail
 
 
 def cascade(ctx: Context) -> Iterator[Candidate]:
@@ -562,6 +651,10 @@ def cascade(ctx: Context) -> Iterator[Candidate]:
     first = ctx.sources[0]
     remote_recipe, remote_model, entry = _remote_recipe(ctx, remote, large)
     remote_reasons = () if remote_recipe.precision == "served" else _capability(ctx, remote_recipe, remote)
+    if remote.kind == "workers-ai" and entry is None:
+        remote_reasons = (f"capability: Workers AI runs its own catalog models; add `workers_ai: {{model, accuracy}}` "
+                          f"to {large.name} to let it serve the escalations",)
+    pooled = remote.kind in ("ec2", "wavelength")
     local = remote.site is not None and all(d.site == remote.site for d in ctx.sources)
     c_large = None  # the large tier's run and network leg: worked out for the first estimated candidate
     for option, here in zip(recipes(ctx, first), _local_runs(ctx), strict=True):
@@ -578,25 +671,31 @@ def cascade(ctx: Context) -> Iterator[Candidate]:
             large_work = _work(ctx, large, remote_recipe) if not entry else _served_work(ctx, entry, large)
             c_large = _compute(ctx, remote, large_work)
             n50, n95 = _uplink(ctx, ctx.payload_bytes, remote, lan=local)
-            large_acc = _accuracy(ctx, large, remote_recipe)
+            large_acc = _workers_ai(ctx, large)[0].accuracy if entry else _accuracy(ctx, large, remote_recipe)
             privacy = _transfer_allowed(ctx, remote, "raw_data")
         s50, s95 = small.p50_ms, small.p95_ms
         if esc.measured:
             acc, rate = esc.measured.accuracy, esc.measured.escalation_rate
         else:
             acc, rate = estimate.cascade_accuracy(small_acc, large_acc)
-        escalated50 = s50 + n50 + c_large.p50_ms
-        escalated95 = s95 + n95 + c_large.p95_ms
+        pool = _pool(ctx, remote, large_work, _budget_left(ctx, s95, n95), rate) if pooled else None
+        if pooled and pool is None:
+            yield Candidate("cascade", placements, None,
+                            (f"memory: {remote_model} does not fit on the GPUs of {remote.instance_type}",))
+            continue
+        l50, l95 = (pool.serving.p50_ms, pool.serving.p95_ms) if pool else (c_large.p50_ms, c_large.p95_ms)
+        escalated50 = s50 + n50 + l50
+        escalated95 = s95 + n95 + l95
         p50 = escalated50 if rate >= 0.5 else s50
         p95 = escalated95 if rate > 0.05 else s95  # more than 5% escalated: the tail is an escalated request
-        per_1k_r, monthly_r, instances = _remote_costs(ctx, remote, c_large.p50_ms, rate, entry, reasons)
+        per_1k_r, monthly_r, instances = _remote_costs(ctx, remote, c_large.p50_ms, rate, entry, reasons, pool)
         per_1k_d, monthly_d = here.per_1k, here.monthly
         notes = (f"escalation rate {rate:.0%} ({'measured' if esc.measured else 'prior'}); "
-                 f"small tier alone {small_acc:.3f}, large tier {large_acc:.3f}",)
-        est = Estimates(p50, p95, s50 + rate * c_large.p50_ms, rate * n50, acc, ctx.stage.accuracy - acc,
-                        size_mb, small.energy_mj, per_1k_d + per_1k_r,
+                 f"small tier alone {small_acc:.3f}, large tier {large_acc:.3f}", *_pool_notes(remote, pool))
+        est = Estimates(p50, p95, s50 + rate * l50, rate * n50, acc, ctx.stage.accuracy - acc,
+                        size_mb, small.energy_mj, _plus(per_1k_r, per_1k_d),
                         None if monthly_r is None else monthly_r + (monthly_d or 0.0),
-                        rate, small.utilisation, instances, notes)
+                        rate, small.utilisation, instances, notes, pool)
         reasons += privacy
         reasons += small.power  # every request runs the small tier first
         reasons += constraints.common(ctx, est, local_answer=True)

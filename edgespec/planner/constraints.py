@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from edgespec import catalog
 from edgespec.planner import estimate
 from edgespec.planner.device import Device
 from edgespec.planner.types import Estimates, Recipe
@@ -36,14 +37,18 @@ def capability(task: str, fmt: str, recipe: Recipe, device: Device) -> list[str]
     return reasons
 
 
-def memory(device: Device, work: estimate.Work, input_bytes: float) -> list[str]:
+def memory(device: Device, work: estimate.Work, input_bytes: float, gpus: int = 1) -> list[str]:
+    """The weights, runtime and activations within the usable memory (`gpus`: a remote instance's
+    GPUs, which a model too large for one spans by tensor parallelism)."""
     if device.memory_bytes is None:
         return []
     factor = LLM_RUNTIME_FACTOR if work.output_tokens else 1.0
     need = work.weight_bytes * factor + input_bytes * ACTIVATION_FACTOR
-    if need > device.memory_bytes:
+    have = device.memory_bytes * gpus
+    if need > have:
+        on = f" on {gpus} GPUs" if gpus > 1 else ""
         return [f"memory: needs {need / 1e9:.2f} GB, {device.target} ({device.hardware}) has "
-                f"{device.memory_bytes / 1e9:.2f} GB usable"]
+                f"{have / 1e9:.2f} GB usable{on}"]
     return []
 
 
@@ -55,11 +60,10 @@ def distance(source: Device, dest: Device) -> str:
         return "site"
     if dest.kind == "workers-ai":
         return "anywhere"  # served from whichever Cloudflare location is nearest
-    if dest.jurisdiction and dest.jurisdiction == source.jurisdiction:
-        return "region"
-    if dest.role == "remote" and source.jurisdiction is None and dest.jurisdiction is not None:
-        return "region"  # the spec does not place the device; a regional tier is the nearest reading
-    return "anywhere"
+    if source.jurisdiction and dest.jurisdiction and (
+            dest.jurisdiction == source.jurisdiction or catalog.within(dest.jurisdiction, (source.jurisdiction,))):
+        return "region"  # the same country, or a country of the source's bloc (eu, eea)
+    return "anywhere"  # a source without a jurisdiction cannot be shown to stay in its region (ES315)
 
 
 def transfer_allowed(ctx: Context, dest: Device, what: str) -> list[str]:
@@ -76,8 +80,8 @@ def transfer_allowed(ctx: Context, dest: Device, what: str) -> list[str]:
     if privacy.residency and dest.role == "remote":
         if dest.kind == "workers-ai":
             reasons.append(f"residency: {dest.target} (Workers AI) may run anywhere; residency is {', '.join(privacy.residency)}")
-        elif dest.jurisdiction not in privacy.residency:
-            where = dest.jurisdiction or "unknown (set `jurisdiction` or `region`)"
+        elif not catalog.within(dest.jurisdiction, privacy.residency):
+            where = dest.jurisdiction.upper() if dest.jurisdiction else "unknown (set `jurisdiction` or `region`)"
             reasons.append(f"residency: {dest.target} is in {where}; residency is {', '.join(privacy.residency)}")
     return reasons
 

@@ -8,16 +8,13 @@ from functools import cached_property
 
 from edgespec import catalog
 from edgespec.catalog import value
+from edgespec.spec import targets
 from edgespec.spec.models import Target
 
 # Performance at a lower Jetson power mode, relative to the reference mode: (W / W_ref) ** 0.6.
 # Calibrated on the one published same-device comparison we have: Orin Nano Super LLM decode,
 # 25W delivering 36-47% more tokens/s than 15W (the curve gives 36%); see docs/planner.md.
 POWER_MODE_EXPONENT = 0.6
-
-# AWS region prefix -> jurisdiction (two-letter code used by privacy.residency).
-_REGION_JURISDICTION = {"us": "us", "ca": "ca", "eu": "eu", "ap": None, "sa": "br", "me": None, "af": "za",
-                        "il": "il", "mx": "mx"}
 
 
 _COMPUTE_KEYS: dict[tuple, int] = {}  # what estimate.compute reads of a device -> its number (Device.compute_key)
@@ -55,6 +52,13 @@ class Device:
     host_fp32_gflops: float | None = None  # Coral: the CPU that runs the ops the Edge TPU cannot
     host: str | None = None  # which catalog entry that figure comes from
     power_budget_w: float | None = None  # the spec's cap on this device's average draw for inference
+    region: str | None = None  # aws-ec2 / aws-wavelength: the region (a zone's parent region)
+    zone: str | None = None
+    gpus: int = 1  # GPUs per instance (remote pools)
+    pool_fixed: int | None = None  # remote pools: `count`, a fixed number of instances
+    pool_min: int = 1  # remote pools: `scaling.min`
+    pool_max: int | None = None  # remote pools: `scaling.max` (None: unbounded)
+    rate_limit_per_minute: int | None = None  # Workers AI: the account's raised limit, if declared
 
     def runs(self, task: str) -> bool:
         return self.tasks == "all" or task in self.tasks
@@ -70,11 +74,13 @@ class Device:
 
 
 def jurisdiction_of(target: Target) -> str | None:
-    if target.jurisdiction:
-        return target.jurisdiction
-    if target.region:
-        return _REGION_JURISDICTION.get(target.region.split("-")[0])
-    return None
+    """Where a target's data is: the country of an AWS target's region or zone (catalog/cloud.yaml),
+    else the declared jurisdiction (a country code or a bloc)."""
+    if target.region or target.zone:
+        country = catalog.country_of(target.region, target.zone)
+        if country:
+            return country
+    return target.jurisdiction
 
 
 def _gpu_peaks(gpu: dict) -> dict[str, float]:
@@ -96,12 +102,15 @@ def resolve(name: str, target: Target) -> Device:
     bandwidth = value(entry.get("bandwidth_gbs"), value(cls.get("bandwidth_gbs_default")))
     power = value(entry.get("power_w"), 0.0)
 
+    gpus = 1
+    region = targets.region(target)
     if cls_name == "datacenter-gpu":
         types = entry.get("instance_types")
         if types:
             instance_type = target.instance_type or types["default"]
-            gpu = dc["gpus"][types["gpu"].get(instance_type, "")] if instance_type in types["gpu"] else None
-            price = value(dc["instance_prices"].get(instance_type))
+            gpu_name, gpus = catalog.cloud()["instance_types"].get(instance_type, (None, 1))
+            gpu = dc["gpus"][gpu_name] if gpu_name else None
+            price = value(catalog.hourly_price(instance_type, region))
             lower_bound = entry["kind"] == "wavelength"
         else:
             gpu = dc["gpus"][value(entry["gpu"])]
@@ -139,7 +148,7 @@ def resolve(name: str, target: Target) -> Device:
     rtt = network.rtt_ms if network and network.rtt_ms is not None else value(entry.get("default_rtt_ms"))
     return Device(
         target=name, hardware=target.hardware, kind=entry["kind"], cls=cls_name, role=entry["role"],
-        count=target.count, precisions=tuple(p for p in cls["precisions"] if p in peaks),
+        count=targets.device_count(target) or 1, precisions=tuple(p for p in cls["precisions"] if p in peaks),
         peak_tops=peaks, bandwidth_gbs=bandwidth,
         memory_bytes=memory_gb * 1e9 * usable if memory_gb else None,
         sram_bytes=sram * 1e6 * value(cls["sram_usable"]) if sram else None,
@@ -152,4 +161,9 @@ def resolve(name: str, target: Target) -> Device:
         site=target.site, jurisdiction=jurisdiction_of(target), instance_type=instance_type,
         formats=tuple(cls["formats"]), tasks=cls["tasks"] if cls["tasks"] == "all" else tuple(cls["tasks"]),
         host_fp32_gflops=host_gflops, host=host, power_budget_w=target.power_budget_w,
+        region=region, zone=target.zone, gpus=gpus,
+        pool_fixed=target.count if entry["role"] == "remote" else None,
+        pool_min=target.scaling.min if target.scaling else 1,
+        pool_max=target.scaling.max if target.scaling else None,
+        rate_limit_per_minute=target.rate_limit_per_minute,
     )

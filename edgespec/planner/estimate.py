@@ -168,9 +168,20 @@ def workers_ai_usd(entry: dict, prompt_tokens: int, output_tokens: int) -> float
     return neurons / 1000 * value(catalog.workers_ai()["usd_per_1000_neurons"])
 
 
-def workers_ai_model(task: str, params: float) -> dict | None:
-    """The Workers AI model for a task whose size is closest to the declared model's."""
-    options = catalog.workers_ai()["models"].get(task, [])
-    if not options:
-        return None
-    return min(options, key=lambda m: (abs(math.log(value(m["params"]) / params)), m["id"]))
+def workers_ai_entry(model_id: str) -> dict | None:
+    """The Workers AI catalog entry (price, size, stored precision) of a model id, with its task."""
+    return _workers_ai_ids().get(model_id)
+
+
+@functools.cache
+def _workers_ai_ids() -> dict[str, dict]:
+    return {m["id"]: {**m, "task": task} for task, models in catalog.workers_ai()["models"].items() for m in models}
+
+
+def workers_ai_rate_limit(entry: dict, task: str) -> float | None:
+    """Requests per minute Workers AI allows for a model: its own limit, else its task's."""
+    limits = catalog.workers_ai()["rate_limits_per_minute"]
+    own = entry.get("rate_limit_per_minute")
+    if own is not None:
+        return value(own)
+    return value(limits.get(entry.get("task", task)))

@@ -184,7 +184,7 @@ def why(objective: str, chosen: Candidate | None, candidates: list[Candidate], m
     metric = {"latency": f"p95 {e.p95_ms:.1f} ms", "energy": f"{e.energy_mj:.1f} mJ/inference",
               "accuracy": f"accuracy {e.accuracy:.3f}",
               "cost": f"${e.cost_usd_per_month:,.2f}/month" if e.cost_usd_per_month is not None
-              else f"${e.cost_usd_per_1k:.4f}/1k"}[objective]
+              else f"${e.cost_usd_per_1k:.4f}/1k" if e.cost_usd_per_1k is not None else "cost unknown"}[objective]
     others = len(feasible_patterns - {chosen.pattern})
     head = f"best {objective} ({metric})" + (f" of {others + 1} feasible patterns" if others else "")
     return head + (f"; {lost[0]}" if lost else "")

@@ -13,7 +13,10 @@ JSON_VERSION = 1
 
 
 def _placements(c: Candidate) -> str:
-    return ", ".join(f"{p.target}({p.role[0]}):{p.model}" for p in c.placements)
+    """Each placement as target(role):model; a remote pool with its instance count (x3)."""
+    pool = c.estimates.pool if c.estimates is not None else None
+    return ", ".join(f"{p.target}({p.role[0]}):{p.model}" + (f" x{pool.instances}" if pool and p.role == "remote" else "")
+                     for p in c.placements)
 
 
 def _recipe(c: Candidate) -> str:
@@ -30,17 +33,20 @@ def _num(v: float) -> str:
     return f"{v:.1f}" if v >= 1 or v == 0 else f"{v:.2g}"
 
 
-def text(plan: Plan) -> str:
-    header = ("workload", "pattern", "placement", "recipe", "p50 ms", "p95 ms", "accuracy", "mJ", "$/1k", "$/month")
+def text(plan: Plan, p99: bool = False) -> str:
+    """The plan as a table (`p99`: with a p99 column, shown when some workload budgets p99)."""
+    header = ("workload", "pattern", "placement", "recipe", "p50 ms", "p95 ms", *(("p99 ms",) if p99 else ()),
+              "accuracy", "mJ", "$/1k", "$/month")
     rows = []
     whys = []
     for name, wp in plan.workloads.items():
         c = wp.chosen
         if c is None:
-            rows.append((name, "INFEASIBLE", "-", "-", "-", "-", "-", "-", "-", "-"))
+            rows.append((name, "INFEASIBLE", *(["-"] * (len(header) - 2))))
         else:
             e = c.estimates
             rows.append((name, c.pattern, _placements(c), _recipe(c), _num(e.p50_ms), _num(e.p95_ms),
+                         *((_num(e.p99_ms),) if p99 else ()),
                          f"{e.accuracy:.3f}", _num(e.energy_mj), _money(e.cost_usd_per_1k),
                          _money(e.cost_usd_per_month)))
         whys.append(f"  {name}: {wp.why}")
@@ -54,19 +60,20 @@ def _estimates(c: Candidate) -> dict | None:
     if e is None:
         return None
     return {
-        "latency_ms": {"p50": round(e.p50_ms, 3), "p95": round(e.p95_ms, 3)},
+        "latency_ms": {"p50": round(e.p50_ms, 3), "p95": round(e.p95_ms, 3), "p99": round(e.p99_ms, 3)},
         "compute_ms": round(e.compute_ms, 3),
         "network_ms": round(e.network_ms, 3),
         "accuracy": round(e.accuracy, 4),
         "accuracy_drop": round(e.accuracy_drop, 4),
         "model_size_mb": round(e.model_size_mb, 3),
         "energy_mj": round(e.energy_mj, 3),
-        "cost_usd_per_1k": round(e.cost_usd_per_1k, 6),
+        "cost_usd_per_1k": None if e.cost_usd_per_1k is None else round(e.cost_usd_per_1k, 6),
         "cost_usd_per_month": None if e.cost_usd_per_month is None else round(e.cost_usd_per_month, 2),
         "escalation_rate": e.escalation_rate,
         "utilisation": None if e.utilisation is None else round(e.utilisation, 4),
         "instances": e.instances,
         "notes": list(e.notes),
+        "pool": e.pool.as_json() if e.pool is not None else None,
     }
 
 
@@ -181,10 +188,20 @@ def _estimates_text(e) -> str:
             + _round(e.cost_usd_per_1k, 6) + i + '"cost_usd_per_month": ' + _round(e.cost_usd_per_month, 2)
             + i + '"energy_mj": ' + _round(e.energy_mj, 3) + i + '"escalation_rate": ' + _scalar(e.escalation_rate)
             + i + '"instances": ' + _scalar(e.instances) + i + '"latency_ms": {\n          "p50": '
-            + _round(e.p50_ms, 3) + ',\n          "p95": ' + _round(e.p95_ms, 3) + "\n        }" + i
+            + _round(e.p50_ms, 3) + ',\n          "p95": ' + _round(e.p95_ms, 3) + ',\n          "p99": '
+            + _round(e.p99_ms, 3) + "\n        }" + i
             + '"model_size_mb": ' + _round(e.model_size_mb, 3) + i + '"network_ms": ' + _round(e.network_ms, 3)
-            + i + '"notes": ' + _strings(e.notes, "        ") + i + '"utilisation": ' + _round(e.utilisation, 4)
+            + i + '"notes": ' + _strings(e.notes, "        ") + i + '"pool": ' + _pool_text(e.pool)
+            + i + '"utilisation": ' + _round(e.utilisation, 4)
             + "\n      }")
+
+
+def _pool_text(pool) -> str:
+    """A pool's JSON at its place in a workload's entry (rare: only remote pools have one, so the
+    general serializer, re-indented, is fast enough)."""
+    if pool is None:
+        return "null"
+    return jsontext.dumps(pool.as_json()).replace("\n", "\n        ")
 
 
 def explain(wp: WorkloadPlan) -> str:
@@ -193,8 +210,8 @@ def explain(wp: WorkloadPlan) -> str:
     for c in ordered:
         mark = "*" if c is wp.chosen else ("+" if c.feasible else "-")
         e = c.estimates
-        figures = (f"p50 {e.p50_ms:.1f} ms, p95 {e.p95_ms:.1f} ms, acc {e.accuracy:.3f}, {e.energy_mj:.1f} mJ, "
-                   f"{_money(e.cost_usd_per_month)}/month") if e else "not estimated"
+        figures = (f"p50 {e.p50_ms:.1f} ms, p95 {e.p95_ms:.1f} ms, p99 {e.p99_ms:.1f} ms, acc {e.accuracy:.3f}, "
+                   f"{e.energy_mj:.1f} mJ, {_money(e.cost_usd_per_month)}/month") if e else "not estimated"
         lines.append(f"{mark} {c.pattern:9} {_placements(c)} [{_recipe(c)}] {figures}")
         for reason in c.reasons:
             lines.append(f"      rejected: {reason}")

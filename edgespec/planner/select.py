@@ -10,6 +10,8 @@ BIG = float("inf")
 def _rank(objective: str, c: Candidate) -> tuple:
     e = c.estimates
     cost = e.cost_usd_per_month if e.cost_usd_per_month is not None else e.cost_usd_per_1k
+    if cost is None:
+        cost = BIG  # unknown (a price the catalog lacks) ranks after every known cost, never first
     primary = {
         "latency": e.p95_ms,
         "cost": cost,

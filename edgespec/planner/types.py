@@ -39,12 +39,18 @@ class Estimates(NamedTuple):
     accuracy_drop: float
     model_size_mb: float
     energy_mj: float
-    cost_usd_per_1k: float
-    cost_usd_per_month: float | None
+    cost_usd_per_1k: float | None  # None: unknown (a price the catalog does not have)
+    cost_usd_per_month: float | None  # None: no declared rate, or unknown
     escalation_rate: float | None = None
     utilisation: float | None = None
     instances: int | None = None
     notes: tuple[str, ...] = ()
+    pool: object | None = None  # serving.Pool of the remote tier (aws-ec2, aws-wavelength)
+
+    @property
+    def p99_ms(self) -> float:
+        """p99 from the p50 and p95: one more step of the same tail (docs/planner.md)."""
+        return 2 * self.p95_ms - self.p50_ms
 
 
 Reason = str | tuple  # text, or (template, *args): the text template.format(*args), see spelled()

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from edgespec.spec.types import (
-    AwsRegion, AwsZone, Bytes, Int, TensorName, Count, Duration, GFlops, HttpUrl, InstanceType, Jurisdiction, Mbps,
+    AwsRegion, AwsZone, Bounded, WorkersAiModelId, Bytes, Int, TensorName, Count, Duration, GFlops, HttpUrl, InstanceType, Jurisdiction, Mbps,
     Milliseconds, MillisecondsOrZero, Name, Prune, SemVer, Sha256, Uri, Watts,
 )
 
@@ -24,7 +24,7 @@ Task = Literal[
     "image-classification", "object-detection", "segmentation", "text-generation", "embedding",
     "speech-recognition", "tabular", "anomaly-detection",
 ]
-ModelFormat = Literal["onnx", "tflite", "savedmodel", "torchscript", "coreml", "gguf"]
+ModelFormat = Literal["onnx", "tflite", "savedmodel", "torchscript", "coreml", "gguf", "safetensors"]
 DType = Literal["float32", "float16", "bfloat16", "int8", "uint8", "int32", "int64", "bool"]
 PrivacyLevel = Literal["device", "site", "region", "anywhere"]
 Offline = Literal["required", "preferred", "none"]
@@ -86,6 +86,26 @@ class VariantAccuracy(_Strict):
     value: float = Field(ge=0, le=1, description="Value of the metric as a fraction in [0, 1], higher is better.")
 
 
+class WorkersAi(_Strict):
+    """The Cloudflare Workers AI catalog model that may serve this model on a Workers AI target.
+
+    Workers AI runs its own catalog models, not your weights: naming one here is your consent to
+    that substitution, and `accuracy` is that model's accuracy on your metric (the planner uses it
+    instead of your model's)."""
+
+    model: WorkersAiModelId = Field(description="Workers AI model id (e.g. @cf/meta/llama-3.1-8b-instruct-fp8); `edgespec catalog --workers-ai` lists the ids edgespec knows.")
+    accuracy: float = Field(ge=0, le=1, description="That model's accuracy on this model's metric, as a fraction in [0, 1].")
+
+
+class Architecture(_Strict):
+    """The attention shape of a text-generation model: it sets the KV cache per token
+    (2 x layers x kv_heads x head_dim values), which bounds how many requests a server batches."""
+
+    layers: Int = Field(ge=1, le=1000, description="Transformer layers (num_hidden_layers in a Hugging Face config.json).")
+    kv_heads: Int = Field(ge=1, le=1000, description="Key/value heads per layer (num_key_value_heads; equal to the attention heads without GQA).")
+    head_dim: Int = Field(ge=1, le=4096, description="Dimension of one head (hidden_size / num_attention_heads).")
+
+
 class Variant(_Strict):
     """A smaller model the planner may use instead of (or in front of) its parent."""
 
@@ -94,6 +114,7 @@ class Variant(_Strict):
     accuracy: VariantAccuracy = Field(description="Measured accuracy of this variant.")
     distilled_from: Name | None = Field(None, description="The model this variant was distilled from.")
     source: Source | None = Field(None, description="Where this variant's weights come from.")
+    workers_ai: WorkersAi | None = Field(None, description="The Workers AI catalog model that may serve this variant, with its accuracy.")
     description: str | None = Field(None, max_length=2000, description="Free text for humans; never interpreted.")
 
 
@@ -114,6 +135,8 @@ class Model(_Strict):
     gflops: GFlops = Field(description="GFLOPs per inference at the declared input (FLOPs = 2 x MACs): a number, or a FLOP count with a suffix (8.7G, 870M).")
     input: Input = Field(description="The input tensor at which `gflops` was counted.")
     accuracy: ModelAccuracy = Field(description="Accuracy at full precision.")
+    workers_ai: WorkersAi | None = Field(None, description="The Workers AI catalog model that may serve this model on a cloudflare-workers-ai target, with its accuracy. Without it, Workers AI is never planned for the model.")
+    architecture: Architecture | None = Field(None, description="Attention shape of a text-generation model (sets its KV cache per token); defaults to the Llama 3 shape nearest in size, see docs/planner.md.")
     variants: dict[Name, Variant] = Field(default_factory=dict, description="Smaller models the planner may pick (distilled, pruned, smaller family members).")
     split_points: list[SplitPoint] = Field(default_factory=list, description="Where the model may be cut for split inference, shallowest first.")
     cpu_fallback_fraction: float = Field(0.0, ge=0, lt=1, description="Share of the FLOPs in ops an accelerator cannot map and leaves to the host CPU (e.g. what edgetpu_compiler reports as mapped to the CPU); used for Coral targets. Default 0.")
@@ -128,22 +151,31 @@ class Network(_Strict):
     downlink_mbps: Mbps | None = Field(None, description="Download bandwidth in Mbit/s.")
 
 
+class Scaling(_Strict):
+    """Bounds of an autoscaled pool of instances (aws-ec2, aws-wavelength)."""
+
+    min: Int = Field(1, ge=1, le=100_000, description="Fewest instances kept running (default 1).")
+    max: Bounded(1, 100_000) | None = Field(None, description="Most instances the pool may grow to; the planner rejects placements that need more.")
+
+
 class Target(_Strict):
     """A place where computation can run: a device class, an edge zone or a cloud."""
 
     hardware: str = Field(description="Hardware id from the edgespec catalog (`edgespec catalog` lists them).",
                           examples=["jetson-orin-nx-16gb"])
-    count: Int = Field(1, ge=1, le=10_000_000, description="How many of these devices (or instances) exist.")
+    count: Bounded(1, 10_000_000) | None = Field(None, description="Devices: how many exist (default 1). aws-ec2 and aws-wavelength: a fixed pool of exactly this many instances (without it the pool autoscales; see `scaling`).")
+    scaling: Scaling | None = Field(None, description="aws-ec2 and aws-wavelength: bounds of the autoscaled pool the planner sizes from demand (default: at least 1 instance, no upper bound).")
     host: str | None = Field(None, description="Catalog id of the computer an accelerator is attached to (e.g. raspberry-pi-5 for coral-usb).")
     site: Name | None = Field(None, description="Site name: targets naming the same site share a local network; privacy level `site` allows data to move between them.")
     power_mode: str | None = Field(None, min_length=1, description="Power mode from the catalog (Jetson: 15W, 25W, MAXN, MAXN_SUPER, ...).",
                                    examples=["25W", "MAXN"])
     power_budget_w: Watts | None = Field(None, description="Most power each of these devices may spend on inference, in W (a number, or 15W): what a PoE class, a battery or a solar panel leaves for it. The planner rejects device-side placements whose average draw (power while busy x share of time busy at `throughput.rps`) exceeds it.",
                                          examples=[15, "12.95W"])
-    region: AwsRegion | None = Field(None, description="Cloud region (aws-ec2) or parent region (aws-wavelength).")
+    rate_limit_per_minute: Bounded(1, 100_000_000) | None = Field(None, description="cloudflare-workers-ai: the requests per minute your account may send, when Cloudflare raised it above the published per-task limit (the planner checks demand against it).")
+    region: AwsRegion | None = Field(None, description="Cloud region (aws-ec2) or parent region (aws-wavelength); omit it with a `zone`, which implies it.")
     zone: AwsZone | None = Field(None, description="Availability or Wavelength zone id (e.g. us-east-1-wl1-bos-wlz-1).")
     instance_type: InstanceType | None = Field(None, description="Instance type for aws-ec2 and aws-wavelength (e.g. g4dn.2xlarge).")
-    jurisdiction: Jurisdiction | None = Field(None, description="Two-letter jurisdiction where this target's data stays (checked against `privacy.residency`); derived from `region` when omitted.")
+    jurisdiction: Jurisdiction | None = Field(None, description="Where this target's data stays: an ISO 3166-1 alpha-2 country code (us, gb, de) or a bloc (eu, eea). Devices need it for region-level privacy; aws-ec2 and aws-wavelength take it from their region or zone.")
     network: Network | None = Field(None, description="Link characteristics of this target.")
     description: str | None = Field(None, max_length=2000, description="Free text for humans; never interpreted.")
 
@@ -184,7 +216,7 @@ class Privacy(_Strict):
 
     raw_data: PrivacyLevel = Field("anywhere", description="How far raw inputs may travel.")
     features: PrivacyLevel = Field("anywhere", description="How far derived features or activations may travel.")
-    residency: list[Jurisdiction] = Field(default_factory=list, description="Jurisdictions where data may be processed (two-letter codes, e.g. [us]); empty means any.")
+    residency: list[Jurisdiction] = Field(default_factory=list, description="Where data may be processed: ISO 3166-1 alpha-2 country codes (us, gb, ch) and blocs (eu, eea), e.g. [eu, ch]; empty means anywhere.")
     pii: bool = Field(False, description="Inputs contain personal data: telemetry never carries raw inputs or outputs.")
 
 

@@ -10,7 +10,7 @@ import re
 import sys
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from edgespec.spec import units
@@ -30,7 +30,8 @@ HTTP_URL_PATTERN = r"^https?://[^\s/?#]+[^\s]*$"
 AWS_REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]+$"
 AWS_ZONE_PATTERN = r"^[a-z]{2}-[a-z]+-[0-9]+-[a-z0-9-]+$"
 INSTANCE_TYPE_PATTERN = r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"
-JURISDICTION_PATTERN = r"^[a-z]{2}$"
+JURISDICTION_PATTERN = r"^([a-z]{2}|eea)$"
+WORKERS_AI_MODEL_PATTERN = r"^@(cf|hf)/[A-Za-z0-9._-]+/[A-Za-z0-9._-]+$"
 
 
 def _check_name(value: str) -> str:
@@ -73,7 +74,8 @@ AwsRegion = formatted(AWS_REGION_PATTERN, "an AWS region id", "us-east-1")
 AwsZone = formatted(AWS_ZONE_PATTERN, "an AWS zone id", "us-east-1-wl1-bos-wlz-1")
 InstanceType = formatted(INSTANCE_TYPE_PATTERN, "an instance type", "g4dn.2xlarge")
 TensorName = formatted(r"^[A-Za-z_][A-Za-z0-9_.:/-]{0,127}$", "a tensor name", "images")
-Jurisdiction = formatted(JURISDICTION_PATTERN, "a two-letter jurisdiction code", "us")
+Jurisdiction = formatted(JURISDICTION_PATTERN, "an ISO 3166-1 alpha-2 country code or a bloc (eu, eea)", "de")
+WorkersAiModelId = formatted(WORKERS_AI_MODEL_PATTERN, "a Workers AI model id", "@cf/meta/llama-3.1-8b-instruct-fp8")
 
 
 def quantity(kind: units.Kind, *, gt: float | None = None, ge: float | None = None) -> Any:
@@ -123,6 +125,12 @@ def _integral(value: Any) -> Any:
 
 
 Int = Annotated[int, BeforeValidator(_integral)]
+
+
+def Bounded(ge: int, le: int) -> Any:  # noqa: N802 (a type, as Int is)
+    """An Int within [ge, le] whose bounds reach the JSON Schema also inside `| None` (the
+    constraints come before the validator, so pydantic writes them as minimum/maximum)."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_integral)]
 
 
 def _prune(value: Any) -> Any:

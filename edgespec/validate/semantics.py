@@ -12,13 +12,14 @@ from edgespec.diagnostics import Diagnostic
 from edgespec.diagnostics.codes import diag
 from edgespec.load.sourcemap import SourceMap
 from edgespec.spec.models import Spec
+from edgespec.spec.targets import device_count
 from edgespec.validate.schema_errors import suggest
 
 # Checks that the JSON Schema cannot express, by code (listed in docs/spec.md; used by the
 # schema/pydantic agreement test).
 NOT_IN_SCHEMA = {
     "ES106", "ES301", "ES302", "ES303", "ES304", "ES305", "ES306", "ES307", "ES308", "ES309",
-    "ES310", "ES311", "ES313", "ES402", "ES403",
+    "ES310", "ES311", "ES313", "ES315", "ES316", "ES317", "ES402", "ES403", "ES405", "ES406", "ES407",
 }
 
 
@@ -73,6 +74,10 @@ def _models(spec: Spec, report: _Reporter) -> None:
                        f"{here}/distilled_from", hint=_did_you_mean(variant.distilled_from, list(spec.models)))
             if variant.params > model.params or variant.gflops > model.gflops:
                 report("ES312", f"variant {name!r} is larger than {parent!r} (params or gflops)", here, key=True)
+        for where, runnable in ((f"/models/{parent}", model), *((f"/models/{parent}/variants/{n}", v)
+                                                                 for n, v in model.variants.items())):
+            if runnable.workers_ai is not None:
+                _workers_ai(runnable.workers_ai.model, model.task, f"{where}/workers_ai/model", report)
         names: set[str] = set()
         previous = 0.0
         for i, point in enumerate(model.split_points):
@@ -84,6 +89,19 @@ def _models(spec: Spec, report: _Reporter) -> None:
                        f"split point's ({previous:g})", f"{here}/flops_fraction")
             names.add(point.name)
             previous = max(previous, point.flops_fraction)
+
+
+def _workers_ai(model_id: str, task: str, pointer: str, report: _Reporter) -> None:
+    served = catalog.workers_ai()["models"]
+    ids = {m["id"]: t for t, models in served.items() for m in models}
+    if model_id not in ids:
+        close = suggest(model_id, list(ids))
+        report("ES406", f"unknown Workers AI model {model_id!r}", pointer,
+               hint=f"did you mean {close!r}?" if close else
+               f"for {task}: {', '.join(m['id'] for m in served.get(task, [])) or 'none in the catalog'}")
+    elif ids[model_id] != task:
+        report("ES406", f"{model_id} serves {ids[model_id]}, not {task}", pointer,
+               hint=f"for {task}: {', '.join(m['id'] for m in served.get(task, [])) or 'none in the catalog'}")
 
 
 def _targets(spec: Spec, report: _Reporter) -> None:
@@ -111,10 +129,16 @@ def _targets(spec: Spec, report: _Reporter) -> None:
             if types is None:
                 report("ES310", f"instance_type applies to aws-ec2 and aws-wavelength, not {target.hardware}",
                        f"{here}/instance_type", key=True)
-            elif target.instance_type not in types["names"]:
+            elif target.instance_type not in catalog.instance_types(entry):
+                offered = catalog.instance_types(entry)
+                close = suggest(target.instance_type, offered)
                 report("ES403", f"{target.hardware} does not offer {target.instance_type!r} in edgespec's catalog",
-                       f"{here}/instance_type", hint=f"instance types: {', '.join(types['names'])}")
+                       f"{here}/instance_type", hint=f"did you mean {close!r}?" if close
+                       else f"instance types: {', '.join(offered)}")
         aws = kind in ("wavelength", "ec2")
+        if target.rate_limit_per_minute is not None and kind != "workers-ai":
+            report("ES310", f"rate_limit_per_minute applies to cloudflare-workers-ai, not {target.hardware}",
+                   f"{here}/rate_limit_per_minute", key=True)
         for field in ("zone", "region"):
             if getattr(target, field) is not None and not aws:
                 report("ES310", f"{field} applies to aws-ec2 and aws-wavelength targets, not {target.hardware}",
@@ -122,8 +146,11 @@ def _targets(spec: Spec, report: _Reporter) -> None:
         for field in entry.get("needs", []):
             if getattr(target, field) is None:
                 report("ES310", f"{target.hardware} needs `{field}`", here, key=True)
-        if target.zone and target.region and not target.zone.startswith(target.region + "-"):
-            report("ES310", f"zone {target.zone!r} is not in region {target.region!r}", f"{here}/zone")
+        if aws:
+            _aws_location(name, target, kind, report)
+        if target.jurisdiction is not None:
+            _jurisdiction(target.jurisdiction, f"{here}/jurisdiction", report)
+        _pool_bounds(target, entry, here, report)
         if target.host is not None:
             if not entry.get("needs_host"):
                 report("ES310", f"host applies to accelerators attached to a computer, not {target.hardware}",
@@ -132,6 +159,60 @@ def _targets(spec: Spec, report: _Reporter) -> None:
                 hosts = [i for i, e in hw.items() if e["kind"] == "host"]
                 report("ES404", f"{target.host!r} is not a host in the catalog", f"{here}/host",
                        hint=f"hosts: {', '.join(hosts)}")
+
+
+def _aws_location(name: str, target, kind: str, report: _Reporter) -> None:
+    """Regions and zones from the catalog's sourced lists; a zone implies its region."""
+    here = f"/targets/{name}"
+    cloud = catalog.cloud()
+    regions = list(cloud["regions"])
+    if target.region is not None and target.region not in cloud["regions"]:
+        close = suggest(target.region, regions)
+        report("ES405", f"unknown AWS region {target.region!r}", f"{here}/region",
+               hint=f"did you mean {close!r}?" if close else "run `edgespec catalog --regions`")
+        return
+    if target.zone is None:
+        return
+    zones = list(cloud["wavelength_zones"]) if kind == "wavelength" else []
+    parent = catalog.region_of_zone(target.zone)
+    if kind == "wavelength" and target.zone not in cloud["wavelength_zones"] or parent is None:
+        close = suggest(target.zone, zones or [f"{r}a" for r in regions])
+        what = "Wavelength zone" if kind == "wavelength" else "Availability Zone"
+        report("ES405", f"unknown {what} {target.zone!r}", f"{here}/zone",
+               hint=f"did you mean {close!r}?" if close else "run `edgespec catalog --regions`")
+    elif target.region is not None and parent != target.region:
+        report("ES310", f"zone {target.zone!r} is in region {parent!r}, not {target.region!r}", f"{here}/zone",
+               hint="omit `region`: a zone implies its region")
+    if target.jurisdiction is not None:
+        country = catalog.country_of(target.region, target.zone)
+        if country and not catalog.within(country, (target.jurisdiction,)):
+            report("ES317", f"{name} is in {country.upper()} ({target.zone or target.region}), not in "
+                   f"{target.jurisdiction!r}", f"{here}/jurisdiction", hint="omit `jurisdiction`: it is derived")
+
+
+_MISSPELT_COUNTRIES = {"uk": "gb", "el": "gr"}  # ISO 3166-1 says GB and GR (the EU's own codes differ)
+
+
+def _jurisdiction(code: str, pointer: str, report: _Reporter) -> None:
+    if code in _MISSPELT_COUNTRIES:
+        report("ES407", f"{code!r} is not an ISO 3166-1 country code", pointer,
+               hint=f"use {_MISSPELT_COUNTRIES[code]!r}")
+    elif len(code) > 2 and catalog.bloc_members(code) is None:
+        report("ES407", f"unknown bloc {code!r}", pointer, hint=f"blocs: {', '.join(catalog.cloud()['blocs'])}")
+
+
+def _pool_bounds(target, entry: dict, here: str, report: _Reporter) -> None:
+    if target.scaling is None:
+        return
+    if entry["role"] != "remote" or entry["kind"] == "workers-ai":
+        report("ES310", f"scaling applies to aws-ec2 and aws-wavelength pools, not {target.hardware}",
+               f"{here}/scaling", key=True, hint="a device target's `count` says how many exist")
+    elif target.count is not None:
+        report("ES316", "a pool is fixed (`count`) or autoscaled (`scaling`), not both", f"{here}/scaling", key=True,
+               hint=f"drop `count` to autoscale, or `scaling` to keep {target.count} instances")
+    elif target.scaling.max is not None and target.scaling.min > target.scaling.max:
+        report("ES316", f"scaling.min {target.scaling.min} is above scaling.max {target.scaling.max}",
+               f"{here}/scaling/min")
 
 
 def _power_budget(target, entry: dict, here: str, report: _Reporter) -> None:
@@ -191,6 +272,16 @@ def _workloads(spec: Spec, report: _Reporter) -> None:
             if esc.model is not None and esc.model not in models:
                 report("ES301", f"model {esc.model!r} is not declared", f"{here}/escalation/model",
                        hint=_did_you_mean(esc.model, list(models)))
+        for i, code in enumerate(w.privacy.residency):
+            _jurisdiction(code, f"{here}/privacy/residency/{i}", report)
+        for what in ("raw_data", "features"):
+            if getattr(w.privacy, what) == "region":
+                for source in w.data_source:
+                    t = spec.targets.get(source)
+                    if t is not None and role(source) == "device" and t.jurisdiction is None:
+                        report("ES315", f"{what}: region needs the data source's jurisdiction; {source!r} declares none",
+                               f"{here}/privacy/{what}", hint=f"add `jurisdiction:` to {source} (e.g. us, de or eu)")
+                        break
         model = spec.models.get(models.get(w.model, ""))
         if model is not None and model.task == "text-generation" and w.generation is None:
             report("ES306", f"{w.model!r} generates text: declare `generation`", here, key=True)
@@ -206,7 +297,7 @@ def _pinned_pattern(spec: Spec, name: str, report: _Reporter, model, kinds: set)
     needs = {
         "split": (model is None or bool(model.split_points), "the model declares no split_points"),
         "cascade": (w.escalation is not None, "the workload declares no escalation"),
-        "federated": (sum(t.count for t in on_sites) >= 2,
+        "federated": (sum(device_count(t) for t in on_sites) >= 2,
                       "no two data-source devices share a `site`"),
         "mec": ("wavelength" in kinds, "no aws-wavelength target is declared"),
         "cloud": (bool(kinds & {"ec2", "workers-ai"}), "no aws-ec2 or cloudflare-workers-ai target is declared"),
