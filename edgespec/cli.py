@@ -329,13 +329,48 @@ def lsp() -> None:
 
 
 @cli.command("catalog")
-def catalog_cmd() -> None:
-    """List the hardware ids of the built-in catalog."""
+@click.option("--instance-types", "what", flag_value="instance-types",
+              help="EC2 GPU instance types: GPU, GPUs, and the regions priced in the catalog.")
+@click.option("--regions", "what", flag_value="regions", help="AWS regions (with their country) and Wavelength zones.")
+@click.option("--power-modes", "what", flag_value="power-modes", help="Power modes of each device that has them.")
+@click.option("--workers-ai", "what", flag_value="workers-ai", help="Workers AI model ids by task, with rate limits.")
+def catalog_cmd(what: str | None) -> None:
+    """List the hardware ids of the built-in catalog (or, with an option, other ids a spec names)."""
     from edgespec import catalog
+    from edgespec.catalog import value
 
-    for hw_id in catalog.hardware_ids():
-        entry = catalog.hardware()[hw_id]
-        click.echo(f"{hw_id:24} {entry['kind']:11} {entry['role']:7} {entry['name']}")
+    cloud = catalog.cloud()
+    if what == "instance-types":
+        for name, (gpu, count) in sorted(cloud["instance_types"].items()):
+            priced = ", ".join(f"{r} ${value(p):g}/h" for r, p in sorted(cloud["prices"].get(name, {}).items()))
+            click.echo(f"{name:16} {count} x {gpu:18} {priced or 'price unknown in the catalog'}")
+        wavelength = catalog.instance_types(catalog.hardware()["aws-wavelength"])
+        click.echo(f"\nWavelength zones offer: {', '.join(wavelength)}")
+    elif what == "regions":
+        for region, (country, where) in sorted(cloud["regions"].items()):
+            click.echo(f"{region:16} {country.upper()}  {where}")
+        click.echo("")
+        for zone, (region, country, city, carrier) in sorted(cloud["wavelength_zones"].items()):
+            click.echo(f"{zone:30} {region:16} {country.upper()}  {city} ({carrier})")
+    elif what == "power-modes":
+        for hw_id in catalog.hardware_ids():
+            entry = catalog.hardware()[hw_id]
+            watts = catalog.power_mode_watts(entry)
+            if watts:
+                default = entry["power_modes"]["default"]
+                modes = ", ".join(f"{m} ({w:g} W){' default' if m == default else ''}" for m, w in watts.items())
+                click.echo(f"{hw_id:24} {modes}")
+    elif what == "workers-ai":
+        from edgespec.planner import estimate
+
+        for task, models in sorted(catalog.workers_ai()["models"].items()):
+            for m in models:
+                limit = estimate.workers_ai_rate_limit(estimate.workers_ai_entry(m["id"]), task)
+                click.echo(f"{task:22} {m['id']:44} {f'{limit:g}/min' if limit else 'no published limit'}")
+    else:
+        for hw_id in catalog.hardware_ids():
+            entry = catalog.hardware()[hw_id]
+            click.echo(f"{hw_id:24} {entry['kind']:11} {entry['role']:7} {entry['name']}")
 
 
 def main() -> None:

@@ -45,11 +45,22 @@ def random_spec(seed: int) -> dict:
     budget = rng.choice([None, None, 0.5, 3])  # drawn last: the earlier draws stay as they were
     if budget is not None:
         device["power_budget_w"] = budget
+    # remote pools: fixed, autoscaled within a ceiling, or unbounded; and a region whose price the
+    # catalog lacks (the cost is unknown and must rank after every known one)
+    for name in ("cloud", "mec"):
+        kind = rng.choice(["fixed", "bounded", "unbounded"])
+        if kind != "fixed":
+            targets[name].pop("count")
+            if kind == "bounded":
+                targets[name]["scaling"] = {"min": rng.randint(1, 2), "max": rng.randint(2, 6)}
+    if rng.random() < 0.25:
+        targets["cloud"]["region"] = "sa-east-1"
     return spec({"m": m}, targets, {"w": w})
 
 
 def metric(objective: str, e) -> float:
     cost = e.cost_usd_per_month if e.cost_usd_per_month is not None else e.cost_usd_per_1k
+    cost = float("inf") if cost is None else cost  # unknown: after every known cost
     return {"latency": e.p95_ms, "cost": cost, "energy": e.energy_mj, "accuracy": -e.accuracy}[objective]
 
 

@@ -32,6 +32,10 @@ def capability(task: str, fmt: str, recipe: Recipe, device: Device) -> list[str]
         reasons.append(f"capability: {device.hardware} runs {', '.join(device.precisions)}, not {recipe.precision}")
     if fmt not in device.formats:
         reasons.append(f"capability: {device.hardware} cannot load {fmt} models (converts from {', '.join(device.formats)})")
+    elif fmt == "safetensors" and task != "text-generation":
+        # Hugging Face checkpoints are planned through LLM runtimes (vLLM, MLC, llama.cpp's convert)
+        reasons.append(f"capability: {device.hardware} serves safetensors checkpoints through an LLM runtime; "
+                       f"export {task} models to ONNX")
     if recipe.accelerator == "dla" and device.dla_cores == 0:
         reasons.append(f"capability: {device.hardware} has no DLA")
     return reasons
