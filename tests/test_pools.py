@@ -108,7 +108,7 @@ def test_an_unknown_price_is_unknown_in_the_plan():
     wp = run(_cloud_doc("sa-east-1"))[0].workloads["w"]
     e = wp.chosen.estimates
     assert e.cost_usd_per_month is None and e.cost_usd_per_1k is None and e.instances >= 1
-    assert any("no on-demand price for g4dn.xlarge in sa-east-1" in n for n in e.notes)
+    assert "no on-demand price for g4dn.xlarge in sa-east-1 in edgespec's catalog: cost unknown" in serving.note(e.pool)
 
 
 def test_an_unknown_cost_never_wins_on_cost():
@@ -153,7 +153,7 @@ def test_scaling_bounds():
 def test_dynamic_batching_trades_the_budget_for_capacity():
     t4 = dev("t4", "aws-ec2", region="us-east-1", instance_type="g4dn.xlarge")
     work = estimate.Work(8.2, 25.6e6, "int8")
-    tight, loose = serving.dynamic(t4, work, 5.0, None), serving.dynamic(t4, work, 60.0, None)
+    tight, loose = serving.dynamic(t4, work, 5.0), serving.dynamic(t4, work, 60.0)
     assert tight.batch < loose.batch and tight.capacity_rps < loose.capacity_rps
     assert loose.p95_ms <= 60.0 and tight.p95_ms <= 5.0
     batch1 = estimate.compute(t4, work)
@@ -257,8 +257,10 @@ def test_the_serving_model_against_its_calibration_rows():
 
 def test_the_pool_sizing_is_spelled_out_for_explain():
     wp = run(_cloud_doc("us-east-1"))[0].workloads["w"]
-    note = next(n for n in wp.chosen.estimates.notes if "needed" in n)
     pool = wp.chosen.estimates.pool
+    note = serving.note(pool)
+    from edgespec.planner import render
+    assert f"      pool: {note}" in render.explain(wp).splitlines()
     assert f"{pool.instances} x g4dn.xlarge in us-east-1" in note and "200 rps" in note
     assert f"batch {pool.serving.batch}" in note and "$0.526/h" in note
     assert spell(wp.why)

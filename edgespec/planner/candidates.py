@@ -74,6 +74,16 @@ class Context:
                 need.min if need else None, w.offline == "required")
 
     @cached_property
+    def p95_budget(self) -> float | None:
+        """The tightest latency budget as a p95, for sizing remote pools: the p95 budget, a p99
+        budget as it is (a p95 within it is necessary), a p50 budget x the server GPUs' calibrated
+        tail factor (docs/planner.md)."""
+        w = self.workload.latency
+        tail = catalog.calibration()["classes"]["datacenter-gpu"]["p95_over_p50"]
+        limits = [v for v in (w.p95_ms, w.p99_ms, w.p50_ms and w.p50_ms * tail) if v]
+        return min(limits) if limits else None
+
+    @cached_property
     def budgeted(self) -> bool:
         """Some data source declares a power_budget_w (constraints.power checks its runs)."""
         return any(d.power_budget_w is not None for d in self.sources)
@@ -244,33 +254,31 @@ def _device_costs(ctx: Context, energy: float) -> tuple[float, float | None]:
 
 
 def _budget_left(ctx: Context, *spent: float) -> float | None:
-    """The p95 a remote tier may take after the other legs' p95 (`spent`): the tightest latency
-    budget, as a p95 (a p50 budget x the tail factor, a p99 budget as it is). None: no budget."""
-    w = ctx.workload.latency
-    limits = [v for v in (w.p95_ms, w.p99_ms, w.p50_ms and w.p50_ms * 1.15) if v]
-    return min(limits) - sum(spent) if limits else None
+    """The p95 a remote tier may take after the other legs' p95 (`spent`): None without a budget."""
+    budget = ctx.p95_budget
+    return None if budget is None else budget - sum(spent)
 
 
 def _pool(ctx: Context, remote: Device, work: estimate.Work, budget: float | None,
           share: float) -> serving.Pool | None:
     """The remote pool serving `share` of the workload's requests (None: the model does not fit
-    on the instance's GPUs). The serving figures are the same for every workload of the model
-    with the same budget, so once per process."""
-    key = ("serving", remote.target, work, None if budget is None else round(budget, 3))
-    found = ctx.memo.get(key)
-    if found is None:
+    on the instance's GPUs). The batching options are the same for every workload of the model,
+    so once per process; the budget picks one."""
+    key = ("serving", remote.target, work)
+    options = ctx.memo.get(key)
+    if options is None:
         if work.output_tokens:
-            found = serving.continuous(remote, work, budget, None, ctx.root.architecture)
+            options = serving.continuous_options(remote, work, ctx.root.architecture)
         else:
-            found = serving.dynamic(remote, work, budget, None)
-        found = ctx.memo[key] = found or False
-    if found is False:
+            options = serving.dynamic_options(remote, work)
+        options = ctx.memo[key] = options or False
+    if options is False:
         return None
     demand = ctx.total_rps * share if ctx.total_rps is not None else None
-    pool = serving.size(remote, found, demand)
+    pool = serving.size(remote, serving.choose(options, budget), demand)
     if work.output_tokens and demand:  # the load each instance really carries sets the latency
-        at_load = serving.continuous(remote, work, budget, demand / pool.instances, ctx.root.architecture)
-        pool = pool._replace(serving=at_load)
+        loaded = serving.at_load(remote, work, pool.serving, demand / pool.instances, ctx.root.architecture)
+        pool = pool._replace(serving=loaded)
     return pool
 
 
@@ -306,25 +314,6 @@ def _remote_costs(ctx: Context, remote: Device, compute_ms: float, share: float,
     energy = estimate.energy_mj(remote.power_w, compute_ms)
     per_1k, monthly = _device_costs(ctx, energy)
     return per_1k * share, (monthly * share if monthly is not None else None), None
-
-
-def _pool_notes(remote: Device, pool: serving.Pool | None) -> tuple[str, ...]:
-    """The sizing arithmetic of a remote pool, as `plan --explain` shows it."""
-    if pool is None:
-        return ()
-    s = pool.serving
-    how = (f"batch {s.batch}" if s.mode == "dynamic" else f"{s.batch} concurrent sequences") + \
-        (f" x {s.replicas} replicas" if s.replicas > 1 else "") + \
-        (f" (tensor-parallel over {s.gpus_per_replica} GPUs)" if s.gpus_per_replica > 1 else "")
-    where = remote.zone or remote.region
-    price = f"${remote.price_per_hour:g}/h" if remote.price_per_hour is not None else \
-        f"no on-demand price for {remote.instance_type} in {remote.region} in edgespec's catalog: cost unknown"
-    demand = "no declared rate" if pool.demand_rps is None else f"{pool.demand_rps:g} rps"
-    bound = ("fixed by count" if pool.fixed else
-             f"scaling {remote.pool_min}..{remote.pool_max if remote.pool_max is not None else 'unbounded'}")
-    return (f"{remote.target}: {pool.instances} x {remote.instance_type} in {where} ({bound}): {demand} / "
-            f"({s.capacity_rps:.1f} rps per instance at {how}, {s.bound}-bound, x {serving.HEADROOM:.0%} busy) "
-            f"-> {pool.needed} needed; {price}",)
 
 
 def _plus(a: float | None, b: float | None) -> float | None:
@@ -539,7 +528,7 @@ def remote_whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator
             if pool is None and remote.kind != "workers-ai" and not memory:
                 reasons.append(f"memory: {placements[0].model} does not fit on the GPUs of {remote.instance_type}")
             est = Estimates(net50 + c50, net95 + c95, c50, net50, acc, drop, size_mb, energy, per_1k, monthly,
-                            None, None, instances, (*notes, *_pool_notes(remote, pool), *rtt_note), pool)
+                            None, None, instances, (*notes, *rtt_note), pool)
             reasons += privacy
             reasons += constraints.common(ctx, est, local_answer=False)
             yield Candidate(pattern, placements, est, tuple(reasons))
@@ -621,7 +610,7 @@ def split(ctx: Context) -> Iterator[Candidate]:
                                 heads.p50_ms + t50, n50, acc,
                                 ctx.stage.accuracy - acc, size_mb, heads.energy_mj, _plus(per_1k_r, per_1k_d),
                                 None if monthly_r is None else monthly_r + (monthly_d or 0.0),
-                                None, heads.utilisation, instances, (*note, *_pool_notes(remote, pool)), pool)
+                                None, heads.utilisation, instances, note, pool)
                 reasons += privacy
                 reasons += heads.power
                 reasons += constraints.common(ctx, est, local_answer=False)
@@ -691,7 +680,7 @@ def cascade(ctx: Context) -> Iterator[Candidate]:
         per_1k_r, monthly_r, instances = _remote_costs(ctx, remote, c_large.p50_ms, rate, entry, reasons, pool)
         per_1k_d, monthly_d = here.per_1k, here.monthly
         notes = (f"escalation rate {rate:.0%} ({'measured' if esc.measured else 'prior'}); "
-                 f"small tier alone {small_acc:.3f}, large tier {large_acc:.3f}", *_pool_notes(remote, pool))
+                 f"small tier alone {small_acc:.3f}, large tier {large_acc:.3f}",)
         est = Estimates(p50, p95, s50 + rate * l50, rate * n50, acc, ctx.stage.accuracy - acc,
                         size_mb, small.energy_mj, _plus(per_1k_r, per_1k_d),
                         None if monthly_r is None else monthly_r + (monthly_d or 0.0),

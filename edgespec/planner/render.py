@@ -6,7 +6,7 @@ from __future__ import annotations
 from json.encoder import encode_basestring_ascii
 
 from edgespec import jsontext
-from edgespec.planner import select
+from edgespec.planner import select, serving
 from edgespec.planner.types import Candidate, Plan, WorkloadPlan
 
 JSON_VERSION = 1
@@ -215,6 +215,8 @@ def explain(wp: WorkloadPlan) -> str:
         lines.append(f"{mark} {c.pattern:9} {_placements(c)} [{_recipe(c)}] {figures}")
         for reason in c.reasons:
             lines.append(f"      rejected: {reason}")
+        if e and e.pool is not None:
+            lines.append(f"      pool: {serving.note(e.pool)}")
         if e and c is wp.chosen:
             for note in e.notes:
                 lines.append(f"      note: {note}")

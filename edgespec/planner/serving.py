@@ -52,6 +52,7 @@ class Pool(NamedTuple):
     limit: int | None  # count (fixed) or scaling.max, when one applies
     fixed: bool
     minimum: int  # scaling.min (a fixed pool: its count)
+    target: str
     instance_type: str | None
     region: str | None
     zone: str | None
@@ -102,39 +103,70 @@ def _fit(device: Device, work: estimate.Work, usable: float) -> int | None:
     return None
 
 
-def dynamic(device: Device, work: estimate.Work, budget_ms: float | None, rate: float | None,
-            eff_max: float | None = None) -> Serving:
-    """Triton dynamic batching on one instance (`rate`: the instance's share of the demand, rps;
-    `budget_ms`: the p95 left for compute and queueing)."""
+def dynamic_options(device: Device, work: estimate.Work, eff_max: float | None = None) -> tuple[Serving, ...]:
+    """Triton dynamic batching on one instance, one option per preferred batch size, each at the
+    load the pool is sized for (HEADROOM of its capacity): a batch of b waits (b-1)/rate to fill.
+    The same for every workload of the model, so the planner works them out once per process and
+    `choose` picks per budget."""
     overhead, eff1, cal = _overhead_and_efficiency(device, work.precision)
     p95_factor = cal["p95_over_p50"]
     eff_max = eff_max if eff_max is not None else value(_constants()["dynamic_batching"]["efficiency_max"])
     peak = device.peak_tops[work.precision] * 1e12
     memory_ms = work.weight_bytes / (device.bandwidth_gbs * 1e9 * cal["bandwidth_efficiency"]) * 1e3 \
         if device.bandwidth_gbs else 0.0
-    best = None
+    options = []
     for b in _constants()["dynamic_batching"]["batch_sizes"]:
         eff = eff1 + (eff_max - eff1) * (1 - 1 / b)
         compute_ms = b * work.gflops * 1e9 / (peak * eff) * 1e3
         t = overhead + max(compute_ms, memory_ms)
         capacity = b / t * 1e3 * device.gpus
-        # at the planned load each GPU receives rate/gpus rps: a batch of b waits (b-1)/rate_gpu to fill
-        per_gpu = (rate if rate else HEADROOM * capacity) / device.gpus
+        per_gpu = HEADROOM * capacity / device.gpus
         wait = (b - 1) / per_gpu * 1e3 if b > 1 else 0.0
-        p50, p95 = t + wait / 2, t * p95_factor + wait
-        if budget_ms is not None and p95 > budget_ms and best is not None:
-            break  # larger batches wait longer still
         bound = "compute" if compute_ms >= memory_ms else "memory"
-        candidate = Serving("dynamic", b, device.gpus, 1, capacity, p50, p95, bound)
-        if best is None or (capacity > best.capacity_rps and (budget_ms is None or p95 <= budget_ms)):
-            best = candidate
-    return best
+        options.append(Serving("dynamic", b, device.gpus, 1, capacity, t + wait / 2, t * p95_factor + wait, bound))
+    return tuple(options)
 
 
-def continuous(device: Device, work: estimate.Work, budget_ms: float | None, rate: float | None,
-               architecture=None, constants: dict | None = None) -> Serving | None:
-    """Continuous batching of a text-generation model on one instance (None: the weights do not
-    fit on its GPUs)."""
+def choose(options: tuple[Serving, ...], budget_ms: float | None) -> Serving:
+    """The option with the most capacity whose p95 fits the budget; when none fits, the fastest
+    (the smallest batch), marked latency-bound so the latency constraint names it."""
+    best = None
+    for s in options:
+        if (budget_ms is None or s.p95_ms <= budget_ms) and (best is None or s.capacity_rps > best.capacity_rps):
+            best = s
+    return best if best is not None else options[0]._replace(bound="latency")
+
+
+def dynamic(device: Device, work: estimate.Work, budget_ms: float | None, eff_max: float | None = None) -> Serving:
+    """Triton dynamic batching at the batch `choose` takes for the budget."""
+    return choose(dynamic_options(device, work, eff_max), budget_ms)
+
+
+class _Decode(NamedTuple):
+    """What continuous batching of one model on one instance's GPUs costs, per concurrency."""
+
+    replicas: int
+    gpus_per_replica: int
+    prefill_ms: float
+    weight_bytes: float
+    kv_context_bytes: float  # the KV cache one sequence reads per step, at its mean context
+    bandwidth: float  # bytes/s, the replica's GPUs together
+    decode_flops_per_ms: float
+    flops_per_token: float
+    output: int
+    kv_cap: int  # sequences whose KV cache fits beside the weights
+    cap: int  # the runtime's cap, or kv_cap when lower
+    p95_factor: float
+
+    def at(self, c: int) -> tuple[float, float, str]:
+        """(one decode step, the GPU time one request costs, the bound) at c sequences."""
+        memory_ms = (self.weight_bytes + c * self.kv_context_bytes) / self.bandwidth * 1e3
+        compute_ms = c * self.flops_per_token / self.decode_flops_per_ms
+        step = max(memory_ms, compute_ms)
+        return step, self.prefill_ms + self.output * step / c, "memory" if memory_ms >= compute_ms else "compute"
+
+
+def _decode(device: Device, work: estimate.Work, architecture, constants: dict | None) -> _Decode | None:
     cb = constants or {k: value(v) for k, v in _constants()["continuous_batching"].items()
                        if k != "default_architectures"}
     cal, _ = estimate.class_constants(device, work.precision)
@@ -142,49 +174,79 @@ def continuous(device: Device, work: estimate.Work, budget_ms: float | None, rat
     k = _fit(device, work, usable)
     if k is None:
         return None
-    replicas = device.gpus // k
     peak = device.peak_tops[work.precision] * 1e12 * k
-    bandwidth = device.bandwidth_gbs * 1e9 * cal["bandwidth_efficiency"] * k
     kv = kv_bytes_per_token(work.params, work.precision, architecture)
     prompt, output = work.prompt_tokens, max(work.output_tokens, 1)
     flops_per_token = work.gflops * 1e9
-    prefill_ms = prompt * flops_per_token / (peak * cb["prefill_efficiency"]) * 1e3
     free = usable * k - work.weight_bytes
     kv_cap = int(free // (kv * (prompt + output))) if kv > 0 else 10 ** 6
     cap = min(int(cb["max_sequences"]), kv_cap)
     if cap < 1:
         return None
-    context = prompt + output / 2
+    return _Decode(device.gpus // k, k, prompt * flops_per_token / (peak * cb["prefill_efficiency"]) * 1e3,
+                   work.weight_bytes, kv * (prompt + output / 2),
+                   device.bandwidth_gbs * 1e9 * cal["bandwidth_efficiency"] * k,
+                   peak * cb["decode_efficiency"] / 1e3, flops_per_token, output, kv_cap, cap, cal["p95_over_p50"])
 
-    def at(c: int) -> tuple[float, float, str]:
-        memory_ms = (work.weight_bytes + c * kv * context) / bandwidth * 1e3
-        compute_ms = c * flops_per_token / (peak * cb["decode_efficiency"]) * 1e3
-        step = max(memory_ms, compute_ms)
-        per_request = prefill_ms + output * step / c  # GPU time one request costs at concurrency c
-        return step, per_request, "memory" if memory_ms >= compute_ms else "compute"
 
-    best = None
+def continuous_options(device: Device, work: estimate.Work, architecture=None,
+                       constants: dict | None = None) -> tuple[Serving, ...] | None:
+    """Continuous batching of a text-generation model on one instance, one option per concurrency
+    (doubling up to the KV-cache and runtime caps), each saturated: c sequences in flight, each
+    taking c x the GPU time one costs (Little's law). None: the weights do not fit the GPUs."""
+    d = _decode(device, work, architecture, constants)
+    if d is None:
+        return None
+    options = []
     c = 1
     while True:
-        step, per_request, bound = at(c)
-        latency = c * per_request  # Little's law: c in flight, each taking this long
-        capacity = 1e3 / per_request * replicas
-        p95 = latency * cal["p95_over_p50"]
-        fits = budget_ms is None or p95 <= budget_ms
-        if fits or best is None:
-            limit = "kv-cache" if c == kv_cap else ("runtime" if c == cap else bound)
-            best = Serving("continuous", c, replicas, k, capacity, latency, p95, limit if fits else "latency")
-        if not fits or c >= cap:
-            break
-        c = min(cap, c * 2)
-    if rate and best.capacity_rps * HEADROOM > rate and best.batch > 1:
-        # below saturation the pool runs fewer sequences at once: latency at the concurrency the
-        # planned load keeps in flight (Little's law), no lower than one sequence's
-        c = max(1, min(best.batch, math.ceil(rate / replicas * best.p50_ms / 1e3)))
-        step, per_request, bound = at(c)
-        latency = max(c * per_request, prefill_ms + output * at(1)[0])
-        best = best._replace(p50_ms=latency, p95_ms=latency * cal["p95_over_p50"])
-    return best
+        _, per_request, bound = d.at(c)
+        latency = c * per_request
+        limit = "kv-cache" if c == d.kv_cap else ("runtime" if c == d.cap else bound)
+        options.append(Serving("continuous", c, d.replicas, d.gpus_per_replica, 1e3 / per_request * d.replicas,
+                               latency, latency * d.p95_factor, limit))
+        if c >= d.cap:
+            return tuple(options)
+        c = min(d.cap, c * 2)
+
+
+def at_load(device: Device, work: estimate.Work, chosen: Serving, rate: float, architecture=None,
+            constants: dict | None = None) -> Serving:
+    """A continuous-batching instance below saturation runs fewer sequences at once: its latency
+    at the concurrency `rate` (rps per instance) keeps in flight, no lower than one sequence's."""
+    if not rate or chosen.batch <= 1 or chosen.capacity_rps * HEADROOM <= rate:
+        return chosen
+    d = _decode(device, work, architecture, constants)
+    c = max(1, min(chosen.batch, math.ceil(rate / d.replicas * chosen.p50_ms / 1e3)))
+    latency = max(c * d.at(c)[1], d.prefill_ms + d.output * d.at(1)[0])
+    return chosen._replace(p50_ms=latency, p95_ms=latency * d.p95_factor)
+
+
+def continuous(device: Device, work: estimate.Work, budget_ms: float | None, rate: float | None,
+               architecture=None, constants: dict | None = None) -> Serving | None:
+    """Continuous batching at the concurrency `choose` takes for the budget, at `rate` (rps per
+    instance) when one is given (None: the weights do not fit on the instance's GPUs)."""
+    options = continuous_options(device, work, architecture, constants)
+    if options is None:
+        return None
+    chosen = choose(options, budget_ms)
+    return at_load(device, work, chosen, rate, architecture, constants) if rate else chosen
+
+
+def note(pool: Pool) -> str:
+    """The sizing arithmetic, as `plan --explain` shows it."""
+    s = pool.serving
+    how = (f"batch {s.batch}" if s.mode == "dynamic" else f"{s.batch} concurrent sequences") + \
+        (f" x {s.replicas} replicas" if s.replicas > 1 else "") + \
+        (f" (tensor-parallel over {s.gpus_per_replica} GPUs)" if s.gpus_per_replica > 1 else "")
+    price = f"${pool.price_per_hour:g}/h" if pool.price_per_hour is not None else \
+        f"no on-demand price for {pool.instance_type} in {pool.region} in edgespec's catalog: cost unknown"
+    demand = "no declared rate" if pool.demand_rps is None else f"{pool.demand_rps:g} rps"
+    bound = "fixed by count" if pool.fixed else \
+        f"scaling {pool.minimum}..{pool.limit if pool.limit is not None else 'unbounded'}"
+    return (f"{pool.target}: {pool.instances} x {pool.instance_type} in {pool.zone or pool.region} ({bound}): "
+            f"{demand} / ({s.capacity_rps:.1f} rps per instance at {how}, {s.bound}-bound, x {HEADROOM:.0%} busy) "
+            f"-> {pool.needed} needed; {price}")
 
 
 def size(device: Device, serving: Serving, demand_rps: float | None) -> Pool:
@@ -195,7 +257,7 @@ def size(device: Device, serving: Serving, demand_rps: float | None) -> Pool:
     else:
         per = HEADROOM * serving.capacity_rps
         needed = max(1, math.ceil(demand_rps / per - 1e-9)) if per > 0 else 10 ** 9
-    where = (device.instance_type, device.region, device.zone, device.price_per_hour)
+    where = (device.target, device.instance_type, device.region, device.zone, device.price_per_hour)
     if device.pool_fixed is not None:
         return Pool(serving, demand_rps, needed, device.pool_fixed, device.pool_fixed, True, device.pool_fixed, *where)
     instances = max(needed, device.pool_min)

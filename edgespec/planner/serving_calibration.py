@@ -67,7 +67,7 @@ def predict(row: Row, constants: dict | None = None) -> float:
         return s.capacity_rps * row.output
     work = estimate.Work(row.gflops, row.params, row.precision)
     if row.scenario == "offline":
-        return serving.dynamic(device, work, None, None, constants["efficiency_max"]).capacity_rps
+        return serving.dynamic(device, work, None, constants["efficiency_max"]).capacity_rps
     # server: the most a GPU serves with p99 (2 x p95 - p50) within the bound. At rate r a batch of
     # b waits (b-1)/r to fill, so p99 = t (2k - 1) + 1.5 (b-1)/r: the bound holds at saturation
     # (r = b/t) when the batch fills fast enough there
