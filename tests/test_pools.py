@@ -73,6 +73,13 @@ def test_residency_takes_countries_and_blocs():
     assert constraints.transfer_allowed(ctx, dev("f", "aws-ec2", region="eu-central-1"), "raw_data") == []
 
 
+def test_a_source_without_jurisdiction_is_told_so():
+    ctx = ctx_for({"latency": {"p95_ms": 100}, "privacy": {"raw_data": "region"}},
+                  {"cam": {"hardware": "jetson-orin-nx-16gb"}})
+    (reason,) = constraints.transfer_allowed(ctx, dev("v", "aws-ec2", region="us-east-1"), "raw_data")
+    assert reason == "privacy: raw_data=region forbids sending input from cam to v (in US; cam declares no jurisdiction)"
+
+
 def test_a_wavelength_zone_given_only_by_zone_is_in_its_region():
     """raw_data: region allows MEC when the zone is in the source's country (it used to count as anywhere)."""
     doc = spec({"m": model("image-classification", "25M", 8.2, 0.9)},

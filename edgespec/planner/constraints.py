@@ -70,6 +70,16 @@ def distance(source: Device, dest: Device) -> str:
     return "anywhere"  # a source without a jurisdiction cannot be shown to stay in its region (ES315)
 
 
+def _where(level: str, source: Device, dest: Device) -> str:
+    """How far `dest` is, as a reason says it: a target in a known country is named by it, never
+    just 'anywhere'."""
+    if level != "anywhere" or dest.kind == "workers-ai" or dest.jurisdiction is None:
+        return level
+    if source.jurisdiction is None:
+        return f"in {dest.jurisdiction.upper()}; {source.target} declares no jurisdiction"
+    return f"in {dest.jurisdiction.upper()}, outside {source.jurisdiction.upper()}"
+
+
 def transfer_allowed(ctx: Context, dest: Device, what: str) -> list[str]:
     """Privacy (`raw_data` or `features` may reach `dest`) and residency."""
     privacy = ctx.workload.privacy
@@ -79,7 +89,7 @@ def transfer_allowed(ctx: Context, dest: Device, what: str) -> list[str]:
         level = distance(source, dest)
         if LEVELS.index(level) > LEVELS.index(allowed):
             reasons.append(f"privacy: {what}={allowed} forbids sending {'input' if what == 'raw_data' else 'features'} "
-                           f"from {source.target} to {dest.target} ({level})")
+                           f"from {source.target} to {dest.target} ({_where(level, source, dest)})")
             break
     if privacy.residency and dest.role == "remote":
         if dest.kind == "workers-ai":
