@@ -4,7 +4,12 @@ right one for the tier, and user strings cannot change what the template or the 
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -127,3 +132,89 @@ def test_hostile_object_keys(run, tmp_path, key):
 def test_ec2_golden(run, tmp_path):
     """The EC2 stack of a small spec, reviewed like code (EDGESPEC_UPDATE_GOLDEN=1 refreshes)."""
     check_golden(compile_spec(run, tmp_path, ec2_spec("s3://acme-models/clf/2/model.onnx")), "ec2-cloud")
+
+
+class _Imds(BaseHTTPRequestHandler):
+    """Stand-ins for the instance metadata service (IMDSv2), Triton's metrics and CloudWatch."""
+
+    served = 0
+    cloudwatch: list[tuple[str, dict]] = []
+
+    def log_message(self, *args):
+        pass
+
+    def _reply(self, status: int, text: str, kind: str = "text/plain") -> None:
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_PUT(self):
+        ok = self.path == "/latest/api/token" and self.headers.get("X-aws-ec2-metadata-token-ttl-seconds")
+        self._reply(200 if ok else 400, "token-1")
+
+    def do_GET(self):
+        if self.path.startswith("/latest/meta-data/"):
+            if self.headers.get("X-aws-ec2-metadata-token") != "token-1":
+                return self._reply(401, "")
+            meta = {"tags/instance/aws:autoscaling:groupName": "my-asg", "placement/region": "us-east-1"}
+            return self._reply(200, meta[self.path[len("/latest/meta-data/"):]])
+        if self.path == "/metrics":  # two models, 30 more requests answered every scrape
+            type(self).served += 30
+            n = type(self).served
+            return self._reply(200, "# TYPE nv_inference_request_success counter\n"
+                                    f'nv_inference_request_success{{model="a",version="1"}} {n - 10}\n'
+                                    f'nv_inference_request_success{{model="b",version="1"}} 10\n'
+                                    'nv_inference_request_failure{model="a",version="1"} 3\n')
+        self._reply(404, "")
+
+    def do_POST(self):  # CloudWatch (the AWS CLI's endpoint; the JSON protocol botocore speaks to it)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        type(self).cloudwatch.append((self.headers.get("X-Amz-Target"), json.loads(body)))
+        self._reply(200, "{}", "application/x-amz-json-1.0")
+
+
+def test_the_serving_signal_publisher_runs(run, tmp_path):
+    """The user data's publisher, run for real: IMDSv2 for the group and region, Triton's success
+    counters summed, and the real AWS CLI putting RequestsPerSecond for the group (docker stood in
+    by a shim that runs the CLI it names, against a stand-in CloudWatch)."""
+    out = compile_spec(run, tmp_path, AR.read_text())
+    t = yaml.load((out / "boston-wlz" / "cloudformation.yaml").read_text(), Loader=_Loader)
+    sub = t["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+    user_data = sub.replace("${AWS::StackName}", "my-stack").replace("${!", "${")
+    body = user_data.split("<<'PUBLISH'\n", 1)[1].split("\nPUBLISH\n", 1)[0]
+    script = tmp_path / "edgespec-serving-signal"
+    script.write_text(body + "\n")
+    result = subprocess.run([executable("shellcheck"), str(script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Imds)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    shims = tmp_path / "bin"
+    shims.mkdir()
+    aws = Path(executable("aws"))
+    # docker run --rm IMAGE ARGS...: run the AWS CLI with ARGS against the stand-in
+    (shims / "docker").write_text(f'#!/bin/bash\nshift 3\nexec {shlex.quote(str(aws))} --endpoint-url {url} "$@"\n')
+    (shims / "docker").chmod(0o755)
+    env = {**os.environ, "PATH": f"{shims}:{os.environ['PATH']}", "EDGESPEC_IMDS": url,
+           "EDGESPEC_TRITON_METRICS": f"{url}/metrics", "EDGESPEC_SIGNAL_INTERVAL": "0.5",
+           "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_CONFIG_FILE": "/dev/null",
+           "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
+    proc = subprocess.Popen(["bash", str(script)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while len(_Imds.cloudwatch) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+    finally:
+        proc.kill()
+        err = proc.communicate()[1].decode()
+        server.shutdown()
+        server.server_close()
+    assert len(_Imds.cloudwatch) >= 2, err
+    target, doc = _Imds.cloudwatch[0]
+    assert target.endswith(".PutMetricData") and doc["Namespace"] == "edgespec/Serving"
+    # 30 requests answered per 0.5 s scrape: 60 per second, for the instance's group
+    assert doc["MetricData"] == [{"MetricName": "RequestsPerSecond", "Value": 60.0,
+                                  "Dimensions": [{"Name": "AutoScalingGroupName", "Value": "my-asg"}]}]
