@@ -33,7 +33,8 @@ def docs(tmp_path_factory) -> dict[str, dict]:
     k8s = out / "boston-wlz" / "k8s"
     docs = {d["kind"]: d for d in yaml.safe_load_all((k8s / "overlay.yaml").read_text())}
     (code,) = yaml.safe_load_all((k8s / "_gateway-code.yaml").read_text())
-    return {**docs, "code": code}
+    adapter = yaml.safe_load((out / "boston-wlz" / "prometheus-adapter-values.yaml").read_text())
+    return {**docs, "code": code, "adapter": adapter}
 
 
 def validator(kind: str) -> jsonschema.Draft7Validator:
@@ -207,3 +208,20 @@ def test_no_rollout_no_argo(run, tmp_path):
     assert code == 0, err
     kinds = [d["kind"] for d in yaml.safe_load_all((tmp_path / "out" / "boston-wlz" / "k8s" / "overlay.yaml").read_text())]
     assert kinds == ["ConfigMap", "Deployment", "Service", "HorizontalPodAutoscaler"]
+
+
+def test_the_hpa_metric_comes_from_the_gateways_counter(docs):
+    """prometheus-adapter's rule turns the gateway's request counter into the per-pod rate the HPA
+    holds: the names agree, and the query, with the adapter's template filled, is valid PromQL."""
+    import promql_parser
+
+    (rule,) = docs["adapter"]["rules"]["custom"]
+    metric = docs["HorizontalPodAutoscaler"]["spec"]["metrics"][0]["pods"]["metric"]["name"]
+    assert rule["name"]["as"] == metric == "edgespec_requests_per_second"
+    series = promql_parser.parse(rule["seriesQuery"])
+    assert series.name == "edgespec_requests_total"  # what the gateway exports (the test above reads it)
+    query = (rule["metricsQuery"].replace("<<.Series>>", "edgespec_requests_total")
+             .replace("<<.LabelMatchers>>", 'namespace="field",pod=~"overlay-.*"').replace("<<.GroupBy>>", "pod"))
+    parsed = promql_parser.parse(query)
+    assert isinstance(parsed, promql_parser.AggregateExpr) and str(parsed.op) == "sum"
+    assert isinstance(parsed.expr, promql_parser.Call) and parsed.expr.func.name == "rate"  # per second, per pod
