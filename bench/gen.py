@@ -49,4 +49,6 @@ def spec(workloads: int, targets: int | None = None, seed: int = 0, relaxed: boo
                 f"    offline: {rng.choice(['required', 'preferred', 'none'])}",
                 "    escalation: {to: cloud, confidence_below: 0.6}",
                 f"    objective: {rng.choice(['latency', 'cost', 'energy', 'accuracy'])}"]
+        if w % 2 == 0:  # half the workloads consent to pruned weights (no draw: the others stay as they were)
+            out.append("    optimize: {prune: auto}")
     return "\n".join(out) + "\n"

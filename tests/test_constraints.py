@@ -137,7 +137,7 @@ def _budgeted(budget: float | None, *, cloud: bool = False) -> dict:
                             "network": {"rtt_ms": 40}}
     return spec({"det": model("object-detection", "25M", 60, 0.6)}, targets,
                 {"w": {"model": "det", "data_source": ["cam"], "latency": {"p95_ms": 300}, "throughput": {"rps": 10},
-                       "objective": "accuracy"}})
+                       "objective": "accuracy", "optimize": {"prune": "auto"}}})  # pruned weights consented to
 
 
 def _draw(c) -> float:

@@ -55,6 +55,8 @@ def random_spec(seed: int) -> dict:
                 targets[name]["scaling"] = {"min": rng.randint(1, 2), "max": rng.randint(2, 6)}
     if rng.random() < 0.25:
         targets["cloud"]["region"] = "sa-east-1"
+    if rng.random() < 0.5:  # consent to pruning (the default considers none)
+        w["optimize"] = {"prune": "auto"}
     return spec({"m": m}, targets, {"w": w})
 
 
@@ -85,7 +87,8 @@ def test_search_space_is_complete(seed):
     hw = doc["targets"]["dev"]["hardware"]
     cls = catalog.classes()[catalog.hardware()[hw]["class"]]
     precisions = [p for p in ("fp32", "fp16", "int8") if p in cls["precisions"]]
-    prunes = [0.0, *catalog.accuracy()["prune_fractions"]]
+    consented = doc["workloads"]["w"].get("optimize", {}).get("prune") == "auto"
+    prunes = [0.0, *catalog.accuracy()["prune_fractions"]] if consented else [0.0]
     dla = hw.startswith("jetson") and catalog.value(catalog.hardware()[hw].get("dla_cores"), 0) > 0
     expected = set()
     for variant, precision, prune in itertools.product([None, "small"], precisions, prunes):

@@ -137,6 +137,8 @@ def precisions(ctx: Context, device: Device) -> list[str]:
 
 
 def prunes(ctx: Context) -> list[float]:
+    """The pruning the spec consents to: none by default; `auto` lets the planner choose the
+    catalog's fractions (the user provides the pruned weights); a fraction is the one declared."""
     pinned = ctx.workload.optimize.prune
     if pinned == "none":
         return [0.0]

@@ -240,7 +240,7 @@ class Optimize(_Strict):
     """Optimization recipe constraints; `auto` lets the planner choose."""
 
     precision: Precision = Field("auto", description="Numeric precision: auto, fp32, fp16, int8 or int4 (weight-only, LLMs).")
-    prune: Prune = Field("auto", description="Structured pruning: auto, none, or a fraction of channels removed (0-0.9).")
+    prune: Prune = Field("none", description="Structured pruning, which needs fine-tuning a deploy-time compiler cannot do, so the planner prunes only with your consent: none (default); auto (the planner may choose 25% or 50%, and you will provide the pruned, fine-tuned weights the bundle asks for); or the fraction your pruned weights remove (0-0.9). Pruned weights you already have can also be declared as a variant.")
 
 
 class Generation(_Strict):
