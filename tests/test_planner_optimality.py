@@ -63,7 +63,8 @@ def random_spec(seed: int) -> dict:
 def metric(objective: str, e) -> float:
     cost = e.cost_usd_per_month if e.cost_usd_per_month is not None else e.cost_usd_per_1k
     cost = float("inf") if cost is None else cost  # unknown: after every known cost
-    return {"latency": e.p95_ms, "cost": cost, "energy": e.energy_mj, "accuracy": -e.accuracy}[objective]
+    energy = float("inf") if e.energy_mj is None else e.energy_mj  # likewise
+    return {"latency": e.p95_ms, "cost": cost, "energy": energy, "accuracy": -e.accuracy}[objective]
 
 
 @pytest.mark.parametrize("seed", range(40))

@@ -21,7 +21,7 @@ def lock(spec_text: str, spec: Spec, plan: Plan, files: dict[str, bytes], toolch
             "placements": [{"target": p.target, "role": p.role, "model": p.model, "recipe": p.recipe.label()}
                            for p in c.placements],
             "estimates": {"p95_ms": round(c.estimates.p95_ms, 3), "accuracy": round(c.estimates.accuracy, 4),
-                          "energy_mj": round(c.estimates.energy_mj, 3), "instances": c.estimates.instances,
+                          "energy_mj": None if c.estimates.energy_mj is None else round(c.estimates.energy_mj, 3), "instances": c.estimates.instances,
                           "cost_usd_per_month": None if c.estimates.cost_usd_per_month is None
                           else round(c.estimates.cost_usd_per_month, 2)},
         }

@@ -248,8 +248,11 @@ def _monthly(ctx: Context) -> float | None:
     return ctx.total_rps * estimate.SECONDS_PER_MONTH if ctx.total_rps is not None else None
 
 
-def _device_costs(ctx: Context, energy: float) -> tuple[float, float | None]:
-    """Electricity for on-device inference: per 1,000 inferences and per month."""
+def _device_costs(ctx: Context, energy: float | None) -> tuple[float | None, float | None]:
+    """Electricity for on-device inference: per 1,000 inferences and per month (both unknown when
+    the energy is: a device without a power figure in the catalog)."""
+    if energy is None:
+        return None, None
     per_1k = estimate.electricity_usd(energy, 1000)
     monthly = _monthly(ctx)
     return per_1k, (estimate.electricity_usd(energy, monthly) if monthly is not None else None)
@@ -318,9 +321,13 @@ def _remote_costs(ctx: Context, remote: Device, compute_ms: float, share: float,
     return per_1k * share, (monthly * share if monthly is not None else None), None
 
 
-def _plus(a: float | None, b: float | None) -> float | None:
-    """A remote cost plus a device cost: unknown when the remote's is."""
-    return None if a is None else a + (b or 0.0)
+def _combined(remote: tuple, device: tuple) -> tuple[float | None, float | None]:
+    """(per 1,000, per month) of a remote tier's cost and the devices' electricity together:
+    unknown when either part is (never an unknown part counted as zero)."""
+    (per_1k_r, monthly_r), (per_1k_d, monthly_d) = remote, device
+    if per_1k_r is None or per_1k_d is None:
+        return None, None
+    return per_1k_r + per_1k_d, None if monthly_r is None else monthly_r + (monthly_d or 0.0)
 
 
 def _size_mb(stage: Stage, recipe: Recipe) -> float:
@@ -410,13 +417,19 @@ class LocalRun(NamedTuple):
     results: list[tuple[Device, estimate.Compute]]
     p50_ms: float
     p95_ms: float
-    energy_mj: float
+    energy_mj: float | None  # None: some data source has no power figure in the catalog
     utilisation: float
     power: tuple = ()
 
     @property
     def notes(self) -> tuple[str, ...]:
-        return tuple(f"{d.target}: {c.bound}-bound" for d, c in self.results)
+        return (*(f"{d.target}: {c.bound}-bound" for d, c in self.results), *self.unknowns)
+
+    @property
+    def unknowns(self) -> tuple[str, ...]:
+        """What the run's figures leave unknown, said once per device."""
+        return tuple(f"energy and electricity unknown: edgespec's catalog has no power figure for {d.hardware}"
+                     for d, _ in self.results if d.power_w is None)
 
 
 def _summarise(ctx: Context, results: list[tuple[Device, estimate.Compute]]) -> LocalRun:
@@ -466,9 +479,12 @@ def _sources_capable(ctx: Context, recipe: Recipe) -> tuple[str, ...]:
     return found
 
 
-def _weighted(results, f) -> float:
-    total = sum(d.count for d, _ in results)
-    return sum(f(d, c) * d.count for d, c in results) / total
+def _weighted(results, f) -> float | None:
+    """The count-weighted mean of f over the data sources; unknown when f is for one of them."""
+    values = [(f(d, c), d.count) for d, c in results]
+    if any(v is None for v, _ in values):
+        return None
+    return sum(v * n for v, n in values) / sum(n for _, n in values)
 
 
 def _device_placements(ctx: Context, stage: Stage, recipe: Recipe) -> tuple[Placement, ...]:
@@ -607,12 +623,11 @@ def split(ctx: Context) -> Iterator[Candidate]:
                     continue
                 t50, t95 = pool.serving.p50_ms, pool.serving.p95_ms
                 per_1k_r, monthly_r, instances = _remote_costs(ctx, remote, c_tail.p50_ms, 1.0, None, reasons, pool)
-                per_1k_d, monthly_d = _device_costs(ctx, heads.energy_mj)
+                per_1k, monthly = _combined((per_1k_r, monthly_r), _device_costs(ctx, heads.energy_mj))
                 est = Estimates(heads.p50_ms + n50 + t50, heads.p95_ms + n95 + t95,
                                 heads.p50_ms + t50, n50, acc,
-                                ctx.stage.accuracy - acc, size_mb, heads.energy_mj, _plus(per_1k_r, per_1k_d),
-                                None if monthly_r is None else monthly_r + (monthly_d or 0.0),
-                                None, heads.utilisation, instances, note, pool)
+                                ctx.stage.accuracy - acc, size_mb, heads.energy_mj, per_1k, monthly,
+                                None, heads.utilisation, instances, (*note, *heads.unknowns), pool)
                 reasons += privacy
                 reasons += heads.power
                 reasons += constraints.common(ctx, est, local_answer=False)
@@ -680,13 +695,11 @@ def cascade(ctx: Context) -> Iterator[Candidate]:
         p50 = escalated50 if rate >= 0.5 else s50
         p95 = escalated95 if rate > 0.05 else s95  # more than 5% escalated: the tail is an escalated request
         per_1k_r, monthly_r, instances = _remote_costs(ctx, remote, c_large.p50_ms, rate, entry, reasons, pool)
-        per_1k_d, monthly_d = here.per_1k, here.monthly
+        per_1k, monthly = _combined((per_1k_r, monthly_r), (here.per_1k, here.monthly))
         notes = (f"escalation rate {rate:.0%} ({'measured' if esc.measured else 'prior'}); "
-                 f"small tier alone {small_acc:.3f}, large tier {large_acc:.3f}",)
+                 f"small tier alone {small_acc:.3f}, large tier {large_acc:.3f}", *small.unknowns)
         est = Estimates(p50, p95, s50 + rate * l50, rate * n50, acc, ctx.stage.accuracy - acc,
-                        size_mb, small.energy_mj, _plus(per_1k_r, per_1k_d),
-                        None if monthly_r is None else monthly_r + (monthly_d or 0.0),
-                        rate, small.utilisation, instances, notes, pool)
+                        size_mb, small.energy_mj, per_1k, monthly, rate, small.utilisation, instances, notes, pool)
         reasons += privacy
         reasons += small.power  # every request runs the small tier first
         reasons += constraints.common(ctx, est, local_answer=True)
@@ -718,12 +731,13 @@ def federated(ctx: Context) -> Iterator[Candidate]:
                     continue
                 head = _work(ctx, stage, recipe, fraction)
                 heads = _on_sources(ctx, head)
-                energy = heads.energy_mj + estimate.energy_mj(agg.power_w, tail_ms)
+                tail_energy = estimate.energy_mj(agg.power_w, tail_ms)
+                energy = None if heads.energy_mj is None or tail_energy is None else heads.energy_mj + tail_energy
                 per_1k, monthly = _device_costs(ctx, energy)
                 est = Estimates(heads.p50_ms + net.p50_ms + tail_ms, heads.p95_ms + net.p95_ms + tail95,
                                 heads.p50_ms + tail_ms, net.p50_ms, acc,
                                 ctx.stage.accuracy - acc, size_mb, energy, per_1k, monthly,
-                                None, heads.utilisation, None, note)
+                                None, heads.utilisation, None, (*note, *heads.unknowns))
                 reasons = [*privacy, *heads.power, *constraints.common(ctx, est, local_answer=True)]
                 yield Candidate("federated", placements, est, tuple(reasons))
 
@@ -754,6 +768,7 @@ def _undominated(ctx: Context, on_site: list[Device], fraction: float) -> list[D
     kept: list[tuple[float, float, float, Device]] = []
     for agg in on_site:  # sorted by name
         _, p50, p95, energy = _once(tails, agg.target, _tail, ctx, agg, fraction)  # _aggregator_tail
+        energy = float("inf") if energy is None else energy  # unknown ranks after every known energy
         if any(k50 <= p50 and k95 <= p95 and ke <= energy for k50, k95, ke, _ in kept):
             continue  # matched or beaten on all three by one already kept
         kept = [k for k in kept if not (p50 <= k[0] and p95 <= k[1] and energy <= k[2])]

@@ -118,8 +118,8 @@ def power(rps: float, results) -> list:
     reasons = []
     for dev, c in results:
         budget = dev.power_budget_w
-        if budget is None:
-            continue
+        if budget is None or dev.power_w is None:
+            continue  # without a power figure the budget cannot be checked (ES503 says so)
         draw = draw_w(dev, rps * c.p50_ms / 1000 if rps else None)
         if draw > budget + 1e-9:  # so power_w > 0: draw / power_w is the busy share
             mode = f", {dev.power_mode} mode" if dev.power_mode else ""

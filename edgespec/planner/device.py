@@ -36,7 +36,7 @@ class Device:
     memory_bytes: float | None  # usable for one model (weights + activations)
     sram_bytes: float | None  # Coral on-chip cache usable for parameters
     interconnect: str | None
-    power_w: float
+    power_w: float | None  # None: the catalog has no power figure (Apple, Snapdragon): unknown, never 0
     power_mode: str | None
     price_per_hour: float | None
     price_is_lower_bound: bool
@@ -100,7 +100,7 @@ def resolve(name: str, target: Target) -> Device:
     instance_type = None
     memory_gb = value(entry.get("memory_gb"))
     bandwidth = value(entry.get("bandwidth_gbs"), value(cls.get("bandwidth_gbs_default")))
-    power = value(entry.get("power_w"), 0.0)
+    power = value(entry.get("power_w"))
 
     gpus = 1
     region = targets.region(target)
@@ -117,7 +117,7 @@ def resolve(name: str, target: Target) -> Device:
         peaks = _gpu_peaks(gpu) if gpu else {}
         memory_gb = value(gpu["memory_gb"]) if gpu else None
         bandwidth = value(gpu["bandwidth_gbs"]) if gpu else None
-        power = value(gpu["power_w"]) if gpu else 0.0
+        power = value(gpu["power_w"]) if gpu else None
     elif cls_name == "arm-cpu":
         fp32 = value(entry["peak_fp32_gflops"]) / 1000
         scale = value(cls["precision_scale"])

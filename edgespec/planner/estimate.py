@@ -137,9 +137,10 @@ def _cascade_priors() -> tuple[float, float]:
     return value(priors["escalation_rate"]), value(priors["gap_recovered"])
 
 
-def energy_mj(power_w: float, busy_ms: float) -> float:
-    """Energy of one inference: power while busy times busy time (W x ms = mJ)."""
-    return power_w * busy_ms
+def energy_mj(power_w: float | None, busy_ms: float) -> float | None:
+    """Energy of one inference: power while busy times busy time (W x ms = mJ); unknown without a
+    power figure."""
+    return None if power_w is None else power_w * busy_ms
 
 
 def electricity_usd(energy_mj_per_inference: float, inferences: float) -> float:

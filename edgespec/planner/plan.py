@@ -181,10 +181,13 @@ def why(objective: str, chosen: Candidate | None, candidates: list[Candidate], m
     if chosen is None:
         return "; ".join(lost) or "no candidate could be formed (no targets for any pattern)"
     e = chosen.estimates
-    metric = {"latency": f"p95 {e.p95_ms:.1f} ms", "energy": f"{e.energy_mj:.1f} mJ/inference",
+    metric = {"latency": f"p95 {e.p95_ms:.1f} ms",
+              "energy": f"{e.energy_mj:.1f} mJ/inference" if e.energy_mj is not None else
+              "energy unknown, ranked after every known energy",
               "accuracy": f"accuracy {e.accuracy:.3f}",
               "cost": f"${e.cost_usd_per_month:,.2f}/month" if e.cost_usd_per_month is not None
-              else f"${e.cost_usd_per_1k:.4f}/1k" if e.cost_usd_per_1k is not None else "cost unknown"}[objective]
+              else f"${e.cost_usd_per_1k:.4f}/1k" if e.cost_usd_per_1k is not None
+              else "cost unknown, ranked after every known cost"}[objective]
     others = len(feasible_patterns - {chosen.pattern})
     head = f"best {objective} ({metric})" + (f" of {others + 1} feasible patterns" if others else "")
     return head + (f"; {lost[0]}" if lost else "")
@@ -212,7 +215,7 @@ def _missing_figures(name: str, chosen: Candidate, ctx: cands.Context, source: S
                             "round trip out", **_at(source, f"/targets/{placement.target}")))
     if chosen.pattern in LOCAL_RUN:
         for dev in ctx.sources:
-            if dev.power_budget_w is not None and not dev.power_w:
+            if dev.power_budget_w is not None and dev.power_w is None:
                 out.append(diag("ES503", f"{name}: edgespec's catalog has no power figure for {dev.hardware}, so "
                                 f"{dev.target}'s power_budget_w is not checked (and its energy is left out)",
                                 **_at(source, f"/targets/{dev.target}/power_budget_w")))
@@ -244,8 +247,10 @@ def _oversubscribed(workloads: dict[str, WorkloadPlan], devices: dict, source: S
             out.append(diag("ES502", f"{target} runs {together}: together {busy:.0%} busy "
                             f"(limit {estimate.UTILISATION_HEADROOM:.0%})", **_at(source, f"/targets/{target}")))
         dev = devices[target]
+        if dev.power_budget_w is None or dev.power_w is None:
+            continue
         draw = constraints.draw_w(dev, busy)
-        if dev.power_budget_w is not None and draw > dev.power_budget_w + 1e-9:
+        if draw > dev.power_budget_w + 1e-9:
             out.append(diag("ES502", f"{target} runs {together}: together {draw:.2f} W average "
                             f"({draw / dev.power_w:.0%} busy at {dev.power_w:g} W), over power_budget_w "
                             f"{dev.power_budget_w:g} W", **_at(source, f"/targets/{target}/power_budget_w")))

@@ -29,7 +29,15 @@ def _money(v: float | None) -> str:
     return f"${v:,.2f}" if v >= 1 or v == 0 else f"${v:.2g}"
 
 
-def _num(v: float) -> str:
+def _cost(v: float | None, e) -> str:
+    """A cost cell: `?` when unknown (a price or power figure the catalog lacks), `-` when there is
+    no monthly figure because no rate is declared."""
+    return "?" if e.cost_usd_per_1k is None else _money(v)
+
+
+def _num(v: float | None) -> str:
+    if v is None:
+        return "?"  # unknown: a figure the catalog lacks
     return f"{v:.1f}" if v >= 1 or v == 0 else f"{v:.2g}"
 
 
@@ -47,8 +55,8 @@ def text(plan: Plan, p99: bool = False) -> str:
             e = c.estimates
             rows.append((name, c.pattern, _placements(c), _recipe(c), _num(e.p50_ms), _num(e.p95_ms),
                          *((_num(e.p99_ms),) if p99 else ()),
-                         f"{e.accuracy:.3f}", _num(e.energy_mj), _money(e.cost_usd_per_1k),
-                         _money(e.cost_usd_per_month)))
+                         f"{e.accuracy:.3f}", _num(e.energy_mj), _cost(e.cost_usd_per_1k, e),
+                         _cost(e.cost_usd_per_month, e)))
         whys.append(f"  {name}: {wp.why}")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(v).ljust(widths[i]) for i, v in enumerate(r)).rstrip() for r in [header, *rows]]
@@ -66,7 +74,7 @@ def _estimates(c: Candidate) -> dict | None:
         "accuracy": round(e.accuracy, 4),
         "accuracy_drop": round(e.accuracy_drop, 4),
         "model_size_mb": round(e.model_size_mb, 3),
-        "energy_mj": round(e.energy_mj, 3),
+        "energy_mj": None if e.energy_mj is None else round(e.energy_mj, 3),
         "cost_usd_per_1k": None if e.cost_usd_per_1k is None else round(e.cost_usd_per_1k, 6),
         "cost_usd_per_month": None if e.cost_usd_per_month is None else round(e.cost_usd_per_month, 2),
         "escalation_rate": e.escalation_rate,
@@ -211,7 +219,7 @@ def explain(wp: WorkloadPlan) -> str:
         mark = "*" if c is wp.chosen else ("+" if c.feasible else "-")
         e = c.estimates
         figures = (f"p50 {e.p50_ms:.1f} ms, p95 {e.p95_ms:.1f} ms, p99 {e.p99_ms:.1f} ms, acc {e.accuracy:.3f}, "
-                   f"{e.energy_mj:.1f} mJ, {_money(e.cost_usd_per_month)}/month") if e else "not estimated"
+                   f"{_num(e.energy_mj)} mJ, {_cost(e.cost_usd_per_month, e)}/month") if e else "not estimated"
         lines.append(f"{mark} {c.pattern:9} {_placements(c)} [{_recipe(c)}] {figures}")
         for reason in c.reasons:
             lines.append(f"      rejected: {reason}")

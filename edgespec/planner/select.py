@@ -11,14 +11,15 @@ def _rank(objective: str, c: Candidate) -> tuple:
     e = c.estimates
     cost = e.cost_usd_per_month if e.cost_usd_per_month is not None else e.cost_usd_per_1k
     if cost is None:
-        cost = BIG  # unknown (a price the catalog lacks) ranks after every known cost, never first
+        cost = BIG  # unknown (a price or power figure the catalog lacks) ranks after every known cost
+    energy = BIG if e.energy_mj is None else e.energy_mj  # likewise: unknown never wins a tie-break
     primary = {
         "latency": e.p95_ms,
         "cost": cost,
-        "energy": e.energy_mj,
+        "energy": energy,
         "accuracy": -e.accuracy,
     }[objective]
-    return (round(primary, 9), round(e.p95_ms, 9), round(cost, 9), round(e.energy_mj, 9), round(-e.accuracy, 9),
+    return (round(primary, 9), round(e.p95_ms, 9), round(cost, 9), round(energy, 9), round(-e.accuracy, 9),
             PATTERNS.index(c.pattern))
 
 
