@@ -194,18 +194,31 @@ def test_the_budget_applies_to_every_pattern_that_runs_on_the_device():
             assert "average on cam at 10 rps" in reason and "agg" not in reason
 
 
-def test_workloads_that_fit_the_budget_alone_but_not_together_warn():
-    doc = _budgeted(1.5)
+def test_a_power_budget_is_summed_over_workloads():
+    """Each workload fits the PoE budget alone, not together: with a cloud tier one of them moves
+    there; without one, no joint placement exists and ES504 names the budget and both workloads."""
+    doc = _budgeted(1.5, cloud=True)
     doc["workloads"]["w"]["objective"] = "energy"
     doc["workloads"]["w2"] = dict(doc["workloads"]["w"])
     p, diagnostics = run(doc)
-    draws = [_draw(p.workloads[n].chosen) for n in ("w", "w2")]
-    assert all(d <= 1.5 for d in draws) and sum(draws) > 1.5  # each fits; the two together do not
-    (es502,) = [d for d in diagnostics if d.code == "ES502"]
-    assert es502.severity.value == "warning" and es502.pointer == "/targets/cam/power_budget_w"
-    assert es502.message.startswith(f"cam runs w, w2: together {sum(draws):.2f} W average")
-    assert es502.message.endswith("over power_budget_w 1.5 W")
-    assert not [d for d in run(_budgeted(None) | {"workloads": doc["workloads"]})[1] if d.code == "ES502"]
+    solo = _budgeted(1.5)
+    solo["workloads"]["w"]["objective"] = "energy"
+    alone = run(solo)[0].workloads["w"].chosen
+    assert _draw(alone) <= 1.5 and 2 * _draw(alone) > 1.5  # the premise: each fits, two do not
+    on_cam = [n for n in ("w", "w2") if p.workloads[n].chosen.pattern != "cloud"]
+    assert sum(_draw(p.workloads[n].chosen) for n in on_cam) <= 1.5
+    moved = [n for n in ("w", "w2") if p.workloads[n].why.startswith("joint placement:")]
+    assert len(moved) == 1 and "power on cam" in p.workloads[moved[0]].why
+    assert not [d for d in diagnostics if d.severity.value == "error"]
+
+    doc = _budgeted(1.5)
+    doc["workloads"]["w"]["objective"] = "energy"
+    doc["workloads"]["w2"] = dict(doc["workloads"]["w"])
+    _, diagnostics = run(doc)
+    (es504,) = [d for d in diagnostics if d.code == "ES504"]
+    assert es504.severity.value == "error" and es504.pointer == "/targets/cam/power_budget_w"
+    assert "the power budget of cam (jetson-orin-nano-8gb) cannot hold w, w2" in es504.message
+    assert "w (line" in es504.hint and "w2 (line" in es504.hint
 
 
 def test_a_budget_on_a_device_without_a_power_figure_is_said_to_go_unchecked():

@@ -228,16 +228,24 @@ _ALL += [
          "add a target that can meet it, or declare a smaller variant; `edgespec plan --explain "
          "WORKLOAD` lists every candidate."),
     Code("ES502", "device over-subscribed", W,
-         "Several workloads placed on the same device class together keep it busier than the "
-         "utilisation headroom (70%): queueing will push latencies past their predictions. Or, "
-         "on a device with a `power_budget_w`, their average draws together exceed it (the planner "
-         "checks each workload's draw on its own).",
-         "Move a workload elsewhere (pin its pattern), lower its rate, or use a larger device."),
+         "Retired: several workloads on one device class used to be checked together only after "
+         "planning, as a warning. The planner now places workloads jointly, so a device's busy share, "
+         "memory and power budget hold across workloads, and when no joint choice exists that is "
+         "ES504, an error. The code is kept so that it is never reused.",
+         "See ES504."),
     Code("ES503", "estimate rests on a missing figure", W,
          "A planned placement depends on a figure the spec does not give (for example a remote "
          "target's `network.rtt_ms`, or a data source's `uplink_mbps`), so the prediction leaves "
          "that term out.",
          "Declare the figure on the target so the estimate includes it."),
+    Code("ES504", "no joint placement", E,
+         "Each workload has feasible placements on its own, but no choice of one per workload keeps "
+         "the resources they share within their limits: a device's busy share (70%), its memory for "
+         "every model resident at once, its power budget, or a remote pool's count or scaling.max. "
+         "The message names the resource and the device; the hint lists the contending workloads with "
+         "their lines. (The planner considers each workload's 32 best feasible candidates.)",
+         "Give one of the contending workloads another target or a smaller variant, loosen a budget, "
+         "or raise the limit (a larger device class, a higher power budget, a larger pool)."),
 ]
 
 _ALL += [

@@ -420,27 +420,24 @@ class LocalRun(NamedTuple):
     energy_mj: float | None  # None: some data source has no power figure in the catalog
     utilisation: float
     power: tuple = ()
+    unknowns: tuple[str, ...] = ()  # what the run's figures leave unknown, once per device
 
     @property
     def notes(self) -> tuple[str, ...]:
         return (*(f"{d.target}: {c.bound}-bound" for d, c in self.results), *self.unknowns)
 
-    @property
-    def unknowns(self) -> tuple[str, ...]:
-        """What the run's figures leave unknown, said once per device."""
-        return tuple(f"energy and electricity unknown: edgespec's catalog has no power figure for {d.hardware}"
-                     for d, _ in self.results if d.power_w is None)
-
 
 def _summarise(ctx: Context, results: list[tuple[Device, estimate.Compute]]) -> LocalRun:
     power = tuple(constraints.power(ctx.rps, results)) if ctx.budgeted else ()
+    unknowns = tuple(f"energy and electricity unknown: edgespec's catalog has no power figure for {d.hardware}"
+                     for d, _ in results if d.power_w is None)
     if len(results) == 1:  # the common case: one data-source class
         dev, c = results[0]
         return LocalRun(results, c.p50_ms, c.p95_ms, estimate.energy_mj(dev.power_w, c.p50_ms),
-                        ctx.rps * c.p50_ms / 1000, power)
+                        ctx.rps * c.p50_ms / 1000, power, unknowns)
     p50, p95 = _worst([(c.p50_ms, c.p95_ms) for _, c in results])
     energy = _weighted(results, lambda d, c: estimate.energy_mj(d.power_w, c.p50_ms))
-    return LocalRun(results, p50, p95, energy, _utilisation(ctx, results), power)
+    return LocalRun(results, p50, p95, energy, _utilisation(ctx, results), power, unknowns)
 
 
 def _on_sources(ctx: Context, work: estimate.Work) -> LocalRun:

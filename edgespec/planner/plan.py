@@ -1,7 +1,8 @@
 """The plan stage: Spec → Plan, with ES5xx diagnostics at the workloads' positions.
 
-Workloads are planned independently (only the device-load check looks across them), so a large
-spec is planned by this process and forked workers together, one per core: each claims the next
+Workloads are planned independently, then placed jointly where they share a device or a pool
+(joint.py: the contending ones are chosen together by a solver), so a large spec is planned by
+this process and forked workers together, one per core: each claims the next
 chunk of workloads from a shared counter until none is left, and the results are merged in spec
 order, so the plan is the same whatever the number of processes. This process plans its own
 chunks in place (only the workers' results cross a pipe). Unless `keep_all` is asked for (`plan
@@ -23,7 +24,7 @@ from edgespec.diagnostics.codes import diag
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner import candidates as cands
 from edgespec.planner import device as device_mod
-from edgespec.planner import constraints, estimate, select
+from edgespec.planner import joint, select
 from edgespec.planner.types import Candidate, Plan, WorkloadPlan
 from edgespec.spec.models import Spec
 
@@ -74,10 +75,11 @@ def _plan(spec: Spec, source: SourceMap, keep_all: bool, jobs: int | None,
         planned = [by_name[name] for name in names]  # spec order
     else:
         planned = [job.plan(name) for name in names]
-    workloads = {wp.name: wp for wp, _, _ in planned}
-    fragments = {wp.name: text for wp, _, text in planned if text is not None}
-    diagnostics = [d for _, found, _ in planned for d in found]
-    diagnostics += _oversubscribed(workloads, devices, source)
+    workloads = {wp.name: wp for wp, _, _, _ in planned}
+    fragments = {wp.name: text for wp, _, text, _ in planned if text is not None}
+    diagnostics = [d for _, found, _, _ in planned for d in found]
+    ranked = {wp.name: alternatives for wp, _, _, alternatives in planned}
+    diagnostics += _place_jointly(job, workloads, fragments, ranked)
     return Plan(workloads, fragments), sorted(diagnostics, key=sort_key)
 
 
@@ -115,7 +117,8 @@ def _chunks(spec: Spec, names: list[str]) -> list[list[str]]:
     return [c for c in chunks if c]
 
 
-Planned = tuple[WorkloadPlan, list[Diagnostic], str | None]  # a workload's plan, diagnostics, fragment
+# a workload's plan, diagnostics, fragment, and its best feasible candidates for the joint step
+Planned = tuple[WorkloadPlan, list[Diagnostic], str | None, tuple[Candidate, ...]]
 
 
 def _claim_chunk(_task: int | None) -> tuple[int, list[Planned]] | None:
@@ -126,7 +129,9 @@ def _claim_chunk(_task: int | None) -> tuple[int, list[Planned]] | None:
         counter.value += 1
     if i >= len(chunks):
         return None
-    return i, [job.plan(name) for name in chunks[i]]
+    # the alternatives stay behind: sending every workload's up to 32 candidates back costs more
+    # than the parent enumerating the few contending workloads again (only when devices contend)
+    return i, [job.plan(name)[:3] + ((),) for name in chunks[i]]
 
 
 @dataclass(frozen=True)
@@ -145,7 +150,9 @@ class _Job:
         candidates = cands.enumerate_all(ctx)
         if self.keep_all:
             candidates = [c.spelled() for c in candidates]
-        chosen = select.best(ctx.workload.objective, candidates)
+        # best first by the workload's objective: the chosen one, then the joint step's alternatives
+        ranked = select.ranked(ctx.workload.objective, candidates, joint.ALTERNATIVES)
+        chosen = ranked[0] if ranked else None
         # the closest miss per pattern and target (what the renderings list), and from those per pattern
         by_target = select.nearest_misses(candidates, group=select.by_pattern_and_target)
         if not self.keep_all:  # only what is shown is spelled out
@@ -157,8 +164,9 @@ class _Job:
                           why(ctx.workload.objective, chosen, candidates, misses))
         text = self.fragment(wp) if self.fragment is not None else None
         if chosen is None:
-            return wp, [_infeasible(name, misses, self.source)], text
-        return wp, _missing_figures(name, chosen, ctx, self.source), text
+            return wp, [_infeasible(name, misses, self.source)], text, ()
+        # the joint step's alternatives, kept now rather than enumerated again if devices contend
+        return wp, _missing_figures(name, chosen, ctx, self.source), text, tuple(ranked)
 
 
 def _shown(chosen: Candidate | None, candidates: list[Candidate], misses: dict) -> tuple[tuple[Candidate, ...], dict]:
@@ -227,31 +235,80 @@ def _missing_figures(name: str, chosen: Candidate, ctx: cands.Context, source: S
     return out
 
 
-def _oversubscribed(workloads: dict[str, WorkloadPlan], devices: dict, source: SourceMap) -> list[Diagnostic]:
-    """Devices that the chosen plans of several workloads together keep too busy, or, with a
-    power_budget_w, make draw more than it on average (each workload passed both on its own)."""
-    load: dict[str, float] = defaultdict(float)
-    names: dict[str, list[str]] = defaultdict(list)
-    for name, wp in workloads.items():
-        if wp.chosen is None or wp.chosen.estimates.utilisation is None:
+def _place_jointly(job: _Job, workloads: dict[str, WorkloadPlan], fragments: dict[str, str],
+                   ranked: dict[str, tuple[Candidate, ...]]) -> list[Diagnostic]:
+    """Shared resources across workloads (joint.py): when the workloads' own best choices overload
+    a device or a pool, the contending workloads are chosen together; the plans that change are
+    replaced in place (with their JSON fragments). ES504 when no joint choice exists."""
+    spec, devices = job.spec, job.devices
+    limit = joint.limits(devices)
+    chosen = {n: joint.usage(spec, devices, n, wp.chosen) for n, wp in workloads.items() if wp.chosen is not None}
+    over = joint.overloaded(chosen, limit)
+    if not over:
+        return []  # the common case: every workload keeps its own best
+    users: dict = defaultdict(list)  # resource -> the workloads whose own best takes it
+    for n, u in chosen.items():
+        for r, _ in u.amounts:
+            users[r].append(n)
+    options: dict[str, list[joint.Choice]] = {}
+    pending = sorted({n for names in over.values() for n in names})
+    queued = set(pending)
+    while pending:  # the contending workloads, and every workload their alternatives could crowd
+        name = pending.pop(0)
+        options[name] = _choices(job, name, ranked[name] or _ranked(job, name))
+        for r in sorted({r for ch in options[name] for r, _ in ch.usage.amounts if r in limit}):
+            for n in users.get(r, ()):
+                if n not in queued:
+                    queued.add(n)
+                    pending.append(n)
+    fixed: dict = defaultdict(float)
+    for n, u in chosen.items():
+        if n not in options:
+            for r, amount in u.amounts:
+                fixed[r] += amount
+    result, conflicts = joint.solve(options, fixed, limit)
+    for name, choice in sorted(result.items()):
+        wp = workloads[name]
+        if choice.candidate.key == wp.chosen.key:
             continue
-        for target in {p.target for p in wp.chosen.placements if p.role == "device"}:
-            load[target] += wp.chosen.estimates.utilisation
-            names[target].append(name)
-    out = []
-    for target, busy in sorted(load.items()):
-        if len(names[target]) < 2:
-            continue
-        together = ", ".join(sorted(names[target]))
-        if busy > estimate.UTILISATION_HEADROOM:
-            out.append(diag("ES502", f"{target} runs {together}: together {busy:.0%} busy "
-                            f"(limit {estimate.UTILISATION_HEADROOM:.0%})", **_at(source, f"/targets/{target}")))
-        dev = devices[target]
-        if dev.power_budget_w is None or dev.power_w is None:
-            continue
-        draw = constraints.draw_w(dev, busy)
-        if draw > dev.power_budget_w + 1e-9:
-            out.append(diag("ES502", f"{target} runs {together}: together {draw:.2f} W average "
-                            f"({draw / dev.power_w:.0%} busy at {dev.power_w:g} W), over power_budget_w "
-                            f"{dev.power_budget_w:g} W", **_at(source, f"/targets/{target}/power_budget_w")))
-    return out
+        moved = choice.candidate
+        shared = ", ".join(f"{r.kind} on {r.target}" for r in over if name in over[r])
+        why = (f"joint placement: {moved.pattern} [{' + '.join(dict.fromkeys(p.recipe.label() for p in moved.placements))}] "
+               f"instead of its own best ({wp.chosen.pattern}), whose {shared or 'shared resources'} the other "
+               f"workloads need too ({choice.regret:.1%} worse on {wp.objective}); {wp.why}")
+        kept = tuple(c for c in wp.candidates if c.key != moved.key) + (moved,)
+        workloads[name] = WorkloadPlan(name, wp.objective, moved, kept, why)
+        if job.fragment is not None:
+            fragments[name] = job.fragment(workloads[name])
+    return [_no_joint_placement(job, r, c.workloads[r], limit[r]) for c in conflicts for r in c.resources]
+
+
+def _ranked(job: _Job, name: str) -> tuple[Candidate, ...]:
+    """A workload's best feasible candidates again (it was planned in a worker process)."""
+    ctx = cands.context(job.spec, name, job.devices, job.memo)
+    return tuple(select.ranked(ctx.workload.objective, cands.enumerate_all(ctx), joint.ALTERNATIVES))
+
+
+def _choices(job: _Job, name: str, ranked: tuple[Candidate, ...]) -> list[joint.Choice]:
+    """A workload's best feasible candidates (at most joint.ALTERNATIVES, by its own ranking) as the
+    joint program's options: their regret against its best and what each takes of the shared
+    resources."""
+    objective = job.spec.workloads[name].objective
+    return [joint.Choice(c.spelled(), rank, joint.regret(objective, c, ranked[0]),
+                         joint.usage(job.spec, job.devices, name, c)) for rank, c in enumerate(ranked)]
+
+
+_RESOURCE = {"busy": "busy share ({limit:.0%} at most)", "power": "power budget",
+             "memory": "memory ({limit_gb:.2f} GB usable)", "instances": "pool ({limit:g} instances at most)"}
+
+
+def _no_joint_placement(job: _Job, r: joint.Resource, names: tuple[str, ...], limit: float) -> Diagnostic:
+    """ES504 at the target whose resource no joint choice keeps within its limit."""
+    what = _RESOURCE[r.kind].format(limit=limit, limit_gb=limit / 1e9)
+    dev = job.devices[r.target]
+    lines = ", ".join(f"{n} (line {_at(job.source, f'/workloads/{n}')['line']})" for n in names)
+    pointer = f"/targets/{r.target}/power_budget_w" if r.kind == "power" else f"/targets/{r.target}"
+    return diag("ES504", f"no joint placement: the {what} of {r.target} ({dev.hardware}) cannot hold "
+                f"{', '.join(names)} together with any of their feasible alternatives",
+                hint=f"contending: {lines}; give one of them another target, a smaller variant or a looser "
+                     "budget, or raise the limit", **_at(job.source, pointer))

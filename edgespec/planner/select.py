@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
+
 from edgespec.planner.types import PATTERNS, Candidate
 
 BIG = float("inf")
@@ -45,6 +48,21 @@ def best(objective: str, candidates: list[Candidate]) -> Candidate | None:
     # c.feasible, spelled out: asked of every candidate of every workload
     ranked = [(_rank(objective, c), c) for c in candidates if not c.reasons and c.estimates is not None]
     return _first(ranked) if ranked else None
+
+
+def ranked(objective: str, candidates: list[Candidate], k: int) -> list[Candidate]:
+    """The k best feasible candidates, best first, ordered as `best` orders them (the candidate key
+    settles exact ties, and is built only for the k kept)."""
+    scored = [(_rank(objective, c), i, c) for i, c in enumerate(candidates) if not c.reasons and c.estimates is not None]
+    top = heapq.nsmallest(k, scored, key=lambda t: (t[0], t[1]))
+    if len(top) == k:  # candidates tied with the last kept: all of them, so the key decides as in `best`
+        cut = top[-1][0]
+        top = sorted((t for t in scored if t[0] <= cut), key=lambda t: (t[0], t[1]))
+    out: list[Candidate] = []
+    for _, tied in itertools.groupby(top, key=lambda t: t[0]):  # keys only for exact ties (costly to build)
+        group = [c for _, _, c in tied]
+        out += group if len(group) == 1 else sorted(group, key=lambda c: c.key)
+    return out[:k]
 
 
 def target_of(c: Candidate) -> str:
