@@ -66,7 +66,8 @@ def test_infeasible_is_es501_exit_1(run, tmp_path):
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     code, out, err = run("plan", str(path), "--diagnostics-format", "text")
     assert code == 1
-    assert "error[ES501]: no feasible plan for workload 'chat': on-device: capability: coral-usb" in err
+    assert ("error[ES501]: no feasible plan for workload 'chat': every candidate breaks a constraint no margin "
+            "can meet: on-device: capability: coral-usb") in err
     assert "chat" in out and "INFEASIBLE" in out
 
 

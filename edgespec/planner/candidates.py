@@ -21,9 +21,7 @@ from edgespec.spec.models import Model, Spec, Workload
 
 CNN_TASKS = {"image-classification", "object-detection", "segmentation"}
 FEATURES_WITHOUT_SPLIT_BYTES = 4096.0  # a fused output (scores, boxes) sent to the aggregator
-# reasons' templates (types.spell)
-_NEEDS = "throughput: needs {} x {} on {} for {:g} rps ({:.1f} rps each at {} {}, {:.0%} busy), {} is {}"
-_RATE_LIMIT = "throughput: {:g} rps to {} exceeds the Workers AI limit of {:g} requests/minute ({:.1f} rps) for {}"
+_NEEDS, _RATE_LIMIT = constraints.NEEDS, constraints.RATE_LIMIT  # reasons' templates (types.spell)
 
 
 @dataclass(frozen=True)
@@ -610,13 +608,13 @@ def split(ctx: Context) -> Iterator[Candidate]:
                 remote_reasons, head, c_tail, tail = cut
                 reasons = [*_sources_capable(ctx, recipe), *remote_reasons]
                 if reasons:
-                    yield Candidate("split", placements, None, tuple(dict.fromkeys(reasons)))
+                    yield Candidate("split", placements, None, tuple(dict.fromkeys(reasons)), point.name)
                     continue
                 heads = _on_sources(ctx, head)
                 pool = _pool(ctx, remote, tail, _budget_left(ctx, heads.p95_ms, n95), 1.0)
                 if pool is None:
                     yield Candidate("split", placements, None,
-                                    (f"memory: the tail does not fit on the GPUs of {remote.instance_type}",))
+                                    (f"memory: the tail does not fit on the GPUs of {remote.instance_type}",), point.name)
                     continue
                 t50, t95 = pool.serving.p50_ms, pool.serving.p95_ms
                 per_1k_r, monthly_r, instances = _remote_costs(ctx, remote, c_tail.p50_ms, 1.0, None, reasons, pool)
@@ -628,7 +626,7 @@ def split(ctx: Context) -> Iterator[Candidate]:
                 reasons += privacy
                 reasons += heads.power
                 reasons += constraints.common(ctx, est, local_answer=False)
-                yield Candidate("split", placements, est, tuple(reasons))
+                yield Candidate("split", placements, est, tuple(reasons), point.name)
 
 
 def _split_cut(ctx: Context, stage: Stage, recipe: Recipe, point, remote: Device) -> tuple:
@@ -706,10 +704,22 @@ def cascade(ctx: Context) -> Iterator[Candidate]:
 def federated(ctx: Context) -> Iterator[Candidate]:
     """Devices of a site extract features locally; a site aggregator combines them."""
     sites = {d.site for d in ctx.sources}
-    if None in sites or len(sites) != 1 or sum(d.count for d in ctx.sources) < 2:
+    if None in sites or sum(d.count for d in ctx.sources) < 2:
+        return  # the pattern does not apply: devices without a site, or a single device
+    placements = _device_placements(ctx, ctx.stage, Recipe(ctx.sources[0].precisions[0] if ctx.sources[0].precisions
+                                                          else "fp32"))
+    if len(sites) > 1:
+        yield Candidate("federated", placements, None, (
+            f"federated: the data sources are on sites {', '.join(sorted(sites))}; edgespec plans one site's "
+            "aggregator per workload, so declare a workload per site (a multi-site plan is not supported yet)",))
         return
     site = sites.pop()
     on_site = [d for d in _site_devices(ctx, site) if d.target not in ctx.workload.data_source]
+    if not on_site:
+        yield Candidate("federated", placements, None, (
+            f"federated: site {site} has no device besides the data sources to aggregate on; add one "
+            "(e.g. a site server) with `site: " + site + "`",))
+        return
     points = [(p.name, p.flops_fraction, p.activation_bytes) for p in ctx.root.split_points] \
         if ctx.stage_is_root else []
     points = points or [("output", 1.0, FEATURES_WITHOUT_SPLIT_BYTES)]
@@ -724,7 +734,7 @@ def federated(ctx: Context) -> Iterator[Candidate]:
                 placements = (*on_sources, Placement(agg.target, "aggregator", stage.name, agg_recipe))
                 capability = _sources_capable(ctx, recipe)  # each reason once already
                 if capability:
-                    yield Candidate("federated", placements, None, capability)
+                    yield Candidate("federated", placements, None, capability, cut)
                     continue
                 head = _work(ctx, stage, recipe, fraction)
                 heads = _on_sources(ctx, head)
@@ -736,7 +746,7 @@ def federated(ctx: Context) -> Iterator[Candidate]:
                                 ctx.stage.accuracy - acc, size_mb, energy, per_1k, monthly,
                                 None, heads.utilisation, None, (*note, *heads.unknowns))
                 reasons = [*privacy, *heads.power, *constraints.common(ctx, est, local_answer=True)]
-                yield Candidate("federated", placements, est, tuple(reasons))
+                yield Candidate("federated", placements, est, tuple(reasons), cut)
 
 
 def _site_devices(ctx: Context, site: str) -> list[Device]:

@@ -141,6 +141,37 @@ _MIN = "accuracy: {:.3f} < min {:g}"
 _OFFLINE = "offline: offline=required, but this pattern cannot answer without the uplink"
 
 
+# a remote pool's or Workers AI's reasons (candidates.py), as templates
+NEEDS = "throughput: needs {} x {} on {} for {:g} rps ({:.1f} rps each at {} {}, {:.0%} busy), {} is {}"
+RATE_LIMIT = "throughput: {:g} rps to {} exceeds the Workers AI limit of {:g} requests/minute ({:.1f} rps) for {}"
+
+
+def violation(reason) -> float:
+    """How far a broken constraint is from holding, relative to its limit (0.068: 6.8% over a
+    latency budget); infinite for a constraint no margin can meet (capability, privacy, memory,
+    offline), which are reasons written as text."""
+    if type(reason) is str:
+        return float("inf")
+    template, *args = reason
+    if template in (_P50, _P95, _P99, _DROP):
+        value, limit = args[0], args[1]
+    elif template is _MIN:
+        value, limit = -args[0], -args[1]  # accuracy below its minimum
+    elif template is _BUSY:
+        value, limit = args[2], estimate.UTILISATION_HEADROOM
+    elif template is _POWER:
+        value, limit = args[0], args[-1]
+    elif template is _POWER_BUSY:
+        value, limit = args[1], args[-1]
+    elif template is NEEDS:
+        value, limit = args[0], args[-1]
+    elif template is RATE_LIMIT:
+        value, limit = args[0], args[3]
+    else:
+        return float("inf")
+    return (value - limit) / abs(limit) if limit else float("inf")
+
+
 def common(ctx: Context, est: Estimates, *, local_answer: bool) -> list:
     """Latency, throughput, accuracy and offline: the constraints every pattern shares.
 

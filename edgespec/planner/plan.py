@@ -24,7 +24,7 @@ from edgespec.diagnostics.codes import diag
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner import candidates as cands
 from edgespec.planner import device as device_mod
-from edgespec.planner import joint, select
+from edgespec.planner import constraints, joint, select
 from edgespec.planner.types import Candidate, Plan, WorkloadPlan
 from edgespec.spec.models import Spec
 
@@ -147,9 +147,8 @@ class _Job:
 
     def plan(self, name: str) -> Planned:
         ctx = cands.context(self.spec, name, self.devices, self.memo)
-        candidates = cands.enumerate_all(ctx)
-        if self.keep_all:
-            candidates = [c.spelled() for c in candidates]
+        raw = cands.enumerate_all(ctx)  # reasons as templates and figures (the nearest miss reads them)
+        candidates = [c.spelled() for c in raw] if self.keep_all else raw
         # best first by the workload's objective: the chosen one, then the joint step's alternatives
         ranked = select.ranked(ctx.workload.objective, candidates, joint.ALTERNATIVES)
         chosen = ranked[0] if ranked else None
@@ -164,7 +163,7 @@ class _Job:
                           why(ctx.workload.objective, chosen, candidates, misses))
         text = self.fragment(wp) if self.fragment is not None else None
         if chosen is None:
-            return wp, [_infeasible(name, misses, self.source)], text, ()
+            return wp, [_infeasible(name, misses, self.source, _nearest(raw))], text, ()
         # the joint step's alternatives, kept now rather than enumerated again if devices contend
         return wp, _missing_figures(name, chosen, ctx, self.source), text, tuple(ranked)
 
@@ -207,11 +206,41 @@ def _at(source: SourceMap, pointer: str) -> dict:
                 end_column=span.end_column, pointer=pointer)
 
 
-def _infeasible(name: str, misses: dict, source: SourceMap) -> Diagnostic:
+def _nearest(candidates: list[Candidate]) -> tuple[Candidate, float] | None:
+    """The rejected candidate closest to feasible by relative violation (the sum over what it
+    breaks, each relative to its limit), then p95, then key; None when every candidate breaks a
+    constraint no margin can meet."""
+    scored = []
+    for c in candidates:
+        if c.estimates is not None and c.reasons:
+            total = sum(constraints.violation(r) for r in c.reasons)
+            if total != float("inf"):
+                scored.append((total, c.estimates.p95_ms, c))
+    if not scored:
+        return None
+    total, _, c = min(scored, key=lambda t: (t[0], t[1], t[2].key))
+    return c.spelled(), total
+
+
+def _infeasible(name: str, misses: dict, source: SourceMap, nearest: tuple[Candidate, float] | None) -> Diagnostic:
     detail = "; ".join(f"{p}: {misses[p].reasons[0]}" for p in sorted(misses))
-    return diag("ES501", f"no feasible plan for workload {name!r}: {detail or 'no candidates'}",
-                hint=f"relax the constraint named above, or run `edgespec plan --explain {name}`",
-                **_at(source, f"/workloads/{name}"))
+    if nearest is not None:
+        c, total = nearest
+        recipe = " + ".join(dict.fromkeys(p.recipe.label() for p in c.placements))
+        where = ", ".join(dict.fromkeys(p.target for p in c.placements))
+        head = (f"nearest miss {c.pattern} on {where} [{recipe}]{f' cut at {c.cut}' if c.cut else ''}, "
+                f"{total:.1%} over: {'; '.join(c.reasons)}")
+        return diag("ES501", f"no feasible plan for workload {name!r}: {head}. Per pattern: {detail}",
+                    hint=f"relax the constraint the nearest miss breaks, or run `edgespec plan --explain {name}`",
+                    **_at(source, f"/workloads/{name}"))
+    if not detail:
+        return diag("ES501", f"no feasible plan for workload {name!r}: no pattern applies to it",
+                    hint="give it a remote target (aws-ec2, aws-wavelength, cloudflare-workers-ai), an escalation, "
+                         "or data sources that can run the model", **_at(source, f"/workloads/{name}"))
+    return diag("ES501", f"no feasible plan for workload {name!r}: every candidate breaks a constraint no margin "
+                f"can meet: {detail}",
+                hint=f"change what the reasons name (capability, privacy, memory, offline), or run "
+                     f"`edgespec plan --explain {name}`", **_at(source, f"/workloads/{name}"))
 
 
 def _missing_figures(name: str, chosen: Candidate, ctx: cands.Context, source: SourceMap) -> list[Diagnostic]:

@@ -100,9 +100,10 @@ def _workload_json(wp: WorkloadPlan) -> dict:
     # stays a size a bot can read: every rejected candidate of a large spec runs to tens of MB.
     misses = select.nearest_misses(wp.rejected, group=select.by_pattern_and_target)
     rejected = [{"pattern": r.pattern, "target": select.target_of(r), "recipe": _placement_json(r)[0]["recipe"],
-                 "reason": r.reasons[0], "reasons": list(r.reasons)}
+                 "cut": r.cut, "reason": r.reasons[0], "reasons": list(r.reasons)}
                 for _, r in sorted(misses.items())]
     return {
+        "cut": c.cut if c else None,
         "feasible": c is not None,
         "objective": wp.objective,
         "pattern": c.pattern if c else None,
@@ -133,7 +134,8 @@ def json_fragment(wp: WorkloadPlan) -> str:
     added to _workload_json fails that test until it is written here too."""
     c = wp.chosen
     rejected = select.nearest_misses(wp.rejected, group=select.by_pattern_and_target)
-    out = ['{\n      "estimates": ', _estimates_text(c.estimates) if c else "null",
+    out = ['{\n      "cut": ', _str(c.cut) if c and c.cut else "null",
+           ',\n      "estimates": ', _estimates_text(c.estimates) if c else "null",
            ',\n      "feasible": ', "true" if c else "false",
            ',\n      "objective": ', _str(wp.objective),
            ',\n      "pattern": ', _str(c.pattern) if c else "null",
@@ -148,7 +150,8 @@ def json_fragment(wp: WorkloadPlan) -> str:
     out.append(',\n      "rejected": ')
     if rejected:
         out.append("[\n        " + ",\n        ".join(
-            f'{{\n          "pattern": {_str(r.pattern)},\n          "reason": {_str(r.reasons[0])},'
+            f'{{\n          "cut": {_str(r.cut) if r.cut else "null"},'
+            f'\n          "pattern": {_str(r.pattern)},\n          "reason": {_str(r.reasons[0])},'
             f'\n          "reasons": {_strings(r.reasons, "          ")},'
             f'\n          "recipe": {_recipe_text(r.placements[0].recipe, "          ")},'
             f'\n          "target": {_str(select.target_of(r))}\n        }}'
@@ -220,7 +223,8 @@ def explain(wp: WorkloadPlan) -> str:
         e = c.estimates
         figures = (f"p50 {e.p50_ms:.1f} ms, p95 {e.p95_ms:.1f} ms, p99 {e.p99_ms:.1f} ms, acc {e.accuracy:.3f}, "
                    f"{_num(e.energy_mj)} mJ, {_cost(e.cost_usd_per_month, e)}/month") if e else "not estimated"
-        lines.append(f"{mark} {c.pattern:9} {_placements(c)} [{_recipe(c)}] {figures}")
+        cut = f" cut at {c.cut}" if c.cut else ""
+        lines.append(f"{mark} {c.pattern:9} {_placements(c)} [{_recipe(c)}]{cut} {figures}")
         for reason in c.reasons:
             lines.append(f"      rejected: {reason}")
         if e and e.pool is not None:

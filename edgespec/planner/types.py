@@ -69,6 +69,7 @@ class Candidate(NamedTuple):
     placements: tuple[Placement, ...]
     estimates: Estimates | None
     reasons: tuple[Reason, ...] = ()  # why it is infeasible; empty when feasible
+    cut: str | None = None  # split and federated: the split point the model is cut at
 
     def spelled(self) -> Candidate:
         """This candidate with every reason as text. The planner leaves the per-candidate reasons
@@ -76,7 +77,8 @@ class Candidate(NamedTuple):
         the candidates a plan keeps: formatting all of them was 11% of planning's instructions."""
         for r in self.reasons:
             if type(r) is not str:
-                return Candidate(self.pattern, self.placements, self.estimates, tuple(map(spell, self.reasons)))
+                return Candidate(self.pattern, self.placements, self.estimates, tuple(map(spell, self.reasons)),
+                                 self.cut)
         return self
 
     @property
@@ -86,8 +88,8 @@ class Candidate(NamedTuple):
     @property
     def key(self) -> str:
         """A stable identity, used as the last tie-break (only exact ties need it)."""
-        return self.pattern + "|" + "|".join(f"{p.target}:{p.role}:{p.model}:{p.recipe.label()}"
-                                             for p in self.placements)
+        return self.pattern + (f"@{self.cut}" if self.cut else "") + "|" + "|".join(
+            f"{p.target}:{p.role}:{p.model}:{p.recipe.label()}" for p in self.placements)
 
     @property
     def remote_target(self) -> str | None:

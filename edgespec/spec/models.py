@@ -132,7 +132,7 @@ class Model(_Strict):
     task: Task = Field(description="What the model does; selects accuracy priors and serving code.")
     source: Source = Field(description="Where the model file comes from.")
     params: Count = Field(description="Number of parameters: a number or an SI string (3.2M, 7B).")
-    gflops: GFlops = Field(description="GFLOPs per inference at the declared input (FLOPs = 2 x MACs): a number, or a FLOP count with a suffix (8.7G, 870M).")
+    gflops: GFlops = Field(description="GFLOPs per inference at the declared input (FLOPs = 2 x MACs): a number, or a FLOP count with a suffix (8.7G, 870M). For text-generation models, GFLOPs per generated token (about 2 x params: 16 for an 8B model); the workload's `generation` gives the token counts.")
     input: Input = Field(description="The input tensor at which `gflops` was counted.")
     accuracy: ModelAccuracy = Field(description="Accuracy at full precision.")
     workers_ai: WorkersAi | None = Field(None, description="The Workers AI catalog model that may serve this model on a cloudflare-workers-ai target, with its accuracy. Without it, Workers AI is never planned for the model.")
