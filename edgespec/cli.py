@@ -273,7 +273,7 @@ def init(path: str, hardware: str, pattern: str, force: bool) -> None:
     from edgespec.resources import schema_file
     from edgespec.write import write_text_atomic
 
-    devices = sorted(k for k, v in catalog.hardware().items() if v["role"] == "device")
+    devices = sorted(k for k, v in catalog.hardware().items() if v["role"] == "device" and v["kind"] != "client")
     if hardware not in devices:
         raise click.BadParameter(f"{hardware!r} is not a device id; devices: {', '.join(devices)}",
                                  param_hint="--hardware")

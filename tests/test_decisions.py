@@ -111,3 +111,27 @@ def test_federated_across_sites_says_why():
     (es501,) = [d for d in diagnostics if d.code == "ES501"]
     assert "federated: the data sources are on sites north, south" in es501.message
     assert "no candidate could be formed" not in es501.message and "named above" not in es501.hint
+
+
+def test_a_client_fleet_is_a_data_source_without_compute():
+    """Browsers or app installs: only their network figures matter; nothing runs on them."""
+    doc = spec({"m": model("image-classification", "25M", 8.2, 0.8)},
+               {"browsers": {"hardware": "client", "count": 50000, "jurisdiction": "de",
+                             "network": {"rtt_ms": 40, "uplink_mbps": 10}},
+                "fra": {"hardware": "aws-ec2", "region": "eu-central-1", "instance_type": "g4dn.xlarge",
+                        "network": {"rtt_ms": 25}}},
+               {"w": {"model": "m", "data_source": ["browsers"], "latency": {"p95_ms": 300}, "throughput": {"rps": 0.01},
+                      "privacy": {"raw_data": "region", "residency": ["eu"]}}})
+    wp = run(doc)[0].workloads["w"]
+    assert wp.chosen.pattern == "cloud" and wp.chosen.placements[0].target == "fra"
+    assert {c.pattern for c in wp.candidates} == {"cloud"}  # nothing can run on the clients
+    assert wp.chosen.estimates.network_ms > 40  # the clients' round trip and uplink count
+    from edgespec.planner import constraints
+    from edgespec.planner.types import Recipe
+    from tests.test_constraints import dev
+    (reason,) = constraints.capability("image-classification", "onnx", Recipe("fp16"), dev("web", "client"))
+    assert reason.startswith("capability: web is a client fleet without local inference")
+    doc["targets"].pop("fra")  # nowhere to send the requests
+    _, diagnostics = run(doc)
+    (es501,) = [d for d in diagnostics if d.code == "ES501"]
+    assert es501.message.endswith("no pattern applies to it") and "remote target" in es501.hint

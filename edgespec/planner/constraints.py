@@ -24,6 +24,9 @@ LLM_RUNTIME_FACTOR = 1.2  # KV cache and runtime on top of the weights
 
 
 def capability(task: str, fmt: str, recipe: Recipe, device: Device) -> list[str]:
+    if device.cls == "client":
+        return [f"capability: {device.target} is a client fleet without local inference: its requests go to a "
+                "remote tier (cloud, mec, Workers AI)"]
     reasons = []
     if not device.runs(task):
         reasons.append(f"capability: {device.hardware} does not run {task} models "

@@ -118,6 +118,8 @@ def resolve(name: str, target: Target) -> Device:
         memory_gb = value(gpu["memory_gb"]) if gpu else None
         bandwidth = value(gpu["bandwidth_gbs"]) if gpu else None
         power = value(gpu["power_w"]) if gpu else None
+    elif cls_name == "client":  # sends requests, runs nothing
+        peaks = {}
     elif cls_name == "arm-cpu":
         fp32 = value(entry["peak_fp32_gflops"]) / 1000
         scale = value(cls["precision_scale"])
