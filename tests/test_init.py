@@ -10,7 +10,8 @@ import pytest
 from edgespec import catalog
 
 PATTERNS = ["auto", "on-device", "split", "cascade", "federated", "mec", "cloud"]
-DEVICES = sorted(k for k, v in catalog.hardware().items() if v["role"] == "device")
+# the devices a starter spec can run on (a `client` fleet computes nothing: init refuses it)
+DEVICES = sorted(k for k, v in catalog.hardware().items() if v["role"] == "device" and v["kind"] != "client")
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
@@ -45,6 +46,11 @@ def test_refuses_to_overwrite_without_force(run, tmp_path):
     code, _, err = run("init", str(path))
     assert code == 2 and "--force" in err and path.read_text() == "mine\n"
     assert run("init", str(path), "--force")[0] == 0 and path.read_text().startswith("# yaml-language-server")
+
+
+def test_rejects_a_client_fleet(run, tmp_path):
+    code, _, err = run("init", str(tmp_path / "s.yaml"), "--hardware", "client")
+    assert code == 2 and "'client' is not a device id" in err
 
 
 def test_rejects_remote_hardware(run, tmp_path):
