@@ -95,7 +95,7 @@ def plan(spec: str, fmt: str, explain_workload: str | None, diag_fmt: str, max_b
     from edgespec.planner import render as plan_render
 
     explaining = explain_workload is not None
-    checked, planned, diagnostics = plan_file(spec, max_bytes=max_bytes, keep_all=explaining,
+    checked, planned, diagnostics = plan_file(spec, max_bytes=max_bytes, keep_all=explaining, jobs=None,
                                               fragment=plan_render.json_fragment if fmt == "json" and not explaining
                                               else None)
     # json and sarif always give a document (empty or not); text prints nothing when all is well
@@ -131,7 +131,7 @@ def compile_cmd(spec: str, out: str, check: bool, show_diff: bool, fmt: str, max
     from edgespec.pipeline import compile_file
     from edgespec.write import NotOurs, changes, check_ours, unified_diff, write_tree
 
-    checked, files, diagnostics = compile_file(spec, max_bytes=max_bytes)
+    checked, files, diagnostics = compile_file(spec, max_bytes=max_bytes, jobs=None)
     out_dir = Path(out)
     if files is not None:
         try:
@@ -309,7 +309,7 @@ def diff_cmd(old: str, new: str, fmt: str) -> None:
             with open(path, encoding="utf-8") as fh:
                 snapshots.append(from_lock(fh.read()))
             continue
-        checked, files, diagnostics = compile_file(path)
+        checked, files, diagnostics = compile_file(path, jobs=None)
         if files is None:
             click.echo(render_diagnostics("text", diagnostics, {checked.source.file: checked.source.text}),
                        nl=False, err=True)

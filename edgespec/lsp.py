@@ -29,7 +29,7 @@ def analyse(text: str, name: str):
     spec, diagnostics = validate(loaded)
     planned = None
     if spec is not None:
-        planned, found = plan(spec, loaded.source, jobs=1)  # a server with threads: never fork
+        planned, found = plan(spec, loaded.source)  # in this process (a server with threads never forks)
         diagnostics = sorted(diagnostics + found, key=sort_key)
     return diagnostics, loaded.source, planned
 

@@ -12,7 +12,6 @@ closest miss per pattern and target.
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 from collections import defaultdict
@@ -33,22 +32,14 @@ PARALLEL_FROM = 200  # workloads: below this, starting processes costs more than
 CHUNK = 20  # workloads at most: small, so the processes finish together
 
 
-def plan(spec: Spec, source: SourceMap, *, keep_all: bool = True, jobs: int | None = None,
+def plan(spec: Spec, source: SourceMap, *, keep_all: bool = True, jobs: int | None = 1,
          fragment: Callable[[WorkloadPlan], str] | None = None) -> tuple[Plan, list[Diagnostic]]:
-    """Plan every workload of a valid spec. `jobs`: worker processes (default: the usable cores
-    for large specs, EDGESPEC_JOBS overrides; 1 plans in this process). `fragment`: a renderer's
-    text for one workload, made in the process that planned it (Plan.fragments)."""
-    # The spec, its source map and the imported modules are tens of thousands of objects that
-    # planning never frees: frozen, the collector stops walking them on every full collection
-    # (2% of planning's instructions), and forked workers do not write to their pages.
-    frozen = gc.isenabled()
-    if frozen:
-        gc.freeze()
-    try:
-        return _plan(spec, source, keep_all, jobs, fragment)
-    finally:
-        if frozen:
-            gc.unfreeze()
+    """Plan every workload of a valid spec. `jobs`: processes to plan with (default 1, in this
+    process; None: one per usable core for large specs, EDGESPEC_JOBS overrides). Forking is the
+    caller's choice: the CLI, which owns its process, asks for it; a library user or the language
+    server (threads) plans in place. `fragment`: a renderer's text for one workload, made in the
+    process that planned it (Plan.fragments)."""
+    return _plan(spec, source, keep_all, jobs, fragment)
 
 
 def _plan(spec: Spec, source: SourceMap, keep_all: bool, jobs: int | None,
