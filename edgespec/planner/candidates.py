@@ -375,8 +375,10 @@ def on_device(ctx: Context) -> Iterator[Candidate]:
         else:
             reasons = list(local.memory)
             run, per_1k, monthly = local.run, local.per_1k, local.monthly
-        est = Estimates(run.p50_ms, run.p95_ms, run.p50_ms, 0.0, acc, ctx.stage.accuracy - acc, size_mb,
-                        run.energy_mj, per_1k, monthly, None, run.utilisation, None, run.notes)
+        est = Estimates(p50_ms=run.p50_ms, p95_ms=run.p95_ms, compute_ms=run.p50_ms, network_ms=0.0, accuracy=acc,
+                        accuracy_drop=ctx.stage.accuracy - acc, model_size_mb=size_mb, energy_mj=run.energy_mj,
+                        cost_usd_per_1k=per_1k, cost_usd_per_month=monthly, utilisation=run.utilisation,
+                        notes=run.notes)
         reasons += run.power
         reasons += constraints.common(ctx, est, local_answer=True)
         yield Candidate("on-device", placements, est, tuple(reasons))
@@ -540,8 +542,9 @@ def remote_whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator
             per_1k, monthly, instances = _remote_costs(ctx, remote, c.p50_ms, 1.0, entry, reasons, pool)
             if pool is None and remote.kind != "workers-ai" and not memory:
                 reasons.append(f"memory: {placements[0].model} does not fit on the GPUs of {remote.instance_type}")
-            est = Estimates(net50 + c50, net95 + c95, c50, net50, acc, drop, size_mb, energy, per_1k, monthly,
-                            None, None, instances, (*notes, *rtt_note), pool)
+            est = Estimates(p50_ms=net50 + c50, p95_ms=net95 + c95, compute_ms=c50, network_ms=net50, accuracy=acc,
+                            accuracy_drop=drop, model_size_mb=size_mb, energy_mj=energy, cost_usd_per_1k=per_1k,
+                            cost_usd_per_month=monthly, instances=instances, notes=(*notes, *rtt_note), pool=pool)
             reasons += privacy
             reasons += constraints.common(ctx, est, local_answer=False)
             yield Candidate(pattern, placements, est, tuple(reasons))
@@ -619,10 +622,12 @@ def split(ctx: Context) -> Iterator[Candidate]:
                 t50, t95 = pool.serving.p50_ms, pool.serving.p95_ms
                 per_1k_r, monthly_r, instances = _remote_costs(ctx, remote, c_tail.p50_ms, 1.0, None, reasons, pool)
                 per_1k, monthly = _combined((per_1k_r, monthly_r), _device_costs(ctx, heads.energy_mj))
-                est = Estimates(heads.p50_ms + n50 + t50, heads.p95_ms + n95 + t95,
-                                heads.p50_ms + t50, n50, acc,
-                                ctx.stage.accuracy - acc, size_mb, heads.energy_mj, per_1k, monthly,
-                                None, heads.utilisation, instances, (*note, *heads.unknowns), pool)
+                est = Estimates(p50_ms=heads.p50_ms + n50 + t50, p95_ms=heads.p95_ms + n95 + t95,
+                                compute_ms=heads.p50_ms + t50, network_ms=n50, accuracy=acc,
+                                accuracy_drop=ctx.stage.accuracy - acc, model_size_mb=size_mb,
+                                energy_mj=heads.energy_mj, cost_usd_per_1k=per_1k, cost_usd_per_month=monthly,
+                                utilisation=heads.utilisation, instances=instances,
+                                notes=(*note, *heads.unknowns), pool=pool)
                 reasons += privacy
                 reasons += heads.power
                 reasons += constraints.common(ctx, est, local_answer=False)
@@ -693,8 +698,10 @@ def cascade(ctx: Context) -> Iterator[Candidate]:
         per_1k, monthly = _combined((per_1k_r, monthly_r), (here.per_1k, here.monthly))
         notes = (f"escalation rate {rate:.0%} ({'measured' if esc.measured else 'prior'}); "
                  f"small tier alone {small_acc:.3f}, large tier {large_acc:.3f}", *small.unknowns)
-        est = Estimates(p50, p95, s50 + rate * l50, rate * n50, acc, ctx.stage.accuracy - acc,
-                        size_mb, small.energy_mj, per_1k, monthly, rate, small.utilisation, instances, notes, pool)
+        est = Estimates(p50_ms=p50, p95_ms=p95, compute_ms=s50 + rate * l50, network_ms=rate * n50, accuracy=acc,
+                        accuracy_drop=ctx.stage.accuracy - acc, model_size_mb=size_mb, energy_mj=small.energy_mj,
+                        cost_usd_per_1k=per_1k, cost_usd_per_month=monthly, escalation_rate=rate,
+                        utilisation=small.utilisation, instances=instances, notes=notes, pool=pool)
         reasons += privacy
         reasons += small.power  # every request runs the small tier first
         reasons += constraints.common(ctx, est, local_answer=True)
@@ -741,10 +748,11 @@ def federated(ctx: Context) -> Iterator[Candidate]:
                 tail_energy = estimate.energy_mj(agg.power_w, tail_ms)
                 energy = None if heads.energy_mj is None or tail_energy is None else heads.energy_mj + tail_energy
                 per_1k, monthly = _device_costs(ctx, energy)
-                est = Estimates(heads.p50_ms + net.p50_ms + tail_ms, heads.p95_ms + net.p95_ms + tail95,
-                                heads.p50_ms + tail_ms, net.p50_ms, acc,
-                                ctx.stage.accuracy - acc, size_mb, energy, per_1k, monthly,
-                                None, heads.utilisation, None, (*note, *heads.unknowns))
+                est = Estimates(p50_ms=heads.p50_ms + net.p50_ms + tail_ms, p95_ms=heads.p95_ms + net.p95_ms + tail95,
+                                compute_ms=heads.p50_ms + tail_ms, network_ms=net.p50_ms, accuracy=acc,
+                                accuracy_drop=ctx.stage.accuracy - acc, model_size_mb=size_mb, energy_mj=energy,
+                                cost_usd_per_1k=per_1k, cost_usd_per_month=monthly, utilisation=heads.utilisation,
+                                notes=(*note, *heads.unknowns))
                 reasons = [*privacy, *heads.power, *constraints.common(ctx, est, local_answer=True)]
                 yield Candidate("federated", placements, est, tuple(reasons), cut)
 
