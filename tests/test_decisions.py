@@ -135,3 +135,20 @@ def test_a_client_fleet_is_a_data_source_without_compute():
     _, diagnostics = run(doc)
     (es501,) = [d for d in diagnostics if d.code == "ES501"]
     assert es501.message.endswith("no pattern applies to it") and "remote target" in es501.hint
+
+
+def test_a_speech_model_may_declare_its_decoding():
+    """Whisper-class speech recognition: with `generation`, gflops is per token and decoding (memory
+    bound, one step per transcript token) dominates, as for text generation."""
+    whisper = model("speech-recognition", "1.55B", 3.1, 0.9, input={"shape": [1, 80, 3000], "dtype": "float16"})
+    doc = spec({"asr": whisper},
+               {"box": {"hardware": "jetson-orin-nx-16gb", "count": 5, "network": {"rtt_ms": 20, "uplink_mbps": 50}}},
+               {"w": {"model": "asr", "data_source": ["box"], "latency": {"p95_ms": "20s"}, "throughput": {"rps": 0.01},
+                      "generation": {"prompt_tokens": 1500, "output_tokens": 100}, "pattern": "on-device",
+                      "optimize": {"precision": "fp16"}}})
+    short, long_ = (run({**doc, "workloads": {"w": {**doc["workloads"]["w"],
+                                                    "generation": {"prompt_tokens": 1500, "output_tokens": n}}}})[0]
+                    .workloads["w"].chosen.estimates for n in (50, 200))
+    step = (long_.p50_ms - short.p50_ms) / 150  # what each transcript token adds
+    assert step > 20  # a decode step reads the 3.1 GB of fp16 weights: tens of ms on an Orin NX
+    assert "memory-bound" in " ".join(long_.notes)

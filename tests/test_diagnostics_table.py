@@ -102,6 +102,8 @@ CASES = [
      [("ES310", 31, 5)]),
     ("jurisdiction-against-region", "    instance_type: g4dn.2xlarge", "    instance_type: g4dn.2xlarge\n    jurisdiction: de",
      [("ES317", 31, 19)]),
+    ("generation-on-a-detector", "    throughput: {rps: 15}", "    throughput: {rps: 15}\n    generation: {prompt_tokens: 10, output_tokens: 5}",
+     [("ES318", 37, 5)]),
     ("power-budget-on-wavelength", "    instance_type: g4dn.2xlarge", "    instance_type: g4dn.2xlarge\n    power_budget_w: 300",
      [("ES310", 31, 5)]),
     # ES4xx: catalog

@@ -188,6 +188,12 @@ _ALL = [
          "An aws-ec2 or aws-wavelength target's jurisdiction is where its region or zone is (from "
          "edgespec's sourced table of regions); the declared `jurisdiction` says otherwise.",
          "Remove `jurisdiction` (it is derived), or pick the region you meant."),
+    Code("ES318", "generation on a model that does not generate", E,
+         "`generation` gives the token counts of a request that decodes tokens: a text-generation "
+         "model, or a speech-recognition model whose decoder dominates (then its `gflops` is per "
+         "token). On any other model the planner would read `gflops` per token and the estimate would "
+         "be wrong by the token count.",
+         "Remove `generation`, or set the model's task to what it does."),
     # -- ES4xx: the catalog ------------------------------------------------------------------------
     Code("ES401", "unknown hardware", E,
          "The hardware id is not in edgespec's catalog. `edgespec catalog` lists the ids.",

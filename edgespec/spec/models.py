@@ -244,10 +244,12 @@ class Optimize(_Strict):
 
 
 class Generation(_Strict):
-    """Typical token counts of a text-generation request."""
+    """Typical token counts of a request that generates tokens: text generation, or a speech
+    recognition model whose decoder dominates (an encoder-decoder such as Whisper). The model's
+    `gflops` is then per token."""
 
-    prompt_tokens: Int = Field(ge=1, le=10_000_000, description="Prompt length in tokens (drives prefill time).")
-    output_tokens: Int = Field(ge=1, le=10_000_000, description="Generated tokens per request (drives decode time).")
+    prompt_tokens: Int = Field(ge=1, le=10_000_000, description="Prompt length in tokens (drives prefill time); for speech recognition, the encoder's positions per request (Whisper: 1500 per 30 s window).")
+    output_tokens: Int = Field(ge=1, le=10_000_000, description="Generated tokens per request (drives decode time); for speech recognition, the transcript's tokens.")
 
 
 class Workload(_Strict):
@@ -257,7 +259,7 @@ class Workload(_Strict):
     data_source: list[Name] = Field(min_length=1, description="Targets where the input is produced.")
     latency: Latency = Field(description="End-to-end latency budget.")
     throughput: Throughput | None = Field(None, description="Sustained request rate per data-source device.")
-    generation: Generation | None = Field(None, description="Token counts; required for text-generation models.")
+    generation: Generation | None = Field(None, description="Token counts; required for text-generation models, and optional for speech-recognition models whose decoding dominates (then the model's gflops is per token).")
     accuracy: AccuracyNeed | None = Field(None, description="Accuracy requirement.")
     privacy: Privacy = Field(default_factory=Privacy, description="How far data may travel.")
     offline: Offline = Field("none", description="required: must keep answering without uplink; preferred: degrade gracefully; none.")

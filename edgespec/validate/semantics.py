@@ -19,7 +19,7 @@ from edgespec.validate.schema_errors import suggest
 # schema/pydantic agreement test).
 NOT_IN_SCHEMA = {
     "ES106", "ES301", "ES302", "ES303", "ES304", "ES305", "ES306", "ES307", "ES308", "ES309",
-    "ES310", "ES311", "ES313", "ES315", "ES316", "ES317", "ES402", "ES403", "ES405", "ES406", "ES407",
+    "ES310", "ES311", "ES313", "ES315", "ES316", "ES317", "ES318", "ES402", "ES403", "ES405", "ES406", "ES407",
 }
 
 
@@ -237,6 +237,9 @@ def _power_budget(target, entry: dict, here: str, report: _Reporter) -> None:
                    else f"no power mode of {target.hardware} fits: the lowest draws {min(watts.values()):g} W")
 
 
+GENERATING = ("text-generation", "speech-recognition")  # tasks whose requests decode tokens
+
+
 def _workloads(spec: Spec, report: _Reporter) -> None:
     models = model_names(spec)
     hw = catalog.hardware()
@@ -285,6 +288,10 @@ def _workloads(spec: Spec, report: _Reporter) -> None:
         model = spec.models.get(models.get(w.model, ""))
         if model is not None and model.task == "text-generation" and w.generation is None:
             report("ES306", f"{w.model!r} generates text: declare `generation`", here, key=True)
+        elif model is not None and w.generation is not None and model.task not in GENERATING:
+            report("ES318", f"`generation` applies to text-generation and speech-recognition models; "
+                   f"{w.model!r} is {model.task}", f"{here}/generation", key=True,
+                   hint="remove `generation`: this model's gflops is per inference")
         if w.pattern != "auto":
             _pinned_pattern(spec, name, report, model, kinds)
 
