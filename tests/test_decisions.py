@@ -152,3 +152,23 @@ def test_a_speech_model_may_declare_its_decoding():
     step = (long_.p50_ms - short.p50_ms) / 150  # what each transcript token adds
     assert step > 20  # a decode step reads the 3.1 GB of fp16 weights: tens of ms on an Orin NX
     assert "memory-bound" in " ".join(long_.notes)
+
+
+def test_json_reports_each_rejection_against_its_target():
+    """A cascade the camera's power budget rules out is rejected against the camera, not the cloud
+    tier it escalates to; a cloud placement privacy forbids, against the cloud."""
+    doc = spec({"det": model("object-detection", "25M", 60, 0.6)},
+               {"cam": {"hardware": "jetson-orin-nano-8gb", "power_mode": "15W", "count": 50, "jurisdiction": "us",
+                        "power_budget_w": 0.5, "network": {"rtt_ms": 40, "uplink_mbps": 20}},
+                "cloud": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6.xlarge",
+                          "network": {"rtt_ms": 40}},
+                "eu": {"hardware": "aws-ec2", "region": "eu-west-1", "instance_type": "g6.xlarge",
+                       "network": {"rtt_ms": 40}}},
+               {"w": {"model": "det", "data_source": ["cam"], "latency": {"p95_ms": 300}, "throughput": {"rps": 10},
+                      "privacy": {"raw_data": "region"}, "escalation": {"to": "cloud", "confidence_below": 0.5}}})
+    p, _ = run(doc)
+    rejected = json.loads(render.as_json(p))["workloads"]["w"]["rejected"]
+    eu = next(r for r in rejected if r["pattern"] == "cloud" and r["reason"].startswith("privacy:"))
+    assert eu["target"] == "eu"
+    cascade = next(r for r in rejected if r["pattern"] == "cascade")
+    assert cascade["reason"].startswith("power:") and cascade["target"] == "cam"

@@ -99,7 +99,7 @@ def _workload_json(wp: WorkloadPlan) -> dict:
     # The closest miss per pattern and target (all candidates: `plan --explain`), so the document
     # stays a size a bot can read: every rejected candidate of a large spec runs to tens of MB.
     misses = select.nearest_misses(wp.rejected, group=select.by_pattern_and_target)
-    rejected = [{"pattern": r.pattern, "target": select.target_of(r), "recipe": _placement_json(r)[0]["recipe"],
+    rejected = [{"pattern": r.pattern, "target": select.blamed(r), "recipe": _placement_json(r)[0]["recipe"],
                  "cut": r.cut, "reason": r.reasons[0], "reasons": list(r.reasons)}
                 for _, r in sorted(misses.items())]
     return {
@@ -154,7 +154,7 @@ def json_fragment(wp: WorkloadPlan) -> str:
             f'\n          "pattern": {_str(r.pattern)},\n          "reason": {_str(r.reasons[0])},'
             f'\n          "reasons": {_strings(r.reasons, "          ")},'
             f'\n          "recipe": {_recipe_text(r.placements[0].recipe, "          ")},'
-            f'\n          "target": {_str(select.target_of(r))}\n        }}'
+            f'\n          "target": {_str(select.blamed(r))}\n        }}'
             for _, r in sorted(rejected.items())) + "\n      ]")
     else:
         out.append("[]")
