@@ -532,39 +532,57 @@ def remote_whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator
         if runs:
             net50, net95 = _uplink(ctx, ctx.payload_bytes, remote)
             privacy = _transfer_allowed(ctx, remote, "raw_data")
-        for (placements, capability, memory, c, work, acc, drop, size_mb, energy, notes), entry in zip(runs, entries):
-            if capability:
-                yield Candidate(pattern, placements, None, capability)
+        for run, entry in zip(runs, entries):
+            placements, c, work, acc, drop = run.placements, run.compute, run.work, run.accuracy, run.drop
+            if run.capability:
+                yield Candidate(pattern, placements, None, run.capability)
                 continue
-            reasons = list(memory)
+            reasons = list(run.memory)
             pool = _pool(ctx, remote, work, _budget_left(ctx, net95), 1.0) if remote.kind != "workers-ai" else None
             c50, c95 = (pool.serving.p50_ms, pool.serving.p95_ms) if pool else (c.p50_ms, c.p95_ms)
             per_1k, monthly, instances = _remote_costs(ctx, remote, c.p50_ms, 1.0, entry, reasons, pool)
-            if pool is None and remote.kind != "workers-ai" and not memory:
+            if pool is None and remote.kind != "workers-ai" and not run.memory:
                 reasons.append(f"memory: {placements[0].model} does not fit on the GPUs of {remote.instance_type}")
             est = Estimates(p50_ms=net50 + c50, p95_ms=net95 + c95, compute_ms=c50, network_ms=net50, accuracy=acc,
-                            accuracy_drop=drop, model_size_mb=size_mb, energy_mj=energy, cost_usd_per_1k=per_1k,
-                            cost_usd_per_month=monthly, instances=instances, notes=(*notes, *rtt_note), pool=pool)
+                            accuracy_drop=drop, model_size_mb=run.size_mb, energy_mj=run.energy_mj,
+                            cost_usd_per_1k=per_1k, cost_usd_per_month=monthly, instances=instances,
+                            notes=(*run.notes, *rtt_note), pool=pool)
             reasons += privacy
             reasons += constraints.common(ctx, est, local_answer=False)
             yield Candidate(pattern, placements, est, tuple(reasons))
 
 
+class RemoteRun(NamedTuple):
+    """One option on a remote tier, as far as it does not depend on the workload's rate, sources
+    or constraints (so the same for every workload of the model with the same pins)."""
+
+    placements: tuple[Placement, ...]
+    capability: tuple[str, ...]  # reasons the tier cannot run the option at all
+    memory: tuple[str, ...]
+    compute: estimate.Compute | None  # at batch 1 (the pool's batching is chosen per budget)
+    work: estimate.Work
+    accuracy: float
+    drop: float | None
+    size_mb: float
+    energy_mj: float | None
+    notes: tuple[str, ...]
+
+
 def _remote_runs(ctx: Context, remote: Device, options: list[Option], entry: dict | None,
-                 fixed_notes: list[str]) -> list[tuple]:
-    """What does not depend on the workload's rate, sources or constraints, per option: placements,
-    capability and memory reasons, the batch-1 run, the work, accuracy, drop, size, energy and notes."""
+                 fixed_notes: list[str]) -> list[RemoteRun]:
+    """Each option on `remote` (`entry`: the Workers AI model that serves it, if any)."""
     runs = []
     for stage, recipe, work, acc, size_mb, _ in options:
         placements = (Placement(remote.target, "remote", entry["id"] if entry else stage.name, recipe),)
         capability = () if entry else _capability(ctx, recipe, remote)
         if capability:
-            runs.append((placements, capability, (), None, work, acc, None, size_mb, None, ()))
+            runs.append(RemoteRun(placements, capability, (), None, work, acc, None, size_mb, None, ()))
             continue
         c = _compute(ctx, remote, work)
         memory = () if entry else tuple(_memory(ctx, remote, work, remote.gpus))
-        runs.append((placements, (), memory, c, work, acc, ctx.stage.accuracy - acc, size_mb,
-                     estimate.energy_mj(remote.power_w, c.p50_ms), (f"{remote.target}: {c.bound}-bound", *fixed_notes)))
+        runs.append(RemoteRun(placements, (), memory, c, work, acc, ctx.stage.accuracy - acc, size_mb,
+                              estimate.energy_mj(remote.power_w, c.p50_ms),
+                              (f"{remote.target}: {c.bound}-bound", *fixed_notes)))
     return runs
 
 
