@@ -310,7 +310,8 @@ def _remote_costs(ctx: Context, remote: Device, compute_ms: float, share: float,
         per_request = estimate.workers_ai_usd(model_entry or {}, prompt, output)
         limit = remote.rate_limit_per_minute or estimate.workers_ai_rate_limit(model_entry or {}, ctx.task)
         if total is not None and limit is not None and total * share > limit / 60:
-            reasons.append((_RATE_LIMIT, total * share, remote.target, limit, limit / 60, (model_entry or {}).get("id")))
+            served = (model_entry or {}).get("id")
+            reasons.append((_RATE_LIMIT, total * share, remote.target, limit, limit / 60, served))
         monthly = _monthly(ctx)
         return per_request * 1000 * share, (per_request * monthly * share if monthly is not None else None), None
     # a device used as a remote tier (site server): electricity only
@@ -634,8 +635,8 @@ def split(ctx: Context) -> Iterator[Candidate]:
                 heads = _on_sources(ctx, head)
                 pool = _pool(ctx, remote, tail, _budget_left(ctx, heads.p95_ms, n95), 1.0)
                 if pool is None:
-                    yield Candidate("split", placements, None,
-                                    (f"memory: the tail does not fit on the GPUs of {remote.instance_type}",), point.name)
+                    too_large = f"memory: the tail does not fit on the GPUs of {remote.instance_type}"
+                    yield Candidate("split", placements, None, (too_large,), point.name)
                     continue
                 t50, t95 = pool.serving.p50_ms, pool.serving.p95_ms
                 per_1k_r, monthly_r, instances = _remote_costs(ctx, remote, c_tail.p50_ms, 1.0, None, reasons, pool)

@@ -293,7 +293,8 @@ def _place_jointly(job: _Job, workloads: dict[str, WorkloadPlan], fragments: dic
             continue
         moved = choice.candidate
         shared = ", ".join(f"{r.kind} on {r.target}" for r in over if name in over[r])
-        why = (f"joint placement: {moved.pattern} [{' + '.join(dict.fromkeys(p.recipe.label() for p in moved.placements))}] "
+        recipe = " + ".join(dict.fromkeys(p.recipe.label() for p in moved.placements))
+        why = (f"joint placement: {moved.pattern} [{recipe}] "
                f"instead of its own best ({wp.chosen.pattern}), whose {shared or 'shared resources'} the other "
                f"workloads need too ({choice.regret:.1%} worse on {wp.objective}); {wp.why}")
         kept = tuple(c for c in wp.candidates if c.key != moved.key) + (moved,)

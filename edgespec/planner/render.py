@@ -15,7 +15,8 @@ JSON_VERSION = 1
 def _placements(c: Candidate) -> str:
     """Each placement as target(role):model; a remote pool with its instance count (x3)."""
     pool = c.estimates.pool if c.estimates is not None else None
-    return ", ".join(f"{p.target}({p.role[0]}):{p.model}" + (f" x{pool.instances}" if pool and p.role == "remote" else "")
+    return ", ".join(f"{p.target}({p.role[0]}):{p.model}"
+                     + (f" x{pool.instances}" if pool and p.role == "remote" else "")
                      for p in c.placements)
 
 

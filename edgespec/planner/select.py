@@ -54,7 +54,8 @@ def best(objective: str, candidates: list[Candidate]) -> Candidate | None:
 def ranked(objective: str, candidates: list[Candidate], k: int) -> list[Candidate]:
     """The k best feasible candidates, best first, ordered as `best` orders them (the candidate key
     settles exact ties, and is built only for the k kept)."""
-    scored = [(_rank(objective, c), i, c) for i, c in enumerate(candidates) if not c.reasons and c.estimates is not None]
+    scored = [(_rank(objective, c), i, c) for i, c in enumerate(candidates)
+              if not c.reasons and c.estimates is not None]
     top = heapq.nsmallest(k, scored, key=lambda t: (t[0], t[1]))
     if len(top) == k:  # candidates tied with the last kept: all of them, so the key decides as in `best`
         cut = top[-1][0]

@@ -114,12 +114,14 @@ def fit(training: list[Row], base: dict | None = None) -> dict:
     constants = dict(base or current())
     cnn = [r for r in training if not r.output]
     llm = [r for r in training if r.output]
+    def error(rows: list[Row], **changed) -> float:
+        return statistics.median(ape(r, {**constants, **changed}) for r in rows)
+
     if cnn:
-        constants["efficiency_max"] = min(
-            GRID["efficiency_max"], key=lambda e: statistics.median(ape(r, {**constants, "efficiency_max": e}) for r in cnn))
+        constants["efficiency_max"] = min(GRID["efficiency_max"], key=lambda e: error(cnn, efficiency_max=e))
     if llm:
-        best = min(itertools.product(GRID["decode_efficiency"], GRID["prefill_efficiency"]), key=lambda de: statistics.median(
-            ape(r, {**constants, "decode_efficiency": de[0], "prefill_efficiency": de[1]}) for r in llm))
+        pairs = itertools.product(GRID["decode_efficiency"], GRID["prefill_efficiency"])
+        best = min(pairs, key=lambda de: error(llm, decode_efficiency=de[0], prefill_efficiency=de[1]))
         constants["decode_efficiency"], constants["prefill_efficiency"] = best
     return constants
 
