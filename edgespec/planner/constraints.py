@@ -44,13 +44,18 @@ def capability(task: str, fmt: str, recipe: Recipe, device: Device) -> list[str]
     return reasons
 
 
+def resident_bytes(weight_bytes: float, generates: bool, input_bytes: float) -> float:
+    """What a model takes of a device's memory while loaded: its weights (x1.2 for a model that
+    generates tokens: KV cache and runtime) and its activations."""
+    return weight_bytes * (LLM_RUNTIME_FACTOR if generates else 1.0) + input_bytes * ACTIVATION_FACTOR
+
+
 def memory(device: Device, work: estimate.Work, input_bytes: float, gpus: int = 1) -> list[str]:
     """The weights, runtime and activations within the usable memory (`gpus`: a remote instance's
     GPUs, which a model too large for one spans by tensor parallelism)."""
     if device.memory_bytes is None:
         return []
-    factor = LLM_RUNTIME_FACTOR if work.output_tokens else 1.0
-    need = work.weight_bytes * factor + input_bytes * ACTIVATION_FACTOR
+    need = resident_bytes(work.weight_bytes, bool(work.output_tokens), input_bytes)
     have = device.memory_bytes * gpus
     if need > have:
         on = f" on {gpus} GPUs" if gpus > 1 else ""

@@ -86,10 +86,9 @@ def usage(spec: Spec, devices: dict[str, Device], workload: str, c: Candidate) -
                 if d.power_budget_w is not None and d.power_w:
                     amounts[Resource("power", p.target)] = amounts[Resource("busy", p.target)]
             if d.memory_bytes is not None:
-                factor = constraints.LLM_RUNTIME_FACTOR if model.task == "text-generation" else 1.0
                 payload = estimate.input_bytes(model.input.shape, model.input.dtype, model.input.encoded_bytes)
-                amounts[Resource("memory", p.target)] = (e.model_size_mb * 1e6 * factor
-                                                         + payload * constraints.ACTIVATION_FACTOR)
+                amounts[Resource("memory", p.target)] = constraints.resident_bytes(
+                    e.model_size_mb * 1e6, w.generation is not None, payload)
         elif e.pool is not None and p.target == e.pool.target:
             amounts[Resource("instances", p.target)] = e.pool.needed
     return Usage(tuple(sorted(amounts.items())))

@@ -33,12 +33,6 @@ def score(objective: str, c: Candidate) -> tuple:
     return (*_rank(objective, c), c.key)
 
 
-def _first(ranked: list[tuple[tuple, Candidate]]) -> Candidate:
-    """The lowest rank; the candidate key only settles exact ties."""
-    top = min(rank for rank, _ in ranked)
-    return _by_key([c for rank, c in ranked if rank == top])
-
-
 def _by_key(ties: list[Candidate]) -> Candidate:
     """The candidate with the lowest key among equally ranked ones (keys are costly: built only
     for real ties)."""
@@ -46,9 +40,9 @@ def _by_key(ties: list[Candidate]) -> Candidate:
 
 
 def best(objective: str, candidates: list[Candidate]) -> Candidate | None:
-    # c.feasible, spelled out: asked of every candidate of every workload
-    ranked = [(_rank(objective, c), c) for c in candidates if not c.reasons and c.estimates is not None]
-    return _first(ranked) if ranked else None
+    """The best feasible candidate (the first of `ranked`), or None."""
+    top = ranked(objective, candidates, 1)
+    return top[0] if top else None
 
 
 def ranked(objective: str, candidates: list[Candidate], k: int) -> list[Candidate]:

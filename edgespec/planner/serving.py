@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 from edgespec import catalog
 from edgespec.catalog import value
-from edgespec.planner import estimate
+from edgespec.planner import constraints, estimate
 from edgespec.planner.device import Device
 
 HEADROOM = estimate.UTILISATION_HEADROOM  # an instance is sized to run at most this busy
@@ -94,7 +94,7 @@ def _overhead_and_efficiency(device: Device, precision: str) -> tuple[float, flo
 
 def _fit(device: Device, work: estimate.Work, usable: float) -> int | None:
     """GPUs one replica needs for the weights (a power of two up to the instance's GPUs)."""
-    need = work.weight_bytes * (1.2 if work.output_tokens else 1.0)
+    need = work.weight_bytes * (constraints.LLM_RUNTIME_FACTOR if work.output_tokens else 1.0)
     k = 1
     while k <= device.gpus:
         if need <= usable * k:

@@ -73,20 +73,11 @@ def predict(row: Row, constants: dict | None = None) -> float:
     # (r = b/t) when the batch fills fast enough there
     cal, _ = estimate.class_constants(device, work.precision)
     best = 0.0
-    for b in catalog._load("serving.yaml")["dynamic_batching"]["batch_sizes"]:
-        t = _batch_time(device, work, b, constants["efficiency_max"])
-        capacity = b / t * 1e3
-        if t * (2 * cal["p95_over_p50"] - 1) + 1.5 * (b - 1) / capacity * 1e3 <= row.bound_ms:
-            best = max(best, capacity)
+    for s in serving.dynamic_options(device, work, constants["efficiency_max"]):
+        t = s.batch / s.capacity_rps * 1e3  # the batch's time on the benchmark's one GPU
+        if t * (2 * cal["p95_over_p50"] - 1) + 1.5 * (s.batch - 1) / s.capacity_rps * 1e3 <= row.bound_ms:
+            best = max(best, s.capacity_rps)
     return best
-
-
-def _batch_time(device: Device, work: estimate.Work, b: int, eff_max: float) -> float:
-    overhead, eff1, cal = serving._overhead_and_efficiency(device, work.precision)
-    eff = eff1 + (eff_max - eff1) * (1 - 1 / b)
-    compute_ms = b * work.gflops * 1e9 / (device.peak_tops[work.precision] * 1e12 * eff) * 1e3
-    memory_ms = work.weight_bytes / (device.bandwidth_gbs * 1e9 * cal["bandwidth_efficiency"]) * 1e3
-    return overhead + max(compute_ms, memory_ms)
 
 
 def current() -> dict:
