@@ -6,8 +6,9 @@ import pytest
 import yaml
 
 from edgespec.load import load_bytes
-from edgespec.planner import candidates, constraints, device, estimate
-from edgespec.planner.types import Estimates, Recipe, spell
+from edgespec.planner import constraints, device, estimate
+from edgespec.planner.context import context
+from edgespec.planner.types import Draft, Estimates, Recipe, spell
 from edgespec.spec.models import Spec, Target
 from edgespec.validate import validate
 from tests.planner_helpers import model, run, spec
@@ -26,7 +27,12 @@ def ctx_for(workload: dict, targets: dict | None = None):
     doc = spec({"m": model()}, targets, {"w": {"model": "m", "data_source": ["cam"], **workload}})
     s = Spec.model_validate(doc)
     devices = {n: device.resolve(n, t) for n, t in s.targets.items()}
-    return candidates.context(s, "w", devices, {})
+    return context(s, "w", devices)
+
+
+def finished(ctx, estimates: Estimates, *, local_answer: bool) -> list:
+    """The reasons constraints.finish gives a candidate with these estimates and no other facts."""
+    return list(constraints.finish(ctx, Draft("on-device", (), estimates, local_answer)).reasons)
 
 
 def est(p50=10.0, p95=12.0, accuracy=0.9, drop=0.0, utilisation=0.1) -> Estimates:
@@ -78,9 +84,8 @@ def test_privacy_and_residency_reasons():
 def test_latency_throughput_accuracy_offline():
     ctx = ctx_for({"latency": {"p50_ms": 8, "p95_ms": 20, "p99_ms": 13}, "throughput": {"rps": 50},
                    "accuracy": {"max_drop": 0.01, "min": 0.85}, "offline": "required"})
-    assert constraints.common(ctx, est(p50=5, p95=6), local_answer=True) == []
-    reasons = constraints.common(ctx, est(p50=10, p95=12, accuracy=0.84, drop=0.06, utilisation=0.9),
-                                 local_answer=False)
+    assert finished(ctx, est(p50=5, p95=6), local_answer=True) == []
+    reasons = finished(ctx, est(p50=10, p95=12, accuracy=0.84, drop=0.06, utilisation=0.9), local_answer=False)
     assert [spell(r) for r in reasons] == [
         "latency: p50 10.0 ms > 8 ms (from cam)",
         "latency: p99 14.0 ms > 13 ms (from cam)",
@@ -89,7 +94,7 @@ def test_latency_throughput_accuracy_offline():
         "accuracy: 0.840 < min 0.85",
         "offline: offline=required, but this pattern cannot answer without the uplink",
     ]
-    p99 = constraints.common(ctx, est(p50=5, p95=10), local_answer=True)  # p99 ~ p95 + (p95 - p50) = 15
+    p99 = finished(ctx, est(p50=5, p95=10), local_answer=True)  # p99 ~ p95 + (p95 - p50) = 15
     assert [spell(r) for r in p99] == ["latency: p99 15.0 ms > 13 ms (from cam)"]
 
 
@@ -97,22 +102,22 @@ def test_power_budget():
     cam = dev("cam", "jetson-orin-nano-8gb", power_mode="15W", power_budget_w=3)
     run = estimate.Compute(40.0, 48.0, "compute")
     assert constraints.draw_w(cam, 10 * 40.0 / 1000) == pytest.approx(15 * 0.4)  # 15 W while busy, 40% of the time
-    (reason,) = constraints.power(10, [(cam, run)])
+    reason = constraints.power(10, cam, run)
     assert spell(reason) == "power: 6.00 W average on cam at 10 rps (40% busy at 15 W, 15W mode) > power_budget_w 3 W"
-    assert constraints.power(5, [(cam, run)]) == []  # 15 W x 20% = 3 W: exactly the budget holds
+    assert constraints.power(5, cam, run) is None  # 15 W x 20% = 3 W: exactly the budget holds
     # without a declared rate there is nothing to average over: the draw while busy is compared
-    (busy,) = constraints.power(0.0, [(cam, run)])
+    busy = constraints.power(0.0, cam, run)
     assert spell(busy) == ("power: cam draws 15 W while busy (15W mode) > power_budget_w 3 W "
                            "(no throughput.rps to average over)")
     roomy = dev("cam", "jetson-orin-nano-8gb", power_mode="15W", power_budget_w=15)
-    assert constraints.power(0.0, [(roomy, run)]) == []
+    assert constraints.power(0.0, roomy, run) is None
     # a device without a budget, or beside a budgeted one, is not checked; a busy share caps at 100%
     free = dev("free", "jetson-orin-nano-8gb", power_mode="15W")
-    assert constraints.power(100, [(free, run)]) == []
+    assert constraints.power(100, free, run) is None
     assert constraints.draw_w(cam, 100 * 40.0 / 1000) == 15
     assert constraints.draw_w(cam, None) == 15  # no rate: the power while busy
     coral = dev("lane", "coral-usb", power_budget_w=0.5)
-    (other,) = constraints.power(10, [(free, run), (coral, estimate.Compute(30.0, 33.0, "spill"))])
+    other = constraints.power(10, coral, estimate.Compute(30.0, 33.0, "spill"))
     assert spell(other) == "power: 0.60 W average on lane at 10 rps (30% busy at 2 W) > power_budget_w 0.5 W"
 
 
@@ -246,3 +251,43 @@ def test_a_power_mode_above_the_budget_warns_with_the_modes_that_fit(fields, mes
     assert checked is not None and (warning.code, warning.message, warning.hint) == ("ES314", message, hint)
     doc["targets"]["cam"] = {"hardware": "jetson-orin-nx-16gb", "power_mode": "10W", "power_budget_w": 12.95}
     assert validate(load_bytes(yaml.safe_dump(doc).encode(), "t.yaml"))[1] == []  # a mode within the budget
+
+
+def test_a_new_constraint_is_one_function_and_its_registration(monkeypatch):
+    """A check registered in constraints.CHECKS reaches every pattern's candidates through
+    constraints.finish (no pattern knows about it), gives the headline reason where it breaks
+    first, and the target it names is the one the JSON rejects the candidate against."""
+    from tests.planner_helpers import video_analytics
+
+    def check_no_cloud(ctx, d, out):  # e.g. an egress ban: nothing may reach the target "cloud"
+        if any(dest.target == "cloud" for dest, _ in d.sends):
+            out.append("egress: cloud is banned")
+            return "cloud"
+        return None
+
+    monkeypatch.setattr(constraints, "CHECKS", ((check_no_cloud, lambda ctx: True), *constraints.CHECKS))
+    doc = video_analytics()
+    doc["workloads"]["analytics"]["privacy"] = {"raw_data": "anywhere", "features": "anywhere"}
+    (planned, _) = run(doc)
+    wp = planned.workloads["analytics"]
+    sending = [c for c in wp.candidates if c.estimates is not None and c.pattern in ("cloud", "split")]
+    assert {c.pattern for c in sending} == {"cloud", "split"}
+    for c in sending:
+        assert c.reasons[0] == "egress: cloud is banned" and c.blame == "cloud", c.key
+    local = [c for c in wp.candidates if c.pattern == "on-device"]
+    assert local and not any("egress: cloud is banned" in c.reasons for c in local)
+    assert wp.chosen is None or wp.chosen.pattern not in ("cloud", "split")
+
+
+def test_checks_that_cannot_break_for_a_workload_are_skipped():
+    """finish applies only the checks a workload's constraints can break (no latency budget: no
+    latency check), and the result is the same as applying them all."""
+    ctx = ctx_for({"latency": {"p95_ms": 100}, "accuracy": {"max_drop": 0.01}})  # no rate, power budget, offline
+    finished(ctx, est(p50=10_000, p95=20_000, drop=0.5), local_answer=False)
+    names = [check.__name__ for check in ctx.local.checks]
+    assert names == ["check_memory", "check_capacity", "check_privacy", "check_latency", "check_accuracy"]
+    every = Draft("on-device", (), est(p50=10_000, p95=20_000, drop=0.5), False)
+    everything: list = []
+    for check, _ in constraints.CHECKS:
+        check(ctx, every, everything)
+    assert [spell(r) for r in finished(ctx, every.estimates, local_answer=False)] == [spell(r) for r in everything]

@@ -12,6 +12,7 @@ import pytest
 from edgespec.load import load_bytes
 from edgespec.planner import joint, render, select
 from edgespec.planner import plan as plan_mod
+from edgespec.planner.memo import Memo
 from edgespec.validate import validate
 from tests.conftest import ROOT
 from tests.planner_helpers import model, run, spec
@@ -134,7 +135,7 @@ def test_the_joint_choice_is_the_brute_force_optimum(seed):
     checked, _ = validate(loaded)
     p, diagnostics = plan_mod.plan(checked, loaded.source, keep_all=True)
     devices = {n: plan_mod.device_mod.resolve(n, t) for n, t in checked.targets.items()}
-    job = plan_mod._Job(checked, loaded.source, devices, {}, True, None)
+    job = plan_mod._Job(checked, loaded.source, devices, Memo(), True, None)
     names = [n for n, wp in p.workloads.items() if wp.chosen is not None]
     options = {n: plan_mod._choices(job, n, job.plan(n)[3]) for n in names}
     limit = joint.limits(devices)

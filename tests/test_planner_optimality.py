@@ -108,7 +108,8 @@ def test_search_space_is_complete(seed):
 @pytest.mark.parametrize("seed", range(40))
 def test_pruning_dominated_aggregators_keeps_the_optimum(seed):
     """Many aggregators on one site; the planner's optimum equals the unpruned search's."""
-    from edgespec.planner import candidates as cands
+    from edgespec.planner import patterns
+    from edgespec.planner.context import context
     from edgespec.planner import device as device_mod
     from edgespec.planner import select
     from edgespec.spec.models import Spec
@@ -127,9 +128,9 @@ def test_pruning_dominated_aggregators_keeps_the_optimum(seed):
     objective = doc["workloads"]["w"]["objective"]
     results = []
     for prune in (True, False):
-        ctx = cands.context(s, "w", devices, {})
+        ctx = context(s, "w", devices)
         ctx.prune_dominated = prune
-        found = cands.enumerate_all(ctx)
+        found = patterns.enumerate_all(ctx)
         results.append((select.best(objective, found), len(found)))
     (pruned, n_pruned), (full, n_full) = results
     assert n_pruned <= n_full

@@ -2,8 +2,14 @@
 
 Reasons are one line each and start with the constraint's name, so `plan --explain` and the
 ES501 message read the same way: "latency: p95 212 ms > 50 ms on store-orin". The checks made for
-every candidate (`common`) give templates and arguments, spelled out only for the candidates a plan
-shows (types.spell).
+every candidate give templates and arguments, spelled out only for the candidates a plan shows
+(types.spell).
+
+Every candidate a pattern forms (a types.Draft) is finished here: `finish` applies each check of
+CHECKS in order, and the first broken one names the target the candidate is rejected against. A
+new constraint is one check function (ctx, draft) -> (target or None, reasons) and its place in
+CHECKS. Capability is the exception: a candidate whose hardware cannot run it has no estimates to
+check, so the patterns test it before forming the candidate.
 """
 
 from __future__ import annotations
@@ -13,12 +19,13 @@ from typing import TYPE_CHECKING
 from edgespec import catalog
 from edgespec.planner import estimate
 from edgespec.planner.device import Device
-from edgespec.planner.types import Estimates, Recipe
+from edgespec.planner.types import Candidate, Draft, Recipe
 
 if TYPE_CHECKING:
-    from edgespec.planner.candidates import Context
+    from edgespec.planner.context import Context
 
 LEVELS = ("device", "site", "region", "anywhere")
+POOLED = ("ec2", "wavelength")  # remote kinds served by a pool of instances the planner sizes
 ACTIVATION_FACTOR = 4  # runtime activations ~ a few copies of the input tensor (docs/planner.md)
 LLM_RUNTIME_FACTOR = 1.2  # KV cache and runtime on top of the weights
 
@@ -119,27 +126,23 @@ def draw_w(device: Device, busy: float | None) -> float:
     return device.power_w if busy is None else device.power_w * min(busy, 1.0)
 
 
-def power(rps: float, results) -> list:
-    """`power_budget_w`: each budgeted device's average draw for the workload (results: (device,
-    estimate.Compute) per data source) within its budget. Idle power is not counted: the budget is
-    what inference may add (docs/planner.md)."""
-    reasons = []
-    for dev, c in results:
-        budget = dev.power_budget_w
-        if budget is None or dev.power_w is None:
-            continue  # without a power figure the budget cannot be checked (ES503 says so)
-        draw = draw_w(dev, rps * c.p50_ms / 1000 if rps else None)
-        if draw > budget + 1e-9:  # so power_w > 0: draw / power_w is the busy share
-            mode = f", {dev.power_mode} mode" if dev.power_mode else ""
-            if rps:
-                reasons.append((_POWER, draw, dev.target, rps, draw / dev.power_w, dev.power_w, mode, budget))
-            else:
-                reasons.append((_POWER_BUSY, dev.target, dev.power_w, f" ({dev.power_mode} mode)" if mode else "",
-                                budget))
-    return reasons
+def power(rps: float, dev: Device, c: estimate.Compute) -> tuple | None:
+    """`power_budget_w`: a budgeted device's average draw for the workload (c: its run there)
+    within its budget; None when it holds. Idle power is not counted: the budget is what inference
+    may add (docs/planner.md)."""
+    budget = dev.power_budget_w
+    if budget is None or dev.power_w is None:
+        return None  # without a power figure the budget cannot be checked (ES503 says so)
+    draw = draw_w(dev, rps * c.p50_ms / 1000 if rps else None)
+    if draw <= budget + 1e-9:
+        return None
+    mode = f", {dev.power_mode} mode" if dev.power_mode else ""  # draw > budget, so power_w > 0
+    if rps:
+        return (_POWER, draw, dev.target, rps, draw / dev.power_w, dev.power_w, mode, budget)
+    return (_POWER_BUSY, dev.target, dev.power_w, f" ({dev.power_mode} mode)" if mode else "", budget)
 
 
-# common()'s reasons: (template, *args), spelled out by types.spell
+# the checks' reasons: (template, *args), spelled out by types.spell
 _P50 = "latency: p50 {:.1f} ms > {:g} ms (from {})"
 _P95 = "latency: p95 {:.1f} ms > {:g} ms (from {})"
 _P99 = "latency: p99 {:.1f} ms > {:g} ms (from {})"
@@ -149,7 +152,7 @@ _MIN = "accuracy: {:.3f} < min {:g}"
 _OFFLINE = "offline: offline=required, but this pattern cannot answer without the uplink"
 
 
-# a remote pool's or Workers AI's reasons (candidates.py), as templates
+# a remote pool's or Workers AI's reasons, as templates
 NEEDS = "throughput: needs {} x {} on {} for {:g} rps ({:.1f} rps each at {} {}, {:.0%} busy), {} is {}"
 RATE_LIMIT = "throughput: {:g} rps to {} exceeds the Workers AI limit of {:g} requests/minute ({:.1f} rps) for {}"
 
@@ -180,28 +183,153 @@ def violation(reason) -> float:
     return (value - limit) / abs(limit) if limit else float("inf")
 
 
-def common(ctx: Context, est: Estimates, *, local_answer: bool) -> list:
-    """Latency, throughput, accuracy and offline: the constraints every pattern shares.
+# -- the checks every formed candidate goes through (finish) ----------------------------------------
+# A check appends the reasons a draft breaks it by to `out` and returns the target they are
+# against ("" when it is the workload as a whole), or None when it holds.
+def check_memory(ctx: Context, d: Draft, out: list) -> str | None:
+    """Everything resident on a device (weights, runtime, activations) within its usable memory;
+    a remote pool with no batching the instance's GPUs hold."""
+    target = None
+    for dev, work, gpus in d.resident:
+        key = (dev.target, work, gpus, ctx.payload_bytes)
+        found = ctx.memo.memory.get(key)
+        if found is None:
+            found = ctx.memo.memory[key] = memory(dev, work, ctx.payload_bytes, gpus)
+        if found:
+            target = target or dev.target
+            out += found
+    remote = d.remote
+    if target is None and remote is not None and remote.kind in POOLED and d.estimates.pool is None:
+        model = next(p.model for p in d.placements if p.target == remote.target)
+        out.append(f"memory: {model} does not fit on the GPUs of {remote.instance_type}")
+        return remote.target
+    return target
 
-    Runs for every candidate, so it only compares: a broken constraint's reason is its template
-    and figures (types.spell makes the text)."""
-    p50_budget, p95_budget, p99_budget, max_drop, min_accuracy, offline_required = ctx.limits
-    reasons = []
-    p50, p95 = est.p50_ms, est.p95_ms
-    # p99 from the p95 estimate: one more step of the same tail (docs/planner.md)
+
+def check_capacity(ctx: Context, d: Draft, out: list) -> str | None:
+    """A remote pool's bound (a fixed `count`, `scaling.max`) holds the instances its share of the
+    requests needs; Workers AI's rate limit holds that share."""
+    remote = d.remote
+    if remote is None:
+        return None
+    total = ctx.total_rps
+    sized = d.estimates.pool
+    if sized is not None:
+        if sized.limit is not None and sized.needed > sized.limit:
+            s = sized.serving
+            bound = "count" if sized.fixed else "scaling.max"
+            out.append((NEEDS, sized.needed, remote.instance_type, remote.target, (total or 0.0) * d.share,
+                        s.capacity_rps, "batch" if s.mode == "dynamic" else "concurrency", s.batch,
+                        estimate.UTILISATION_HEADROOM, bound, sized.limit))
+            return remote.target
+    elif remote.kind == "workers-ai":
+        entry = d.entry or {}
+        limit = remote.rate_limit_per_minute or estimate.workers_ai_rate_limit(entry, ctx.task)
+        if total is not None and limit is not None and total * d.share > limit / 60:
+            out.append((RATE_LIMIT, total * d.share, remote.target, limit, limit / 60, entry.get("id")))
+            return remote.target
+    return None
+
+
+def check_privacy(ctx: Context, d: Draft, out: list) -> str | None:
+    """Privacy (how far raw data or features may go) and residency, for each transfer the
+    candidate makes: once per workload and destination."""
+    target = None
+    for dest, what in d.sends:
+        key = (dest.target, what)
+        found = ctx.local.transfer.get(key)
+        if found is None:
+            found = ctx.local.transfer[key] = transfer_allowed(ctx, dest, what)
+        if found:
+            target = target or dest.target
+            out += found
+    return target
+
+
+def check_power(ctx: Context, d: Draft, out: list) -> str | None:
+    """Each budgeted data source's average draw for what it runs of the candidate."""
+    target = None
+    if d.run is not None:
+        for dev, c in d.run.results:
+            reason = power(ctx.rps, dev, c)
+            if reason is not None:
+                target = target or dev.target
+                out.append(reason)
+    return target
+
+
+def check_latency(ctx: Context, d: Draft, out: list) -> str | None:
+    """The p50, p95 and p99 budgets (p99 from the p95 estimate: one more step of the same tail,
+    docs/planner.md)."""
+    p50_budget, p95_budget, p99_budget = ctx.limits[:3]
+    e = d.estimates
+    n = len(out)
+    p50, p95 = e.p50_ms, e.p95_ms
     if p50_budget is not None and p50 > p50_budget:
-        reasons.append((_P50, p50, p50_budget, ctx.where))
+        out.append((_P50, p50, p50_budget, ctx.where))
     if p95_budget is not None and p95 > p95_budget:
-        reasons.append((_P95, p95, p95_budget, ctx.where))
+        out.append((_P95, p95, p95_budget, ctx.where))
     if p99_budget is not None and 2 * p95 - p50 > p99_budget:
-        reasons.append((_P99, 2 * p95 - p50, p99_budget, ctx.where))
-    busy = est.utilisation
+        out.append((_P99, 2 * p95 - p50, p99_budget, ctx.where))
+    return "" if len(out) > n else None
+
+
+def check_throughput(ctx: Context, d: Draft, out: list) -> str | None:
+    """The declared rate keeps the busiest data source within the headroom."""
+    busy = d.estimates.utilisation
     if busy is not None and busy > estimate.UTILISATION_HEADROOM:
-        reasons.append((_BUSY, ctx.workload.throughput.rps, ctx.where, busy))
-    if max_drop is not None and est.accuracy_drop > max_drop + 1e-9:
-        reasons.append((_DROP, est.accuracy_drop, max_drop))
-    if min_accuracy is not None and est.accuracy < min_accuracy - 1e-9:
-        reasons.append((_MIN, est.accuracy, min_accuracy))
-    if offline_required and not local_answer:
-        reasons.append(_OFFLINE)
-    return reasons
+        out.append((_BUSY, ctx.workload.throughput.rps, ctx.where, busy))
+        return ctx.sources[0].target
+    return None
+
+
+def check_accuracy(ctx: Context, d: Draft, out: list) -> str | None:
+    max_drop, min_accuracy = ctx.limits[3:5]
+    e = d.estimates
+    n = len(out)
+    if max_drop is not None and e.accuracy_drop > max_drop + 1e-9:
+        out.append((_DROP, e.accuracy_drop, max_drop))
+    if min_accuracy is not None and e.accuracy < min_accuracy - 1e-9:
+        out.append((_MIN, e.accuracy, min_accuracy))
+    return "" if len(out) > n else None
+
+
+def check_offline(ctx: Context, d: Draft, out: list) -> str | None:
+    if d.local_answer or not ctx.limits[5]:
+        return None
+    out.append(_OFFLINE)
+    return ""
+
+
+def _always(ctx: Context) -> bool:
+    return True
+
+
+# In this order: the first broken check gives a candidate's headline reason. Each with when it can
+# break for a workload at all: finish skips the others for all of the workload's candidates (a
+# check also holds on its own where it cannot break, so skipping it changes nothing).
+CHECKS = (
+    (check_memory, _always),
+    (check_capacity, _always),
+    (check_privacy, _always),
+    (check_power, lambda ctx: ctx.budgeted),
+    (check_latency, lambda ctx: any(v is not None for v in ctx.limits[:3])),
+    (check_throughput, lambda ctx: bool(ctx.rps)),
+    (check_accuracy, lambda ctx: any(v is not None for v in ctx.limits[3:5])),
+    (check_offline, lambda ctx: ctx.limits[5]),
+)
+
+
+def finish(ctx: Context, d: Draft) -> Candidate:
+    """The candidate `d` with every constraint it breaks (after what the pattern found forming it)
+    and the target the first one is against."""
+    checks = ctx.local.checks
+    if checks is None:
+        checks = ctx.local.checks = tuple(check for check, applies in CHECKS if applies(ctx))
+    reasons = list(d.found)
+    blame, headline = None, not reasons  # the first check to break gives the headline and its target
+    for check in checks:
+        target = check(ctx, d, reasons)
+        if headline and target is not None:
+            blame, headline = target or None, False
+    return Candidate(d.pattern, d.placements, d.estimates, tuple(reasons), d.cut, blame)

@@ -2,7 +2,7 @@
 share hold: each device's busy share (the 70% headroom) and power budget, each device's memory
 for everything resident at once, and each remote pool's bound.
 
-Every workload is planned alone first (candidates.py, select.py). When the workloads' own best
+Every workload is planned alone first (patterns/, select.py). When the workloads' own best
 choices fit together (the common case) they are the plan and no solver runs. Otherwise the
 workloads that contend, and every workload their alternatives could crowd, are handed to a
 mixed-integer program (HiGHS, through highspy) over each one's best `ALTERNATIVES` feasible
@@ -76,7 +76,7 @@ def usage(spec: Spec, devices: dict[str, Device], workload: str, c: Candidate) -
     the same share of a power budget) and its model's memory; on a bounded pool, its instances."""
     e = c.estimates
     w = spec.workloads[workload]
-    model = _root(spec, w.model)
+    model = spec.models[spec.owners[w.model]]
     amounts: dict[Resource, float] = defaultdict(float)
     for p in c.placements:
         d = devices[p.target]
@@ -92,12 +92,6 @@ def usage(spec: Spec, devices: dict[str, Device], workload: str, c: Candidate) -
         elif e.pool is not None and p.target == e.pool.target:
             amounts[Resource("instances", p.target)] = e.pool.needed
     return Usage(tuple(sorted(amounts.items())))
-
-
-def _root(spec: Spec, name: str):
-    if name in spec.models:
-        return spec.models[name]
-    return next(m for m in spec.models.values() if name in m.variants)
 
 
 def overloaded(chosen: dict[str, Usage], limit: dict[Resource, float]) -> dict[Resource, tuple[str, ...]]:

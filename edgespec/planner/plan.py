@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from edgespec.diagnostics import Diagnostic, sort_key
 from edgespec.diagnostics.codes import diag
 from edgespec.load.sourcemap import SourceMap
-from edgespec.planner import candidates as cands
+from edgespec.planner import constraints, joint, patterns, select
 from edgespec.planner import device as device_mod
-from edgespec.planner import constraints, joint, select
+from edgespec.planner.context import Context, context
+from edgespec.planner.memo import Memo
 from edgespec.planner.types import Candidate, Plan, WorkloadPlan
 from edgespec.spec.models import Spec
 
@@ -46,7 +47,7 @@ def _plan(spec: Spec, source: SourceMap, keep_all: bool, jobs: int | None,
           fragment: Callable[[WorkloadPlan], str] | None) -> tuple[Plan, list[Diagnostic]]:
     global _STATE
     devices = {name: device_mod.resolve(name, t) for name, t in spec.targets.items()}
-    job = _Job(spec, source, devices, {}, keep_all, fragment)
+    job = _Job(spec, source, devices, Memo(), keep_all, fragment)
     names = list(spec.workloads)
     jobs = _jobs(jobs, len(names))
     if jobs > 1:
@@ -92,7 +93,7 @@ def _jobs(jobs: int | None, workloads: int) -> int:
 
 def _chunks(spec: Spec, names: list[str]) -> list[list[str]]:
     """The workloads in pieces of at most CHUNK, a model's workloads together: each process works
-    out a model's shared results (candidates.py's per-process memo) once for the workloads it
+    out a model's shared results (its per-process Memo) once for the workloads it
     plans, so keeping a model's workloads in one process saves the other from doing it again
     (chunks that mix models by spec order cost 8% more instructions in all, 1,000 x 100)."""
     by_model: dict[str, list[str]] = {}
@@ -132,13 +133,13 @@ class _Job:
     spec: Spec
     source: SourceMap
     devices: dict
-    memo: dict
+    memo: Memo
     keep_all: bool
     fragment: Callable[[WorkloadPlan], str] | None
 
     def plan(self, name: str) -> Planned:
-        ctx = cands.context(self.spec, name, self.devices, self.memo)
-        raw = cands.enumerate_all(ctx)  # reasons as templates and figures (the nearest miss reads them)
+        ctx = context(self.spec, name, self.devices, self.memo)
+        raw = patterns.enumerate_all(ctx)  # reasons as templates and figures (the nearest miss reads them)
         candidates = [c.spelled() for c in raw] if self.keep_all else raw
         # best first by the workload's objective: the chosen one, then the joint step's alternatives
         ranked = select.ranked(ctx.workload.objective, candidates, joint.ALTERNATIVES)
@@ -234,7 +235,7 @@ def _infeasible(name: str, misses: dict, source: SourceMap, nearest: tuple[Candi
                      f"`edgespec plan --explain {name}`", **_at(source, f"/workloads/{name}"))
 
 
-def _missing_figures(name: str, chosen: Candidate, ctx: cands.Context, source: SourceMap) -> list[Diagnostic]:
+def _missing_figures(name: str, chosen: Candidate, ctx: Context, source: SourceMap) -> list[Diagnostic]:
     out = []
     for placement in chosen.placements:
         dev = ctx.devices[placement.target]
@@ -306,8 +307,8 @@ def _place_jointly(job: _Job, workloads: dict[str, WorkloadPlan], fragments: dic
 
 def _ranked(job: _Job, name: str) -> tuple[Candidate, ...]:
     """A workload's best feasible candidates again (it was planned in a worker process)."""
-    ctx = cands.context(job.spec, name, job.devices, job.memo)
-    return tuple(select.ranked(ctx.workload.objective, cands.enumerate_all(ctx), joint.ALTERNATIVES))
+    ctx = context(job.spec, name, job.devices, job.memo)
+    return tuple(select.ranked(ctx.workload.objective, patterns.enumerate_all(ctx), joint.ALTERNATIVES))
 
 
 def _choices(job: _Job, name: str, ranked: tuple[Candidate, ...]) -> list[joint.Choice]:

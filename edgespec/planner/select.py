@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import re
 
 from edgespec.planner.types import PATTERNS, Candidate
 
@@ -66,33 +65,11 @@ def target_of(c: Candidate) -> str:
     return c.remote_target or c.placements[0].target
 
 
-# How the reasons that concern one target name it (constraints.py and candidates.py write them):
-# the first group is the target. Reasons about the workload as a whole (latency, accuracy,
-# offline) or about hardware (capability) name none.
-_SUBJECTS = tuple(re.compile(p) for p in (
-    r"privacy: .* to (\S+) \(",
-    r"residency: (\S+) (?:is in|\(Workers AI\))",
-    r"throughput: needs \d+ x \S+ on (\S+) for",
-    r"throughput: \S+ rps to (\S+) exceeds",
-    r"throughput: \S+ rps keeps ([^, ]+)",
-    r"memory: needs [\d.]+ GB, (\S+) \(",
-    r"power: [\d.]+ W average on (\S+) at",
-    r"power: (\S+) draws",
-))
-
-
 def blamed(c: Candidate) -> str:
-    """The target a rejected candidate is rejected against: the one its headline reason names
-    (the pool that is too small, the device over its power budget, the destination privacy
-    forbids), else the target it is known by (target_of)."""
-    reason = c.reasons[0] if c.reasons else ""
-    if isinstance(reason, str):
-        targets = {p.target for p in c.placements}
-        for pattern in _SUBJECTS:
-            m = pattern.match(reason)
-            if m and m.group(1) in targets:
-                return m.group(1)
-    return target_of(c)
+    """The target a rejected candidate is rejected against: the one its headline reason is about
+    (the pool that is too small, the device over its power budget or memory, the destination
+    privacy forbids; constraints.finish records it), else the target it is known by (target_of)."""
+    return c.blame or target_of(c)
 
 
 def by_pattern_and_target(c: Candidate) -> tuple[str, str]:

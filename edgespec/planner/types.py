@@ -70,6 +70,7 @@ class Candidate(NamedTuple):
     estimates: Estimates | None
     reasons: tuple[Reason, ...] = ()  # why it is infeasible; empty when feasible
     cut: str | None = None  # split and federated: the split point the model is cut at
+    blame: str | None = None  # the target the first reason is against (None: the workload or hardware)
 
     def spelled(self) -> Candidate:
         """This candidate with every reason as text. The planner leaves the per-candidate reasons
@@ -78,7 +79,7 @@ class Candidate(NamedTuple):
         for r in self.reasons:
             if type(r) is not str:
                 return Candidate(self.pattern, self.placements, self.estimates, tuple(map(spell, self.reasons)),
-                                 self.cut)
+                                 self.cut, self.blame)
         return self
 
     @property
@@ -97,6 +98,24 @@ class Candidate(NamedTuple):
             if p.role != "device":
                 return p.target
         return None
+
+
+class Draft(NamedTuple):
+    """A candidate the pattern could form, before the constraints are applied (constraints.finish):
+    its estimates and the facts the checks read."""
+
+    pattern: str
+    placements: tuple[Placement, ...]
+    estimates: Estimates
+    local_answer: bool  # answers without the uplink (the offline check)
+    run: object | None = None  # runs.LocalRun: what runs on the data sources (power)
+    resident: tuple = ()  # (Device, Work, GPUs): what each device holds in memory while serving
+    sends: tuple = ()  # (Device, "raw_data" | "features"): what leaves the data sources, and to where
+    remote: object | None = None  # the remote tier's Device, serving `share` of the requests (capacity)
+    share: float = 1.0
+    entry: dict | None = None  # the Workers AI catalog model the remote tier serves
+    found: tuple = ()  # reasons the pattern found while forming it (some data sources' capability)
+    cut: str | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ milliseconds, `*_mbps` fields are Mbit/s and byte sizes are bytes.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -316,6 +317,16 @@ class Spec(_Strict):
     workloads: dict[Name, Workload] = Field(min_length=1, description="What must run, keyed by name.")
     rollout: Rollout | None = Field(None, description="Staged rollout and automatic rollback.")
     telemetry: Telemetry | None = Field(None, description="Telemetry export.")
+
+    @cached_property
+    def owners(self) -> dict[str, str]:
+        """Every runnable model name (the models and their variants) -> the model it belongs to (a
+        variant declared twice: the first model's; validation reports the duplicate)."""
+        names = {name: name for name in self.models}
+        for parent, model in self.models.items():
+            for variant in model.variants:
+                names.setdefault(variant, parent)
+        return names
 
 
 def validate(data: dict[str, Any]) -> Spec:

@@ -51,15 +51,6 @@ def check(spec: Spec, source: SourceMap) -> list[Diagnostic]:
     return report.found
 
 
-def model_names(spec: Spec) -> dict[str, str]:
-    """Every runnable model name (models and their variants) -> the model it belongs to."""
-    names = {name: name for name in spec.models}
-    for parent, model in spec.models.items():
-        for variant in model.variants:
-            names.setdefault(variant, parent)
-    return names
-
-
 def _models(spec: Spec, report: _Reporter) -> None:
     seen: dict[str, str] = {name: f"/models/{name}" for name in spec.models}
     for parent, model in spec.models.items():
@@ -241,7 +232,7 @@ GENERATING = ("text-generation", "speech-recognition")  # tasks whose requests d
 
 
 def _workloads(spec: Spec, report: _Reporter) -> None:
-    models = model_names(spec)
+    models = spec.owners
     hw = catalog.hardware()
     kinds = {hw.get(t.hardware, {}).get("kind") for t in spec.targets.values()}
 

@@ -1,0 +1,122 @@
+"""One workload, resolved once for every candidate of it: its model and the stage it runs, the
+variants the planner may use instead, its data sources, input sizes, rate and budgets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from edgespec import catalog
+from edgespec.planner import estimate
+from edgespec.planner.device import Device
+from edgespec.planner.memo import Memo, WorkloadMemo
+from edgespec.spec.models import Model, Spec, Workload
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A runnable model: the declared model or one of its variants."""
+
+    name: str
+    params: float
+    gflops: float
+    accuracy: float
+
+
+@dataclass
+class Context:
+    """Everything about one workload that every candidate needs, resolved once."""
+
+    name: str
+    workload: Workload
+    root: Model
+    stage: Stage  # what the workload asks for
+    smaller: list[Stage]  # variants the planner may use instead
+    sources: list[Device]
+    devices: dict[str, Device]  # every target of the spec
+    payload_bytes: float  # what one input weighs on the network
+    tensor_bytes: float  # the raw input tensor, as it crosses an accelerator's host link
+    total_rps: float | None
+    memo: Memo  # shared by every workload this process plans
+    prune_dominated: bool = True  # off only in the test that checks pruning keeps the optimum
+    local: WorkloadMemo = field(default_factory=WorkloadMemo)  # this workload's repeated sub-results
+    root_name: str = ""  # the spec's name for `root`
+
+    @cached_property
+    def where(self) -> str:
+        """The data sources, as constraint messages name them."""
+        return ", ".join(d.target for d in self.sources)
+
+    @cached_property
+    def rps(self) -> float:
+        return self.workload.throughput.rps if self.workload.throughput else 0.0
+
+    @cached_property
+    def limits(self) -> tuple:
+        """What constraints.common checks every candidate against: (p50, p95, p99 budgets, max_drop,
+        min accuracy, offline required)."""
+        w = self.workload
+        need = w.accuracy
+        return (w.latency.p50_ms, w.latency.p95_ms, w.latency.p99_ms, need.max_drop if need else None,
+                need.min if need else None, w.offline == "required")
+
+    @cached_property
+    def p95_budget(self) -> float | None:
+        """The tightest latency budget as a p95, for sizing remote pools: the p95 budget, a p99
+        budget as it is (a p95 within it is necessary), a p50 budget x the server GPUs' calibrated
+        tail factor (docs/planner.md)."""
+        w = self.workload.latency
+        tail = catalog.calibration()["classes"]["datacenter-gpu"]["p95_over_p50"]
+        limits = [v for v in (w.p95_ms, w.p99_ms, w.p50_ms and w.p50_ms * tail) if v]
+        return min(limits) if limits else None
+
+    @cached_property
+    def budgeted(self) -> bool:
+        """Some data source declares a power_budget_w (constraints.power checks its runs)."""
+        return any(d.power_budget_w is not None for d in self.sources)
+
+    @cached_property
+    def tokens(self) -> tuple[int, int]:
+        gen = self.workload.generation
+        return (gen.prompt_tokens, gen.output_tokens) if gen else (0, 0)
+
+    @property
+    def task(self) -> str:
+        return self.root.task
+
+    @property
+    def stage_is_root(self) -> bool:
+        """Split points are declared on the model, so they apply when the workload runs it (not a variant)."""
+        return self.stage.name not in self.root.variants
+
+    @property
+    def llm(self) -> bool:
+        return self.root.task == "text-generation"
+
+
+def context(spec: Spec, name: str, devices: dict[str, Device], memo: Memo | None = None) -> Context:
+    """Workload `name` resolved for planning (`memo`: the process's shared caches; a new one if none)."""
+    w = spec.workloads[name]
+    root_name = spec.owners[w.model]
+    root = spec.models[root_name]
+    if w.model == root_name:
+        stage = Stage(root_name, root.params, root.gflops, root.accuracy.value)
+        smaller = [Stage(n, v.params, v.gflops, v.accuracy.value) for n, v in sorted(root.variants.items())]
+    else:
+        v = root.variants[w.model]
+        stage, smaller = Stage(w.model, v.params, v.gflops, v.accuracy.value), []
+    sources = [devices[s] for s in w.data_source]
+    rps = w.throughput.rps if w.throughput else None
+    total = rps * sum(d.count for d in sources) if rps is not None else None
+    payload = estimate.input_bytes(root.input.shape, root.input.dtype, root.input.encoded_bytes)
+    tensor = estimate.input_bytes(root.input.shape, root.input.dtype, None)
+    return Context(name, w, root, stage, smaller, sources, devices, payload, tensor, total,
+                   Memo() if memo is None else memo, root_name=root_name)
+
+
+
+def model_key(ctx: Context) -> tuple:
+    """What a workload's model-only results depend on: the model, the stage it runs, the pins and
+    (LLMs) the token counts. Workloads that agree on these share those results."""
+    opt = ctx.workload.optimize
+    return ctx.root_name, ctx.stage.name, opt.precision, opt.prune, ctx.tokens

@@ -1,0 +1,140 @@
+"""A workload's options: the stages it may run (the model or a smaller variant) at each recipe a
+device can be asked for (precision, pruning the spec consents to, DLA), with each option's work,
+accuracy and size; and the recipe or served model a remote tier runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from edgespec import catalog
+from edgespec.catalog import value
+from edgespec.planner import estimate
+from edgespec.planner.context import Context, Stage, model_key
+from edgespec.planner.device import Device
+from edgespec.planner.memo import once
+from edgespec.planner.types import Placement, Recipe
+
+CNN_TASKS = {"image-classification", "object-detection", "segmentation"}
+
+
+def precisions(ctx: Context, device: Device) -> list[str]:
+    pinned = ctx.workload.optimize.precision
+    options = [p for p in ("fp32", "fp16", "int8", "int4") if p in device.precisions]
+    if not ctx.llm:
+        options = [p for p in options if p != "int4"]  # int4 is weight-only quantization for LLMs
+    return [pinned] if pinned != "auto" else options
+
+
+def prunes(ctx: Context) -> list[float]:
+    """The pruning the spec consents to: none by default; `auto` lets the planner choose the
+    catalog's fractions (the user provides the pruned weights); a fraction is the one declared."""
+    pinned = ctx.workload.optimize.prune
+    if pinned == "none":
+        return [0.0]
+    if pinned != "auto":
+        return [float(pinned)]
+    return [0.0] if ctx.llm else [0.0, *catalog.accuracy()["prune_fractions"]]
+
+
+class Option(NamedTuple):
+    """A stage at a recipe, with what every pattern reads of it: the figures once per process per
+    model, pins and class of device (_option_figures), the placements once per workload."""
+
+    stage: Stage
+    recipe: Recipe
+    work: estimate.Work  # the whole stage
+    accuracy: float
+    size_mb: float
+    placements: tuple[Placement, ...]  # the stage at this recipe on every data source
+
+
+def recipes(ctx: Context, device: Device, *, variants: bool = True) -> list[Option]:
+    """The recipes `device` can be asked to run the workload's stage at (and, with `variants`, its
+    smaller variants), in a fixed order."""
+    found = once(ctx.local.recipes, device.target, _options, ctx, device)
+    return found if variants else [o for o in found if o.stage is ctx.stage]
+
+
+def _options(ctx: Context, device: Device) -> list[Option]:
+    stages = [ctx.stage, *ctx.smaller]  # this workload's (patterns compare them by identity)
+    figures = once(ctx.memo.options, (*model_key(ctx), device.precisions, device.dla_cores > 0),
+                   _option_figures, ctx, device, stages)
+    return [Option(stages[i], recipe, w, acc, mb, device_placements(ctx, stages[i], recipe))
+            for i, recipe, w, acc, mb in figures]
+
+
+def _option_figures(ctx: Context, device: Device, stages: list[Stage]) -> list[tuple]:
+    """(stage index, recipe, work, accuracy, size) of every option: the same for every workload of
+    the model with the same pins on devices with the same precisions and DLA, so once per process."""
+    return [(i, recipe, work(ctx, stage, recipe), accuracy(ctx, stage, recipe), size_mb(stage, recipe))
+            for i, stage in enumerate(stages) for recipe in _recipes(ctx, device, stage)]
+
+
+def served_option(ctx: Context, stage: Stage, accuracy: float, work: estimate.Work) -> Option:
+    """`stage` as the Workers AI catalog model declared for it runs it (`work`: the served model's;
+    `accuracy`: the declared one)."""
+    recipe = Recipe("served")
+    return Option(stage, recipe, work, accuracy, size_mb(stage, recipe), device_placements(ctx, stage, recipe))
+
+
+def _recipes(ctx: Context, device: Device, stage: Stage) -> Iterator[Recipe]:
+    dla = device.dla_cores > 0 and ctx.task in CNN_TASKS
+    variant = None if stage is ctx.stage else stage.name
+    for precision in precisions(ctx, device):
+        for prune in prunes(ctx):
+            yield Recipe(precision, prune, variant)
+            if dla and precision in ("int8", "fp16"):
+                yield Recipe(precision, prune, variant, "dla")
+
+
+def work(ctx: Context, stage: Stage, recipe: Recipe, fraction: float = 1.0) -> estimate.Work:
+    keep = 1.0 - recipe.prune
+    cpu = ctx.root.cpu_fallback_fraction
+    return estimate.Work(stage.gflops * fraction * keep, stage.params * fraction * keep, recipe.precision,
+                         *ctx.tokens, recipe.accelerator, cpu, ctx.tensor_bytes if cpu else 0.0)
+
+
+def accuracy(ctx: Context, stage: Stage, recipe: Recipe) -> float:
+    if recipe.precision == "served":
+        return stage.accuracy
+    return stage.accuracy - estimate.precision_drop(ctx.task, recipe.precision) - estimate.prune_drop(recipe.prune)
+
+
+def size_mb(stage: Stage, recipe: Recipe) -> float:
+    precision = "fp16" if recipe.precision == "served" else recipe.precision
+    return stage.params * (1 - recipe.prune) * estimate.BYTES_PER_PARAM[precision] / 1e6
+
+
+def remote_recipe(ctx: Context, remote: Device, stage: Stage) -> tuple[Recipe, str, dict | None]:
+    """The large model's recipe on a remote tier: its best supported precision, or the served model."""
+    if remote.kind == "workers-ai":
+        declared = workers_ai(ctx, stage)
+        entry = declared[1] if declared else None
+        return Recipe("served"), (entry["id"] if entry else stage.name), entry
+    pinned = ctx.workload.optimize.precision
+    for precision in ([pinned] if pinned != "auto" else ["fp16", "int8", "fp32", "int4"]):
+        if precision in remote.precisions:
+            return Recipe(precision), stage.name, None
+    return Recipe(remote.precisions[0]), stage.name, None
+
+
+def workers_ai(ctx: Context, stage: Stage) -> tuple | None:
+    """The Workers AI model the spec declares for `stage` and its catalog entry (None: none declared)."""
+    declared = ctx.root.workers_ai if stage.name == ctx.root_name else ctx.root.variants[stage.name].workers_ai
+    if declared is None:
+        return None
+    entry = estimate.workers_ai_entry(declared.model)
+    return (declared, entry) if entry is not None else None
+
+
+def served_work(ctx: Context, entry: dict, stage: Stage) -> estimate.Work:
+    """A Workers AI catalog model: its own size and stored precision (LLMs: 2 FLOPs/param/token)."""
+    params = value(entry["params"])
+    prompt, output = ctx.tokens
+    return estimate.Work(2 * params / 1e9 if ctx.llm else stage.gflops, params, entry["precision"],
+                         prompt_tokens=prompt, output_tokens=output)
+
+
+def device_placements(ctx: Context, stage: Stage, recipe: Recipe) -> tuple[Placement, ...]:
+    return tuple([Placement(d.target, "device", stage.name, recipe) for d in ctx.sources])
