@@ -113,16 +113,19 @@ def _chunks(spec: Spec, names: list[str]) -> list[list[str]]:
 Planned = tuple[WorkloadPlan, list[Diagnostic], str | None, tuple[Candidate, ...]]
 
 
-def _claim_chunk(_task: int | None) -> tuple[int, list[Planned]] | None:
-    """Plan the next unclaimed chunk: (chunk index, results), or None when all are claimed."""
+def _claim_chunk(task: int | None) -> tuple[int, list[Planned]] | None:
+    """Plan the next unclaimed chunk: (chunk index, results), or None when all are claimed.
+    `task`: None in this process (which keeps its workloads' alternatives), a number in a worker."""
     job, chunks, counter = _STATE
     with counter.get_lock():
         i = counter.value
         counter.value += 1
     if i >= len(chunks):
         return None
-    # the alternatives stay behind: sending every workload's up to 32 candidates back costs more
-    # than the parent enumerating the few contending workloads again (only when devices contend)
+    if task is None:
+        return i, [job.plan(name) for name in chunks[i]]
+    # a worker's alternatives stay behind: sending every workload's up to 32 candidates back costs
+    # more than this process enumerating the few contending workloads again (only when they contend)
     return i, [job.plan(name)[:3] + ((),) for name in chunks[i]]
 
 
