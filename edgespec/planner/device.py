@@ -17,9 +17,6 @@ from edgespec.spec.models import Target
 POWER_MODE_EXPONENT = 0.6
 
 
-_COMPUTE_KEYS: dict[tuple, int] = {}  # what estimate.compute reads of a device -> its number (Device.compute_key)
-
-
 @dataclass(frozen=True)
 class Device:
     """What the planner knows about one target."""
@@ -64,13 +61,11 @@ class Device:
         return self.tasks == "all" or task in self.tasks
 
     @cached_property
-    def compute_key(self) -> int:
-        """Everything estimate.compute reads of a device, as a small number: targets of the same
-        hardware at the same power mode share their compute estimates (the planner memoises on
-        this, tens of thousands of times per plan, so an int hashes faster than the tuple)."""
-        key = (self.cls, tuple(sorted(self.peak_tops.items())), self.bandwidth_gbs, self.sram_bytes,
-               self.interconnect, self.host_fp32_gflops)
-        return _COMPUTE_KEYS.setdefault(key, len(_COMPUTE_KEYS))
+    def compute_key(self) -> tuple:
+        """Everything estimate.compute reads of a device: targets of the same hardware at the same
+        power mode share their compute estimates (the planner's Memo.compute is keyed on it)."""
+        return (self.cls, tuple(sorted(self.peak_tops.items())), self.bandwidth_gbs, self.sram_bytes,
+                self.interconnect, self.host_fp32_gflops)
 
 
 def jurisdiction_of(target: Target) -> str | None:

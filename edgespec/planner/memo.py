@@ -17,10 +17,7 @@ from dataclasses import dataclass, field
 
 
 def once(store: dict, key, make, *args):
-    """store[key], made by make(*args) the first time it is asked for. The lookups made for every
-    candidate (runs.compute, runs.memory, runs.on_sources, runs.capability, a split's cut per
-    recipe) spell the same lines out instead: the extra call cost 2.6% of planning's instructions
-    there."""
+    """store[key], made by make(*args) the first time it is asked for."""
     found = store.get(key)
     if found is None:
         found = store[key] = make(*args)
@@ -37,7 +34,7 @@ class Memo:
     options: dict = field(default_factory=dict)  # (model key, precisions, has DLA) -> option figures
     remote_runs: dict = field(default_factory=dict)  # (model key, target) -> [runs.RemoteRun]
     serving: dict = field(default_factory=dict)  # (target, Work) -> serving options, or False: does not fit
-    split_tails: dict = field(default_factory=dict)  # (model key, split index, target) -> {Recipe: cut}
+    split_tails: dict = field(default_factory=dict)  # (model key, split index, target, Recipe) -> the cut
     aggregator_tails: dict = field(default_factory=dict)  # (model key, fraction) -> {target: tail}
     aggregators: dict = field(default_factory=dict)  # (model key, fraction, site's targets) -> [Device]
     kinds: dict = field(default_factory=dict)  # target kinds -> [Device] of those kinds, in spec order

@@ -16,32 +16,26 @@ from edgespec.planner.types import Placement, Recipe
 # -- cached checks and estimates -----------------------------------------------------------------
 def compute(ctx: Context, device: Device, work: estimate.Work) -> estimate.Compute:
     """estimate.compute, once per process for devices of the same class and power mode."""
-    key = (device.compute_key, work)
-    found = ctx.memo.compute.get(key)
-    if found is None:
-        found = ctx.memo.compute[key] = estimate.compute(device, work)
-    return found
+    return once(ctx.memo.compute, (device.compute_key, work), estimate.compute, device, work)
 
 
 def capability(ctx: Context, recipe: Recipe, device: Device) -> tuple[str, ...]:
     """constraints.capability, once per process for each (task, format, recipe, target)."""
-    key = (ctx.task, ctx.root.source.format, recipe, device.target)
-    found = ctx.memo.capability.get(key)
-    if found is None:
-        found = ctx.memo.capability[key] = tuple(constraints.capability(ctx.task, ctx.root.source.format, recipe,
-                                                                        device))
-    return found
+    fmt = ctx.root.source.format
+    return once(ctx.memo.capability, (ctx.task, fmt, recipe, device.target), _capability, ctx.task, fmt, recipe, device)
+
+
+def _capability(task: str, fmt: str, recipe: Recipe, device: Device) -> tuple[str, ...]:
+    return tuple(constraints.capability(task, fmt, recipe, device))
 
 
 def sources_capable(ctx: Context, recipe: Recipe) -> tuple[str, ...]:
     """Every data source's capability reasons for `recipe`, each once."""
-    found = ctx.local.sources_capable.get(recipe)
-    if found is None:
-        reasons: list[str] = []
-        for dev in ctx.sources:
-            reasons += capability(ctx, recipe, dev)
-        found = ctx.local.sources_capable[recipe] = tuple(dict.fromkeys(reasons))
-    return found
+    return once(ctx.local.sources_capable, recipe, _sources_capable, ctx, recipe)
+
+
+def _sources_capable(ctx: Context, recipe: Recipe) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(r for dev in ctx.sources for r in capability(ctx, recipe, dev)))
 
 
 # -- on the data sources --------------------------------------------------------------------------
@@ -106,10 +100,11 @@ def summarise(ctx: Context, results: list[tuple[Device, estimate.Compute]]) -> L
 def on_sources(ctx: Context, work: estimate.Work) -> LocalRun:
     """`work` on every data source (on-device and cascade share the whole model's, split and
     federated the head's): once per workload."""
-    found = ctx.local.runs.get(work)
-    if found is None:
-        found = ctx.local.runs[work] = summarise(ctx, [(dev, compute(ctx, dev, work)) for dev in ctx.sources])
-    return found
+    return once(ctx.local.runs, work, _on_sources, ctx, work)
+
+
+def _on_sources(ctx: Context, work: estimate.Work) -> LocalRun:
+    return summarise(ctx, [(dev, compute(ctx, dev, work)) for dev in ctx.sources])
 
 
 def _weighted(results, f) -> float | None:

@@ -37,16 +37,20 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
     first = ctx.sources[0]
     for cut, fraction, feature_bytes in points:
         net = estimate.transfer(feature_bytes, estimate.LAN_RTT_MS, estimate.LAN_MBPS)
+        # the devices' share per recipe (each reason once already), the same for every aggregator
+        heads_of = [(option, runs.sources_capable(ctx, option.recipe)) for option in
+                    options.recipes(ctx, first, variants=False)]
+        heads_of = [(option, capability, None if capability else
+                     runs.on_sources(ctx, options.work(ctx, option.stage, option.recipe, fraction)))
+                    for option, capability in heads_of]
         for agg in _aggregators(ctx, on_site, fraction):
             note = (f"features cut at {cut} go to {agg.target} on site {site}",)
             agg_recipe, tail_ms, tail95, _ = _aggregator_tail(ctx, agg, fraction)
-            for stage, recipe, _, acc, size_mb, on_sources in options.recipes(ctx, first, variants=False):
+            for (stage, recipe, _, acc, size_mb, on_sources), capability, heads in heads_of:
                 placements = (*on_sources, Placement(agg.target, "aggregator", stage.name, agg_recipe))
-                capability = runs.sources_capable(ctx, recipe)  # each reason once already
                 if capability:
                     yield Candidate("federated", placements, None, capability, cut)
                     continue
-                heads = runs.on_sources(ctx, options.work(ctx, stage, recipe, fraction))
                 tail_energy = estimate.energy_mj(agg.power_w, tail_ms)
                 energy = None if heads.energy_mj is None or tail_energy is None else heads.energy_mj + tail_energy
                 per_1k, monthly = runs.device_costs(ctx, energy)

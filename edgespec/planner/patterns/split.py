@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from edgespec.planner import options, runs
 from edgespec.planner.context import Context, Stage, model_key
 from edgespec.planner.device import Device
+from edgespec.planner.memo import once
 from edgespec.planner.types import Candidate, Draft, Estimates, Placement, Recipe
 
 
@@ -19,15 +20,9 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
                 f"of activations instead of {ctx.payload_bytes / 1e3:.0f} kB of input",)
         for remote in remotes:
             n50, n95 = runs.uplink(ctx, point.activation_bytes, remote)
-            # the model's head and the remote tier's tail per recipe: the same for every workload
-            # of the model with the same pins, so once per process
-            tails = ctx.memo.split_tails.setdefault((*model_key(ctx), index, remote.target), {})
             for stage, recipe, _, acc, size_mb, on_sources in options.recipes(ctx, first, variants=False):
                 placements = (*on_sources, Placement(remote.target, "remote", stage.name, recipe))
-                cut = tails.get(recipe)  # per candidate: memo.once spelled out
-                if cut is None:
-                    cut = tails[recipe] = _cut(ctx, stage, recipe, point, remote)
-                remote_reasons, head, c_tail, tail = cut
+                remote_reasons, head, c_tail, tail = _cut(ctx, index, point, remote, stage, recipe)
                 reasons = [*runs.sources_capable(ctx, recipe), *remote_reasons]
                 if reasons:
                     yield Candidate("split", placements, None, tuple(dict.fromkeys(reasons)), point.name)
@@ -51,9 +46,15 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
                             sends=((remote, "features"),), remote=remote, cut=point.name)
 
 
-def _cut(ctx: Context, stage: Stage, recipe: Recipe, point, remote: Device) -> tuple:
+def _cut(ctx: Context, index: int, point, remote: Device, stage: Stage, recipe: Recipe) -> tuple:
     """(the remote tier's capability reasons, the head's work, the tail's batch-1 run on the
-    remote tier, the tail's work)."""
+    remote tier, the tail's work): the same for every workload of the model with the same pins,
+    so once per process."""
+    return once(ctx.memo.split_tails, (*model_key(ctx), index, remote.target, recipe),
+                _make_cut, ctx, point, remote, stage, recipe)
+
+
+def _make_cut(ctx: Context, point, remote: Device, stage: Stage, recipe: Recipe) -> tuple:
     remote_reasons = runs.capability(ctx, Recipe(recipe.precision), remote)
     head = options.work(ctx, stage, recipe, point.flops_fraction)
     if remote_reasons:
