@@ -261,7 +261,8 @@ def check_power(ctx: Context, d: Draft, out: list) -> str | None:
 def check_latency(ctx: Context, d: Draft, out: list) -> str | None:
     """The p50, p95 and p99 budgets (p99 from the p95 estimate: one more step of the same tail,
     docs/planner.md)."""
-    p50_budget, p95_budget, p99_budget = ctx.limits[:3]
+    limits = ctx.limits
+    p50_budget, p95_budget, p99_budget = limits.p50_ms, limits.p95_ms, limits.p99_ms
     e = d.estimates
     n = len(out)
     p50, p95 = e.p50_ms, e.p95_ms
@@ -284,7 +285,7 @@ def check_throughput(ctx: Context, d: Draft, out: list) -> str | None:
 
 
 def check_accuracy(ctx: Context, d: Draft, out: list) -> str | None:
-    max_drop, min_accuracy = ctx.limits[3:5]
+    max_drop, min_accuracy = ctx.limits.max_drop, ctx.limits.min_accuracy
     e = d.estimates
     n = len(out)
     if max_drop is not None and e.accuracy_drop > max_drop + 1e-9:
@@ -295,7 +296,7 @@ def check_accuracy(ctx: Context, d: Draft, out: list) -> str | None:
 
 
 def check_offline(ctx: Context, d: Draft, out: list) -> str | None:
-    if d.local_answer or not ctx.limits[5]:
+    if d.local_answer or not ctx.limits.offline:
         return None
     out.append(_OFFLINE)
     return ""
@@ -313,10 +314,10 @@ CHECKS = (
     (check_capacity, _always),
     (check_privacy, _always),
     (check_power, lambda ctx: ctx.budgeted),
-    (check_latency, lambda ctx: any(v is not None for v in ctx.limits[:3])),
+    (check_latency, lambda ctx: any(v is not None for v in ctx.limits[:3])),  # p50, p95, p99
     (check_throughput, lambda ctx: bool(ctx.rps)),
-    (check_accuracy, lambda ctx: any(v is not None for v in ctx.limits[3:5])),
-    (check_offline, lambda ctx: ctx.limits[5]),
+    (check_accuracy, lambda ctx: ctx.limits.max_drop is not None or ctx.limits.min_accuracy is not None),
+    (check_offline, lambda ctx: ctx.limits.offline),
 )
 
 

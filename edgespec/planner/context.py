@@ -5,12 +5,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 from edgespec import catalog
 from edgespec.planner import estimate
 from edgespec.planner.device import Device
 from edgespec.planner.memo import Memo, WorkloadMemo
 from edgespec.spec.models import Model, Spec, Workload
+
+
+class Limits(NamedTuple):
+    """A workload's budgets and bounds (None: not declared)."""
+
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    max_drop: float | None
+    min_accuracy: float | None
+    offline: bool  # offline: required
 
 
 @dataclass(frozen=True)
@@ -52,13 +64,12 @@ class Context:
         return self.workload.throughput.rps if self.workload.throughput else 0.0
 
     @cached_property
-    def limits(self) -> tuple:
-        """What constraints.common checks every candidate against: (p50, p95, p99 budgets, max_drop,
-        min accuracy, offline required)."""
+    def limits(self) -> Limits:
+        """What the checks compare every candidate with (constraints.CHECKS)."""
         w = self.workload
         need = w.accuracy
-        return (w.latency.p50_ms, w.latency.p95_ms, w.latency.p99_ms, need.max_drop if need else None,
-                need.min if need else None, w.offline == "required")
+        return Limits(w.latency.p50_ms, w.latency.p95_ms, w.latency.p99_ms, need.max_drop if need else None,
+                      need.min if need else None, w.offline == "required")
 
     @cached_property
     def p95_budget(self) -> float | None:

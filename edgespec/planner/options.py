@@ -106,17 +106,26 @@ def size_mb(stage: Stage, recipe: Recipe) -> float:
     return stage.params * (1 - recipe.prune) * estimate.BYTES_PER_PARAM[precision] / 1e6
 
 
-def remote_recipe(ctx: Context, remote: Device, stage: Stage) -> tuple[Recipe, str, dict | None]:
+class Served(NamedTuple):
+    """How a remote tier runs a stage: its recipe, the model name it serves, and the Workers AI
+    catalog entry when it is one."""
+
+    recipe: Recipe
+    model: str
+    entry: dict | None
+
+
+def remote_recipe(ctx: Context, remote: Device, stage: Stage) -> Served:
     """The large model's recipe on a remote tier: its best supported precision, or the served model."""
     if remote.kind == "workers-ai":
         declared = workers_ai(ctx, stage)
         entry = declared[1] if declared else None
-        return Recipe("served"), (entry["id"] if entry else stage.name), entry
+        return Served(Recipe("served"), (entry["id"] if entry else stage.name), entry)
     pinned = ctx.workload.optimize.precision
     for precision in ([pinned] if pinned != "auto" else ["fp16", "int8", "fp32", "int4"]):
         if precision in remote.precisions:
-            return Recipe(precision), stage.name, None
-    return Recipe(remote.precisions[0]), stage.name, None
+            return Served(Recipe(precision), stage.name, None)
+    return Served(Recipe(remote.precisions[0]), stage.name, None)
 
 
 def workers_ai(ctx: Context, stage: Stage) -> tuple | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from edgespec.planner import estimate, options, runs
 from edgespec.planner.context import Context, model_key
@@ -45,7 +46,7 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
                     for option, capability in heads_of]
         for agg in _aggregators(ctx, on_site, fraction):
             note = (f"features cut at {cut} go to {agg.target} on site {site}",)
-            agg_recipe, tail_ms, tail95, _ = _aggregator_tail(ctx, agg, fraction)
+            agg_recipe, tail_ms, tail95, _ = _aggregator_tail(ctx, agg, fraction)  # a Tail
             for (stage, recipe, _, acc, size_mb, on_sources), capability, heads in heads_of:
                 placements = (*on_sources, Placement(agg.target, "aggregator", stage.name, agg_recipe))
                 if capability:
@@ -96,16 +97,25 @@ def _undominated(ctx: Context, on_site: list[Device], fraction: float) -> list[D
     return sorted((k[3] for k in kept), key=lambda d: d.target)
 
 
-def _aggregator_tail(ctx: Context, agg: Device, fraction: float) -> tuple[Recipe, float, float, float]:
+class Tail(NamedTuple):
+    """An aggregator's share of a federated candidate: the layers after the cut at its recipe."""
+
+    recipe: Recipe
+    p50_ms: float
+    p95_ms: float
+    energy_mj: float | None
+
+
+def _aggregator_tail(ctx: Context, agg: Device, fraction: float) -> Tail:
     """An aggregator's share of a federated candidate: its recipe and the tail after the cut
     (p50, p95, energy; nothing when the cut is the output). Once per process per model and pins."""
     tails = once(ctx.memo.aggregator_tails, (*model_key(ctx), fraction), dict)
     return once(tails, agg.target, _tail, ctx, agg, fraction)
 
 
-def _tail(ctx: Context, agg: Device, fraction: float) -> tuple[Recipe, float, float, float]:
-    recipe, _, _ = options.remote_recipe(ctx, agg, ctx.stage)
+def _tail(ctx: Context, agg: Device, fraction: float) -> Tail:
+    recipe = options.remote_recipe(ctx, agg, ctx.stage).recipe
     if fraction >= 1.0:
-        return recipe, 0.0, 0.0, 0.0
+        return Tail(recipe, 0.0, 0.0, 0.0)
     c = runs.compute(ctx, agg, options.work(ctx, ctx.stage, recipe, 1 - fraction))
-    return recipe, c.p50_ms, c.p95_ms, estimate.energy_mj(agg.power_w, c.p50_ms)
+    return Tail(recipe, c.p50_ms, c.p95_ms, estimate.energy_mj(agg.power_w, c.p50_ms))

@@ -37,12 +37,7 @@ def _whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator[Candi
                      f"Workers AI runs {entry['id']} (declared); compute estimated at batch 1 on an H100 NVL"])]
             entries = [entry for _, entry in served]
         else:
-            fixed_notes = []
-            if remote.price_is_lower_bound:
-                fixed_notes.append("Wavelength priced at the parent region's on-demand rate (a lower bound)")
-            # the same for every workload of the model with the same pins: once per process
-            found = once(ctx.memo.remote_runs, (*model_key(ctx), remote.target),
-                         lambda: runs.remote_runs(ctx, remote, options.recipes(ctx, remote), None, fixed_notes))
+            found = _pool_runs(ctx, remote)
             entries = [None] * len(found)
         net50 = net95 = 0.0
         rtt_note = (f"{remote.target} declares no network.rtt_ms: round trip not counted",) \
@@ -65,3 +60,15 @@ def _whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator[Candi
             resident = () if entry else ((remote, work, remote.gpus),)
             yield Draft(pattern, placements, est, local_answer=False, resident=resident,
                         sends=((remote, "raw_data"),), remote=remote, entry=entry)
+
+
+def _pool_runs(ctx: Context, remote) -> list[runs.RemoteRun]:
+    """Every recipe on an EC2 or Wavelength tier: the same for every workload of the model with the
+    same pins, so once per process."""
+    return once(ctx.memo.remote_runs, (*model_key(ctx), remote.target), _make_pool_runs, ctx, remote)
+
+
+def _make_pool_runs(ctx: Context, remote) -> list[runs.RemoteRun]:
+    notes = ["Wavelength priced at the parent region's on-demand rate (a lower bound)"] \
+        if remote.price_is_lower_bound else []
+    return runs.remote_runs(ctx, remote, options.recipes(ctx, remote), None, notes)

@@ -4,8 +4,9 @@ remote pool (EC2, Wavelength) that runs the rest."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
-from edgespec.planner import options, runs
+from edgespec.planner import estimate, options, runs
 from edgespec.planner.context import Context, Stage, model_key
 from edgespec.planner.device import Device
 from edgespec.planner.memo import once
@@ -22,7 +23,7 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
             n50, n95 = runs.uplink(ctx, point.activation_bytes, remote)
             for stage, recipe, _, acc, size_mb, on_sources in options.recipes(ctx, first, variants=False):
                 placements = (*on_sources, Placement(remote.target, "remote", stage.name, recipe))
-                remote_reasons, head, c_tail, tail = _cut(ctx, index, point, remote, stage, recipe)
+                remote_reasons, head, c_tail, tail = _cut(ctx, index, point, remote, stage, recipe)  # a Cut
                 reasons = [*runs.sources_capable(ctx, recipe), *remote_reasons]
                 if reasons:
                     yield Candidate("split", placements, None, tuple(dict.fromkeys(reasons)), point.name)
@@ -46,18 +47,25 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
                             sends=((remote, "features"),), remote=remote, cut=point.name)
 
 
-def _cut(ctx: Context, index: int, point, remote: Device, stage: Stage, recipe: Recipe) -> tuple:
-    """(the remote tier's capability reasons, the head's work, the tail's batch-1 run on the
-    remote tier, the tail's work): the same for every workload of the model with the same pins,
-    so once per process."""
+class Cut(NamedTuple):
+    """A recipe cut at a split point towards one remote tier."""
+
+    remote_reasons: tuple[str, ...]  # the remote tier's capability reasons (then nothing else is set)
+    head: estimate.Work
+    tail_compute: estimate.Compute | None  # the tail's batch-1 run on the remote tier
+    tail: estimate.Work | None
+
+
+def _cut(ctx: Context, index: int, point, remote: Device, stage: Stage, recipe: Recipe) -> Cut:
+    """The same for every workload of the model with the same pins, so once per process."""
     return once(ctx.memo.split_tails, (*model_key(ctx), index, remote.target, recipe),
                 _make_cut, ctx, point, remote, stage, recipe)
 
 
-def _make_cut(ctx: Context, point, remote: Device, stage: Stage, recipe: Recipe) -> tuple:
+def _make_cut(ctx: Context, point, remote: Device, stage: Stage, recipe: Recipe) -> Cut:
     remote_reasons = runs.capability(ctx, Recipe(recipe.precision), remote)
     head = options.work(ctx, stage, recipe, point.flops_fraction)
     if remote_reasons:
-        return remote_reasons, head, None, None
+        return Cut(remote_reasons, head, None, None)
     tail = options.work(ctx, stage, Recipe(recipe.precision, recipe.prune), 1 - point.flops_fraction)
-    return remote_reasons, head, runs.compute(ctx, remote, tail), tail
+    return Cut(remote_reasons, head, runs.compute(ctx, remote, tail), tail)
