@@ -291,3 +291,23 @@ def test_checks_that_cannot_break_for_a_workload_are_skipped():
     for check, _ in constraints.CHECKS:
         check(ctx, every, everything)
     assert [spell(r) for r in finished(ctx, every.estimates, local_answer=False)] == [spell(r) for r in everything]
+
+
+def test_a_split_head_and_a_federated_share_must_fit_the_device():
+    """The layers a device runs before the cut are resident there: a head too large for the
+    camera's memory rejects the split (and the federated share), against the camera."""
+    from tests.planner_helpers import video_analytics
+
+    doc = video_analytics()
+    doc["models"]["detector"]["params"] = "8B"  # 4B parameters before the cut at 50%
+    doc["models"]["detector"]["split_points"][0]["flops_fraction"] = 0.5
+    doc["targets"]["cam"]["site"] = "s"
+    doc["targets"]["agg"] = {"hardware": "jetson-agx-orin-64gb", "site": "s", "jurisdiction": "us"}
+    doc["workloads"]["analytics"]["privacy"] = {"raw_data": "device", "features": "site"}
+    wp = run(doc)[0].workloads["analytics"]
+    for pattern in ("split", "federated"):
+        formed = [c for c in wp.candidates if c.pattern == pattern and c.estimates is not None and c.cut == "backbone"]
+        assert formed, pattern
+        for c in formed:
+            assert c.reasons[0].startswith("memory: needs ") and " cam (jetson-orin-nano-4gb)" in c.reasons[0], c.reasons
+            assert c.blame == "cam"

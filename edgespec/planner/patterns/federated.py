@@ -41,13 +41,12 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
         # the devices' share per recipe (each reason once already), the same for every aggregator
         heads_of = [(option, runs.sources_capable(ctx, option.recipe)) for option in
                     options.recipes(ctx, first, variants=False)]
-        heads_of = [(option, capability, None if capability else
-                     runs.on_sources(ctx, options.work(ctx, option.stage, option.recipe, fraction)))
+        heads_of = [(option, capability, *((None, ()) if capability else _heads(ctx, option, fraction)))
                     for option, capability in heads_of]
         for agg in _aggregators(ctx, on_site, fraction):
             note = (f"features cut at {cut} go to {agg.target} on site {site}",)
             agg_recipe, tail_ms, tail95, _ = _aggregator_tail(ctx, agg, fraction)  # a Tail
-            for (stage, recipe, _, acc, size_mb, on_sources), capability, heads in heads_of:
+            for (stage, recipe, _, acc, size_mb, on_sources), capability, heads, resident in heads_of:
                 placements = (*on_sources, Placement(agg.target, "aggregator", stage.name, agg_recipe))
                 if capability:
                     yield Candidate("federated", placements, None, capability, cut)
@@ -60,8 +59,14 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
                                 accuracy_drop=ctx.stage.accuracy - acc, model_size_mb=size_mb, energy_mj=energy,
                                 cost_usd_per_1k=per_1k, cost_usd_per_month=monthly, utilisation=heads.utilisation,
                                 notes=(*note, *heads.unknowns))
-                yield Draft("federated", placements, est, local_answer=True, run=heads,
+                yield Draft("federated", placements, est, local_answer=True, run=heads, resident=resident,
                             sends=((agg, "features"),), cut=cut)
+
+
+def _heads(ctx: Context, option, fraction: float) -> tuple:
+    """The devices' share of a recipe up to the cut: its run on the data sources and what each holds."""
+    head = options.work(ctx, option.stage, option.recipe, fraction)
+    return runs.on_sources(ctx, head), runs.resident(ctx.sources, head)
 
 
 def _site_devices(ctx: Context, site: str) -> list[Device]:

@@ -44,6 +44,7 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
                                 utilisation=heads.utilisation, instances=instances,
                                 notes=(*note, *heads.unknowns), pool=pool)
                 yield Draft("split", placements, est, local_answer=False, run=heads,
+                            resident=runs.resident(ctx.sources, head),
                             sends=((remote, "features"),), remote=remote, cut=point.name)
 
 
