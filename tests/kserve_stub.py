@@ -3,7 +3,9 @@
 It speaks the KServe v2 protocol as Triton documents it (model metadata; infer with the binary
 tensor data extension: a JSON header of `Inference-Header-Content-Length` bytes, then the raw
 input) and runs a tiny ONNX model with ONNX Runtime, so the gateway's real code path is exercised
-without a GPU. It checks what it is sent and answers 400 otherwise, as Triton does.
+without a GPU. It checks what it is sent and answers 400 otherwise, as Triton does. Asked for
+binary outputs (`parameters.binary_data_output`), it answers as Triton does: a JSON header of
+`Inference-Header-Content-Length` bytes, each output's `binary_data_size`, then the raw data.
 """
 
 from __future__ import annotations
@@ -55,7 +57,16 @@ class StandInTriton(StandIn):
             feeds[tensor["name"]] = np.frombuffer(raw[:n], dtype=dtype).reshape(tensor["shape"])
             raw = raw[n:]
         outputs = self.session.run(None, feeds)
+        metas = self.session.get_outputs()
+        if (header.get("parameters") or {}).get("binary_data_output"):
+            raw = [np.ascontiguousarray(v).astype(v.dtype.newbyteorder("<")).tobytes() for v in outputs]
+            doc = json.dumps({"model_name": self.name, "model_version": "1", "outputs": [
+                {"name": meta.name, "datatype": ONNX_TO_KSERVE[meta.type], "shape": list(value.shape),
+                 "parameters": {"binary_data_size": len(data)}}
+                for meta, value, data in zip(metas, outputs, raw)]}).encode()
+            return 200, doc + b"".join(raw), {"Content-Type": "application/octet-stream",
+                                              "Inference-Header-Content-Length": str(len(doc))}
         return 200, {"model_name": self.name, "model_version": "1", "outputs": [
             {"name": meta.name, "datatype": ONNX_TO_KSERVE[meta.type], "shape": list(value.shape),
              "data": value.reshape(-1).tolist()}
-            for meta, value in zip(self.session.get_outputs(), outputs)]}
+            for meta, value in zip(metas, outputs)]}

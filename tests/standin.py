@@ -1,7 +1,8 @@
 """A stand-in HTTP service on 127.0.0.1 for the services the emitted code talks to (a remote
 tier, an OTLP receiver, Triton's KServe v2 endpoints, the Prometheus and Greengrass APIs).
 
-`respond(method, path, headers, body) -> (status, json document)`; every request is recorded.
+`respond(method, path, headers, body) -> (status, json document)`, or `(status, bytes, headers)`
+for a raw answer; every request is recorded.
 Stopping it and starting it again on the same port is how the tests cut and restore an uplink.
 """
 
@@ -24,10 +25,12 @@ class StandIn:
             def _any(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 outer.requests.append((self.command, self.path, body))
-                status, doc = respond(self.command, self.path, self.headers, body)
-                data = json.dumps(doc).encode()
+                status, doc, *extra = respond(self.command, self.path, self.headers, body)
+                data = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
+                headers = extra[0] if extra else {"Content-Type": "application/json"}
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

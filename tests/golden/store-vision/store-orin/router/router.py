@@ -14,10 +14,15 @@ split:   the local model runs the layers before the cut and its output (the acti
 server:  a gateway in front of a model server that speaks KServe v2 (Triton on Kubernetes and on
          a Jetson, the Edge TPU server on a Coral): it takes the same raw tensors the device
          routers send, runs them on the server (binary tensor data extension) and reports the
-         same metrics. Standard library only.
+         same metrics. Standard library only; NumPy, when installed, makes large outputs faster.
+
+Outputs travel as binary tensor data from the model server (KServe v2's binary data extension)
+and stay in that buffer: confidence and the predicted class are one pass over it.
 
 POST /v1/infer with the raw input tensor (little-endian, the model's input dtype and shape);
-the answer carries an "id". POST /v1/feedback {"id": ..., "label": <class index>} when a label
+the answer carries an "id". With `Accept: application/octet-stream` the answer's outputs come as
+binary tensor data too: a JSON header of `Inference-Header-Content-Length` bytes whose outputs
+give datatype, shape and binary_data_size, then the tensors' bytes in order. POST /v1/feedback {"id": ..., "label": <class index>} when a label
 arrives. GET /healthz, GET /metrics (Prometheus text). With a telemetry endpoint configured, the
 same metrics are pushed as OTLP/HTTP JSON; exports that fail are kept in a bounded spool on disk
 and sent, oldest first, once the endpoint answers again.
@@ -30,6 +35,7 @@ import math
 import os
 import pathlib
 import struct
+import sys
 import threading
 import time
 import urllib.error
@@ -273,13 +279,14 @@ class Router:
         name, datatype, shape = self.input
         if self.server:
             header = json.dumps({"inputs": [{"name": name, "shape": shape, "datatype": datatype,
-                                             "parameters": {"binary_data_size": len(payload)}}]}).encode()
+                                             "parameters": {"binary_data_size": len(payload)}}],
+                                 "parameters": {"binary_data_output": True}}).encode()
             request = urllib.request.Request(
                 f"{self.server}/v2/models/{self.config['server_model']}/infer", data=header + payload, method="POST",
                 headers={"Content-Type": "application/octet-stream",
                          "Inference-Header-Content-Length": str(len(header))})
             with urllib.request.urlopen(request, timeout=self.config["server_timeout_ms"] / 1000) as response:
-                return [o["data"] for o in json.loads(response.read())["outputs"]]
+                return _kserve_outputs(response.read(), response.headers.get("Inference-Header-Content-Length"))
         import numpy as np
 
         tensor = np.frombuffer(payload, dtype=np.dtype("<" + DATATYPES[datatype])).reshape(shape)
@@ -287,15 +294,24 @@ class Router:
 
     @staticmethod
     def confidence(outputs):
-        """Top-class probability of the first output; logits go through a softmax first."""
-        scores = [float(x) for x in _flat(outputs[0])]
-        if not scores:
+        """Top-class probability of the first output; logits go through a softmax first (whose top
+        is 1 / sum(exp(s - max))). One pass over the output: O(n)."""
+        np = _numpy()
+        if np is not None:
+            scores = np.asarray(_flat(outputs[0]), dtype=np.float64).reshape(-1)
+            if scores.size == 0:
+                return 0.0
+            top = float(scores.max())
+            if scores.min() < 0 or top > 1 or abs(float(scores.sum()) - 1) > 1e-3:
+                return float(1.0 / np.exp(scores - top).sum())
+            return top
+        scores = _flat(outputs[0])
+        if not len(scores):
             return 0.0
-        if min(scores) < 0 or max(scores) > 1 or abs(sum(scores) - 1) > 1e-3:
-            top = max(scores)
-            exps = [math.exp(s - top) for s in scores]
-            scores = [e / sum(exps) for e in exps]
-        return max(scores)
+        top = max(scores)
+        if min(scores) < 0 or top > 1 or abs(math.fsum(scores) - 1) > 1e-3:
+            return 1.0 / math.fsum(math.exp(s - top) for s in scores)
+        return float(top)
 
     def remote(self, payload):
         if not self.url:
@@ -313,10 +329,10 @@ class Router:
 
     def remember(self, outputs):
         """An id for the answer, kept (bounded) so a label arriving later can be scored."""
-        scores = [float(x) for x in _flat(outputs[0])] if outputs else []
+        predicted = _argmax(outputs[0]) if outputs else None
         answer_id = uuid.uuid4().hex
         with self.lock:
-            self.answers[answer_id] = scores.index(max(scores)) if scores else None
+            self.answers[answer_id] = predicted
             while len(self.answers) > 10_000:
                 self.answers.popitem(last=False)
         return answer_id
@@ -351,7 +367,7 @@ class Router:
             confidence = self.confidence(outputs)
             self.metrics.observe("edgespec_confidence", self.workload, confidence, CONFIDENCE_BUCKETS)
             answer = {"source": "server" if self.mode == "server" else "local", "confidence": confidence,
-                      "outputs": outputs}
+                      "outputs": outputs}  # buffers: the handler writes them as JSON or binary data
             if self.mode == "server" or confidence >= self.config["confidence_below"]:
                 self.count("server" if self.mode == "server" else "local")
                 return 200, {**answer, "id": self.remember(outputs)}
@@ -401,11 +417,102 @@ class Router:
         return self.metrics.prometheus()
 
 
+def _numpy():
+    try:
+        import numpy
+    except ImportError:
+        return None
+    return numpy
+
+
 def _flat(values):
+    """The values of a tensor in one flat sequence: an array or buffer as it is (no copy), nested
+    lists flattened."""
+    if not isinstance(values, (list, tuple)) or not any(isinstance(v, (list, tuple)) for v in values):
+        return values
     out = []
     for v in values:
-        out.extend(_flat(v) if isinstance(v, (list, tuple)) else [v])
+        if isinstance(v, (list, tuple)):
+            out.extend(_flat(v))
+        else:
+            out.append(v)
     return out
+
+
+def _argmax(values):
+    """The index of the largest value (the predicted class), in one pass; None when empty."""
+    values = _flat(values)
+    np = _numpy()
+    if np is not None:
+        array = np.asarray(values).reshape(-1)
+        return int(array.argmax()) if array.size else None
+    best, index = None, None
+    for i, v in enumerate(values):
+        if best is None or v > best:
+            best, index = v, i
+    return index
+
+
+def _decode(data, datatype):
+    """A tensor's values from its little-endian bytes: a NumPy array when NumPy is installed, else
+    a memoryview over the bytes (neither copies them)."""
+    code = DATATYPES[datatype]
+    np = _numpy()
+    if np is not None:
+        return np.frombuffer(data, dtype=np.dtype("<" + code))
+    if code == "e" or sys.byteorder != "little":  # no native view: unpack (half floats, big-endian hosts)
+        return struct.unpack(f"<{len(data) // struct.calcsize(code)}{code}", data)
+    return memoryview(data).cast(code)
+
+
+def _kserve_outputs(body, header_size):
+    """A KServe v2 answer's outputs: binary tensor data after a JSON header of `header_size` bytes
+    (the binary data extension), or JSON data when the server sent none."""
+    if header_size is None:
+        return [o["data"] for o in json.loads(body)["outputs"]]
+    size = int(header_size)
+    header = json.loads(body[:size])
+    data = memoryview(body)[size:]
+    outputs, offset = [], 0
+    for o in header["outputs"]:
+        n = (o.get("parameters") or {}).get("binary_data_size")
+        if n is None:
+            outputs.append(o["data"])
+            continue
+        outputs.append(_decode(data[offset:offset + n], o["datatype"]))
+        offset += n
+    return outputs
+
+
+KSERVE_OF = {"f": "FP32", "e": "FP16", "d": "FP64", "B": "UINT8", "b": "INT8", "h": "INT16", "i": "INT32",
+             "q": "INT64", "?": "BOOL"}  # memoryview formats
+KSERVE_OF_NUMPY = {"float32": "FP32", "float16": "FP16", "float64": "FP64", "uint8": "UINT8", "int8": "INT8",
+                   "int16": "INT16", "int32": "INT32", "int64": "INT64", "bool": "BOOL"}
+
+
+def _binary(values):
+    """(KServe datatype, little-endian bytes) of an output, for a binary answer."""
+    values = _flat(values)
+    np = _numpy()
+    if np is not None:
+        array = np.asarray(values)
+        if array.dtype.name not in KSERVE_OF_NUMPY:
+            array = array.astype(np.float32)
+        return KSERVE_OF_NUMPY[array.dtype.name], array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+    if isinstance(values, memoryview) and values.format in KSERVE_OF and sys.byteorder == "little":
+        return KSERVE_OF[values.format], values.tobytes()
+    floats = [float(v) for v in values]
+    return "FP32", struct.pack(f"<{len(floats)}f", *floats)
+
+
+def _jsonable(values):
+    """An output as JSON can carry it: a list of numbers."""
+    values = _flat(values)
+    if isinstance(values, list):
+        return values
+    if hasattr(values, "tolist"):
+        return values.tolist()
+    return list(values)
 
 
 def _tobytes(values):
@@ -431,6 +538,27 @@ def handler(router):
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        def _answer(self, status, body):
+            """An inference answer: its outputs as JSON lists, or as binary tensor data after a JSON
+            header when the client accepts application/octet-stream."""
+            outputs = body.pop("outputs", None)
+            if outputs is None:
+                return self._send(status, body)
+            if "application/octet-stream" not in (self.headers.get("Accept") or ""):
+                return self._send(status, {**body, "outputs": [_jsonable(o) for o in outputs]})
+            tensors = [_binary(o) for o in outputs]
+            header = json.dumps({**body, "outputs": [
+                {"datatype": datatype, "shape": [len(data) // struct.calcsize(DATATYPES[datatype])],
+                 "parameters": {"binary_data_size": len(data)}} for datatype, data in tensors]}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Inference-Header-Content-Length", str(len(header)))
+            self.send_header("Content-Length", str(len(header) + sum(len(d) for _, d in tensors)))
+            self.end_headers()
+            self.wfile.write(header)
+            for _, data in tensors:
+                self.wfile.write(data)
 
         def log_message(self, *args):  # quiet: the metrics carry the counts
             pass
@@ -471,7 +599,7 @@ def handler(router):
             elapsed = time.perf_counter() - start
             router.metrics.observe("edgespec_request_duration_seconds", router.workload, elapsed, LATENCY_BUCKETS)
             body["latency_ms"] = elapsed * 1000
-            self._send(status, body)
+            self._answer(status, body)
 
     return Handler
 
