@@ -49,7 +49,7 @@ def test_manifest_content(compiled):
                                    "topology.kubernetes.io/zone": "us-east-1-wl1-bos-wlz-1"}
     assert pod["containers"][0]["resources"]["limits"] == {"nvidia.com/gpu": 1}
     fetch = pod["initContainers"][0]
-    assert fetch["args"] == ["s3://field-ml/scene-seg/12/model.onnx", "/models/scene-seg/1/model.onnx",
+    assert fetch["args"] == ["s3://field-ml/scene-seg/12/model.onnx", "/build/model.onnx",
                              "5d41402abc4b2a76b9719d911017c592ae5f1e6d8c0b1e4f3a2b1c0d9e8f7a6b"]
     assert service["spec"]["type"] == "NodePort"
     # the planned pool: scaling {max: 20} in the spec, the planner's size as the starting replicas

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 from edgespec.diagnostics import Diagnostic
@@ -26,6 +27,13 @@ def model_source(spec: Spec, model: str) -> Source:
     root = root_model(spec, model)
     variant = root.variants.get(model)
     return variant.source if variant is not None and variant.source else root.source
+
+
+def timeout_ms(budget_left_ms: float | None, predicted_p95_ms: float | None) -> int:
+    """How long an emitted router or gateway waits for a stage: what is left of the latency budget,
+    never less than the stage's predicted p95 (a shorter wait would cut off answers the plan counts
+    on) nor 100 ms."""
+    return math.ceil(max(100.0, predicted_p95_ms or 0.0, budget_left_ms or 0.0))
 
 
 def budget_ms(spec: Spec, workload: str) -> float | None:

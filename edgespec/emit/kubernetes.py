@@ -2,13 +2,17 @@
 
 For teams running EKS nodes there (self-managed nodes in a Wavelength Zone: managed node groups
 cannot run in Wavelength). Per workload: a Deployment of Triton Inference Server pinned to the
-zone and instance type with one GPU, an init container that fetches and verifies the model, the
-edgespec gateway beside it (router.py in server mode: it takes the raw tensors the device routers
-send and exports the metrics the rollout analysis reads; its code is one ConfigMap per target in
-k8s/_gateway-code.yaml, a name no workload can have, and its settings a ConfigMap per workload),
-a Service, and a HorizontalPodAutoscaler sized from the plan. With `rollout` in the spec, an Argo Rollouts canary
-takes over the Deployment (see argo.py). Built as data and written by a YAML serializer; user
-strings only ever travel as separate argv elements, label values or ConfigMap data.
+zone and instance type with one GPU; init containers that fetch and verify the model and build
+the TensorRT engine the plan chose (its precision, batch 1 to the planned batch) on the pod's GPU,
+in NVIDIA's TensorRT container of Triton's release; the engine's config.pbtxt (dynamic batching
+at the planned batch and queue delay) from the workload's ConfigMap; the edgespec gateway beside
+it (router.py in server mode: it takes the raw tensors the device routers send and exports the
+metrics the rollout analysis reads; its code, with build_engine.py, is one ConfigMap per target
+in k8s/_gateway-code.yaml, a name no workload can have, and its settings a ConfigMap per
+workload), a Service, and a HorizontalPodAutoscaler sized from the plan. With `rollout` in the
+spec, an Argo Rollouts canary takes over the Deployment (see argo.py). Built as data and written
+by a YAML serializer; user strings only ever travel as separate argv elements, label values or
+ConfigMap data.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from edgespec import __version__
 from edgespec.diagnostics.codes import diag
 from edgespec.emit import argo
 from edgespec.emit import pool as pool_mod
-from edgespec.emit.common import model_source, placements_on
+from edgespec.emit.common import budget_ms, model_source, placements_on, timeout_ms
+from edgespec.emit.jetson import engine_name
 from edgespec.emit.package import identity, sha256
-from edgespec.emit.router import remote_timeout_ms
+from edgespec.emit.pbtxt import Enum, dumps
 from edgespec.emit.templating import render
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner.types import Plan
@@ -30,8 +35,10 @@ from edgespec.spec.models import Spec
 TRITON_HTTP, TRITON_GRPC, TRITON_METRICS = 8000, 8001, 8002
 GATEWAY = 8090
 MODELS = "/models"
+BUILD = "/build"
 GATEWAY_DIR = "/etc/edgespec"
 GATEWAY_CODE_DIR = "/opt/edgespec"
+WORKSPACE_MIB = 4096  # TensorRT's builder workspace on a datacenter GPU
 
 
 def code_name(spec: Spec, target: str) -> str:
@@ -45,8 +52,21 @@ def code_config_map(spec: Spec, target: str) -> dict:
         "kind": "ConfigMap",
         "metadata": {"name": code_name(spec, target),
                      "labels": {**_part_of(spec), "app.kubernetes.io/component": "gateway"}},
-        "data": {"router.py": render("router/router.py.j2", version=__version__).decode()},
+        "data": {"router.py": render("router/router.py.j2", version=__version__).decode(),
+                 "build_engine.py": render("aws/build_engine.py.j2", version=__version__).decode()},
     }
+
+
+def engine_config(name: str, serving) -> str:
+    """Triton's config.pbtxt for the engine a pool serves: a TensorRT plan, dynamic batching up to
+    the planned batch with the planned queue delay."""
+    batch = serving.batch if serving is not None and serving.mode == "dynamic" else 1
+    doc = {"name": name, "platform": "tensorrt_plan", "max_batch_size": batch,
+           "instance_group": [{"kind": Enum("KIND_GPU"), "count": 1}]}
+    if batch > 1:
+        doc["dynamic_batching"] = {"preferred_batch_size": [batch],
+                                   "max_queue_delay_microseconds": max(1, round(serving.queue_ms * 1000))}
+    return dumps(doc).decode()
 
 # Fetch with the checksum verified when the spec declares one. The script is fixed text; the URI,
 # the destination and the digest arrive as positional arguments ("$1"...), never interpolated.
@@ -89,30 +109,61 @@ def _quantity(rps: float) -> str:
     return f"{round(rps * 1000)}m"
 
 
-def gateway_config(spec: Spec, workload: str, model: str, target: str) -> dict:
+def gateway_config(spec: Spec, workload: str, model: str, target: str, serving_p95_ms: float | None) -> dict:
+    """The gateway waits for Triton at most the latency budget, never less than the pool's
+    predicted serving p95 (at its planned batching)."""
     return {"workload": workload, "target": target, "mode": "server",
             "server_url": f"http://127.0.0.1:{TRITON_HTTP}", "server_model": model,
-            "server_timeout_ms": remote_timeout_ms(spec, workload, 0), "port": GATEWAY, "telemetry": None}
+            "server_timeout_ms": timeout_ms(budget_ms(spec, workload), serving_p95_ms), "port": GATEWAY,
+            "telemetry": None}
 
 
-def manifests(spec: Spec, workload: str, model: str, scale: pool_mod.Bounds, target: str, toolchain: dict,
-              code: dict) -> list[dict]:
+def _init_containers(spec: Spec, model: str, recipe, name: str, serving, toolchain: dict) -> list[dict]:
+    """Fetch and verify the ONNX model (and an int8 engine's calibration cache, `<uri>.calib`), then
+    build the engine on the pod's GPU."""
+    source = model_source(spec, model)
+    image_key, script = _FETCH[_scheme(source.uri)]
+    mounts = [{"name": "build", "mountPath": BUILD}]
+    steps = [{"name": "fetch-model", "image": toolchain[image_key]["image"], "command": ["sh", "-c", script, "fetch"],
+              "args": [source.uri, f"{BUILD}/model.onnx", source.sha256 or ""], "volumeMounts": mounts}]
+    build = ["python3", f"{GATEWAY_CODE_DIR}/build_engine.py", "--onnx", f"{BUILD}/model.onnx",
+             "--engine", f"{MODELS}/{name}/1/model.plan", "--precision", recipe.precision,
+             "--max-batch", str(serving.batch if serving is not None and serving.mode == "dynamic" else 1),
+             "--workspace-mib", str(WORKSPACE_MIB)]
+    if recipe.precision == "int8":
+        steps.append({"name": "fetch-calibration", "image": toolchain[image_key]["image"],
+                      "command": ["sh", "-c", script, "fetch"],
+                      "args": [source.uri + ".calib", f"{BUILD}/calibration.cache", ""], "volumeMounts": mounts})
+        build += ["--calibration-cache", f"{BUILD}/calibration.cache"]
+    steps.append({"name": "build-engine", "image": toolchain["tensorrt"]["image"], "command": build,
+                  "resources": {"limits": {"nvidia.com/gpu": 1}},
+                  "volumeMounts": [*mounts, {"name": "models", "mountPath": MODELS},
+                                   {"name": "gateway-code", "mountPath": GATEWAY_CODE_DIR, "readOnly": True}]})
+    return steps
+
+
+def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain: dict, code: dict) -> list[dict]:
+    scale = pool_mod.bounds(pool)
+    serving = pool.serving if pool is not None else None
+    model = placement.model
+    name = engine_name(model, placement.recipe)  # what Triton serves: the planned model at the planned recipe
     replicas = scale.desired
     t = spec.targets[target]
     source = model_source(spec, model)
-    image_key, script = _FETCH[_scheme(source.uri)]
     labels = _labels(spec, workload)
     config_map = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": f"{workload}-gateway", "labels": labels},
-        "data": {"gateway.json": json.dumps(gateway_config(spec, workload, model, target), indent=2,
-                                            sort_keys=True) + "\n"},
+        "data": {"gateway.json": json.dumps(gateway_config(spec, workload, name, target,
+                                                           serving.p95_ms if serving else None),
+                                            indent=2, sort_keys=True) + "\n",
+                 "config.pbtxt": engine_config(name, serving)},
     }
     # The package identity the gateway reports: the spec's version plus a hash of what the pod runs.
     content = sha256(json.dumps([config_map["data"], code["data"], source.uri, source.sha256 or "",
-                                 toolchain["triton_server"]["image"], toolchain["python"]["image"]],
-                                sort_keys=True).encode())
+                                 toolchain["triton_server"]["image"], toolchain["tensorrt"]["image"],
+                                 toolchain["python"]["image"]], sort_keys=True).encode())
     package = identity(spec.metadata.version, content)
     selector = {"app.kubernetes.io/name": workload}
     node_selector = {"node.kubernetes.io/instance-type": t.instance_type or ""}
@@ -135,13 +186,7 @@ def manifests(spec: Spec, workload: str, model: str, scale: pool_mod.Bounds, tar
                 "spec": {
                     "nodeSelector": {k: v for k, v in node_selector.items() if v},
                     "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
-                    "initContainers": [{
-                        "name": "fetch-model",
-                        "image": toolchain[image_key]["image"],
-                        "command": ["sh", "-c", script, "fetch-model"],
-                        "args": [source.uri, f"{MODELS}/{model}/1/model.onnx", source.sha256 or ""],
-                        "volumeMounts": [{"name": "models", "mountPath": MODELS}],
-                    }],
+                    "initContainers": _init_containers(spec, model, placement.recipe, name, serving, toolchain),
                     "containers": [{
                         "name": "triton",
                         "image": toolchain["triton_server"]["image"],
@@ -153,7 +198,9 @@ def manifests(spec: Spec, workload: str, model: str, scale: pool_mod.Bounds, tar
                                       "requests": {"cpu": "2", "memory": "8Gi"}},
                         "readinessProbe": probe,
                         "livenessProbe": {**probe, "httpGet": {"path": "/v2/health/live", "port": "http"}},
-                        "volumeMounts": [{"name": "models", "mountPath": MODELS, "readOnly": True}],
+                        "volumeMounts": [{"name": "models", "mountPath": MODELS, "readOnly": True},
+                                         {"name": "gateway", "mountPath": f"{MODELS}/{name}/config.pbtxt",
+                                          "subPath": "config.pbtxt", "readOnly": True}],
                     }, {
                         "name": "gateway",
                         "image": toolchain["python"]["image"],
@@ -169,7 +216,7 @@ def manifests(spec: Spec, workload: str, model: str, scale: pool_mod.Bounds, tar
                         "volumeMounts": [{"name": "gateway", "mountPath": GATEWAY_DIR, "readOnly": True},
                                          {"name": "gateway-code", "mountPath": GATEWAY_CODE_DIR, "readOnly": True}],
                     }],
-                    "volumes": [{"name": "models", "emptyDir": {}},
+                    "volumes": [{"name": "models", "emptyDir": {}}, {"name": "build", "emptyDir": {}},
                                 {"name": "gateway", "configMap": {"name": f"{workload}-gateway"}},
                                 {"name": "gateway-code", "configMap": {"name": code["metadata"]["name"]}}],
                 },
@@ -232,7 +279,7 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
                 file=source.file, line=span.line, column=span.column, pointer=f"/models/{p.model}/source",
                 hint="export the model to ONNX and host it on S3 or HTTPS"))
             continue
-        docs = manifests(spec, workload, p.model, pool_mod.bounds(candidate.estimates.pool), target, toolchain, code)
+        docs = manifests(spec, workload, p, candidate.estimates.pool, target, toolchain, code)
         out.files[f"{target}/k8s/{workload}.yaml"] = yaml_documents(docs)
     if out.files:
         out.files[f"{target}/k8s/_gateway-code.yaml"] = yaml_documents([code])

@@ -19,7 +19,7 @@ import math
 from collections.abc import Iterator
 
 from edgespec import __version__, catalog
-from edgespec.emit.common import budget_ms, placements_on
+from edgespec.emit.common import budget_ms, placements_on, timeout_ms
 from edgespec.emit.coral import PORT as CORAL_PORT
 from edgespec.emit.jetson import TRITON_HTTP, engine_name
 from edgespec.emit.serialize import json_bytes
@@ -38,11 +38,6 @@ onnxruntime==1.20.1
 """
 
 
-def remote_timeout_ms(spec: Spec, workload: str, local_p95_ms: float) -> int:
-    """What is left of the latency budget after the local stage, within [100 ms, 10 s]."""
-    return int(min(10_000, max(100, budget_ms(spec, workload) - local_p95_ms)))
-
-
 def telemetry(spec: Spec, workload: str, endpoint: str = LOCAL_COLLECTOR) -> dict | None:
     """Where the router pushes OTLP, and a spool on disk covering `telemetry.offline_buffer`."""
     if spec.telemetry is None:
@@ -58,15 +53,17 @@ SERVER_PORT = {"jetson": TRITON_HTTP, "coral": CORAL_PORT}  # the device's model
 def _config(spec: Spec, workload: str, c, local, port: int, kind: str) -> dict:
     base = {"workload": workload, "target": local.target, "mode": "server" if c.pattern == "on-device" else c.pattern,
             "port": port, "telemetry": telemetry(spec, workload)}
+    e = c.estimates
+    budget = budget_ms(spec, workload)
     served = {"server_url": f"http://127.0.0.1:{SERVER_PORT[kind]}",
               "server_model": engine_name(local.model, local.recipe),
-              "server_timeout_ms": remote_timeout_ms(spec, workload, 0)}
+              "server_timeout_ms": timeout_ms(budget, e.local_p95_ms)}
     if c.pattern == "on-device":
         return {**base, **served}
     w = spec.workloads[workload]
-    local_p95 = c.estimates.p95_ms - c.estimates.network_ms
+    # the remote leg may take what the local stage leaves of the budget, never less than its own p95
     remote = {"remote_target": c.remote_target, "remote_url": "",
-              "remote_timeout_ms": remote_timeout_ms(spec, workload, local_p95)}
+              "remote_timeout_ms": timeout_ms(budget - e.local_p95_ms, e.remote_p95_ms)}
     if c.pattern == "cascade":  # the small model is an engine on the device's own server
         return {**base, **served, **remote,
                 "confidence_below": w.escalation.confidence_below, "offline": w.offline}

@@ -9,6 +9,8 @@ package identity (spec version + content hash), traffic split stage by stage.
 
 from __future__ import annotations
 
+import math
+
 from edgespec import __version__
 from edgespec.emit.common import placements_on, root_model
 from edgespec.emit.package import content_sha256, file_hashes, identity
@@ -22,11 +24,12 @@ MAX_BODY = {"text-generation": 100_000, "embedding": 100_000, "image-classificat
             "object-detection": 10_000_000, "speech-recognition": 25_000_000}
 
 
-def _timeout_ms(spec: Spec, workload: str) -> int:
-    """Twice the loosest latency budget: past that the caller has given up anyway."""
+def _timeout_ms(spec: Spec, workload: str, predicted_p95_ms: float) -> int:
+    """Twice the loosest latency budget (past that the caller has given up anyway), within [1 s,
+    30 s], and never below the predicted p95."""
     lat = spec.workloads[workload].latency
     budget = max(b for b in (lat.p50_ms, lat.p95_ms, lat.p99_ms) if b is not None)
-    return int(min(30_000, max(1_000, 2 * budget)))
+    return max(int(min(30_000, max(1_000, 2 * budget))), math.ceil(predicted_p95_ms))
 
 
 def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap):
@@ -34,10 +37,11 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
 
     out = Emitted()
     routes = {}
-    for workload, _, p in placements_on(plan, target, roles=("remote",)):
+    for workload, c, p in placements_on(plan, target, roles=("remote",)):
         task = root_model(spec, spec.workloads[workload].model).task
         gen = spec.workloads[workload].generation
-        routes[workload] = {"model": p.model, "task": task, "timeout_ms": _timeout_ms(spec, workload),
+        predicted = c.estimates.remote_p95_ms or c.estimates.p95_ms
+        routes[workload] = {"model": p.model, "task": task, "timeout_ms": _timeout_ms(spec, workload, predicted),
                             "max_tokens": gen.output_tokens if gen else 0, "max_body_bytes": MAX_BODY[task]}
     if not routes:
         return out

@@ -69,7 +69,9 @@ def _estimates(c: Candidate) -> dict | None:
     if e is None:
         return None
     return {
-        "latency_ms": {"p50": round(e.p50_ms, 3), "p95": round(e.p95_ms, 3), "p99": round(e.p99_ms, 3)},
+        "latency_ms": {"p50": round(e.p50_ms, 3), "p95": round(e.p95_ms, 3), "p99": round(e.p99_ms, 3),
+                       "local_p95": None if e.local_p95_ms is None else round(e.local_p95_ms, 3),
+                       "remote_p95": None if e.remote_p95_ms is None else round(e.remote_p95_ms, 3)},
         "compute_ms": round(e.compute_ms, 3),
         "network_ms": round(e.network_ms, 3),
         "accuracy": round(e.accuracy, 4),
@@ -199,9 +201,10 @@ def _estimates_text(e) -> str:
             + i + '"compute_ms": ' + _round(e.compute_ms, 3) + i + '"cost_usd_per_1k": '
             + _round(e.cost_usd_per_1k, 6) + i + '"cost_usd_per_month": ' + _round(e.cost_usd_per_month, 2)
             + i + '"energy_mj": ' + _round(e.energy_mj, 3) + i + '"escalation_rate": ' + _scalar(e.escalation_rate)
-            + i + '"instances": ' + _scalar(e.instances) + i + '"latency_ms": {\n          "p50": '
+            + i + '"instances": ' + _scalar(e.instances) + i + '"latency_ms": {\n          "local_p95": '
+            + _round(e.local_p95_ms, 3) + ',\n          "p50": '
             + _round(e.p50_ms, 3) + ',\n          "p95": ' + _round(e.p95_ms, 3) + ',\n          "p99": '
-            + _round(e.p99_ms, 3) + "\n        }" + i
+            + _round(e.p99_ms, 3) + ',\n          "remote_p95": ' + _round(e.remote_p95_ms, 3) + "\n        }" + i
             + '"model_size_mb": ' + _round(e.model_size_mb, 3) + i + '"network_ms": ' + _round(e.network_ms, 3)
             + i + '"notes": ' + _strings(e.notes, "        ") + i + '"pool": ' + _pool_text(e.pool)
             + i + '"utilisation": ' + _round(e.utilisation, 4)

@@ -40,6 +40,7 @@ class Serving(NamedTuple):
     p50_ms: float  # one request's compute and batch wait at the planned load
     p95_ms: float
     bound: str  # compute | memory | kv-cache | runtime | latency
+    queue_ms: float = 0.0  # dynamic batching: how long a batch waits to fill at the planned load
 
 
 class Pool(NamedTuple):
@@ -66,6 +67,7 @@ class Pool(NamedTuple):
                 "capacity_rps_per_instance": round(s.capacity_rps, 3), "headroom": HEADROOM,
                 "batching": s.mode, "batch": s.batch, "replicas_per_instance": s.replicas,
                 "gpus_per_replica": s.gpus_per_replica, "bound": s.bound, "instance_type": self.instance_type,
+                "serving_p95_ms": round(s.p95_ms, 3), "queue_delay_ms": round(s.queue_ms, 3),
                 "region": self.region, "zone": self.zone, "price_usd_per_hour": self.price_per_hour}
 
 
@@ -123,7 +125,8 @@ def dynamic_options(device: Device, work: estimate.Work, eff_max: float | None =
         per_gpu = HEADROOM * capacity / device.gpus
         wait = (b - 1) / per_gpu * 1e3 if b > 1 else 0.0
         bound = "compute" if compute_ms >= memory_ms else "memory"
-        options.append(Serving("dynamic", b, device.gpus, 1, capacity, t + wait / 2, t * p95_factor + wait, bound))
+        options.append(Serving("dynamic", b, device.gpus, 1, capacity, t + wait / 2, t * p95_factor + wait, bound,
+                               wait))
     return tuple(options)
 
 

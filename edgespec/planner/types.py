@@ -46,6 +46,10 @@ class Estimates(NamedTuple):
     instances: int | None = None
     notes: tuple[str, ...] = ()
     pool: object | None = None  # serving.Pool of the remote tier (aws-ec2, aws-wavelength)
+    # the p95 of the stage on the data sources and of the remote leg (uplink + remote tier), where a
+    # pattern has them: what the emitted routers' and gateways' timeouts must not cut off
+    local_p95_ms: float | None = None
+    remote_p95_ms: float | None = None
 
     @property
     def p99_ms(self) -> float:

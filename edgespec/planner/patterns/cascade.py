@@ -65,7 +65,8 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
         est = Estimates(p50_ms=p50, p95_ms=p95, compute_ms=s50 + rate * l50, network_ms=rate * n50, accuracy=acc,
                         accuracy_drop=ctx.stage.accuracy - acc, model_size_mb=size_mb, energy_mj=small.energy_mj,
                         cost_usd_per_1k=per_1k, cost_usd_per_month=monthly, escalation_rate=rate,
-                        utilisation=small.utilisation, instances=instances, notes=notes, pool=pool)
+                        utilisation=small.utilisation, instances=instances, notes=notes, pool=pool,
+                        local_p95_ms=s95, remote_p95_ms=n95 + l95)
         # every request runs the small tier first (power); escalations carry the raw input (privacy)
         yield Draft("cascade", placements, est, local_answer=True, run=small, resident=here.resident,
                     sends=((remote, "raw_data"),), remote=remote, share=rate, entry=entry)

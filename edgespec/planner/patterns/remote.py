@@ -56,7 +56,8 @@ def _whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator[Candi
             est = Estimates(p50_ms=net50 + c50, p95_ms=net95 + c95, compute_ms=c50, network_ms=net50,
                             accuracy=run.accuracy, accuracy_drop=run.drop, model_size_mb=run.size_mb,
                             energy_mj=run.energy_mj, cost_usd_per_1k=per_1k, cost_usd_per_month=monthly,
-                            instances=instances, notes=(*run.notes, *rtt_note), pool=pool)
+                            instances=instances, notes=(*run.notes, *rtt_note), pool=pool,
+                            local_p95_ms=0.0, remote_p95_ms=net95 + c95)
             resident = () if entry else ((remote, work, remote.gpus),)
             yield Draft(pattern, placements, est, local_answer=False, resident=resident,
                         sends=((remote, "raw_data"),), remote=remote, entry=entry)

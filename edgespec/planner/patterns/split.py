@@ -42,7 +42,8 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
                                 accuracy_drop=ctx.stage.accuracy - acc, model_size_mb=size_mb,
                                 energy_mj=heads.energy_mj, cost_usd_per_1k=per_1k, cost_usd_per_month=monthly,
                                 utilisation=heads.utilisation, instances=instances,
-                                notes=(*note, *heads.unknowns), pool=pool)
+                                notes=(*note, *heads.unknowns), pool=pool, local_p95_ms=heads.p95_ms,
+                                remote_p95_ms=n95 + t95)
                 yield Draft("split", placements, est, local_answer=False, run=heads,
                             resident=runs.resident(ctx.sources, head),
                             sends=((remote, "features"),), remote=remote, cut=point.name)

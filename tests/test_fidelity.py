@@ -1,0 +1,201 @@
+"""The plan is a promise: what `compile` emits builds and serves exactly what `plan --format json`
+chose. Read from the emitted files (not the lock) for every example: the engine each placement's
+server loads (model, recipe, precision flags, batching), the model the routers and gateways ask
+for, and timeouts never below the predicted p95 of what they wait for."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from google.protobuf import text_format
+from tritonclient.grpc import model_config_pb2
+
+from edgespec.emit.jetson import engine_name
+from tests.conftest import ROOT
+
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+PRECISION_FLAGS = {"fp32": set(), "fp16": {"--fp16"}, "int8": {"--int8", "--fp16"}}
+
+
+def _compile_and_plan(run, spec: Path, out: Path) -> dict:
+    code, _, err = run("compile", str(spec), "-o", str(out))
+    assert code == 0, err
+    code, text, err = run("plan", str(spec), "--format", "json")
+    assert code == 0, err
+    return json.loads(text)["workloads"]
+
+
+def _k8s(out: Path, target: str, workload: str) -> dict:
+    docs = list(yaml.safe_load_all((out / target / "k8s" / f"{workload}.yaml").read_text()))
+    return {d["kind"]: d for d in docs if d}
+
+
+def check_pool(out: Path, workload: str, chosen: dict, p: dict) -> None:
+    """A remote pool's pod builds the planned engine and serves it with the planned batching."""
+    name = engine_name(p["model"], _recipe(p))
+    docs = _k8s(out, p["target"], workload)
+    data = docs["ConfigMap"]["data"]
+    config = text_format.Parse(data["config.pbtxt"], model_config_pb2.ModelConfig())
+    pool = chosen["estimates"]["pool"]
+    assert config.name == name and config.platform == "tensorrt_plan"
+    if pool["batching"] == "dynamic" and pool["batch"] > 1:
+        assert config.max_batch_size == pool["batch"]
+        assert list(config.dynamic_batching.preferred_batch_size) == [pool["batch"]]
+        assert config.dynamic_batching.max_queue_delay_microseconds == max(1, round(pool["queue_delay_ms"] * 1000))
+    spec = docs["Deployment"]["spec"]["template"]["spec"]
+    (build,) = [c for c in spec["initContainers"] if c["name"] == "build-engine"]
+    args = build["command"]
+    assert args[args.index("--precision") + 1] == p["recipe"]["precision"]
+    assert args[args.index("--engine") + 1] == f"/models/{name}/1/model.plan"
+    assert int(args[args.index("--max-batch") + 1]) == (pool["batch"] if pool["batching"] == "dynamic" else 1)
+    triton = spec["containers"][0]
+    assert {"mountPath": f"/models/{name}/config.pbtxt", "name": "gateway", "subPath": "config.pbtxt",
+            "readOnly": True} in triton["volumeMounts"]
+    gateway = json.loads(data["gateway.json"])
+    assert gateway["server_model"] == name
+    assert gateway["server_timeout_ms"] >= pool["serving_p95_ms"]
+
+
+def check_jetson(out: Path, workload: str, p: dict) -> None:
+    name = engine_name(p["model"], _recipe(p))
+    script = (out / p["target"] / "build_engine.sh").read_text()
+    # each trtexec call, its continued lines joined: the one that writes this engine
+    calls = re.findall(r'"\$TRTEXEC" \\\n((?:.*\\\n)*.*)', script)
+    (call,) = [c for c in calls if f"--saveEngine=model_repository/{name}/1/model.plan" in c]
+    flags = set(re.findall(r"--(?:fp16|int8)\b", call))
+    assert flags == PRECISION_FLAGS[p["recipe"]["precision"]], (name, call)
+    assert (out / p["target"] / "model_repository" / name / "config.pbtxt").is_file()
+
+
+def check_coral(out: Path, p: dict) -> None:
+    config = json.loads((out / p["target"] / "edgetpu.json").read_text())
+    assert {(m["model"], m["name"]) for m in config["models"]} >= {(p["model"], engine_name(p["model"], _recipe(p)))}
+
+
+def check_router(out: Path, workload: str, chosen: dict, p: dict) -> None:
+    path = out / p["target"] / "router" / f"{workload}.json"
+    config = json.loads(path.read_text())
+    latency = chosen["estimates"]["latency_ms"]
+    if "server_model" in config:  # the device's own server runs the planned engine
+        assert config["server_model"] == engine_name(p["model"], _recipe(p))
+        assert config["server_timeout_ms"] >= (latency["local_p95"] or latency["p95"])
+    if "remote_timeout_ms" in config:
+        assert config["remote_timeout_ms"] >= latency["remote_p95"]
+
+
+def _recipe(p: dict):
+    from edgespec.planner.types import Recipe
+
+    r = p["recipe"]
+    return Recipe(r["precision"], r["prune"], r["variant"], r["accelerator"])
+
+
+def kind_of(spec: dict, target: str) -> str:
+    from edgespec import catalog
+
+    return catalog.hardware()[spec["targets"][target]["hardware"]]["kind"]
+
+
+def check(out: Path, spec: dict, plans: dict) -> int:
+    checked = 0
+    for workload, wp in plans.items():
+        for p in wp["placements"]:
+            kind = kind_of(spec, p["target"])
+            if p["role"] == "remote" and kind in ("wavelength", "ec2"):
+                check_pool(out, workload, wp, p)
+            elif p["role"] == "device" and kind == "jetson" and wp["pattern"] in ("on-device", "cascade"):
+                check_jetson(out, workload, p)
+            elif p["role"] == "device" and kind == "coral" and wp["pattern"] in ("on-device", "cascade"):
+                check_coral(out, p)
+            else:
+                continue
+            checked += 1
+            if p["role"] == "device" and wp["pattern"] in ("on-device", "cascade", "split"):
+                check_router(out, workload, wp, p)
+    return checked
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_serves_what_its_plan_chose(run, tmp_path, example):
+    spec = yaml.safe_load(example.read_text())
+    plans = _compile_and_plan(run, example, tmp_path / "out")
+    check(tmp_path / "out", spec, plans)
+
+
+def test_the_examples_cover_every_served_kind(run, tmp_path):
+    kinds = set()
+    for example in EXAMPLES:
+        spec = yaml.safe_load(example.read_text())
+        plans = _compile_and_plan(run, example, tmp_path / example.stem)
+        if check(tmp_path / example.stem, spec, plans):
+            kinds |= {kind_of(spec, p["target"]) for wp in plans.values() for p in wp["placements"]}
+    assert {"jetson", "coral", "wavelength"} <= kinds, kinds
+
+
+def test_a_dropped_recipe_is_caught(run, tmp_path, monkeypatch):
+    """Break the Kubernetes emitter on purpose (it builds every engine at fp32): the check fails."""
+    from edgespec.emit import kubernetes
+
+    real = kubernetes._init_containers
+    monkeypatch.setattr(kubernetes, "_init_containers", lambda spec, model, recipe, *rest: real(
+        spec, model, recipe._replace(precision="fp32"), *rest))
+    example = ROOT / "examples" / "store-vision.yaml"
+    plans = _compile_and_plan(run, example, tmp_path / "out")
+    with pytest.raises(AssertionError):
+        check(tmp_path / "out", yaml.safe_load(example.read_text()), plans)
+
+
+def test_the_build_script_builds_the_planned_engine(run, tmp_path):
+    """The emitted build_engine.py, run for real against a CPU stand-in for NVIDIA's `tensorrt`
+    package (the missing GPU) on a tiny ONNX model built here with a dynamic batch dimension."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "tiny",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3, 8, 8])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9),
+              str(tmp_path / "model.onnx"))
+    plans = _compile_and_plan(run, ROOT / "examples" / "store-vision.yaml", tmp_path / "out")
+    code = yaml.safe_load((tmp_path / "out" / "metro-mec" / "k8s" / "_gateway-code.yaml").read_text())
+    (tmp_path / "build_engine.py").write_text(code["data"]["build_engine.py"])
+    docs = _k8s(tmp_path / "out", "metro-mec", "checkout-recognition")
+    (build,) = [c for c in docs["Deployment"]["spec"]["template"]["spec"]["initContainers"]
+                if c["name"] == "build-engine"]
+    args = [a.replace("/build/", f"{tmp_path}/").replace("/models/", f"{tmp_path}/models/")
+            for a in build["command"][2:]]
+    env = {"PYTHONPATH": str(ROOT / "tests" / "standins")}
+    result = subprocess.run([sys.executable, str(tmp_path / "build_engine.py"), *args], capture_output=True, text=True,
+                            env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    engine = json.loads(next((tmp_path / "models").rglob("model.plan")).read_text())
+    pool = plans["checkout-recognition"]["estimates"]["pool"]
+    assert engine["flags"] == ["FP16"]  # the plan's fp16
+    assert engine["profiles"] == [{"x": [[1, 3, 8, 8], [pool["batch"] // 2, 3, 8, 8], [pool["batch"], 3, 8, 8]]}]
+    # int8 without its calibration cache stops with the reason; with it, the cache is used
+    int8 = [a if a != "fp16" else "int8" for a in args]
+    result = subprocess.run([sys.executable, str(tmp_path / "build_engine.py"), *int8], capture_output=True,
+                            text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 1 and "calibration cache" in result.stderr
+    (tmp_path / "calibration.cache").write_text("TRT-1003-EntropyCalibration2\n")
+    cache = ["--calibration-cache", str(tmp_path / "calibration.cache")]
+    result = subprocess.run([sys.executable, str(tmp_path / "build_engine.py"), *int8, *cache], capture_output=True,
+                            text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    engine = json.loads(next((tmp_path / "models").rglob("model.plan")).read_text())
+    assert engine["flags"] == ["FP16", "INT8"] and engine["calibration_cache"].startswith("TRT-1003")
+    # a model exported with a fixed batch of 1 cannot serve the planned batch: said, not built
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "fixed",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8, 8])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9),
+              str(tmp_path / "model.onnx"))
+    result = subprocess.run([sys.executable, str(tmp_path / "build_engine.py"), *args], capture_output=True,
+                            text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 1 and "dynamic batch dimension" in result.stderr
