@@ -49,8 +49,9 @@ def check_pool(out: Path, workload: str, chosen: dict, p: dict) -> None:
         assert list(config.dynamic_batching.preferred_batch_size) == [pool["batch"]]
         assert config.dynamic_batching.max_queue_delay_microseconds == max(1, round(pool["queue_delay_ms"] * 1000))
     spec = docs["Deployment"]["spec"]["template"]["spec"]
-    (build,) = [c for c in spec["initContainers"] if c["name"] == "build-engine"]
-    args = build["command"]
+    builds = [c for c in spec["initContainers"] if c["name"] == "build-engine"]
+    assert len(builds) == 1
+    args = builds[0]["command"]
     assert args[args.index("--precision") + 1] == p["recipe"]["precision"]
     assert args[args.index("--engine") + 1] == f"/models/{name}/1/model.plan"
     assert int(args[args.index("--max-batch") + 1]) == (pool["batch"] if pool["batching"] == "dynamic" else 1)
@@ -60,6 +61,26 @@ def check_pool(out: Path, workload: str, chosen: dict, p: dict) -> None:
     gateway = json.loads(data["gateway.json"])
     assert gateway["server_model"] == name
     assert gateway["server_timeout_ms"] >= pool["serving_p95_ms"]
+
+
+def check_stack(out: Path, chosen: dict, p: dict) -> None:
+    """The CloudFormation stack's instances build the same engine and serve it with the same
+    batching (their user data)."""
+    name = engine_name(p["model"], _recipe(p))
+    doc = yaml.safe_load((out / p["target"] / "cloudformation.yaml").read_text())
+    user_data = doc["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]
+    script = user_data["Fn::Base64"]["Fn::Sub"].replace("\\\n", " ")
+    builds = [line for line in script.splitlines() if f"--engine /models/{name}/1/model.plan" in line]
+    assert len(builds) == 1, (name, "no engine built for the planned recipe")
+    build = builds[0]
+    pool = chosen["estimates"]["pool"]
+    assert f"--precision {p['recipe']['precision']} " in build
+    assert f"--max-batch {pool['batch'] if pool['batching'] == 'dynamic' else 1} " in build
+    config = script.split(f"cat > /opt/models/{name}/config.pbtxt <<'CONFIG'\n", 1)[1].split("CONFIG\n", 1)[0]
+    parsed = text_format.Parse(config, model_config_pb2.ModelConfig())
+    assert parsed.name == name and parsed.platform == "tensorrt_plan"
+    if pool["batching"] == "dynamic" and pool["batch"] > 1:
+        assert parsed.max_batch_size == pool["batch"]
 
 
 def check_jetson(out: Path, workload: str, p: dict) -> None:
@@ -109,6 +130,7 @@ def check(out: Path, spec: dict, plans: dict) -> int:
             kind = kind_of(spec, p["target"])
             if p["role"] == "remote" and kind in ("wavelength", "ec2"):
                 check_pool(out, workload, wp, p)
+                check_stack(out, wp, p)
             elif p["role"] == "device" and kind == "jetson" and wp["pattern"] in ("on-device", "cascade"):
                 check_jetson(out, workload, p)
             elif p["role"] == "device" and kind == "coral" and wp["pattern"] in ("on-device", "cascade"):
@@ -139,16 +161,25 @@ def test_the_examples_cover_every_served_kind(run, tmp_path):
 
 
 def test_a_dropped_recipe_is_caught(run, tmp_path, monkeypatch):
-    """Break the Kubernetes emitter on purpose (it builds every engine at fp32): the check fails."""
-    from edgespec.emit import kubernetes
+    """Break an emitter on purpose (the Kubernetes one builds every engine at fp32; the
+    CloudFormation one serves the raw model): the check fails."""
+    from edgespec.emit import cloudformation, kubernetes
 
-    real = kubernetes._init_containers
-    monkeypatch.setattr(kubernetes, "_init_containers", lambda spec, model, recipe, *rest: real(
-        spec, model, recipe._replace(precision="fp32"), *rest))
     example = ROOT / "examples" / "store-vision.yaml"
-    plans = _compile_and_plan(run, example, tmp_path / "out")
+    real = kubernetes._init_containers
+    with monkeypatch.context() as m:
+        m.setattr(kubernetes, "_init_containers", lambda spec, model, recipe, *rest: real(
+            spec, model, recipe._replace(precision="fp32"), *rest))
+        plans = _compile_and_plan(run, example, tmp_path / "k8s")
     with pytest.raises(AssertionError):
-        check(tmp_path / "out", yaml.safe_load(example.read_text()), plans)
+        check(tmp_path / "k8s", yaml.safe_load(example.read_text()), plans)
+    real_name = cloudformation.engine_name
+    with monkeypatch.context() as m:
+        m.setattr(cloudformation, "engine_name", lambda model, recipe: model)  # the ONNX model as it is
+        plans = _compile_and_plan(run, example, tmp_path / "cfn")
+    assert cloudformation.engine_name is real_name
+    with pytest.raises(AssertionError):
+        check(tmp_path / "cfn", yaml.safe_load(example.read_text()), plans)
 
 
 def test_the_build_script_builds_the_planned_engine(run, tmp_path):

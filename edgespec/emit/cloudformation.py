@@ -4,15 +4,18 @@ Wavelength: a VPC with a subnet in the Wavelength Zone, a carrier gateway and it
 and instances that take a carrier IP. EC2: the same stack in a region, behind an internet gateway.
 Both: a security group open to `ClientCidr` on Triton's ports, an instance role that may read
 exactly the models it serves, a launch template (IMDSv2, hop limit 2 so the fetch container can
-use the role) whose user data fetches, verifies and serves the models, and an auto scaling group
+use the role) whose user data fetches and verifies the models, builds the TensorRT engines the plan
+chose on the instance's GPU and serves them with Triton, and an auto scaling group
 sized by the plan. Built as data; the user data is a template with shell-quoted values.
 """
 
 from __future__ import annotations
 
 from edgespec import __version__
+from edgespec.emit import kubernetes
 from edgespec.emit import pool as pool_mod
 from edgespec.emit.common import model_source, placements_on
+from edgespec.emit.jetson import engine_name
 from edgespec.emit.serialize import yaml_documents
 from edgespec.emit.templating import render
 from edgespec.load.sourcemap import SourceMap
@@ -42,14 +45,17 @@ def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds
     user_data = render("aws/user-data.sh.j2", version=__version__, target=target, models=models,
                        aws_cli_image=toolchain["aws_cli"]["image"], curl_image=toolchain["curl"]["image"],
                        triton_image=toolchain["triton_server"]["image"],
+                       tensorrt_image=toolchain["tensorrt"]["image"], workspace_mib=kubernetes.WORKSPACE_MIB,
+                       build_engine=render("aws/build_engine.py.j2", version=__version__).decode("utf-8"),
                        stack_placeholder=STACK_PLACEHOLDER, namespace=pool_mod.NAMESPACE,
                        metric=pool_mod.METRIC).decode("utf-8")
     # Fn::Sub: every literal `${` (from an object key) is escaped as `${!`; the only variable is the
     # stack name, which labels the server container.
     user_data = user_data.replace("${", "${!").replace(STACK_PLACEHOLDER, "${AWS::StackName}")
     # Fn::Sub reads `${...}` in the object key as a substitution: `${!` writes a literal `${`.
-    objects = sorted({f"arn:${{AWS::Partition}}:s3:::{m['uri'][len('s3://'):].replace('${', '${!')}"
-                      for m in models if m["uri"].startswith("s3://")})
+    reads = [m["uri"] for m in models] + [m["uri"] + ".calib" for m in models if m["precision"] == "int8"]
+    objects = sorted({f"arn:${{AWS::Partition}}:s3:::{uri[len('s3://'):].replace('${', '${!')}"
+                      for uri in reads if uri.startswith("s3://")})
     resources: dict = {
         "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {
             "CidrBlock": {"Ref": "VpcCidr"}, "EnableDnsSupport": True, "EnableDnsHostnames": True, "Tags": tags}},
@@ -154,8 +160,16 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     for _, candidate, p in placements_on(plan, target, roles=("remote",)):
         src = model_source(spec, p.model)
         if src.format == "onnx" and src.uri.startswith(("s3://", "https://")):  # else ES601 (kubernetes)
-            models[p.model] = {"name": p.model, "uri": src.uri, "sha256": src.sha256 or ""}
-            pools.append(candidate.estimates.pool)
+            pool = candidate.estimates.pool
+            serving = pool.serving if pool is not None else None
+            name = engine_name(p.model, p.recipe)  # the planned model at the planned recipe
+            batch = serving.batch if serving is not None and serving.mode == "dynamic" else 1
+            previous = models.get(name)
+            if previous is None or batch > previous["max_batch"]:  # several workloads: the largest batch
+                models[name] = {"name": name, "model": p.model, "uri": src.uri, "sha256": src.sha256 or "",
+                                "precision": p.recipe.precision, "max_batch": batch,
+                                "config": kubernetes.engine_config(name, serving)}
+            pools.append(pool)
     if models:
         scale = pool_mod.bounds(pool_mod.largest(pools))
         doc = template(spec, target, [models[k] for k in sorted(models)], scale, toolchain)
