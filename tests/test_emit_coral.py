@@ -11,7 +11,6 @@ import subprocess
 import threading
 import urllib.error
 import urllib.request
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -95,43 +94,75 @@ def test_compiler_log_is_read(bundle):
     assert stats["tpu_ops"] == 71 and stats["cpu_ops"] == 2
 
 
-class _FakeInterpreter:
-    """Stands in for the Edge TPU interpreter: the delegate needs the hardware."""
-
-    def get_input_details(self):
-        return [{"name": "input", "index": 0, "shape": np.array([1, 4]), "dtype": np.int8}]
-
-    def get_output_details(self):
-        return [{"name": "scores", "index": 1, "shape": np.array([1, 4]), "dtype": np.int32}]
-
-    def set_tensor(self, index, tensor):
-        self.tensor = tensor
-
-    def invoke(self):
-        self.result = (self.tensor.astype(np.int32) * 2).tolist()
-
-    def get_tensor(self, index):
-        return np.array(self.result)
+SCALE, ZERO_POINT = 0.05, -10  # the tiny model's int8 quantization (tests/tflite_model.py)
 
 
-def test_server_answers_requests(bundle):
-    server_module = _module(bundle / "serve_edgetpu.py")
-    server_module.Handler.models = {"m": (_FakeInterpreter(), np)}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), server_module.Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+def cpu_server(bundle: Path, name: str):
+    """The emitted Edge TPU server in its no-TPU mode (`--cpu`): LiteRT's CPU interpreter runs the
+    converted full-int8 model, here a tiny one built by the test (float32 [1, 4] declared, int8 in
+    the model), through the server's real quantize -> invoke -> dequantize path."""
+    from tests.tflite_model import int8_reshape
+
+    (bundle / "build").mkdir(exist_ok=True)
+    (bundle / "build" / f"{name}_int8.tflite").write_bytes(int8_reshape(SCALE, ZERO_POINT))
+    config = {"device": "usb", "port": 0, "models": [{"name": name, "input_shape": [1, 4], "input_dtype": "float32"}]}
+    server = _module(bundle / "serve_edgetpu.py").serve(config, "cpu", port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def test_server_quantizes_inputs_and_dequantizes_outputs(bundle):
+    server, base = cpu_server(bundle, "m")
+    x = np.array([[1.0, 0.5, 0.0, -0.5]], dtype=np.float32)
     try:
         assert json.load(urllib.request.urlopen(f"{base}/healthz", timeout=5)) == {"models": ["m"]}
-        request = urllib.request.Request(f"{base}/v1/models/m/infer", data=bytes([1, 2, 3, 4]), method="POST")
-        assert json.load(urllib.request.urlopen(request, timeout=5))["outputs"] == [[[2, 4, 6, 8]]]
+        meta = json.load(urllib.request.urlopen(f"{base}/v2/models/m", timeout=5))
+        assert meta["inputs"] == [{"name": "input", "datatype": "FP32", "shape": [1, 4]}]  # what clients send
+        assert meta["outputs"][0]["datatype"] == "FP32"  # dequantized
+        request = urllib.request.Request(f"{base}/v1/models/m/infer", data=x.tobytes(), method="POST")
+        (out,) = json.load(urllib.request.urlopen(request, timeout=5))["outputs"]
+        # the model's own numbers back, to its int8 resolution (not the int8 codes 10, 0, -10, -20)
+        np.testing.assert_allclose(out, x, atol=SCALE / 2)
+        # KServe v2 with binary outputs, as the gateway asks
+        header = json.dumps({"inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP32",
+                                         "parameters": {"binary_data_size": 16}}],
+                             "parameters": {"binary_data_output": True}}).encode()
+        request = urllib.request.Request(f"{base}/v2/models/m/infer", data=header + x.tobytes(), method="POST",
+                                         headers={"Inference-Header-Content-Length": str(len(header))})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            size = int(response.headers["Inference-Header-Content-Length"])
+            raw = response.read()
+        (meta_out,) = json.loads(raw[:size])["outputs"]
+        assert meta_out["datatype"] == "FP32" and meta_out["parameters"]["binary_data_size"] == 16
+        np.testing.assert_allclose(np.frombuffer(raw[size:], dtype="<f4"), x.reshape(-1), atol=SCALE / 2)
         bad = urllib.request.Request(f"{base}/v1/models/m/infer", data=b"\x01", method="POST")
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(bad, timeout=5)
         assert err.value.code == 400
         with pytest.raises(urllib.error.HTTPError) as err:
-            urllib.request.urlopen(urllib.request.Request(f"{base}/v1/models/nope/infer", data=b"", method="POST"), timeout=5)
+            urllib.request.urlopen(urllib.request.Request(f"{base}/v1/models/nope/infer", data=b"", method="POST"),
+                                   timeout=5)
         assert err.value.code == 404
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_concurrent_requests_share_the_interpreter_safely(bundle):
+    """Inference is serialized: many threads at once each get their own input's answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    server, base = cpu_server(bundle, "m")
+
+    def ask(i: int):
+        x = np.array([[i % 5, 0.0, 1.0, -1.0]], dtype=np.float32) * 0.5
+        request = urllib.request.Request(f"{base}/v1/models/m/infer", data=x.tobytes(), method="POST")
+        return x, json.load(urllib.request.urlopen(request, timeout=10))["outputs"][0]
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            for x, out in pool.map(ask, range(64)):
+                np.testing.assert_allclose(out, x, atol=SCALE / 2)
     finally:
         server.shutdown()
         server.server_close()
@@ -140,7 +171,7 @@ def test_server_answers_requests(bundle):
 def test_gateway_fronts_the_edge_tpu_server(bundle, tmp_path, monkeypatch):
     """The lanes' router (a cascade: the Edge TPU answers, low confidence escalates to the metro's
     Wavelength pool) speaks KServe v2 to the Edge TPU server exactly as to Triton, and reports the
-    rollback signals."""
+    rollback signals; its confidence comes from the dequantized outputs, strictly between 0 and 1."""
     from tests.test_router import post, scrape
 
     router_dir = bundle / "router"
@@ -151,21 +182,20 @@ def test_gateway_fronts_the_edge_tpu_server(bundle, tmp_path, monkeypatch):
     edgetpu = json.loads((bundle / "edgetpu.json").read_text())
     assert config["server_model"] in {m["name"] for m in edgetpu["models"]}
 
-    server_module = _module(bundle / "serve_edgetpu.py")
-    server_module.Handler.models = {config["server_model"]: (_FakeInterpreter(), np)}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), server_module.Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("EDGESPEC_SERVER_URL", f"http://127.0.0.1:{server.server_address[1]}")
+    server, server_url = cpu_server(bundle, config["server_model"])
+    monkeypatch.setenv("EDGESPEC_SERVER_URL", server_url)
     gateway_module = _module(router_dir / "router.py")
     router, gateway = gateway_module.serve(config_path, port=0)
     threading.Thread(target=gateway.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{gateway.server_address[1]}"
+    x = np.array([[4.0, 0.0, 0.0, 0.0]], dtype=np.float32)
     try:
-        status, body = post(base, bytes([1, 2, 3, 4]))
-        # confident (0.86 >= 0.6): answered on the lane, not escalated
-        assert status == 200 and body["source"] == "local" and body["outputs"] == [[2, 4, 6, 8]]
-        softmax_top = 1 / sum(np.exp(np.array([2, 4, 6, 8]) - 8))
-        assert abs(body["confidence"] - softmax_top) < 1e-9  # int outputs read as logits
+        status, body = post(base, x.tobytes())
+        # confident (0.95 >= 0.6): answered on the lane, not escalated
+        assert status == 200 and body["source"] == "local"
+        np.testing.assert_allclose(body["outputs"], x, atol=SCALE / 2)
+        softmax_top = 1 / np.exp(x - x.max()).sum()
+        assert abs(body["confidence"] - softmax_top) < 1e-6 and 0 < body["confidence"] < 1
         assert post(base, b"\x01")[0] == 400  # the gateway knows the input size from the server
         metrics = scrape(base)
     finally:

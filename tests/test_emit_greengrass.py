@@ -42,7 +42,14 @@ def test_recipe_matches_the_greengrass_schema(out, target):
     jsonschema.Draft7Validator(RECIPE_SCHEMA).validate(lowercase_keys(recipe))
     assert recipe["ComponentVersion"] == "1.4.0"
     lifecycle = recipe["Manifests"][0]["Lifecycle"]
-    assert {"Install", "Run", "Shutdown"} <= set(lifecycle)
+    if "coral" in recipe["ComponentConfiguration"]["DefaultConfiguration"]["Hardware"]:
+        # one process owns the Edge TPU: the systemd unit, started and stopped by Greengrass
+        assert set(lifecycle) == {"Install", "Startup", "Shutdown"}
+        unit = "edgespec-checkout-tpu.service"
+        assert lifecycle["Startup"]["Script"] == f"systemctl restart {unit}"
+        assert f"install -m 0644 {unit} /etc/systemd/system/" in lifecycle["Install"]["Script"]
+    else:
+        assert {"Install", "Run", "Shutdown"} <= set(lifecycle)
     assert recipe["Manifests"][0]["Artifacts"][0]["URI"].startswith("s3://my-bucket/com.edgespec.store-vision.")
     broken = {**recipe, "ComponentVersion": 7}  # the schema is not a rubber stamp
     assert not jsonschema.Draft7Validator(RECIPE_SCHEMA).is_valid(lowercase_keys(broken))

@@ -41,12 +41,34 @@ HEALTH_URL = {"jetson": f"http://127.0.0.1:{router.SERVER_PORT['jetson']}/v2/hea
               "coral": f"http://127.0.0.1:{router.SERVER_PORT['coral']}/healthz"}
 RUN = {
     "jetson": "docker compose up -d && python3 {artifacts:decompressedPath}/bundle/health.py",
-    "coral": "exec .venv/bin/python serve_edgetpu.py",
 }
 INSTALL = {
     "jetson": "bash build_engine.sh",
-    "coral": "bash setup_host.sh",
 }
+
+
+def _lifecycle(kind: str, target: str) -> dict:
+    """Install, then run: Triton under Docker Compose on a Jetson. On a Coral only one process may
+    own the Edge TPU: the bundle's systemd unit, which Greengrass installs, starts and stops (a
+    Startup step, not a Run step that would start a second server)."""
+    router = " && if [ -f router/install.sh ]; then bash router/install.sh; fi"
+    if kind == "coral":
+        home, unit = f"/opt/edgespec/{target}", f"edgespec-{target}.service"
+        return {
+            "Install": {"Script": f"mkdir -p {home} && cp -a {{artifacts:decompressedPath}}/bundle/. {home}/ && "
+                                  f"cd {home} && bash setup_host.sh && install -m 0644 {unit} /etc/systemd/system/ "
+                                  f"&& systemctl daemon-reload{router}",
+                        "RequiresPrivilege": True, "Timeout": 3600},
+            "Startup": {"Script": f"systemctl restart {unit}", "RequiresPrivilege": True},
+            "Shutdown": {"Script": f"systemctl stop {unit}", "RequiresPrivilege": True},
+        }
+    return {
+        "Install": {"Script": f"cd {{artifacts:decompressedPath}}/bundle && {INSTALL[kind]}{router}",
+                    "RequiresPrivilege": True, "Timeout": 3600},
+        "Run": {"Script": f"cd {{artifacts:decompressedPath}}/bundle && {RUN[kind]}", "RequiresPrivilege": True},
+        "Shutdown": {"Script": "cd {artifacts:decompressedPath}/bundle && docker compose down",
+                     "RequiresPrivilege": True},
+    }
 
 
 def component_version(spec: Spec) -> str:
@@ -71,16 +93,7 @@ def recipe(spec: Spec, target: str, kind: str, version: str, content: str, bucke
             "HealthUrl": HEALTH_URL[kind]}},
         "Manifests": [{
             "Platform": {"os": "linux", "architecture": "aarch64"},
-            "Lifecycle": {
-                "Install": {"Script": f"cd {{artifacts:decompressedPath}}/bundle && {INSTALL[kind]}"
-                                      " && if [ -f router/install.sh ]; then bash router/install.sh; fi",
-                            "RequiresPrivilege": True, "Timeout": 3600},
-                "Run": {"Script": f"cd {{artifacts:decompressedPath}}/bundle && {RUN[kind]}",
-                        "RequiresPrivilege": True},
-                "Shutdown": {"Script": "cd {artifacts:decompressedPath}/bundle && "
-                                       + ("docker compose down" if kind == "jetson" else "true"),
-                             "RequiresPrivilege": True},
-            },
+            "Lifecycle": _lifecycle(kind, target),
             "Artifacts": [{"URI": f"s3://{bucket}/{name}/{version}/bundle.zip", "Unarchive": "ZIP",
                            "Permission": {"Read": "OWNER", "Execute": "OWNER"}}],
         }],

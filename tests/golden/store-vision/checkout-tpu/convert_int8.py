@@ -3,7 +3,9 @@
 
 Reads edgetpu.json; for every model whose source is not already a quantized .tflite, converts
 it with the TFLite converter and a representative dataset: calibration/<model>/*.npy, about 100
-real inputs of the model's input shape (float32). Int8 inputs and outputs, as the Edge TPU needs.
+real inputs in the model's declared shape (as clients send them, e.g. NCHW), moved to the
+converted layout (NHWC after onnx2tf) before they reach the converter. Int8 inputs and outputs, as
+the Edge TPU needs; the server quantizes and dequantizes with the model's own scales.
 ONNX sources go through onnx2tf to a SavedModel first.
 
     pip install "tensorflow==2.15.*" onnx2tf      # on a desktop or CI machine, not the device
@@ -19,16 +21,31 @@ import sys
 HERE = pathlib.Path(__file__).resolve().parent
 
 
-def representative(model):
+def converted_shape(saved):
+    """The input shape the SavedModel takes (onnx2tf moves an image's channels last: NHWC)."""
+    import tensorflow as tf
+
+    signature = tf.saved_model.load(str(saved)).signatures["serving_default"]
+    (spec,) = signature.structured_input_signature[1].values()
+    return [d if d is not None else 1 for d in spec.shape.as_list()]
+
+
+def representative(model, shape):
+    """Calibration inputs as clients send them (the spec's declared shape, e.g. NCHW), moved to the
+    converted layout (`shape`, e.g. NHWC) as the converter feeds them to the model."""
     import numpy as np
 
     files = sorted(glob.glob(str(HERE / "calibration" / model["name"] / "*.npy")))
     if len(files) < 10:
         sys.exit(f"{model['name']}: put at least 10 (ideally ~100) representative inputs in calibration/{model['name']}/*.npy")
+    declared = model["input_shape"]
+    nhwc = len(declared) == 4 and list(shape) == [declared[0], declared[2], declared[3], declared[1]] \
+        and list(shape) != list(declared)
 
     def gen():
         for f in files:
-            yield [np.load(f).astype(np.float32).reshape(model["input_shape"])]
+            x = np.load(f).astype(np.float32).reshape(declared)
+            yield [x.transpose(0, 2, 3, 1) if nhwc else x]
 
     return gen
 
@@ -62,9 +79,10 @@ def main():
                 sys.exit(f"{model['name']}: the .tflite is not quantized; give the float model (ONNX or SavedModel) instead")
             target.write_bytes(source.read_bytes())
             continue
-        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model(model, source)))
+        saved = saved_model(model, source)
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = representative(model)
+        converter.representative_dataset = representative(model, converted_shape(saved))
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8

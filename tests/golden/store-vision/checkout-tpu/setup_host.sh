@@ -7,6 +7,13 @@ echo "deb [signed-by=/usr/share/keyrings/coral-edgetpu.gpg] https://packages.clo
   | sudo tee /etc/apt/sources.list.d/coral-edgetpu.list
 sudo apt-get update
 # libedgetpu1-std runs the Edge TPU at the reduced clock (ambient up to 35 C); -max needs 25 C.
-sudo apt-get install -y libedgetpu1-std python3-venv
-python3 -m venv "$(dirname "$0")/.venv"
+sudo apt-get install -y "libedgetpu1-std=16.0" python3-venv
+# tflite-runtime 2.11 (the last whose Edge TPU delegate works with libedgetpu1-std 16.0, see
+# requirements.txt) has aarch64 wheels up to Python 3.9: Debian 11 / Raspberry Pi OS bullseye.
+if ! command -v python3.9 >/dev/null; then
+  echo "the Edge TPU server needs Python 3.9 (Debian 11 / Raspberry Pi OS bullseye): tflite-runtime 2.11," >&2
+  echo "the last release that works with libedgetpu1-std 16.0, has no wheels for newer Pythons" >&2
+  exit 1
+fi
+python3.9 -m venv "$(dirname "$0")/.venv"
 "$(dirname "$0")/.venv/bin/pip" install -r "$(dirname "$0")/requirements.txt"
