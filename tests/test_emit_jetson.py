@@ -195,3 +195,28 @@ def test_on_device_gateway_fronts_the_local_triton(tmp_path, monkeypatch):
     assert metrics.labels == {"workload": {"shelf-monitoring"}, "target": {"store-orin"}, "package": {package}}
     assert metrics("edgespec_package_info", mode="server") == 1
     assert metrics("edgespec_requests_total", outcome="server") == 1
+
+
+def test_an_llm_gets_no_cnn_engine_but_es606(run, tmp_path):
+    """An int4 Llama on a Jetson, or on a GPU pool, is not compiled like a CNN (a trtexec engine
+    and a Triton tensorrt_plan cannot generate text): ES606 says no LLM runtime is emitted yet, and
+    nothing is emitted for the placement."""
+    base = {"apiVersion": "edgespec/v1", "kind": "EdgeDeployment", "metadata": {"name": "llm", "version": "1.0.0"},
+            "models": {"chat": {"task": "text-generation", "source": {"uri": "s3://m/llama", "format": "safetensors"},
+                                "params": "8B", "gflops": 16, "input": {"shape": [1, 512], "dtype": "int64"},
+                                "accuracy": {"metric": "mmlu", "value": 0.66}}},
+            "workloads": {"assist": {"model": "chat", "data_source": ["agx"], "latency": {"p95_ms": 60000},
+                                     "generation": {"prompt_tokens": 100, "output_tokens": 50}}}}
+    device = {**base, "targets": {"agx": {"hardware": "jetson-agx-orin-64gb", "jurisdiction": "us"}}}
+    pool = {**base, "targets": {"agx": {"hardware": "client", "count": 100, "jurisdiction": "us",
+                                        "network": {"rtt_ms": 20, "uplink_mbps": 50}},
+                                "gpu": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6e.xlarge",
+                                        "network": {"rtt_ms": 20}}}}
+    for name, doc in (("device", device), ("pool", pool)):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        out = tmp_path / name
+        code, _, err = run("compile", str(path), "-o", str(out))
+        assert code == 0 and "warning[ES606]: assist:" in err and "ES601" not in err, err
+        emitted = [p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()]
+        assert emitted == ["edgespec.lock.json"], emitted

@@ -51,10 +51,28 @@ def placements_on(plan: Plan, target: str, *, roles: tuple[str, ...] | None = No
                 yield workload, wp.chosen, p
 
 
-def whole_models_on(plan: Plan, target: str, source: SourceMap, diagnostics: list[Diagnostic], what: str
-                    ) -> Iterator[tuple[str, Candidate, Placement]]:
-    """Placements that run a whole model; a partial one (split head, federated cut) is reported (ES605)."""
+def generates(spec: Spec, model: str) -> bool:
+    """A text-generation model: served by an LLM runtime, never as a CNN-style engine."""
+    return root_model(spec, model).task == "text-generation"
+
+
+def no_llm_runtime(spec: Spec, workload: str, target: str, model: str, source: SourceMap) -> Diagnostic:
+    _, span = source.locate(f"/workloads/{workload}", key=True)
+    return diag("ES606", f"{workload}: {target} would serve {model}, a text-generation model, which needs an LLM "
+                "runtime (vLLM, TensorRT-LLM, llama.cpp); edgespec does not emit one yet, so nothing is emitted "
+                "for it", file=source.file, line=span.line, column=span.column, pointer=f"/workloads/{workload}",
+                hint="serve it by hand with vLLM (GPU pools) or llama.cpp (Jetson) at the planned precision, or place "
+                     "it on Workers AI with a declared `workers_ai` model")
+
+
+def whole_models_on(plan: Plan, target: str, source: SourceMap, diagnostics: list[Diagnostic], what: str,
+                    spec: Spec | None = None) -> Iterator[tuple[str, Candidate, Placement]]:
+    """Placements that run a whole model; a partial one (split head, federated cut) is reported (ES605),
+    and with `spec`, a text-generation model (ES606: no LLM runtime bundle yet)."""
     for workload, candidate, p in placements_on(plan, target):
+        if spec is not None and generates(spec, p.model):
+            diagnostics.append(no_llm_runtime(spec, workload, target, p.model, source))
+            continue
         if candidate.pattern in PARTIAL:
             _, span = source.locate(f"/workloads/{workload}", key=True)
             diagnostics.append(diag(

@@ -237,7 +237,7 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
         },
     }
     out.files[base + "greengrass/greengrass.yaml"] = yaml_documents([template])
-    watched = [w for w, _, _ in router.routed(plan, target)]  # their routers report the rollback signals
+    watched = [w for w, _, _ in router.routed(plan, target, spec)]  # their routers report the rollback signals
     if spec.rollout and watched:
         out.files[base + "greengrass/rollback.json"] = json_bytes(
             watch_settings(spec, target, name, deployment_name, label, watched))

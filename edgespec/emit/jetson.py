@@ -85,7 +85,7 @@ def engines(spec: Spec, plan: Plan, target: str, source: SourceMap, diagnostics:
     found: dict[str, Engine] = {}
     memory_gb = value(catalog.hardware()[spec.targets[target].hardware].get("memory_gb"), 8)
     workspace = int(min(2048, memory_gb * 1024 / 8))
-    for workload, c, p in whole_models_on(plan, target, source, diagnostics, "engine"):
+    for workload, c, p in whole_models_on(plan, target, source, diagnostics, "engine", spec):
         root = root_model(spec, p.model)
         src = model_source(spec, p.model)
         name = engine_name(p.model, p.recipe)

@@ -23,7 +23,8 @@ from edgespec import __version__
 from edgespec.diagnostics.codes import diag
 from edgespec.emit import argo
 from edgespec.emit import pool as pool_mod
-from edgespec.emit.common import budget_ms, model_source, placements_on, timeout_ms
+from edgespec.emit.common import (budget_ms, generates, model_source, no_llm_runtime, placements_on,
+                                  timeout_ms)
 from edgespec.emit.jetson import engine_name
 from edgespec.emit.package import identity, sha256
 from edgespec.emit.pbtxt import Enum, dumps
@@ -271,6 +272,9 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     code = code_config_map(spec, target)
     for workload, candidate, p in placements_on(plan, target, roles=("remote",)):
         src = model_source(spec, p.model)
+        if generates(spec, p.model):
+            out.diagnostics.append(no_llm_runtime(spec, workload, target, p.model, source))
+            continue
         if src.format != "onnx" or _scheme(src.uri) not in _FETCH:
             _, span = source.locate(f"/models/{p.model}/source", key=True)
             out.diagnostics.append(diag(

@@ -19,7 +19,7 @@ import math
 from collections.abc import Iterator
 
 from edgespec import __version__, catalog
-from edgespec.emit.common import budget_ms, placements_on, timeout_ms
+from edgespec.emit.common import budget_ms, generates, placements_on, timeout_ms
 from edgespec.emit.coral import PORT as CORAL_PORT
 from edgespec.emit.jetson import TRITON_HTTP, engine_name
 from edgespec.emit.serialize import json_bytes
@@ -72,10 +72,13 @@ def _config(spec: Spec, workload: str, c, local, port: int, kind: str) -> dict:
             "offline": w.offline}
 
 
-def routed(plan: Plan, target: str) -> Iterator[tuple[str, Candidate, Placement]]:
+def routed(plan: Plan, target: str, spec: Spec | None = None) -> Iterator[tuple[str, Candidate, Placement]]:
     """(workload, chosen candidate, device placement) of every workload with a router or gateway on
-    `target`: cascade and split on their data sources, on-device in front of the model server."""
+    `target`: cascade and split on their data sources, on-device in front of the model server (not
+    an LLM's: no LLM runtime is emitted yet, ES606)."""
     for workload, c, p in placements_on(plan, target, roles=("device",)):
+        if spec is not None and generates(spec, p.model):
+            continue
         if c.pattern in ("cascade", "split", "on-device"):
             yield workload, c, p
 
@@ -87,7 +90,7 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     workloads: list[str] = []
     heads: list[dict] = []
     kind = catalog.hardware()[spec.targets[target].hardware]["kind"]
-    for workload, c, local in routed(plan, target):
+    for workload, c, local in routed(plan, target, spec):
         config = _config(spec, workload, c, local, BASE_PORT + len(workloads), kind)
         workloads.append(workload)
         if config["mode"] == "split":
