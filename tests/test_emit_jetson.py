@@ -64,6 +64,8 @@ def test_compose_matches_the_compose_spec(flagship):
     assert service["runtime"] == "nvidia" and service["restart"] == "unless-stopped"
     assert service["labels"]["com.edgespec.power-mode"] == "25W"
     assert "healthcheck" in service
+    assert service["pull_policy"] == "build"  # built from the bundle, never pulled from a registry
+    assert all(p.startswith("127.0.0.1:") for p in service["ports"])  # Triton is not exposed off the device
 
 
 def test_config_pbtxt_parses_with_tritons_protobuf(flagship):

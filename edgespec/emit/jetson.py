@@ -122,10 +122,14 @@ def compose(spec: Spec, target: str, power_mode: str | None) -> bytes:
         labels["com.edgespec.power-mode"] = power_mode  # the plan's figures assume it: ./power-mode.sh
     service = {
         "build": ".",
+        # the image is built here, never pulled: a registry name someone else claims cannot serve it
+        "pull_policy": "build",
         "image": f"edgespec/{spec.metadata.name}-{target}:{spec.metadata.version.replace('+', '-')}",
         "runtime": "nvidia",
         "restart": "unless-stopped",
-        "ports": ["8000:8000", "8001:8001", "8002:8002"],
+        # on the device only: clients reach the model through the router/gateway, the collector
+        # scrapes the metrics locally
+        "ports": ["127.0.0.1:8000:8000", "127.0.0.1:8001:8001", "127.0.0.1:8002:8002"],
         "volumes": ["./model_repository:/models:ro"],
         "healthcheck": {
             "test": ["CMD", "python3", "-c", "import urllib.request; "
