@@ -280,14 +280,13 @@ _ALL += [
          "Export the part up to the split point as its own model file and deploy it by hand, or pin "
          "another pattern."),
     Code("ES606", "no LLM runtime bundle yet", W,
-         "The plan serves a text-generation model on a Jetson or a GPU pool. LLMs need an LLM runtime "
-         "(vLLM or TensorRT-LLM on GPU instances, llama.cpp or MLC on a Jetson) with continuous "
-         "batching and a generation endpoint; a TensorRT engine built like a CNN's cannot generate "
-         "text. edgespec does not emit those bundles yet, so it emits nothing for that placement "
-         "rather than an artifact that would not serve the plan.",
-         "Serve the model with vLLM (pools: the plan's pool JSON gives the concurrency and tensor "
-         "parallelism it assumed) or llama.cpp (Jetson: GGUF at the planned precision) by hand, or "
-         "place it on Workers AI with a declared `workers_ai` model."),
+         "The plan serves a text-generation model where edgespec emits no LLM runtime yet: on a "
+         "Jetson (llama.cpp, MLC or TensorRT-LLM would serve it), or in a GPU pool's CloudFormation "
+         "stack (its Kubernetes manifests run vLLM). A TensorRT engine built like a CNN's cannot "
+         "generate text, so nothing is emitted for that placement rather than an artifact that would "
+         "not serve the plan.",
+         "Serve the model by hand at the planned precision (llama.cpp on a Jetson), deploy the pool "
+         "with the Kubernetes manifests, or place it on Workers AI with a declared `workers_ai` model."),
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _ALL}

@@ -14,7 +14,7 @@ from __future__ import annotations
 from edgespec import __version__
 from edgespec.emit import kubernetes
 from edgespec.emit import pool as pool_mod
-from edgespec.emit.common import generates, model_source, placements_on
+from edgespec.emit.common import generates, model_source, no_llm_runtime, placements_on
 from edgespec.emit.jetson import engine_name
 from edgespec.emit.serialize import yaml_documents
 from edgespec.emit.templating import render
@@ -157,10 +157,12 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     out = Emitted()
     models: dict[str, dict] = {}
     pools = []
-    for _, candidate, p in placements_on(plan, target, roles=("remote",)):
+    for workload, candidate, p in placements_on(plan, target, roles=("remote",)):
         src = model_source(spec, p.model)
-        if generates(spec, p.model):
-            continue  # no LLM runtime bundle yet (ES606, from the Kubernetes emitter)
+        if generates(spec, p.model):  # vLLM is emitted for Kubernetes only
+            out.diagnostics.append(no_llm_runtime(spec, workload, target, p.model, source,
+                                                  "vLLM in the CloudFormation stack (the Kubernetes manifests run it)"))
+            continue
         if src.format == "onnx" and src.uri.startswith(("s3://", "https://")):  # else ES601 (kubernetes)
             pool = candidate.estimates.pool
             serving = pool.serving if pool is not None else None

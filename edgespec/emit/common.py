@@ -56,13 +56,14 @@ def generates(spec: Spec, model: str) -> bool:
     return root_model(spec, model).task == "text-generation"
 
 
-def no_llm_runtime(spec: Spec, workload: str, target: str, model: str, source: SourceMap) -> Diagnostic:
+def no_llm_runtime(spec: Spec, workload: str, target: str, model: str, source: SourceMap,
+                   what: str = "an LLM runtime bundle (llama.cpp, TensorRT-LLM)") -> Diagnostic:
     _, span = source.locate(f"/workloads/{workload}", key=True)
-    return diag("ES606", f"{workload}: {target} would serve {model}, a text-generation model, which needs an LLM "
-                "runtime (vLLM, TensorRT-LLM, llama.cpp); edgespec does not emit one yet, so nothing is emitted "
-                "for it", file=source.file, line=span.line, column=span.column, pointer=f"/workloads/{workload}",
-                hint="serve it by hand with vLLM (GPU pools) or llama.cpp (Jetson) at the planned precision, or place "
-                     "it on Workers AI with a declared `workers_ai` model")
+    return diag("ES606", f"{workload}: {target} would serve {model}, a text-generation model; edgespec does not emit "
+                f"{what} yet, so nothing is emitted for it there", file=source.file, line=span.line,
+                column=span.column, pointer=f"/workloads/{workload}",
+                hint="serve it by hand at the planned precision (llama.cpp or MLC on a Jetson), use the Kubernetes "
+                     "manifests for GPU pools (vLLM), or place it on Workers AI with a declared `workers_ai` model")
 
 
 def whole_models_on(plan: Plan, target: str, source: SourceMap, diagnostics: list[Diagnostic], what: str,

@@ -18,13 +18,13 @@ ConfigMap data.
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
 
 from edgespec import __version__
 from edgespec.diagnostics.codes import diag
 from edgespec.emit import argo
 from edgespec.emit import pool as pool_mod
-from edgespec.emit.common import (budget_ms, generates, model_source, no_llm_runtime, placements_on,
-                                  timeout_ms)
+from edgespec.emit.common import budget_ms, generates, model_source, placements_on, timeout_ms
 from edgespec.emit.jetson import engine_name
 from edgespec.emit.package import identity, sha256
 from edgespec.emit.pbtxt import Enum, dumps
@@ -34,6 +34,7 @@ from edgespec.planner.types import Plan
 from edgespec.spec.models import Spec
 
 TRITON_HTTP, TRITON_GRPC, TRITON_METRICS = 8000, 8001, 8002
+LLM_HTTP = 8000  # vLLM's OpenAI-compatible server
 GATEWAY = 8090
 MODELS = "/models"
 BUILD = "/build"
@@ -54,7 +55,8 @@ def code_config_map(spec: Spec, target: str) -> dict:
         "metadata": {"name": code_name(spec, target),
                      "labels": {**_part_of(spec), "app.kubernetes.io/component": "gateway"}},
         "data": {"router.py": render("router/router.py.j2", version=__version__).decode(),
-                 "build_engine.py": render("aws/build_engine.py.j2", version=__version__).decode()},
+                 "build_engine.py": render("aws/build_engine.py.j2", version=__version__).decode(),
+                 "check_checkpoint.py": render("aws/check_checkpoint.py.j2", version=__version__).decode()},
     }
 
 
@@ -143,11 +145,95 @@ def _init_containers(spec: Spec, model: str, recipe, name: str, serving, toolcha
     return steps
 
 
+class Server(NamedTuple):
+    """The model server of a pool's pod: Triton on the planned TensorRT engine, or vLLM for an LLM."""
+
+    gateway: dict  # the gateway's settings (gateway.json)
+    data: dict  # more ConfigMap entries (config.pbtxt)
+    init: list  # init containers: fetch, verify, build
+    container: dict
+    volumes: list
+    ports: list  # the Service's ports besides the gateway's
+    images: list  # what the package identity hashes
+
+
+def _triton(spec: Spec, workload: str, placement, serving, toolchain: dict, target: str) -> Server:
+    name = engine_name(placement.model, placement.recipe)  # the planned model at the planned recipe
+    probe = {"httpGet": {"path": "/v2/health/ready", "port": "http"}, "periodSeconds": 10, "failureThreshold": 3}
+    container = {
+        "name": "triton",
+        "image": toolchain["triton_server"]["image"],
+        "args": ["tritonserver", f"--model-repository={MODELS}"],
+        "ports": [{"name": "http", "containerPort": TRITON_HTTP},
+                  {"name": "grpc", "containerPort": TRITON_GRPC},
+                  {"name": "metrics", "containerPort": TRITON_METRICS}],
+        "resources": {"limits": {"nvidia.com/gpu": 1},
+                      "requests": {"cpu": "2", "memory": "8Gi"}},
+        "readinessProbe": probe,
+        "livenessProbe": {**probe, "httpGet": {"path": "/v2/health/live", "port": "http"}},
+        "volumeMounts": [{"name": "models", "mountPath": MODELS, "readOnly": True},
+                         {"name": "gateway", "mountPath": f"{MODELS}/{name}/config.pbtxt",
+                          "subPath": "config.pbtxt", "readOnly": True}],
+    }
+    return Server(gateway_config(spec, workload, name, target, serving.p95_ms if serving else None),
+                  {"config.pbtxt": engine_config(name, serving)},
+                  _init_containers(spec, placement.model, placement.recipe, name, serving, toolchain), container,
+                  [{"name": "build", "emptyDir": {}}],
+                  [{"name": "http", "port": TRITON_HTTP, "targetPort": "http"},
+                   {"name": "grpc", "port": TRITON_GRPC, "targetPort": "grpc"},
+                   {"name": "metrics", "port": TRITON_METRICS, "targetPort": "metrics"}],
+                  [toolchain["triton_server"]["image"], toolchain["tensorrt"]["image"]])
+
+
+def _vllm(spec: Spec, workload: str, placement, serving, toolchain: dict, target: str) -> Server:
+    """vLLM's OpenAI-compatible server on the planned checkpoint: continuous batching up to the
+    planned concurrency, the planned tensor parallelism, a context of the planned prompt and
+    output; an init step checks the checkpoint is quantized as planned (fp16: not at all; int8 or
+    int4: a checkpoint quantized to that width, which vLLM reads from its config)."""
+    model = placement.model
+    name = engine_name(model, placement.recipe)
+    source = model_source(spec, model)
+    gen = spec.workloads[workload].generation
+    tokens = (gen.prompt_tokens + gen.output_tokens) if gen else 2048
+    gpus = serving.gpus_per_replica if serving is not None else 1
+    sequences = serving.batch if serving is not None else 1
+    checkpoint = f"{MODELS}/{name}"
+    init = [{"name": "fetch-checkpoint", "image": toolchain["aws_cli"]["image"],
+             "command": ["sh", "-c", 'set -eu; aws s3 cp --recursive --only-show-errors "$1" "$2"', "fetch"],
+             "args": [source.uri.rstrip("/") + "/", checkpoint],
+             "volumeMounts": [{"name": "models", "mountPath": MODELS}]},
+            {"name": "check-checkpoint", "image": toolchain["python"]["image"],
+             "command": ["python3", f"{GATEWAY_CODE_DIR}/check_checkpoint.py", checkpoint,
+                         placement.recipe.precision],
+             "volumeMounts": [{"name": "models", "mountPath": MODELS, "readOnly": True},
+                              {"name": "gateway-code", "mountPath": GATEWAY_CODE_DIR, "readOnly": True}]}]
+    probe = {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 10, "failureThreshold": 3}
+    container = {
+        "name": "vllm",
+        "image": toolchain["vllm"]["image"],
+        "args": ["--model", checkpoint, "--served-model-name", name, "--host", "0.0.0.0", "--port", str(LLM_HTTP),
+                 "--max-num-seqs", str(sequences), "--max-model-len", str(tokens),
+                 "--tensor-parallel-size", str(gpus), "--dtype", "float16"],
+        "ports": [{"name": "http", "containerPort": LLM_HTTP}],
+        "resources": {"limits": {"nvidia.com/gpu": gpus},
+                      "requests": {"cpu": str(4 * gpus), "memory": f"{16 * gpus}Gi"}},
+        "readinessProbe": {**probe, "initialDelaySeconds": 30},
+        "livenessProbe": {**probe, "initialDelaySeconds": 300},
+        "volumeMounts": [{"name": "models", "mountPath": MODELS, "readOnly": True},
+                         {"name": "shm", "mountPath": "/dev/shm"}],  # tensor parallelism shares memory
+    }
+    gateway = {**gateway_config(spec, workload, name, target, serving.p95_ms if serving else None),
+               "mode": "llm", "server_url": f"http://127.0.0.1:{LLM_HTTP}",
+               "max_tokens": gen.output_tokens if gen else None, "max_body_bytes": 1_000_000}
+    return Server(gateway, {}, init, container, [{"name": "shm", "emptyDir": {"medium": "Memory"}}], [],
+                  [toolchain["vllm"]["image"]])
+
+
 def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain: dict, code: dict) -> list[dict]:
     scale = pool_mod.bounds(pool)
     serving = pool.serving if pool is not None else None
     model = placement.model
-    name = engine_name(model, placement.recipe)  # what Triton serves: the planned model at the planned recipe
+    server = (_vllm if generates(spec, model) else _triton)(spec, workload, placement, serving, toolchain, target)
     replicas = scale.desired
     t = spec.targets[target]
     source = model_source(spec, model)
@@ -156,15 +242,11 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": f"{workload}-gateway", "labels": labels},
-        "data": {"gateway.json": json.dumps(gateway_config(spec, workload, name, target,
-                                                           serving.p95_ms if serving else None),
-                                            indent=2, sort_keys=True) + "\n",
-                 "config.pbtxt": engine_config(name, serving)},
+        "data": {"gateway.json": json.dumps(server.gateway, indent=2, sort_keys=True) + "\n", **server.data},
     }
     # The package identity the gateway reports: the spec's version plus a hash of what the pod runs.
     content = sha256(json.dumps([config_map["data"], code["data"], source.uri, source.sha256 or "",
-                                 toolchain["triton_server"]["image"], toolchain["tensorrt"]["image"],
-                                 toolchain["python"]["image"]], sort_keys=True).encode())
+                                 *server.images, toolchain["python"]["image"]], sort_keys=True).encode())
     package = identity(spec.metadata.version, content)
     selector = {"app.kubernetes.io/name": workload}
     node_selector = {"node.kubernetes.io/instance-type": t.instance_type or ""}
@@ -172,7 +254,6 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
         node_selector["topology.kubernetes.io/zone"] = t.zone
     elif t.region:
         node_selector["topology.kubernetes.io/region"] = t.region
-    probe = {"httpGet": {"path": "/v2/health/ready", "port": "http"}, "periodSeconds": 10, "failureThreshold": 3}
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -187,22 +268,8 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
                 "spec": {
                     "nodeSelector": {k: v for k, v in node_selector.items() if v},
                     "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
-                    "initContainers": _init_containers(spec, model, placement.recipe, name, serving, toolchain),
-                    "containers": [{
-                        "name": "triton",
-                        "image": toolchain["triton_server"]["image"],
-                        "args": ["tritonserver", f"--model-repository={MODELS}"],
-                        "ports": [{"name": "http", "containerPort": TRITON_HTTP},
-                                  {"name": "grpc", "containerPort": TRITON_GRPC},
-                                  {"name": "metrics", "containerPort": TRITON_METRICS}],
-                        "resources": {"limits": {"nvidia.com/gpu": 1},
-                                      "requests": {"cpu": "2", "memory": "8Gi"}},
-                        "readinessProbe": probe,
-                        "livenessProbe": {**probe, "httpGet": {"path": "/v2/health/live", "port": "http"}},
-                        "volumeMounts": [{"name": "models", "mountPath": MODELS, "readOnly": True},
-                                         {"name": "gateway", "mountPath": f"{MODELS}/{name}/config.pbtxt",
-                                          "subPath": "config.pbtxt", "readOnly": True}],
-                    }, {
+                    "initContainers": server.init,
+                    "containers": [server.container, {
                         "name": "gateway",
                         "image": toolchain["python"]["image"],
                         "command": ["python3", f"{GATEWAY_CODE_DIR}/router.py", f"{GATEWAY_DIR}/gateway.json",
@@ -217,7 +284,7 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
                         "volumeMounts": [{"name": "gateway", "mountPath": GATEWAY_DIR, "readOnly": True},
                                          {"name": "gateway-code", "mountPath": GATEWAY_CODE_DIR, "readOnly": True}],
                     }],
-                    "volumes": [{"name": "models", "emptyDir": {}}, {"name": "build", "emptyDir": {}},
+                    "volumes": [{"name": "models", "emptyDir": {}}, *server.volumes,
                                 {"name": "gateway", "configMap": {"name": f"{workload}-gateway"}},
                                 {"name": "gateway-code", "configMap": {"name": code["metadata"]["name"]}}],
                 },
@@ -232,10 +299,8 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
             # Wavelength: clients on the carrier network reach the nodes' carrier IPs directly.
             "type": "NodePort" if t.zone else "ClusterIP",
             "selector": selector,
-            "ports": [{"name": "http", "port": TRITON_HTTP, "targetPort": "http"},
-                      {"name": "grpc", "port": TRITON_GRPC, "targetPort": "grpc"},
-                      {"name": "metrics", "port": TRITON_METRICS, "targetPort": "metrics"},
-                      {"name": "gateway", "port": GATEWAY, "targetPort": "gateway"}],
+            # an LLM server is reached through the gateway only
+            "ports": [*server.ports, {"name": "gateway", "port": GATEWAY, "targetPort": "gateway"}],
         },
     }
     scale_target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": workload}
@@ -273,9 +338,16 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     for workload, candidate, p in placements_on(plan, target, roles=("remote",)):
         src = model_source(spec, p.model)
         if generates(spec, p.model):
-            out.diagnostics.append(no_llm_runtime(spec, workload, target, p.model, source))
-            continue
-        if src.format != "onnx" or _scheme(src.uri) not in _FETCH:
+            if src.format != "safetensors" or _scheme(src.uri) != "s3":
+                _, span = source.locate(f"/models/{p.model}/source", key=True)
+                out.diagnostics.append(diag(
+                    "ES601", f"{workload}: the {target} server runs LLMs with vLLM from a Hugging Face checkpoint "
+                    f"(safetensors) on s3://; {p.model} is {src.format} at {_scheme(src.uri) or 'a local path'}",
+                    file=source.file, line=span.line, column=span.column, pointer=f"/models/{p.model}/source",
+                    hint="upload the checkpoint's folder (config.json and *.safetensors) to S3 and point the source "
+                         "at it"))
+                continue
+        elif src.format != "onnx" or _scheme(src.uri) not in _FETCH:
             _, span = source.locate(f"/models/{p.model}/source", key=True)
             out.diagnostics.append(diag(
                 "ES601", f"{workload}: the {target} server runs ONNX models fetched from s3:// or https://; "

@@ -16,6 +16,11 @@ server:  a gateway in front of a model server that speaks KServe v2 (Triton on K
          routers send, runs them on the server (binary tensor data extension) and reports the
          same metrics. Standard library only; NumPy, when installed, makes large outputs faster.
 
+llm:     a gateway in front of an OpenAI-compatible LLM server (vLLM): POST /v1/chat/completions
+         and /v1/completions are passed through with the served model's name and the planned
+         max_tokens as the default, streamed back chunk by chunk when the request asks for a
+         stream, and cut off with 504 when the server sends nothing for the planned timeout.
+
 Outputs travel as binary tensor data from the model server (KServe v2's binary data extension)
 and stay in that buffer: confidence and the predicted class are one pass over it.
 
@@ -237,7 +242,7 @@ class Router:
         self.input = None  # (name, datatype, shape) once known
         # A KServe v2 model server runs the local model (server mode, cascade); else ONNX Runtime (split head).
         self.server = os.environ.get("EDGESPEC_SERVER_URL") or config.get("server_url")
-        if not self.server:
+        if not self.server and self.mode != "llm":
             import onnxruntime as ort
 
             available = set(ort.get_available_providers())
@@ -571,8 +576,70 @@ def handler(router):
             else:
                 self._send(404, {"error": "not found"})
 
+        def _generate(self, length):
+            """llm mode: the request to the LLM server, its answer passed through (streamed)."""
+            if length > router.config.get("max_body_bytes", 1_000_000):
+                router.count("rejected")
+                return self._send(413, {"error": "request body too large"})
+            try:
+                body = json.loads(self.rfile.read(length))
+                if not isinstance(body, dict):
+                    raise ValueError("not an object")
+            except ValueError:
+                router.count("rejected")
+                return self._send(400, {"error": "expected a JSON request (OpenAI API)"})
+            body["model"] = router.config["server_model"]  # the planned model, whatever the client names
+            if router.config.get("max_tokens"):
+                body.setdefault("max_tokens", router.config["max_tokens"])  # what the plan assumed
+            request = urllib.request.Request(router.server + self.path, data=json.dumps(body).encode(),
+                                             method="POST", headers={"Content-Type": "application/json"})
+            start = time.perf_counter()
+            try:
+                response = urllib.request.urlopen(request, timeout=router.config["server_timeout_ms"] / 1000)
+            except urllib.error.HTTPError as err:  # the server's own answer (400, 404, ...): passed on
+                router.count("error")
+                data = err.read()
+                self.send_response(err.code)
+                self.send_header("Content-Type", err.headers.get("Content-Type", "application/json"))
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                return self.wfile.write(data)
+            except TimeoutError:
+                router.error("server")
+                router.count("timeout")
+                return self._send(504, {"error": "the LLM server did not answer within the planned timeout"})
+            except OSError:
+                router.error("server")
+                router.count("error")
+                return self._send(503, {"error": "the LLM server did not answer"})
+            with response:
+                self.send_response(response.status)
+                self.send_header("Content-Type", response.headers.get("Content-Type", "application/json"))
+                self.send_header("Cache-Control", "no-cache")
+                self.end_headers()  # no length: the answer streams until the server closes it
+                try:
+                    while True:
+                        chunk = response.read1(65536)  # what has arrived, without waiting for more
+                        if not chunk:
+                            break
+                        self.wfile.write(chunk)
+                        self.wfile.flush()
+                except TimeoutError:  # the stream stalled for the planned timeout
+                    router.error("server")
+                    router.count("timeout")
+                    self.close_connection = True
+                    return None
+            router.count("server")
+            router.metrics.observe("edgespec_request_duration_seconds", router.workload,
+                                   time.perf_counter() - start, LATENCY_BUCKETS)
+            return None
+
         def do_POST(self):  # noqa: N802
             length = int(self.headers.get("Content-Length", "0"))
+            if router.mode == "llm":
+                if self.path not in ("/v1/chat/completions", "/v1/completions"):
+                    return self._send(404, {"error": "not found"})
+                return self._generate(length)
             if self.path == "/v1/feedback":
                 try:
                     body = json.loads(self.rfile.read(min(length, 4096)))
