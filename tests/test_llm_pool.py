@@ -83,9 +83,38 @@ def test_vllm_serves_what_the_plan_sized(emitted):
     gateway = json.loads(docs["ConfigMap"]["data"]["gateway.json"])
     assert gateway["mode"] == "llm" and gateway["server_model"] == name and gateway["max_tokens"] == 200
     assert gateway["server_timeout_ms"] >= pool["serving_p95_ms"]
-    # only the gateway is exposed; the CloudFormation stack does not run vLLM yet, and says so
-    assert [port["name"] for port in docs["Service"]["spec"]["ports"]] == ["gateway"]
-    assert "warning[ES606]: assist: gpu would serve chat" in err and not (out / "gpu" / "cloudformation.yaml").exists()
+    assert [port["name"] for port in docs["Service"]["spec"]["ports"]] == ["gateway"]  # only the gateway is exposed
+    assert "ES606" not in err and "ES601" not in err, err
+
+
+def test_the_stack_runs_the_same_vllm(emitted):
+    """The CloudFormation stack's instances fetch the checkpoint, check its quantization and run vLLM
+    with the same limits; they scale on vLLM's own request counter; cfn-lint and shellcheck accept it."""
+    out, plan, docs, _, _ = emitted
+    template = out / "gpu" / "cloudformation.yaml"
+    result = subprocess.run([executable("cfn-lint"), str(template)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    doc = yaml.load(template.read_text(), Loader=Loader)
+    sub = doc["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+    script = sub.replace("${AWS::StackName}", "stack").replace("${!", "${")
+    (out / "user-data.sh").write_text(script)
+    result = subprocess.run([executable("shellcheck"), str(out / "user-data.sh")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+    joined = script.replace("\\\n", " ")
+    (run,) = [line for line in joined.splitlines() if line.startswith("docker run -d --name vllm")]
+    k8s = docs["Deployment"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    for flag in ("--max-num-seqs", "--max-model-len", "--tensor-parallel-size", "--served-model-name"):
+        assert f"{flag} {k8s[k8s.index(flag) + 1]} " in run + " ", flag
+    precision = plan["placements"][0]["recipe"]["precision"]
+    assert f"check_checkpoint.py /models/chat-{precision} {precision}" in joined
+    assert "/^vllm:request_success_total[{]/" in joined  # scaled on what vLLM answered
+    policy = doc["Resources"]["InstanceRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]
+    assert policy["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:s3:::m/llama-3.1-8b-awq/*"}]
 
 
 def test_the_manifests_are_valid_kubernetes(emitted):

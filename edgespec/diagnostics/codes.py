@@ -282,9 +282,9 @@ _ALL += [
     Code("ES606", "no LLM runtime bundle yet", W,
          "The plan serves a text-generation model where edgespec emits no LLM runtime yet: on a "
          "Jetson (llama.cpp, MLC or TensorRT-LLM would serve it), or in a GPU pool's CloudFormation "
-         "stack (its Kubernetes manifests run vLLM). A TensorRT engine built like a CNN's cannot "
-         "generate text, so nothing is emitted for that placement rather than an artifact that would "
-         "not serve the plan.",
+         "stack beside other models (its instances run vLLM alone; the Kubernetes manifests run "
+         "each model in its own pods). A TensorRT engine built like a CNN's cannot generate text, so "
+         "nothing is emitted for that placement rather than an artifact that would not serve the plan.",
          "Serve the model by hand at the planned precision (llama.cpp on a Jetson), deploy the pool "
          "with the Kubernetes manifests, or place it on Workers AI with a declared `workers_ai` model."),
 ]

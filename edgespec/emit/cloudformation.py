@@ -38,7 +38,8 @@ def _tags(spec: Spec, target: str) -> list[dict]:
             {"Key": "edgespec:version", "Value": spec.metadata.version}]
 
 
-def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds, toolchain: dict) -> dict:
+def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds, toolchain: dict,
+             llm: dict | None = None) -> dict:
     t = spec.targets[target]
     wavelength = t.zone is not None and spec.targets[target].hardware == "aws-wavelength"
     tags = _tags(spec, target)
@@ -47,6 +48,9 @@ def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds
                        triton_image=toolchain["triton_server"]["image"],
                        tensorrt_image=toolchain["tensorrt"]["image"], workspace_mib=kubernetes.WORKSPACE_MIB,
                        build_engine=render("aws/build_engine.py.j2", version=__version__).decode("utf-8"),
+                       check_checkpoint=render("aws/check_checkpoint.py.j2", version=__version__).decode("utf-8"),
+                       llm=llm, vllm_image=toolchain["vllm"]["image"], python_image=toolchain["python"]["image"],
+                       counter="vllm:request_success_total" if llm else "nv_inference_request_success",
                        stack_placeholder=STACK_PLACEHOLDER, namespace=pool_mod.NAMESPACE,
                        metric=pool_mod.METRIC).decode("utf-8")
     # Fn::Sub: every literal `${` (from an object key) is escaped as `${!`; the only variable is the
@@ -54,6 +58,8 @@ def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds
     user_data = user_data.replace("${", "${!").replace(STACK_PLACEHOLDER, "${AWS::StackName}")
     # Fn::Sub reads `${...}` in the object key as a substitution: `${!` writes a literal `${`.
     reads = [m["uri"] for m in models] + [m["uri"] + ".calib" for m in models if m["precision"] == "int8"]
+    if llm is not None:
+        reads.append(llm["uri"] + "*")  # every file of the checkpoint's folder
     objects = sorted({f"arn:${{AWS::Partition}}:s3:::{uri[len('s3://'):].replace('${', '${!')}"
                       for uri in reads if uri.startswith("s3://")})
     resources: dict = {
@@ -156,12 +162,16 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
 
     out = Emitted()
     models: dict[str, dict] = {}
+    llms: dict[str, dict] = {}
     pools = []
     for workload, candidate, p in placements_on(plan, target, roles=("remote",)):
         src = model_source(spec, p.model)
-        if generates(spec, p.model):  # vLLM is emitted for Kubernetes only
-            out.diagnostics.append(no_llm_runtime(spec, workload, target, p.model, source,
-                                                  "vLLM in the CloudFormation stack (the Kubernetes manifests run it)"))
+        if generates(spec, p.model):
+            entry = _llm(spec, workload, candidate, p, src)
+            if entry is not None:  # else ES601, from the Kubernetes emitter
+                held = llms.setdefault(entry["name"], entry)  # several workloads: the most sequences
+                held["sequences"] = max(held["sequences"], entry["sequences"])
+                pools.append(candidate.estimates.pool)
             continue
         if src.format == "onnx" and src.uri.startswith(("s3://", "https://")):  # else ES601 (kubernetes)
             pool = candidate.estimates.pool
@@ -174,8 +184,29 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
                                 "precision": p.recipe.precision, "max_batch": batch,
                                 "config": kubernetes.engine_config(name, serving)}
             pools.append(pool)
-    if models:
+    if llms and (models or len(llms) > 1):  # one server per instance: vLLM alone, or Triton
+        for entry in sorted(llms.values(), key=lambda e: e["name"]):
+            out.diagnostics.append(no_llm_runtime(
+                spec, entry["workload"], target, entry["model"], source,
+                "a stack whose instances run vLLM beside other models (deploy it with the Kubernetes manifests)"))
+        llms = {}
+        pools = [p for p in pools if p is not None and p.serving.mode != "continuous"]
+    if models or llms:
         scale = pool_mod.bounds(pool_mod.largest(pools))
-        doc = template(spec, target, [models[k] for k in sorted(models)], scale, toolchain)
+        llm = next(iter(llms.values()), None)
+        doc = template(spec, target, [models[k] for k in sorted(models)], scale, toolchain, llm)
         out.files[f"{target}/cloudformation.yaml"] = yaml_documents([doc])
     return out
+
+
+def _llm(spec: Spec, workload: str, candidate, p, src) -> dict | None:
+    """The LLM a pool's instances serve in vLLM, with the plan's limits (None: not from a checkpoint
+    folder on S3, which ES601 reports from the Kubernetes emitter)."""
+    if src.format != "safetensors" or not src.uri.startswith("s3://"):
+        return None
+    serving = candidate.estimates.pool.serving if candidate.estimates.pool is not None else None
+    gen = spec.workloads[workload].generation
+    return {"workload": workload, "name": engine_name(p.model, p.recipe), "model": p.model,
+            "uri": src.uri.rstrip("/") + "/", "precision": p.recipe.precision,
+            "sequences": serving.batch if serving else 1, "gpus": serving.gpus_per_replica if serving else 1,
+            "max_len": (gen.prompt_tokens + gen.output_tokens) if gen else 2048}
