@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -246,3 +247,87 @@ def test_watch_rolls_back_when_the_backend_is_gone(out):
         api.stop()
     assert result.returncode == 1 and "no measurements for 5 attempts in a row" in result.stderr
     assert [r[1] for r in api.requests] == ["/greengrass/v2/deployments/d-canary/cancel"]
+
+
+def _recipe(out: Path, target: str) -> dict:
+    template = yaml.safe_load((out / target / "greengrass" / "greengrass.yaml").read_text())
+    inline = template["Resources"]["Component"]["Properties"]["InlineRecipe"]["Fn::Sub"]
+    return json.loads(inline.replace("${ArtifactBucket}", "my-bucket"))
+
+
+def test_models_are_the_components_artifacts_and_install_needs_no_aws_cli(out, tmp_path):
+    """The nucleus downloads the Jetson's S3 models as the component's artifacts (with the device's
+    role): build_engine.sh copies them from {artifacts:path} on a device without the AWS CLI, sets
+    the planned power mode first, and still verifies each model's sha256."""
+    recipe = _recipe(out, "store-orin")
+    package = json.loads((out / "store-orin" / "package.json").read_text())
+    sources = sorted({m["uri"] for m in package["models"] if m["uri"].startswith("s3://")})
+    artifacts = recipe["Manifests"][0]["Artifacts"]
+    assert [a["URI"] for a in artifacts[1:]] == sources and all(a["Permission"] == {"Read": "OWNER"}
+                                                                  for a in artifacts[1:])
+    install = recipe["Manifests"][0]["Lifecycle"]["Install"]["Script"]
+    assert install.startswith("export EDGESPEC_ARTIFACTS={artifacts:path} && cd {artifacts:decompressedPath}/bundle")
+    assert "bash power-mode.sh" in install.split("bash build_engine.sh")[0]  # the mode first
+    # the install step as the nucleus runs it: artifacts downloaded, no `aws` anywhere on PATH
+    artifacts_dir = tmp_path / "artifacts"
+    artifacts_dir.mkdir()
+    (model,) = package["models"]
+    (artifacts_dir / model["uri"].rsplit("/", 1)[-1]).write_bytes(b"onnx")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "trtexec").write_text('#!/usr/bin/env bash\ntouch "$TRT_RAN"\n')
+    (bin_dir / "trtexec").chmod(0o755)
+    (bin_dir / "sha256sum").write_text('#!/usr/bin/env bash\ncat > /dev/null; echo "OK"\n')  # the digest is a stand-in
+    (bin_dir / "sha256sum").chmod(0o755)
+    bundle = tmp_path / "bundle"  # the script works in its own folder
+    shutil.copytree(out / "store-orin", bundle)
+    (bundle / "calibration").mkdir()
+    (bundle / "calibration" / "shelf-detector-int8.cache").write_text("cache")
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "TRTEXEC": str(bin_dir / "trtexec"), "TRT_RAN": str(tmp_path / "ran"),
+           "EDGESPEC_ARTIFACTS": str(artifacts_dir)}
+    assert subprocess.run(["bash", "-c", "command -v aws"], env=env).returncode != 0
+    result = subprocess.run(["bash", str(bundle / "build_engine.sh")], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (bundle / "models" / f"{model['model']}-int8.onnx").read_bytes() == b"onnx" and (tmp_path / "ran").exists()
+    # without the artifact and without the CLI: says what to do
+    del env["EDGESPEC_ARTIFACTS"]
+    (bundle / "models" / f"{model['model']}-int8.onnx").unlink()
+    result = subprocess.run(["bash", str(bundle / "build_engine.sh")], env=env, capture_output=True, text=True)
+    assert result.returncode != 0 and "no AWS CLI here; deploy with Greengrass" in result.stderr
+
+
+def test_the_bundle_layout_follows_the_nucleus_unarchive_rule(out, tmp_path):
+    """The README's zip (files at the archive's root) unpacks, as the nucleus does, into
+    {artifacts:decompressedPath}/bundle/: exactly where the lifecycle scripts cd."""
+    import zipfile
+
+    readme = (out / "store-orin" / "greengrass" / "README.md").read_text()
+    assert "cd store-orin && zip -r ../bundle.zip ." in readme
+    archive = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(archive, "w") as z:  # what `cd store-orin && zip -r ../bundle.zip .` writes
+        for path in sorted((out / "store-orin").rglob("*")):
+            if path.is_file():
+                z.write(path, path.relative_to(out / "store-orin").as_posix())
+    decompressed = tmp_path / "decompressed"
+    with zipfile.ZipFile(archive) as z:  # the nucleus: <decompressedPath>/<archive name without .zip>/
+        z.extractall(decompressed / archive.stem)
+    install = _recipe(out, "store-orin")["Manifests"][0]["Lifecycle"]["Install"]["Script"]
+    folder = install.split("cd ", 1)[1].split(" &&", 1)[0].replace("{artifacts:decompressedPath}", str(decompressed))
+    assert (Path(folder) / "build_engine.sh").is_file() and (Path(folder) / "router" / "install.sh").is_file()
+
+
+def test_two_models_with_one_file_name_are_said(run, tmp_path):
+    doc = yaml.safe_load(FLAGSHIP.read_text())
+    doc["workloads"]["shelf-monitoring"]["model"] = "shelf-detector"
+    second = json.loads(json.dumps(doc["models"]["shelf-detector"]))
+    name = doc["models"]["shelf-detector"]["source"]["uri"].rsplit("/", 1)[-1]
+    second["source"]["uri"] = "s3://acme-models/other/1/" + name
+    second.pop("variants", None)
+    doc["models"]["other-detector"] = second
+    doc["workloads"]["shelf-monitoring-2"] = {**doc["workloads"]["shelf-monitoring"], "model": "other-detector"}
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    code, _, err = run("compile", str(path), "-o", str(tmp_path / "out"))
+    assert "warning[ES607]" in err and "has the file name of another model of store-orin" in err, err
+    artifacts = _recipe(tmp_path / "out", "store-orin")["Manifests"][0]["Artifacts"]
+    assert len([a for a in artifacts if a["URI"].endswith(".onnx")]) == 1

@@ -287,6 +287,11 @@ _ALL += [
          "nothing is emitted for that placement rather than an artifact that would not serve the plan.",
          "Serve the model by hand at the planned precision (llama.cpp on a Jetson), deploy the pool "
          "with the Kubernetes manifests, or place it on Workers AI with a declared `workers_ai` model."),
+    Code("ES607", "two models share a file name", W,
+         "Greengrass downloads a component's S3 artifacts into one folder by file name, so two model "
+         "sources of one target with the same file name would overwrite each other. The second is "
+         "left to the AWS CLI on the device (which a JetPack image does not have).",
+         "Give the model files distinct names in S3, e.g. <model>-<version>.onnx."),
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _ALL}

@@ -78,9 +78,9 @@ def emit(spec: Spec, plan: Plan, source: SourceMap) -> Emitted:
             out.files.update(part.files)
             out.diagnostics += part.diagnostics
         if kind in FLEET_KINDS:  # a device fleet: its files become a versioned Greengrass package
-            part = greengrass.emit(spec, plan, target, toolchain(), source, out.files)
-            out.files.update(part.files)
-            part = telemetry.emit(spec, plan, target, toolchain(), source, out.files)
-            out.files.update(part.files)
+            for fleet in (greengrass, telemetry):
+                part = fleet.emit(spec, plan, target, toolchain(), source, out.files)
+                out.files.update(part.files)
+                out.diagnostics += part.diagnostics
     out.files[LOCK_FILE] = lock(source.text, spec, plan, out.files, toolchain())
     return out

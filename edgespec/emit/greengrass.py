@@ -26,6 +26,7 @@ import json
 import math
 
 from edgespec import __version__, catalog
+from edgespec.diagnostics.codes import diag
 from edgespec.emit import rollback as rollback_mod
 from edgespec.emit import router
 from edgespec.emit.common import model_source, placements_on
@@ -62,8 +63,11 @@ def _lifecycle(kind: str, target: str) -> dict:
             "Startup": {"Script": f"systemctl restart {unit}", "RequiresPrivilege": True},
             "Shutdown": {"Script": f"systemctl stop {unit}", "RequiresPrivilege": True},
         }
+    # S3 models arrive as the component's own artifacts (build_engine.sh looks there first); the
+    # power mode the plan assumed is set before anything is measured
     return {
-        "Install": {"Script": f"cd {{artifacts:decompressedPath}}/bundle && {INSTALL[kind]}{router}",
+        "Install": {"Script": "export EDGESPEC_ARTIFACTS={artifacts:path} && cd {artifacts:decompressedPath}/bundle "
+                              f"&& if [ -f power-mode.sh ]; then bash power-mode.sh; fi && {INSTALL[kind]}{router}",
                     "RequiresPrivilege": True, "Timeout": 3600},
         "Run": {"Script": f"cd {{artifacts:decompressedPath}}/bundle && {RUN[kind]}", "RequiresPrivilege": True},
         "Shutdown": {"Script": "cd {artifacts:decompressedPath}/bundle && docker compose down",
@@ -79,7 +83,29 @@ def component_name(spec: Spec, target: str) -> str:
     return f"com.edgespec.{spec.metadata.name}.{target}"
 
 
-def recipe(spec: Spec, target: str, kind: str, version: str, content: str, bucket: str) -> dict:
+def model_artifacts(spec: Spec, plan: Plan, target: str, kind: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """The S3 models a Jetson package builds its engines from, as the component's artifacts: the
+    nucleus downloads them with the device's role into {artifacts:path}/<file name>. (A Coral is
+    given compiled models, not sources.) Two sources with one file name would overwrite each other
+    there: those stay with the AWS CLI, and are returned as (workload, URI) collisions."""
+    if kind != "jetson":
+        return [], []
+    uris, by_name, collisions = [], {}, []
+    for workload, _, p in placements_on(plan, target, roles=("device",)):
+        uri = model_source(spec, p.model).uri
+        if not uri.startswith("s3://") or uri in uris:
+            continue
+        name = uri.rsplit("/", 1)[-1]
+        if name in by_name:
+            collisions.append((workload, uri))
+            continue
+        by_name[name] = uri
+        uris.append(uri)
+    return sorted(uris), collisions
+
+
+def recipe(spec: Spec, target: str, kind: str, version: str, content: str, bucket: str,
+           models: list[str] = ()) -> dict:
     name = component_name(spec, target)
     hardware = spec.targets[target].hardware
     return {
@@ -94,8 +120,11 @@ def recipe(spec: Spec, target: str, kind: str, version: str, content: str, bucke
         "Manifests": [{
             "Platform": {"os": "linux", "architecture": "aarch64"},
             "Lifecycle": _lifecycle(kind, target),
+            # bundle.zip unpacks into {artifacts:decompressedPath}/bundle/ (the nucleus names the
+            # folder after the archive), so the archive holds the target's files at its root
             "Artifacts": [{"URI": f"s3://{bucket}/{name}/{version}/bundle.zip", "Unarchive": "ZIP",
-                           "Permission": {"Read": "OWNER", "Execute": "OWNER"}}],
+                           "Permission": {"Read": "OWNER", "Execute": "OWNER"}},
+                          *({"URI": uri, "Permission": {"Read": "OWNER"}} for uri in models)],
         }],
     }
 
@@ -216,7 +245,17 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
                  "components": {name: {"componentVersion": version}},
                  "deploymentPolicies": policies, "iotJobConfiguration": job}
     out.files[base + "greengrass/create-deployment.json"] = json_bytes(cli_input)
-    inline = json.dumps(recipe(spec, target, kind, version, content, "${ArtifactBucket}"), sort_keys=True)
+    models, collisions = model_artifacts(spec, plan, target, kind)
+    for workload, uri in collisions:
+        _, span = source.locate(f"/workloads/{workload}", key=True)
+        out.diagnostics.append(diag(
+            "ES607", f"{workload}: {uri} has the file name of another model of {target}; Greengrass downloads "
+            "artifacts by file name, so this one is fetched with the AWS CLI on the device instead",
+            file=source.file, line=span.line, column=span.column, pointer=f"/workloads/{workload}",
+            hint="give the model files distinct names in S3 (e.g. <model>-<version>.onnx)"))
+    bucket = "${ArtifactBucket}"
+    inline = json.dumps(recipe(spec, target, kind, version, content, bucket,
+                               [m.replace("${", "${!") for m in models]), sort_keys=True)
     template = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": f"edgespec {__version__}: Greengrass component and staged deployment for {target}",
@@ -246,8 +285,9 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     out.files[base + "greengrass/README.md"] = (
         f"<!-- Generated by edgespec {__version__}; edit the spec, not this file. -->\n"
         f"# Greengrass rollout of {target}\n\n"
-        f"Package {label} (`package.json`). Zip this target's folder as `bundle/` into "
-        f"`bundle.zip`, upload it to `s3://<ArtifactBucket>/{name}/{version}/bundle.zip`, then deploy "
+        f"Package {label} (`package.json`). Zip the files of this target's folder at the archive's root "
+        f"(`cd {target} && zip -r ../bundle.zip .`: the nucleus unpacks `bundle.zip` into a `bundle/` folder "
+        f"of its own), upload it to `s3://<ArtifactBucket>/{name}/{version}/bundle.zip`, then deploy "
         "`greengrass.yaml` (or `aws greengrassv2 create-deployment --cli-input-json file://create-deployment.json`"
         " after setting its targetArn).\n\n"
         f"Rollout: {rate['baseRatePerMinute']} devices per minute to start, x{rate['incrementFactor']} after each "

@@ -14,8 +14,14 @@ fi
 fetch() {  # fetch URI DEST SHA256
   local uri="$1" dest="$2" sha="$3"
   mkdir -p "$(dirname "$dest")"
+  # Under Greengrass the nucleus has downloaded S3 models as the component's artifacts (with the
+  # device's role: no AWS CLI or credentials needed here); elsewhere the AWS CLI fetches them.
+  local artifact="${EDGESPEC_ARTIFACTS:-}/${uri##*/}"
   case "$uri" in
-    s3://*) aws s3 cp --only-show-errors "$uri" "$dest" ;;
+    s3://*) if [[ -n "${EDGESPEC_ARTIFACTS:-}" && -f "$artifact" ]]; then cp "$artifact" "$dest"
+            elif command -v aws >/dev/null; then aws s3 cp --only-show-errors "$uri" "$dest"
+            else echo "cannot fetch $uri: no AWS CLI here; deploy with Greengrass (it downloads the model) or copy it to $dest" >&2; return 1
+            fi ;;
     http://*|https://*) curl -fsSL --retry 3 -o "$dest" "$uri" ;;
     *://*) echo "cannot fetch $uri: copy the file to $dest yourself" >&2; return 1 ;;
     *) cp "$uri" "$dest" ;;
