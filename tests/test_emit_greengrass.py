@@ -331,3 +331,49 @@ def test_two_models_with_one_file_name_are_said(run, tmp_path):
     assert "warning[ES607]" in err and "has the file name of another model of store-orin" in err, err
     artifacts = _recipe(tmp_path / "out", "store-orin")["Manifests"][0]["Artifacts"]
     assert len([a for a in artifacts if a["URI"].endswith(".onnx")]) == 1
+
+
+def test_deploy_keeps_the_groups_other_components(out, tmp_path):
+    """deploy.py, run with the real AWS CLI against a stand-in Greengrass API: it creates the
+    component version from recipe.json (the bucket filled in) and a deployment whose components are
+    the group's latest ones plus this package's, at its version."""
+    calls = []
+
+    def api(method, path, headers, body):
+        calls.append((method, path, body))
+        if method == "POST" and path == "/greengrass/v2/createComponentVersion":
+            return 201, {"arn": "arn:aws:greengrass:us-east-1:1:components:x:versions:1.4.0",
+                         "componentName": "x", "componentVersion": "1.4.0",
+                         "creationTimestamp": 0, "status": {"componentState": "DEPLOYABLE"}}
+        if method == "GET" and path.startswith("/greengrass/v2/deployments?"):
+            return 200, {"deployments": [{"deploymentId": "d-old", "targetArn": "arn"}]}
+        if method == "GET" and path == "/greengrass/v2/deployments/d-old":
+            return 200, {"deploymentId": "d-old", "components": {
+                "aws.greengrass.Nucleus": {"componentVersion": "2.13.0"},
+                "com.example.Camera": {"componentVersion": "1.2.0"},
+                "com.edgespec.store-vision.store-orin": {"componentVersion": "1.3.0"}}}
+        if method == "POST" and path == "/greengrass/v2/deployments":
+            return 201, {"deploymentId": "d-new"}
+        return 404, {"message": path}
+
+    stand_in = StandIn(api)
+    group = "arn:aws:iot:us-east-1:123456789012:thinggroup/store-orin"
+    try:
+        result = subprocess.run(["python3", str(out / "store-orin" / "greengrass" / "deploy.py"), group, "my-bucket"],
+                                env=aws_env(stand_in.url), capture_output=True, text=True)
+    finally:
+        stand_in.stop()
+    assert result.returncode == 0, result.stderr
+    assert "keeping com.example.Camera 1.2.0" in result.stdout and "deployment d-new created" in result.stdout
+    (recipe_body,) = [body for method, path, body in calls if path == "/greengrass/v2/createComponentVersion"]
+    import base64
+
+    recipe = json.loads(base64.b64decode(json.loads(recipe_body)["inlineRecipe"]))
+    assert recipe["Manifests"][0]["Artifacts"][0]["URI"].startswith("s3://my-bucket/com.edgespec.store-vision.store-orin/")
+    (deployment,) = [json.loads(body) for method, path, body in calls if (method, path) == (
+        "POST", "/greengrass/v2/deployments")]
+    assert deployment["targetArn"] == group
+    assert deployment["components"] == {"aws.greengrass.Nucleus": {"componentVersion": "2.13.0"},
+                                        "com.example.Camera": {"componentVersion": "1.2.0"},
+                                        "com.edgespec.store-vision.store-orin": {"componentVersion": "1.4.0"}}
+    assert deployment["deploymentPolicies"]["failureHandlingPolicy"] == "ROLLBACK"

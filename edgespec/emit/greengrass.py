@@ -253,6 +253,10 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
             "artifacts by file name, so this one is fetched with the AWS CLI on the device instead",
             file=source.file, line=span.line, column=span.column, pointer=f"/workloads/{workload}",
             hint="give the model files distinct names in S3 (e.g. <model>-<version>.onnx)"))
+    # deploy.py creates the component version from recipe.json, then a deployment that keeps the group's others
+    out.files[base + "greengrass/deploy.py"] = render("greengrass/deploy.py.j2", version=__version__)
+    out.files[base + "greengrass/recipe.json"] = json_bytes(recipe(spec, target, kind, version, content,
+                                                                   "${ArtifactBucket}", models))
     bucket = "${ArtifactBucket}"
     inline = json.dumps(recipe(spec, target, kind, version, content, bucket,
                                [m.replace("${", "${!") for m in models]), sort_keys=True)
@@ -287,9 +291,12 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
         f"# Greengrass rollout of {target}\n\n"
         f"Package {label} (`package.json`). Zip the files of this target's folder at the archive's root "
         f"(`cd {target} && zip -r ../bundle.zip .`: the nucleus unpacks `bundle.zip` into a `bundle/` folder "
-        f"of its own), upload it to `s3://<ArtifactBucket>/{name}/{version}/bundle.zip`, then deploy "
-        "`greengrass.yaml` (or `aws greengrassv2 create-deployment --cli-input-json file://create-deployment.json`"
-        " after setting its targetArn).\n\n"
+        f"of its own) and upload it to `s3://<ArtifactBucket>/{name}/{version}/bundle.zip`. Then run "
+        "`python3 deploy.py <thing group ARN> <ArtifactBucket>`: it creates the component version from "
+        "`recipe.json` and a deployment that keeps the components the group already runs (a Greengrass "
+        "deployment replaces the group's previous one). `greengrass.yaml` (CloudFormation) and a bare "
+        "`aws greengrassv2 create-deployment --cli-input-json file://create-deployment.json` deploy this "
+        "component alone, which removes the others: use them for a group that runs nothing else.\n\n"
         f"Rollout: {rate['baseRatePerMinute']} devices per minute to start, x{rate['incrementFactor']} after each "
         f"{rate['rateIncreaseCriteria']['numberOfSucceededThings']} successes; a broken component rolls back; "
         + (f"the deployment is cancelled when more than {abort['criteriaList'][0]['thresholdPercentage']}% of "
