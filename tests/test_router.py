@@ -342,7 +342,7 @@ def test_offline_device_keeps_answering_buffers_telemetry_and_drains(run, tmp_pa
     remote, collector, spool, port = FakeRemote(), FakeCollector(), tmp_path / "spool", _free_port()
     env = {**os.environ, **local_env, "EDGESPEC_REMOTE_URL": remote.infer_url,
            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "EDGESPEC_SPOOL_DIR": str(spool),
-           "EDGESPEC_EXPORT_INTERVAL_S": "0.2"}
+           "EDGESPEC_EXPORT_INTERVAL_S": "0.2", "AWS_IOT_THING_NAME": "lane-0042"}
     process = subprocess.Popen([sys.executable, str(work / "router.py"), str(work / "sort.json"), "--port", str(port)],
                                env=env, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
@@ -376,6 +376,7 @@ def test_offline_device_keeps_answering_buffers_telemetry_and_drains(run, tmp_pa
     assert {dict(k)["package"] for k in _points(last, "edgespec_requests_total")} == {package}
     resource = {a.key: a.value.string_value for a in last.resource_metrics[0].resource.attributes}
     assert resource["service.version"] == package  # which device runs which version
+    assert resource["service.instance.id"] == "lane-0042"  # and which device it is (the Greengrass thing)
     # privacy.pii: telemetry carries counts and histograms by these labels only, never inputs or outputs
     keys = {a.key for m in last.resource_metrics[0].scope_metrics[0].metrics
             for p in [*m.sum.data_points, *m.gauge.data_points, *m.histogram.data_points] for a in p.attributes}

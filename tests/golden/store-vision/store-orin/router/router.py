@@ -237,6 +237,7 @@ class Router:
         # on every series: which package served it (a rollout compares canary and stable by it)
         self.workload = {"workload": config["workload"], "target": config.get("target", ""), "package": package}
         self.metrics = Metrics({"service.name": f"edgespec-router-{config['workload']}", "service.version": package,
+                                "service.instance.id": device_id(),
                                 "edgespec.workload": config["workload"], "edgespec.mode": self.mode})
         self.metrics.set("edgespec_package_info", {**self.workload, "mode": self.mode}, 1)
         self.input = None  # (name, datatype, shape) once known
@@ -420,6 +421,15 @@ class Router:
             depth = len(self.queue)
         self.metrics.set("edgespec_queue_depth", self.workload, depth)
         return self.metrics.prometheus()
+
+
+def device_id():
+    """Which device this is, on every exported series (OTLP's service.instance.id, the `instance`
+    label in Prometheus), so a fleet's devices stay apart: EDGESPEC_DEVICE_ID, else the Greengrass
+    thing name (AWS_IOT_THING_NAME, set for components), else the host name."""
+    import socket
+
+    return os.environ.get("EDGESPEC_DEVICE_ID") or os.environ.get("AWS_IOT_THING_NAME") or socket.gethostname()
 
 
 def _numpy():
