@@ -34,8 +34,12 @@ def test_manifests_pass_kubernetes_validate_strict(compiled):
     assert result.returncode == 0, result.stdout + result.stderr
     docs = [d for m in manifests for d in yaml.safe_load_all(Path(m).read_text())]
     core = [d for d in docs if not d["apiVersion"].startswith("argoproj.io/")]
-    workloads = [m for m in manifests if not m.endswith("/_gateway-code.yaml")]
-    assert len(core) == 4 * len(workloads) + 1  # ConfigMap, Deployment, Service, HPA per workload; the code
+    workloads = [m for m in manifests if not m.rsplit("/", 1)[-1].startswith("_")]
+    # ConfigMap, Deployment, Service, HPA per workload; the code; the namespace
+    assert len(core) == 4 * len(workloads) + 2
+    # every object in the deployment's own namespace, never `default`
+    (ns,) = [d for d in core if d["kind"] == "Namespace"]
+    assert {d["metadata"]["namespace"] for d in docs if d["kind"] != "Namespace"} == {ns["metadata"]["name"]}
     assert result.stdout.count("passed") == len(core)
     # kubernetes-validate has no schema for Argo's CRDs: tests/test_emit_argo.py checks those
     assert result.stdout.count("Couldn't find schema") == len(docs) - len(core)

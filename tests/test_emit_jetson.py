@@ -217,7 +217,8 @@ def test_an_llm_gets_no_cnn_engine_but_es606(run, tmp_path):
     for name, doc, es606, expected in (
             ("device", device, True, ["edgespec.lock.json"]),
             ("pool", pool, False, ["edgespec.lock.json", "gpu/cloudformation.yaml", "gpu/k8s/_gateway-code.yaml",
-                                   "gpu/k8s/assist.yaml", "gpu/prometheus-adapter-values.yaml"])):
+                                   "gpu/k8s/_namespace.yaml", "gpu/k8s/assist.yaml",
+                                   "gpu/prometheus-adapter-values.yaml"])):
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump(doc, sort_keys=False))
         out = tmp_path / name

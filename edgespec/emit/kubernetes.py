@@ -356,8 +356,27 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
                 hint="export the model to ONNX and host it on S3 or HTTPS"))
             continue
         docs = manifests(spec, workload, p, candidate.estimates.pool, target, toolchain, code)
-        out.files[f"{target}/k8s/{workload}.yaml"] = yaml_documents(docs)
+        out.files[f"{target}/k8s/{workload}.yaml"] = yaml_documents(in_namespace(spec, docs))
     if out.files:
-        out.files[f"{target}/k8s/_gateway-code.yaml"] = yaml_documents([code])
+        out.files[f"{target}/k8s/_gateway-code.yaml"] = yaml_documents(in_namespace(spec, [code]))
+        out.files[f"{target}/k8s/_namespace.yaml"] = yaml_documents([namespace(spec)])
         out.files[f"{target}/prometheus-adapter-values.yaml"] = yaml_documents([ADAPTER_RULES])
     return out
+
+
+def namespace_name(spec: Spec) -> str:
+    """The deployment's own namespace (never `default`): its name, as a DNS label."""
+    return spec.metadata.name[:63].rstrip("-")
+
+
+def namespace(spec: Spec) -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": namespace_name(spec), "labels": _part_of(spec)}}
+
+
+def in_namespace(spec: Spec, docs: list[dict]) -> list[dict]:
+    """Every namespaced object of the deployment in its own namespace (k8s/_namespace.yaml)."""
+    for doc in docs:
+        doc["metadata"] = {"name": doc["metadata"]["name"], "namespace": namespace_name(spec),
+                           **{k: v for k, v in doc["metadata"].items() if k != "name"}}
+    return docs
