@@ -5,7 +5,6 @@ server is stood in for (it needs a GPU) by an OpenAI-compatible server on 127.0.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -197,19 +196,17 @@ class StandInVllm(ThreadingHTTPServer):
 
 
 def _gateway(emitted, tmp_path, monkeypatch, server_url, timeout_ms=None):
+    """The emitted gateway as the pod runs it (tests/test_emit_argo.py's start_gateway), optionally
+    with a shorter timeout than the plan's."""
+    from tests.test_emit_argo import start_gateway
+
     _, _, docs, code_map, _ = emitted
-    (tmp_path / "router.py").write_text(code_map["data"]["router.py"])
     config = json.loads(docs["ConfigMap"]["data"]["gateway.json"])
     if timeout_ms is not None:
         config["server_timeout_ms"] = timeout_ms
-    (tmp_path / "gateway.json").write_text(json.dumps(config))
-    monkeypatch.setenv("EDGESPEC_SERVER_URL", server_url)
-    spec = importlib.util.spec_from_file_location("emitted_llm_gateway", tmp_path / "router.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    router, server = module.serve(tmp_path / "gateway.json", port=0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}", config
+    pod = {**docs, "code": code_map, "ConfigMap": {"data": {"gateway.json": json.dumps(config)}}}
+    _, server, base = start_gateway(pod, tmp_path, monkeypatch, server_url)
+    return server, base, config
 
 
 def _ask(base, body, timeout=10):

@@ -177,7 +177,7 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
             pool = candidate.estimates.pool
             serving = pool.serving if pool is not None else None
             name = engine_name(p.model, p.recipe)  # the planned model at the planned recipe
-            batch = serving.batch if serving is not None and serving.mode == "dynamic" else 1
+            batch = pool_mod.engine_batch(serving)
             previous = models.get(name)
             if previous is None or batch > previous["max_batch"]:  # several workloads: the largest batch
                 models[name] = {"name": name, "model": p.model, "uri": src.uri, "sha256": src.sha256 or "",
@@ -205,8 +205,6 @@ def _llm(spec: Spec, workload: str, candidate, p, src) -> dict | None:
     if src.format != "safetensors" or not src.uri.startswith("s3://"):
         return None
     serving = candidate.estimates.pool.serving if candidate.estimates.pool is not None else None
-    gen = spec.workloads[workload].generation
     return {"workload": workload, "name": engine_name(p.model, p.recipe), "model": p.model,
             "uri": src.uri.rstrip("/") + "/", "precision": p.recipe.precision,
-            "sequences": serving.batch if serving else 1, "gpus": serving.gpus_per_replica if serving else 1,
-            "max_len": (gen.prompt_tokens + gen.output_tokens) if gen else 2048}
+            **pool_mod.llm_limits(spec, workload, serving)._asdict()}

@@ -63,7 +63,7 @@ def code_config_map(spec: Spec, target: str) -> dict:
 def engine_config(name: str, serving) -> str:
     """Triton's config.pbtxt for the engine a pool serves: a TensorRT plan, dynamic batching up to
     the planned batch with the planned queue delay."""
-    batch = serving.batch if serving is not None and serving.mode == "dynamic" else 1
+    batch = pool_mod.engine_batch(serving)
     doc = {"name": name, "platform": "tensorrt_plan", "max_batch_size": batch,
            "instance_group": [{"kind": Enum("KIND_GPU"), "count": 1}]}
     if batch > 1:
@@ -131,7 +131,7 @@ def _init_containers(spec: Spec, model: str, recipe, name: str, serving, toolcha
               "args": [source.uri, f"{BUILD}/model.onnx", source.sha256 or ""], "volumeMounts": mounts}]
     build = ["python3", f"{GATEWAY_CODE_DIR}/build_engine.py", "--onnx", f"{BUILD}/model.onnx",
              "--engine", f"{MODELS}/{name}/1/model.plan", "--precision", recipe.precision,
-             "--max-batch", str(serving.batch if serving is not None and serving.mode == "dynamic" else 1),
+             "--max-batch", str(pool_mod.engine_batch(serving)),
              "--workspace-mib", str(WORKSPACE_MIB)]
     if recipe.precision == "int8":
         steps.append({"name": "fetch-calibration", "image": toolchain[image_key]["image"],
@@ -194,9 +194,7 @@ def _vllm(spec: Spec, workload: str, placement, serving, toolchain: dict, target
     name = engine_name(model, placement.recipe)
     source = model_source(spec, model)
     gen = spec.workloads[workload].generation
-    tokens = (gen.prompt_tokens + gen.output_tokens) if gen else 2048
-    gpus = serving.gpus_per_replica if serving is not None else 1
-    sequences = serving.batch if serving is not None else 1
+    sequences, gpus, tokens = pool_mod.llm_limits(spec, workload, serving)
     checkpoint = f"{MODELS}/{name}"
     init = [{"name": "fetch-checkpoint", "image": toolchain["aws_cli"]["image"],
              "command": ["sh", "-c", 'set -eu; aws s3 cp --recursive --only-show-errors "$1" "$2"', "fetch"],

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from edgespec.planner import serving
+from edgespec.spec.models import Spec
 
 # An autoscaled pool with no declared `scaling.max` may grow to this many times its planned size
 # (a burst's headroom); `scaling.max` sets the ceiling instead (docs/compile.md).
@@ -31,6 +32,26 @@ def bounds(pool: serving.Pool) -> Bounds:
         return Bounds(pool.instances, pool.instances, pool.instances, target)
     ceiling = pool.limit if pool.limit is not None else max(pool.instances * UNBOUNDED_GROWTH, pool.minimum)
     return Bounds(pool.minimum, pool.instances, max(ceiling, pool.instances), target)
+
+
+def engine_batch(planned: serving.Serving | None) -> int:
+    """The batch a pool's Triton engine is built for and batches to: the planned dynamic batch (1
+    without one)."""
+    return planned.batch if planned is not None and planned.mode == "dynamic" else 1
+
+
+class LlmLimits(NamedTuple):
+    """What vLLM is started with on a pool, as the plan sized it."""
+
+    sequences: int  # --max-num-seqs: the planned concurrency
+    gpus: int  # --tensor-parallel-size, and the GPUs it takes
+    max_len: int  # --max-model-len: the planned prompt and output
+
+
+def llm_limits(spec: Spec, workload: str, planned: serving.Serving | None) -> LlmLimits:
+    gen = spec.workloads[workload].generation
+    return LlmLimits(planned.batch if planned else 1, planned.gpus_per_replica if planned else 1,
+                     (gen.prompt_tokens + gen.output_tokens) if gen else 2048)
 
 
 def largest(pools: list[serving.Pool]) -> serving.Pool:
