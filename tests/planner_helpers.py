@@ -25,7 +25,7 @@ def video_analytics() -> dict:
     """A heavy detector on weak cameras with a thin uplink; features may leave, frames may not."""
     return spec(
         {"detector": model("object-detection", "60M", 600, 0.7,
-                           input={"shape": [1, 3, 1280, 1280], "dtype": "uint8", "encoded_bytes": "400KB"},
+                           input={"shape": [1, 3, 1280, 1280], "dtype": "uint8", "encoding": "jpeg", "encoded_bytes": "400KB"},
                            split_points=[{"name": "backbone", "flops_fraction": 0.15, "activation_bytes": "40KB"}])},
         {"cam": {"hardware": "jetson-orin-nano-4gb", "power_mode": "7W", "count": 300, "jurisdiction": "us",
                  "network": {"rtt_ms": 25, "uplink_mbps": 4}},

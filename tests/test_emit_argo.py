@@ -195,11 +195,18 @@ def test_the_pod_mounts_what_the_gateway_reads(docs):
     pod = docs["Deployment"]["spec"]["template"]["spec"]
     gateway = next(c for c in pod["containers"] if c["name"] == "gateway")
     volumes = {v["name"]: v["configMap"]["name"] for v in pod["volumes"] if "configMap" in v}
-    mounts = {m["mountPath"]: volumes[m["name"]] for m in gateway["volumeMounts"]}
+    mounts = {m["mountPath"]: volumes.get(m["name"], m["name"]) for m in gateway["volumeMounts"]}
     script, settings = gateway["command"][1], gateway["command"][2]
     assert mounts[script.rsplit("/", 1)[0]] == docs["code"]["metadata"]["name"] and script.endswith("/router.py")
     assert mounts[settings.rsplit("/", 1)[0]] == docs["ConfigMap"]["metadata"]["name"]
     assert settings.endswith("/gateway.json") and "gateway.json" in docs["ConfigMap"]["data"]
+    # the JPEG frames it decodes: Pillow and NumPy, installed by an init step into the volume on its path
+    (path,) = [e["value"] for e in gateway["env"] if e["name"] == "PYTHONPATH"]
+    assert mounts[path] == "gateway-packages"
+    install = next(c for c in pod["initContainers"] if c["name"] == "gateway-packages")
+    assert install["image"] == gateway["image"]  # the same Python, so the wheels fit
+    assert install["command"][-3:] == [path, "numpy==1.26.4", "Pillow==11.0.0"]
+    assert {"name": "gateway-packages", "mountPath": path} in install["volumeMounts"]
 
 
 def test_no_rollout_no_argo(run, tmp_path):

@@ -118,8 +118,10 @@ def test_hostile_object_keys(run, tmp_path, key):
     # the model, and an int8 engine's calibration cache beside it
     assert {"Fn::Sub": arn} in resources and all(x["Fn::Sub"] in (arn, arn + ".calib") for x in resources)
     sub = r["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
-    assert sub.count("${") == sub.count("${!") + 1  # the stack name is the only substitution
-    user_data = sub.replace("${AWS::StackName}", "my-stack").replace("${!", "${")  # what the instance runs
+    # the stack name and region are the only substitutions
+    assert sub.count("${") == sub.count("${!") + sub.count("${AWS::StackName}") + sub.count("${AWS::Region}")
+    user_data = (sub.replace("${AWS::StackName}", "my-stack").replace("${AWS::Region}", "us-east-1")
+                 .replace("${!", "${"))  # what the instance runs
     script = tmp_path / "user-data.sh"
     script.write_text(user_data)
     subprocess.run(["bash", "-n", str(script)], check=True)

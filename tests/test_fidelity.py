@@ -36,7 +36,29 @@ def _k8s(out: Path, target: str, workload: str) -> dict:
     return {d["kind"]: d for d in docs if d}
 
 
-def check_pool(out: Path, workload: str, chosen: dict, p: dict) -> None:
+def planned_input(spec: dict, model: str) -> dict | None:
+    """What the spec says clients send, as a gateway must take it (independent of the emitters):
+    None for raw tensors; for an image, its layout, size, dtype and normalisation."""
+    root = next(m for name, m in spec["models"].items() if name == model or model in m.get("variants", {}))
+    given = root["input"]
+    if given.get("encoding", "raw") == "raw":
+        return None
+    shape = given["shape"]
+    layout = given.get("layout") or ("NCHW" if shape[1] in (1, 3) else "NHWC")
+    channels, height, width = (shape[1], shape[2], shape[3]) if layout == "NCHW" else (shape[3], shape[1], shape[2])
+    norm = given.get("normalize") or {}
+    return {"encoding": given["encoding"], "layout": layout, "channels": channels, "height": height,
+            "width": width, "dtype": given["dtype"], "mean": norm.get("mean"), "std": norm.get("std")}
+
+
+def check_input(settings: dict, spec: dict, model: str) -> None:
+    """A gateway decodes exactly the planned encoding into the model's input."""
+    got = settings.get("input")
+    want = planned_input(spec, model)
+    assert (got and {k: v for k, v in got.items() if k != "max_bytes"}) == want, (model, got, want)
+
+
+def check_pool(out: Path, workload: str, chosen: dict, p: dict, spec: dict) -> None:
     """A remote pool's pod builds the planned engine and serves it with the planned batching."""
     name = engine_name(p["model"], _recipe(p))
     docs = _k8s(out, p["target"], workload)
@@ -48,24 +70,25 @@ def check_pool(out: Path, workload: str, chosen: dict, p: dict) -> None:
         assert config.max_batch_size == pool["batch"]
         assert list(config.dynamic_batching.preferred_batch_size) == [pool["batch"]]
         assert config.dynamic_batching.max_queue_delay_microseconds == max(1, round(pool["queue_delay_ms"] * 1000))
-    spec = docs["Deployment"]["spec"]["template"]["spec"]
-    builds = [c for c in spec["initContainers"] if c["name"] == "build-engine"]
+    pod = docs["Deployment"]["spec"]["template"]["spec"]
+    builds = [c for c in pod["initContainers"] if c["name"] == "build-engine"]
     assert len(builds) == 1
     args = builds[0]["command"]
     assert args[args.index("--precision") + 1] == p["recipe"]["precision"]
     assert args[args.index("--engine") + 1] == f"/models/{name}/1/model.plan"
     assert int(args[args.index("--max-batch") + 1]) == (pool["batch"] if pool["batching"] == "dynamic" else 1)
-    triton = spec["containers"][0]
+    triton = pod["containers"][0]
     assert {"mountPath": f"/models/{name}/config.pbtxt", "name": "gateway", "subPath": "config.pbtxt",
             "readOnly": True} in triton["volumeMounts"]
     gateway = json.loads(data["gateway.json"])
     assert gateway["server_model"] == name
     assert gateway["server_timeout_ms"] >= pool["serving_p95_ms"]
+    check_input(gateway, spec, p["model"])
 
 
-def check_stack(out: Path, chosen: dict, p: dict) -> None:
+def check_stack(out: Path, workload: str, chosen: dict, p: dict, spec: dict) -> None:
     """The CloudFormation stack's instances build the same engine and serve it with the same
-    batching (their user data)."""
+    batching (their user data), behind a gateway that takes the planned input (cfn-init files)."""
     name = engine_name(p["model"], _recipe(p))
     doc = yaml.safe_load((out / p["target"] / "cloudformation.yaml").read_text())
     user_data = doc["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]
@@ -81,6 +104,11 @@ def check_stack(out: Path, chosen: dict, p: dict) -> None:
     assert parsed.name == name and parsed.platform == "tensorrt_plan"
     if pool["batching"] == "dynamic" and pool["batch"] > 1:
         assert parsed.max_batch_size == pool["batch"]
+    files = doc["Resources"]["LaunchTemplate"]["Metadata"]["AWS::CloudFormation::Init"]["config"]["files"]
+    gateway = json.loads(files[f"/opt/edgespec/gateway/{workload}.json"]["content"])
+    assert gateway["server_model"] == name and gateway["server_timeout_ms"] >= pool["serving_p95_ms"]
+    check_input(gateway, spec, p["model"])
+    assert f"router.py /opt/edgespec/gateway/{workload}.json" in script
 
 
 def check_jetson(out: Path, workload: str, p: dict) -> None:
@@ -99,9 +127,10 @@ def check_coral(out: Path, p: dict) -> None:
     assert {(m["model"], m["name"]) for m in config["models"]} >= {(p["model"], engine_name(p["model"], _recipe(p)))}
 
 
-def check_router(out: Path, workload: str, chosen: dict, p: dict) -> None:
+def check_router(out: Path, workload: str, chosen: dict, p: dict, spec: dict) -> None:
     path = out / p["target"] / "router" / f"{workload}.json"
     config = json.loads(path.read_text())
+    check_input(config, spec, p["model"])
     latency = chosen["estimates"]["latency_ms"]
     if "server_model" in config:  # the device's own server runs the planned engine
         assert config["server_model"] == engine_name(p["model"], _recipe(p))
@@ -129,8 +158,8 @@ def check(out: Path, spec: dict, plans: dict) -> int:
         for p in wp["placements"]:
             kind = kind_of(spec, p["target"])
             if p["role"] == "remote" and kind in ("wavelength", "ec2"):
-                check_pool(out, workload, wp, p)
-                check_stack(out, wp, p)
+                check_pool(out, workload, wp, p, spec)
+                check_stack(out, workload, wp, p, spec)
             elif p["role"] == "device" and kind == "jetson" and wp["pattern"] in ("on-device", "cascade"):
                 check_jetson(out, workload, p)
             elif p["role"] == "device" and kind == "coral" and wp["pattern"] in ("on-device", "cascade"):
@@ -139,7 +168,7 @@ def check(out: Path, spec: dict, plans: dict) -> int:
                 continue
             checked += 1
             if p["role"] == "device" and wp["pattern"] in ("on-device", "cascade", "split"):
-                check_router(out, workload, wp, p)
+                check_router(out, workload, wp, p, spec)
     return checked
 
 
@@ -180,6 +209,23 @@ def test_a_dropped_recipe_is_caught(run, tmp_path, monkeypatch):
     assert cloudformation.engine_name is real_name
     with pytest.raises(AssertionError):
         check(tmp_path / "cfn", yaml.safe_load(example.read_text()), plans)
+
+
+def test_a_dropped_encoding_is_caught(run, tmp_path, monkeypatch):
+    """Break the gateways on purpose (they take raw tensors although the spec sends JPEG frames,
+    so clients would send 786 KB where the plan priced 60 KB): the check fails, on each emitter."""
+    from edgespec.emit import cloudformation, kubernetes, router
+
+    example = ROOT / "examples" / "store-vision.yaml"
+    spec = yaml.safe_load(example.read_text())
+    for module in (kubernetes, cloudformation, router):
+        with monkeypatch.context() as m:
+            m.setattr(module, "input_config", lambda spec, model: None)
+            plans = _compile_and_plan(run, example, tmp_path / module.__name__)
+        with pytest.raises(AssertionError):
+            check(tmp_path / module.__name__, spec, plans)
+    plans = _compile_and_plan(run, example, tmp_path / "intact")
+    assert check(tmp_path / "intact", spec, plans)
 
 
 def test_the_build_script_builds_the_planned_engine(run, tmp_path):

@@ -31,7 +31,7 @@ def random_spec(seed: int) -> dict:
                "mec": {"hardware": "aws-wavelength", "region": "us-east-1", "zone": "us-east-1-wl1-bos-wlz-1",
                        "instance_type": "g4dn.2xlarge", "count": 3, "network": {"rtt_ms": rng.randint(5, 20)}}}
     m = model("image-classification", f"{rng.randint(2, 80)}M", round(rng.uniform(0.3, 60), 2), 0.9,
-              input={"shape": [1, 3, 224, 224], "dtype": "uint8", "encoded_bytes": f"{rng.randint(10, 200)}KB"},
+              input={"shape": [1, 3, 224, 224], "dtype": "uint8", "encoding": "jpeg", "encoded_bytes": f"{rng.randint(10, 200)}KB"},
               variants={"small": {"params": "2M", "gflops": 0.3, "accuracy": {"value": round(rng.uniform(0.7, 0.88), 3)}}},
               split_points=[{"name": "mid", "flops_fraction": 0.4, "activation_bytes": f"{rng.randint(20, 400)}KB"}])
     w = {"model": "m", "data_source": ["dev"],

@@ -57,7 +57,7 @@ def test_video_analytics_with_a_thin_uplink_splits():
 def test_small_edge_model_escalates_to_the_cloud():
     doc = spec(
         {"products": model("image-classification", "300M", 120, 0.93,
-                           input={"shape": [1, 3, 224, 224], "dtype": "uint8", "encoded_bytes": "20KB"},
+                           input={"shape": [1, 3, 224, 224], "dtype": "uint8", "encoding": "jpeg", "encoded_bytes": "20KB"},
                            variants={"products-mobile": {"params": "3.5M", "gflops": 0.6, "accuracy": {"value": 0.84}}})},
         {"lane": {"hardware": "coral-usb", "host": "raspberry-pi-5", "count": 500, "jurisdiction": "us",
                   "network": {"rtt_ms": 60, "uplink_mbps": 20}},
@@ -78,7 +78,7 @@ def test_small_edge_model_escalates_to_the_cloud():
 def test_ar_only_the_carrier_edge_is_fast_enough():
     doc = spec(
         {"ar": model("segmentation", "40M", 300, 0.8,
-                     input={"shape": [1, 3, 512, 512], "dtype": "uint8", "encoded_bytes": "30KB"})},
+                     input={"shape": [1, 3, 512, 512], "dtype": "uint8", "encoding": "jpeg", "encoded_bytes": "30KB"})},
         {"phone": {"hardware": "snapdragon-8-gen-2", "count": 20000, "jurisdiction": "us",
                    "network": {"rtt_ms": 70, "uplink_mbps": 50}},
          "edge": {"hardware": "aws-wavelength", "region": "us-east-1", "zone": "us-east-1-wl1-bos-wlz-1",

@@ -63,7 +63,8 @@ def _compile(run, tmp_path: Path, doc: dict) -> Path:
 
 def cascade_doc() -> dict:
     return spec({"clf": model("image-classification", "25M", 8.0, 0.9,
-                              input={"shape": [1, 3, 224, 224], "dtype": "uint8", "encoded_bytes": "20KB"},
+                              input={"shape": [1, 3, 224, 224], "dtype": "uint8", "encoding": "jpeg",
+                                     "encoded_bytes": "20KB"},
                               variants={"clf-small": {"params": "2M", "gflops": 0.5, "accuracy": {"value": 0.8}}})},
                 {"cam": {"hardware": "jetson-orin-nx-16gb", "count": 10, "jurisdiction": "us",
                          "network": {"rtt_ms": 30, "uplink_mbps": 20}},
@@ -245,18 +246,30 @@ def test_unit_and_requirements(run, tmp_path):
     unit.read_string((router_dir / "edgespec-router-sort.service").read_text())
     assert unit["Service"]["ExecStart"].endswith("router/router.py /opt/edgespec/cam/router/sort.json")
     assert unit["Service"]["Restart"] == "always"
-    assert "onnxruntime==" in (router_dir / "requirements.txt").read_text()
+    # the cascade's small model is on the device's server: no ONNX Runtime; its JPEG input is decoded
+    assert (router_dir / "requirements.txt").read_text().splitlines()[1:] == ["numpy==1.26.4", "Pillow==11.0.0"]
+    raw = cascade_doc()
+    raw["models"]["clf"]["input"] = {"shape": [1, 3, 224, 224], "dtype": "uint8"}
+    (tmp_path / "raw").mkdir()
+    router_dir = _compile(run, tmp_path / "raw", raw)
+    assert (router_dir / "requirements.txt").read_text().splitlines()[1:] == []
+    split = split_doc()
+    (tmp_path / "split").mkdir()
+    router_dir = _compile(run, tmp_path / "split", split)
+    assert "onnxruntime==1.20.1" in (router_dir / "requirements.txt").read_text().splitlines()
 
 
 def test_installer(run, tmp_path):
     """install.sh: shellcheck-clean, installs and starts every unit; a cascade needs no model file
-    (its small model is an engine on the device's server) and no packages; a split head (which
-    edgespec cannot cut) is asked for, not invented, and ONNX Runtime is installed for it."""
+    (its small model is an engine on the device's server) and, on raw tensors, no packages; a split
+    head (which edgespec cannot cut) is asked for, not invented, and ONNX Runtime is installed for it."""
     import subprocess
 
     from tests.tools import executable
 
-    for name, doc in (("cascade", cascade_doc()), ("split", split_doc())):
+    raw = cascade_doc()
+    raw["models"]["clf"]["input"] = {"shape": [1, 3, 224, 224], "dtype": "uint8"}
+    for name, doc in (("cascade", raw), ("split", split_doc())):
         doc["models"]["clf"]["source"]["sha256"] = "a" * 64
         (tmp_path / name).mkdir()
         router_dir = _compile(run, tmp_path / name, doc)
@@ -270,7 +283,7 @@ def test_installer(run, tmp_path):
             assert "fetch()" not in script and "pip\" install" not in script and "local_model" not in config
         else:
             assert f'if [[ ! -f "$DEST/router/{config["local_model"]}" ]]; then' in script and "fetch s3" not in script
-            assert 'pip" install --no-cache-dir -r "$DEST/router/requirements.txt"' in script
+            assert 'pip" install --no-cache-dir --only-binary=:all: -r "$DEST/router/requirements.txt"' in script
         recipe = (router_dir.parent / "greengrass" / "greengrass.yaml").read_text()
         assert "bash router/install.sh" in recipe
 

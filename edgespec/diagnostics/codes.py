@@ -194,6 +194,14 @@ _ALL = [
          "token). On any other model the planner would read `gflops` per token and the estimate would "
          "be wrong by the token count.",
          "Remove `generation`, or set the model's task to what it does."),
+    Code("ES319", "input encoding does not fit the input", E,
+         "`input.encoding` says what clients send. A raw input is the tensor's bytes, so an `encoded_bytes` "
+         "smaller than the tensor would price bytes no client sends. An image (`jpeg`, `png`) is decoded, "
+         "resized and normalised by the emitted gateways, so the input must be an image tensor: [1, 3, H, W] "
+         "(NCHW) or [1, H, W, 3] (NHWC), 1 channel for grey, float32, float16 or uint8, with one `normalize` "
+         "value per channel on float inputs.",
+         "Declare `encoding: jpeg` (or png) for compressed frames, or fix the shape, layout or normalize values "
+         "the message names."),
     # -- ES4xx: the catalog ------------------------------------------------------------------------
     Code("ES401", "unknown hardware", E,
          "The hardware id is not in edgespec's catalog. `edgespec catalog` lists the ids.",

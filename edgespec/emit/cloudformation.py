@@ -11,12 +11,17 @@ sized by the plan. Built as data; the user data is a template with shell-quoted 
 
 from __future__ import annotations
 
+import base64
+import gzip
+import json
+
 from edgespec import __version__
-from edgespec.emit import kubernetes
+from edgespec.emit import kubernetes, router
 from edgespec.emit import pool as pool_mod
-from edgespec.emit.common import generates, model_source, no_llm_runtime, placements_on
+from edgespec.emit.common import generates, input_config, model_source, no_llm_runtime, placements_on
 from edgespec.emit.jetson import engine_name
-from edgespec.emit.serialize import yaml_documents
+from edgespec.emit.package import identity, sha256
+from edgespec.emit.serialize import json_bytes, yaml_documents
 from edgespec.emit.templating import render
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner.types import Plan
@@ -25,7 +30,9 @@ from edgespec.spec.models import Spec
 # Where the stack's name goes in the user data. It contains spaces, which no validated URI or name
 # can, so user text can never produce it; it becomes ${AWS::StackName} after escaping.
 STACK_PLACEHOLDER = "@@ stack name @@"
-PORTS = (8000, 8002)
+REGION_PLACEHOLDER = "@@ region @@"  # becomes ${AWS::Region}, as the stack name does
+PORTS = (8000, 8002)  # vLLM's (an LLM stack): clients call it directly
+GATEWAY_DIR = "/opt/edgespec/gateway"
 
 
 def _ref(name: str) -> dict:
@@ -38,11 +45,29 @@ def _tags(spec: Spec, target: str) -> list[dict]:
             {"Key": "edgespec:version", "Value": spec.metadata.version}]
 
 
+def _gateway_files(gateways: list[dict]) -> dict:
+    """What cfn-init writes on each instance: one settings file per workload, and router.py gzipped
+    (base64 in the template, unpacked by the user data) so the template stays under the 51,200
+    bytes CloudFormation takes without an S3 upload."""
+    code = gzip.compress(render("router/router.py.j2", version=__version__), compresslevel=9, mtime=0)
+    files = {f"{GATEWAY_DIR}/router.py.gz": {"content": base64.b64encode(code).decode("ascii"),
+                                             "encoding": "base64"}}
+    for g in gateways:
+        files[f"{GATEWAY_DIR}/{g['workload']}.json"] = {"content": json_bytes(g).decode("utf-8")}
+    return {path: {**file, "mode": "000644", "owner": "root", "group": "root"} for path, file in files.items()}
+
+
 def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds, toolchain: dict,
-             llm: dict | None = None) -> dict:
+             llm: dict | None = None, gateways: list[dict] | None = None) -> dict:
     t = spec.targets[target]
     wavelength = t.zone is not None and spec.targets[target].hardware == "aws-wavelength"
     tags = _tags(spec, target)
+    gateways = gateways or []
+    files = _gateway_files(gateways) if gateways else {}
+    # The package identity the gateways report: the spec's version plus a hash of what they serve.
+    package = identity(spec.metadata.version, sha256(json.dumps(
+        [files, models, toolchain["python"]["image"], toolchain["triton_server"]["image"]], sort_keys=True).encode()))
+    images = any(g.get("input") for g in gateways)
     user_data = render("aws/user-data.sh.j2", version=__version__, target=target, models=models,
                        aws_cli_image=toolchain["aws_cli"]["image"], curl_image=toolchain["curl"]["image"],
                        triton_image=toolchain["triton_server"]["image"],
@@ -51,11 +76,19 @@ def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds
                        check_checkpoint=render("aws/check_checkpoint.py.j2", version=__version__).decode("utf-8"),
                        llm=llm, vllm_image=toolchain["vllm"]["image"], python_image=toolchain["python"]["image"],
                        counter="vllm:request_success_total" if llm else "nv_inference_request_success",
-                       stack_placeholder=STACK_PLACEHOLDER, namespace=pool_mod.NAMESPACE,
-                       metric=pool_mod.METRIC).decode("utf-8")
+                       stack_placeholder=STACK_PLACEHOLDER, region_placeholder=REGION_PLACEHOLDER,
+                       gateways=gateways, package=package,
+                       image_packages=router.requirements(False, True) if images else [],
+                       namespace=pool_mod.NAMESPACE, metric=pool_mod.METRIC).decode("utf-8")
     # Fn::Sub: every literal `${` (from an object key) is escaped as `${!`; the only variable is the
     # stack name, which labels the server container.
-    user_data = user_data.replace("${", "${!").replace(STACK_PLACEHOLDER, "${AWS::StackName}")
+    user_data = (user_data.replace("${", "${!").replace(STACK_PLACEHOLDER, "${AWS::StackName}")
+                 .replace(REGION_PLACEHOLDER, "${AWS::Region}"))
+    if gateways:  # clients call the gateways; Triton listens on the instance's loopback only
+        ports = (kubernetes.GATEWAY, kubernetes.GATEWAY + len(gateways) - 1)
+        what = f"edgespec gateways for {spec.metadata.name}/{target}"
+    else:
+        ports, what = PORTS, f"the model server for {spec.metadata.name}/{target}"
     # Fn::Sub reads `${...}` in the object key as a substitution: `${!` writes a literal `${`.
     reads = [m["uri"] for m in models] + [m["uri"] + ".calib" for m in models if m["precision"] == "int8"]
     if llm is not None:
@@ -73,9 +106,9 @@ def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds
         "SubnetRouteTableAssociation": {"Type": "AWS::EC2::SubnetRouteTableAssociation", "Properties": {
             "SubnetId": _ref("Subnet"), "RouteTableId": _ref("RouteTable")}},
         "SecurityGroup": {"Type": "AWS::EC2::SecurityGroup", "Properties": {
-            "GroupDescription": f"Triton HTTP, gRPC and metrics for {spec.metadata.name}/{target}",
+            "GroupDescription": what,
             "VpcId": _ref("Vpc"),
-            "SecurityGroupIngress": [{"IpProtocol": "tcp", "FromPort": PORTS[0], "ToPort": PORTS[1],
+            "SecurityGroupIngress": [{"IpProtocol": "tcp", "FromPort": ports[0], "ToPort": ports[1],
                                       "CidrIp": _ref("ClientCidr"), "Description": "model clients"}],
             "Tags": tags}},
         "InstanceRole": {"Type": "AWS::IAM::Role", "Properties": {
@@ -93,7 +126,10 @@ def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds
                     "Condition": {"StringEquals": {"cloudwatch:namespace": pool_mod.NAMESPACE}}}]}}],
             "Tags": tags}},
         "InstanceProfile": {"Type": "AWS::IAM::InstanceProfile", "Properties": {"Roles": [_ref("InstanceRole")]}},
-        "LaunchTemplate": {"Type": "AWS::EC2::LaunchTemplate", "Properties": {"LaunchTemplateData": {
+        "LaunchTemplate": {"Type": "AWS::EC2::LaunchTemplate",
+                           **({"Metadata": {"AWS::CloudFormation::Init": {"config": {"files": files}}}}
+                              if files else {}),
+                           "Properties": {"LaunchTemplateData": {
             "ImageId": _ref("ImageId"),
             "InstanceType": t.instance_type,
             "KeyName": _ref("KeyName"),
@@ -164,6 +200,7 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     models: dict[str, dict] = {}
     llms: dict[str, dict] = {}
     pools = []
+    gateways: list[dict] = []
     for workload, candidate, p in placements_on(plan, target, roles=("remote",)):
         src = model_source(spec, p.model)
         if generates(spec, p.model):
@@ -183,6 +220,9 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
                 models[name] = {"name": name, "model": p.model, "uri": src.uri, "sha256": src.sha256 or "",
                                 "precision": p.recipe.precision, "max_batch": batch,
                                 "config": kubernetes.engine_config(name, serving)}
+            gateways.append({**kubernetes.gateway_config(spec, workload, name, target,
+                                                         serving.p95_ms if serving else None),
+                             "input": input_config(spec, p.model), "port": kubernetes.GATEWAY + len(gateways)})
             pools.append(pool)
     if llms and (models or len(llms) > 1):  # one server per instance: vLLM alone, or Triton
         for entry in sorted(llms.values(), key=lambda e: e["name"]):
@@ -194,7 +234,8 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     if models or llms:
         scale = pool_mod.bounds(pool_mod.largest(pools))
         llm = next(iter(llms.values()), None)
-        doc = template(spec, target, [models[k] for k in sorted(models)], scale, toolchain, llm)
+        doc = template(spec, target, [models[k] for k in sorted(models)], scale, toolchain, llm,
+                       [] if llm else gateways)
         out.files[f"{target}/cloudformation.yaml"] = yaml_documents([doc])
     return out
 

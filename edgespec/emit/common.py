@@ -29,6 +29,25 @@ def model_source(spec: Spec, model: str) -> Source:
     return variant.source if variant is not None and variant.source else root.source
 
 
+# What a gateway accepts in one request body besides the input itself: an image may arrive larger
+# than planned (a sharper frame); a body past this bound is refused before it is read.
+MAX_IMAGE_BYTES = 20_000_000
+
+
+def input_config(spec: Spec, model: str) -> dict | None:
+    """How a gateway turns what clients send into the model's input (router.py's `input`): None for
+    raw tensors; for an image, its encoding, layout, size, dtype and normalisation."""
+    given = root_model(spec, model).input
+    image = given.image()
+    if given.encoding == "raw" or image is None:  # no image shape: refused by validation (ES319)
+        return None
+    layout, channels, height, width = image
+    norm = given.normalize
+    return {"encoding": given.encoding, "layout": layout, "channels": channels, "height": height, "width": width,
+            "dtype": given.dtype, "mean": list(norm.mean) if norm else None, "std": list(norm.std) if norm else None,
+            "max_bytes": MAX_IMAGE_BYTES}
+
+
 def timeout_ms(budget_left_ms: float | None, predicted_p95_ms: float | None) -> int:
     """How long an emitted router or gateway waits for a stage: what is left of the latency budget,
     never less than the stage's predicted p95 (a shorter wait would cut off answers the plan counts

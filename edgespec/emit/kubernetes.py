@@ -22,9 +22,9 @@ from typing import NamedTuple
 
 from edgespec import __version__
 from edgespec.diagnostics.codes import diag
-from edgespec.emit import argo
+from edgespec.emit import argo, router
 from edgespec.emit import pool as pool_mod
-from edgespec.emit.common import budget_ms, generates, model_source, placements_on, timeout_ms
+from edgespec.emit.common import budget_ms, generates, input_config, model_source, placements_on, timeout_ms
 from edgespec.emit.jetson import engine_name
 from edgespec.emit.package import identity, sha256
 from edgespec.emit.pbtxt import Enum, dumps
@@ -40,6 +40,7 @@ MODELS = "/models"
 BUILD = "/build"
 GATEWAY_DIR = "/etc/edgespec"
 GATEWAY_CODE_DIR = "/opt/edgespec"
+GATEWAY_PACKAGES_DIR = "/opt/edgespec-packages"  # Pillow and NumPy, for a gateway that decodes images
 WORKSPACE_MIB = 4096  # TensorRT's builder workspace on a datacenter GPU
 
 
@@ -175,7 +176,9 @@ def _triton(spec: Spec, workload: str, placement, serving, toolchain: dict, targ
                          {"name": "gateway", "mountPath": f"{MODELS}/{name}/config.pbtxt",
                           "subPath": "config.pbtxt", "readOnly": True}],
     }
-    return Server(gateway_config(spec, workload, name, target, serving.p95_ms if serving else None),
+    gateway = {**gateway_config(spec, workload, name, target, serving.p95_ms if serving else None),
+               "input": input_config(spec, placement.model)}
+    return Server(gateway,
                   {"config.pbtxt": engine_config(name, serving)},
                   _init_containers(spec, placement.model, placement.recipe, name, serving, toolchain), container,
                   [{"name": "build", "emptyDir": {}}],
@@ -227,11 +230,34 @@ def _vllm(spec: Spec, workload: str, placement, serving, toolchain: dict, target
                   [toolchain["vllm"]["image"]])
 
 
+class Packages(NamedTuple):
+    """What a gateway that decodes images adds to its pod: an init step that installs the pinned
+    Pillow and NumPy wheels (router.py's image decoding) into a volume the gateway reads them from."""
+
+    init: list
+    env: list
+    mounts: list
+    volumes: list
+
+
+def gateway_packages(gateway: dict, toolchain: dict) -> Packages:
+    if not gateway.get("input"):
+        return Packages([], [], [], [])
+    volume = {"name": "gateway-packages", "mountPath": GATEWAY_PACKAGES_DIR}
+    install = {"name": "gateway-packages", "image": toolchain["python"]["image"],
+               "command": ["python3", "-m", "pip", "install", "--no-cache-dir", "--only-binary=:all:",
+                           "--target", GATEWAY_PACKAGES_DIR, *router.requirements(False, True)],
+               "volumeMounts": [volume]}
+    return Packages([install], [{"name": "PYTHONPATH", "value": GATEWAY_PACKAGES_DIR}],
+                    [{**volume, "readOnly": True}], [{"name": "gateway-packages", "emptyDir": {}}])
+
+
 def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain: dict, code: dict) -> list[dict]:
     scale = pool_mod.bounds(pool)
     serving = pool.serving if pool is not None else None
     model = placement.model
     server = (_vllm if generates(spec, model) else _triton)(spec, workload, placement, serving, toolchain, target)
+    packages = gateway_packages(server.gateway, toolchain)
     replicas = scale.desired
     t = spec.targets[target]
     source = model_source(spec, model)
@@ -266,13 +292,13 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
                 "spec": {
                     "nodeSelector": {k: v for k, v in node_selector.items() if v},
                     "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
-                    "initContainers": server.init,
+                    "initContainers": [*server.init, *packages.init],
                     "containers": [server.container, {
                         "name": "gateway",
                         "image": toolchain["python"]["image"],
                         "command": ["python3", f"{GATEWAY_CODE_DIR}/router.py", f"{GATEWAY_DIR}/gateway.json",
                                     "--host", "0.0.0.0"],
-                        "env": [{"name": "EDGESPEC_PACKAGE", "value": package}],
+                        "env": [{"name": "EDGESPEC_PACKAGE", "value": package}, *packages.env],
                         "ports": [{"name": "gateway", "containerPort": GATEWAY}],
                         "resources": {"requests": {"cpu": "250m", "memory": "128Mi"},
                                       "limits": {"memory": "256Mi"}},
@@ -280,9 +306,10 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
                         "securityContext": {"runAsNonRoot": True, "runAsUser": 65534,
                                             "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
                         "volumeMounts": [{"name": "gateway", "mountPath": GATEWAY_DIR, "readOnly": True},
-                                         {"name": "gateway-code", "mountPath": GATEWAY_CODE_DIR, "readOnly": True}],
+                                         {"name": "gateway-code", "mountPath": GATEWAY_CODE_DIR, "readOnly": True},
+                                         *packages.mounts],
                     }],
-                    "volumes": [{"name": "models", "emptyDir": {}}, *server.volumes,
+                    "volumes": [{"name": "models", "emptyDir": {}}, *server.volumes, *packages.volumes,
                                 {"name": "gateway", "configMap": {"name": f"{workload}-gateway"}},
                                 {"name": "gateway-code", "configMap": {"name": code["metadata"]["name"]}}],
                 },

@@ -13,9 +13,9 @@ from typing import NamedTuple
 from edgespec import catalog
 from edgespec.catalog import value
 from edgespec.planner.device import Device
+from edgespec.spec.models import DTYPE_BYTES
 
 BYTES_PER_PARAM = {"fp32": 4.0, "fp16": 2.0, "int8": 1.0, "int4": 0.5}
-DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "uint8": 1, "int32": 4, "int64": 8, "bool": 1}
 SECONDS_PER_MONTH = 30 * 24 * 3600
 HOURS_PER_MONTH = 730
 

@@ -8,15 +8,36 @@ milliseconds, `*_mbps` fields are Mbit/s and byte sizes are bytes.
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from edgespec.spec.types import (
-    AwsRegion, AwsZone, Bounded, WorkersAiModelId, Bytes, Int, TensorName, Count, Duration, GFlops, HttpUrl, InstanceType, Jurisdiction, Mbps,
-    Milliseconds, MillisecondsOrZero, Name, Prune, SemVer, Sha256, Uri, Watts,
+    AwsRegion,
+    AwsZone,
+    Bounded,
+    Bytes,
+    Count,
+    Duration,
+    GFlops,
+    HttpUrl,
+    InstanceType,
+    Int,
+    Jurisdiction,
+    Mbps,
+    Milliseconds,
+    MillisecondsOrZero,
+    Name,
+    Prune,
+    SemVer,
+    Sha256,
+    TensorName,
+    Uri,
+    Watts,
+    WorkersAiModelId,
 )
 
 API_VERSION = "edgespec/v1"
@@ -32,6 +53,9 @@ Offline = Literal["required", "preferred", "none"]
 Objective = Literal["latency", "cost", "energy", "accuracy"]
 Pattern = Literal["auto", "on-device", "split", "cascade", "federated", "mec", "cloud"]
 Precision = Literal["auto", "fp32", "fp16", "int8", "int4"]
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "uint8": 1, "int32": 4, "int64": 8, "bool": 1}
+Encoding = Literal["raw", "jpeg", "png"]
+Layout = Literal["NCHW", "NHWC"]
 
 
 class _Strict(BaseModel):
@@ -62,13 +86,43 @@ class Source(_Strict):
     sha256: Sha256 | None = Field(None, description="Expected sha256 of the file; emitted build scripts verify it.")
 
 
+class Normalize(_Strict):
+    """How an image's pixels become a float input: x = (pixel / 255 - mean) / std, per channel in
+    RGB order (one value for a grey image)."""
+
+    mean: list[float] = Field(min_length=1, max_length=4, description="Per-channel mean of pixels scaled to [0, 1] (e.g. [0.485, 0.456, 0.406]).")
+    std: list[Annotated[float, Field(gt=0)]] = Field(min_length=1, max_length=4, description="Per-channel standard deviation of pixels scaled to [0, 1] (e.g. [0.229, 0.224, 0.225]).")
+
+
 class Input(_Strict):
-    """The tensor the model takes, at the size the FLOPs were counted for."""
+    """The tensor the model takes, at the size the FLOPs were counted for, and what clients send."""
 
     shape: list[Int] = Field(min_length=1, max_length=8, description="Input shape, batch first (e.g. [1, 3, 640, 640]).")
     dtype: DType = Field(description="Element type of the input tensor.")
-    encoded_bytes: Bytes | None = Field(None, description="Size of one input as sent over the network (e.g. a 60KB JPEG frame); defaults to the raw tensor size.")
+    encoding: Encoding = Field("raw", description="What clients send: `raw` (the tensor's bytes, little-endian) or an image (`jpeg`, `png`) that the emitted gateways decode, resize to the input's height and width and normalise before inference.")
+    layout: Layout | None = Field(None, description="Where the channels are in an image input's shape; inferred when the shape says (a channel dimension of 1 or 3 in one place only).")
+    normalize: Normalize | None = Field(None, description="Per-channel mean and std applied to an image's pixels scaled to [0, 1]; float inputs only. Without it, pixels are scaled to [0, 1] (float inputs) or passed as they are (uint8).")
+    encoded_bytes: Bytes | None = Field(None, description="Size of one input as sent over the network (e.g. a 60KB JPEG frame); defaults to the raw tensor size. Smaller than the tensor only with an image `encoding`.")
     name: TensorName | None = Field(None, description="Name of the input tensor in the model file; lets emitted engines take a batch range (dynamic batching).")
+
+    @property
+    def tensor_bytes(self) -> int:
+        """Size of the raw input tensor."""
+        return math.prod(self.shape) * DTYPE_BYTES[self.dtype]
+
+    def image(self) -> tuple[str, int, int, int] | None:
+        """(layout, channels, height, width) of an image input: a batch of one, then 1 or 3 channels
+        first (NCHW) or last (NHWC), as `layout` says or, without it, as the shape alone says. None
+        when the shape is not such an image or its layout is ambiguous."""
+        if len(self.shape) != 4 or self.shape[0] != 1:
+            return None
+        first, last = self.shape[1] in (1, 3), self.shape[3] in (1, 3)
+        layout = self.layout or ("NCHW" if first and not last else "NHWC" if last and not first else None)
+        if layout == "NCHW" and first:
+            return layout, self.shape[1], self.shape[2], self.shape[3]
+        if layout == "NHWC" and last:
+            return layout, self.shape[3], self.shape[1], self.shape[2]
+        return None
 
 
 class ModelAccuracy(_Strict):

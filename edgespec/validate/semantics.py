@@ -19,7 +19,7 @@ from edgespec.validate.schema_errors import suggest
 # schema/pydantic agreement test).
 NOT_IN_SCHEMA = {
     "ES106", "ES301", "ES302", "ES303", "ES304", "ES305", "ES306", "ES307", "ES308", "ES309",
-    "ES310", "ES311", "ES313", "ES315", "ES316", "ES317", "ES318", "ES402", "ES403", "ES405", "ES406", "ES407",
+    "ES310", "ES311", "ES313", "ES315", "ES316", "ES317", "ES318", "ES319", "ES402", "ES403", "ES405", "ES406", "ES407",
 }
 
 
@@ -69,6 +69,7 @@ def _models(spec: Spec, report: _Reporter) -> None:
                                                                  for n, v in model.variants.items())):
             if runnable.workers_ai is not None:
                 _workers_ai(runnable.workers_ai.model, model.task, f"{where}/workers_ai/model", report)
+        _input(model.input, f"/models/{parent}/input", report)
         names: set[str] = set()
         previous = 0.0
         for i, point in enumerate(model.split_points):
@@ -80,6 +81,53 @@ def _models(spec: Spec, report: _Reporter) -> None:
                        f"split point's ({previous:g})", f"{here}/flops_fraction")
             names.add(point.name)
             previous = max(previous, point.flops_fraction)
+
+
+def _size(n: float) -> str:
+    return next(f"{n / scale:.3g} {unit}" for scale, unit in ((1e9, "GB"), (1e6, "MB"), (1e3, "KB"), (1, "B"))
+                if n >= scale or scale == 1)
+
+
+IMAGE_DTYPES = ("float32", "float16", "uint8")  # what a decoded image becomes: scaled floats or pixels
+
+
+def _input(given, here: str, report: _Reporter) -> None:
+    """What clients send must be what the gateways can turn into the input: a declared encoded size
+    smaller than the tensor needs an image encoding (else the plan prices bytes no client sends), and
+    an image needs an image-shaped input."""
+    raw = given.tensor_bytes
+    if given.encoding == "raw":
+        if given.encoded_bytes is not None and given.encoded_bytes < raw:
+            report("ES319", f"encoded_bytes ({_size(given.encoded_bytes)}) is smaller than the raw "
+                   f"tensor ({_size(raw)}), but the encoding is raw: clients would send the tensor",
+                   f"{here}/encoded_bytes", hint="declare `encoding: jpeg` (or png) so the gateways decode the "
+                   "image, or remove encoded_bytes")
+        for field in ("layout", "normalize"):
+            if getattr(given, field) is not None:
+                report("ES319", f"`{field}` describes an image input; this input's encoding is raw",
+                       f"{here}/{field}", key=True, hint="set `encoding: jpeg` (or png), or remove it")
+        return
+    image = given.image()
+    if image is None:
+        report("ES319", f"a {given.encoding} image cannot become an input of shape {list(given.shape)}"
+               f"{'' if given.layout is None else ' in ' + given.layout}", f"{here}/shape",
+               hint="an image input is [1, 3, H, W] (NCHW) or [1, H, W, 3] (NHWC), 1 channel for grey; "
+                    "set `layout` when the shape alone does not say")
+    if given.dtype not in IMAGE_DTYPES:
+        report("ES319", f"a decoded image becomes float32, float16 or uint8, not {given.dtype}", f"{here}/dtype",
+               hint="use float32 (scaled pixels) or uint8 (raw pixels), or send raw tensors (`encoding: raw`)")
+    norm = given.normalize
+    if norm is not None:
+        if given.dtype == "uint8":
+            report("ES319", "`normalize` applies to float inputs; a uint8 input takes the pixels as they are",
+                   f"{here}/normalize", key=True, hint="remove `normalize`, or declare a float input")
+        channels = image[1] if image is not None else None
+        for field in ("mean", "std"):
+            values = getattr(norm, field)
+            if channels is not None and len(values) != channels:
+                report("ES319", f"`normalize.{field}` has {len(values)} value{'s' * (len(values) != 1)} for {channels} "
+                       f"channel{'s' * (channels != 1)}",
+                       f"{here}/normalize/{field}", hint="give one value per channel, in RGB order")
 
 
 def _workers_ai(model_id: str, task: str, pointer: str, report: _Reporter) -> None:

@@ -24,8 +24,11 @@ llm:     a gateway in front of an OpenAI-compatible LLM server (vLLM): POST /v1/
 Outputs travel as binary tensor data from the model server (KServe v2's binary data extension)
 and stay in that buffer: confidence and the predicted class are one pass over it.
 
-POST /v1/infer with the raw input tensor (little-endian, the model's input dtype and shape);
-the answer carries an "id". With `Accept: application/octet-stream` the answer's outputs come as
+POST /v1/infer with the raw input tensor (little-endian, the model's input dtype and shape,
+Content-Type application/octet-stream) or, where the settings declare an image input, with the
+image itself (Content-Type image/jpeg or image/png): the router decodes it, resizes it to the
+input's height and width, scales and normalises it, lays it out NCHW or NHWC (Pillow and NumPy),
+and forwards the image as it came (not the tensor) when it escalates. The answer carries an "id". With `Accept: application/octet-stream` the answer's outputs come as
 binary tensor data too: a JSON header of `Inference-Header-Content-Length` bytes whose outputs
 give datatype, shape and binary_data_size, then the tensors' bytes in order. POST /v1/feedback {"id": ..., "label": <class index>} when a label
 arrives. GET /healthz, GET /metrics (Prometheus text). With a telemetry endpoint configured, the
@@ -319,11 +322,11 @@ class Router:
             return 1.0 / math.fsum(math.exp(s - top) for s in scores)
         return float(top)
 
-    def remote(self, payload):
+    def remote(self, payload, content_type="application/octet-stream"):
         if not self.url:
             raise OSError("no remote endpoint configured (set EDGESPEC_REMOTE_URL)")
         request = urllib.request.Request(self.url, data=payload, method="POST",
-                                         headers={"Content-Type": "application/octet-stream"})
+                                         headers={"Content-Type": content_type})
         with urllib.request.urlopen(request, timeout=self.config["remote_timeout_ms"] / 1000) as response:
             return json.loads(response.read())
 
@@ -353,14 +356,17 @@ class Router:
         return correct
 
     # -- one request -----------------------------------------------------------------------------
-    def infer(self, payload):
+    def infer(self, payload, sent=None):
+        """One request: `payload` is the input tensor; `sent` is (body, content type) as the client
+        sent it, which is what a cascade escalates (an image stays an image on the uplink)."""
+        forward = sent or (payload, "application/octet-stream")
         try:
             outputs = self.local(payload)
         except ERRORS:
             self.error("server" if self.mode == "server" else "local")
             if self.mode == "cascade":  # the device's model is down: the remote tier answers alone
                 try:
-                    result = self.remote(payload)
+                    result = self.remote(*forward)
                     self.count("escalated")
                     remote_outputs = result.get("outputs") if isinstance(result, dict) else None
                     return 200, {"source": "remote", "confidence": None, "result": result,
@@ -379,7 +385,7 @@ class Router:
                 return 200, {**answer, "id": self.remember(outputs)}
             self.metrics.inc("edgespec_escalations", self.workload)
             try:
-                result = self.remote(payload)
+                result = self.remote(*forward)
                 self.count("escalated")
                 remote_outputs = result.get("outputs") if isinstance(result, dict) else None
                 return 200, {"source": "remote", "confidence": confidence, "result": result,
@@ -466,6 +472,39 @@ def _argmax(values):
         if best is None or v > best:
             best, index = v, i
     return index
+
+
+IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG"}  # Content-Type -> the format Pillow must find
+MAX_PIXELS = 50_000_000  # larger images are refused before they are decoded (decompression bombs)
+
+
+def image_tensor(data, content_type, spec):
+    """An encoded image -> the model's input tensor (little-endian bytes), as the settings' `input`
+    says: decoded (Pillow), converted to RGB (grey for one channel), resized to the input's width and
+    height (bilinear with antialiasing, as torchvision's Resize on images), then for float inputs
+    scaled to [0, 1] and normalised per channel, laid out NCHW or NHWC, batch of one. Raises
+    ValueError for anything that is not such an image."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data), formats=[IMAGE_TYPES[content_type]]) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise ValueError(f"image of {image.width}x{image.height} pixels is too large")
+            image = image.convert("RGB" if spec["channels"] == 3 else "L")
+            image = image.resize((spec["width"], spec["height"]), Image.Resampling.BILINEAR)
+    except (OSError, SyntaxError, Image.DecompressionBombError) as err:  # truncated or not that format
+        raise ValueError(f"not a readable {IMAGE_TYPES[content_type]} image ({err})") from None
+    array = np.asarray(image, dtype=np.uint8).reshape(spec["height"], spec["width"], spec["channels"])
+    if spec["dtype"] != "uint8":
+        array = array.astype(np.float32) / np.float32(255)
+        if spec.get("mean") is not None:
+            array = (array - np.asarray(spec["mean"], np.float32)) / np.asarray(spec["std"], np.float32)
+    if spec["layout"] == "NCHW":
+        array = array.transpose(2, 0, 1)
+    return np.ascontiguousarray(array[None], dtype=np.dtype(spec["dtype"]).newbyteorder("<")).tobytes()
 
 
 def _decode(data, datatype):
@@ -661,18 +700,42 @@ def handler(router):
                 return self._send(200, {"correct": correct})
             if self.path != "/v1/infer":
                 return self._send(404, {"error": "not found"})
+            content_type = (self.headers.get("Content-Type") or "application/octet-stream").split(";")[0]
+            content_type = content_type.strip().lower()
+            image = router.config.get("input")
+            if content_type in IMAGE_TYPES and image is None:
+                router.count("rejected")
+                return self._send(415, {"error": "this model takes raw tensors (application/octet-stream)"})
+            if content_type in IMAGE_TYPES and length > image["max_bytes"]:
+                router.count("rejected")
+                return self._send(413, {"error": f"an image may have at most {image['max_bytes']} bytes"})
             try:
                 expected = router.expected_bytes()
             except ERRORS:
                 router.error("server")
                 router.count("error")
                 return self._send(503, {"error": "the model server did not answer"})
-            if length != expected:
+            _, datatype, shape = router.input
+            start = time.perf_counter()  # decoding is part of the request's latency
+            if content_type in IMAGE_TYPES:
+                sent = (self.rfile.read(length), content_type)
+                try:
+                    tensor = image_tensor(sent[0], content_type, image)
+                except ValueError as err:
+                    router.count("rejected")
+                    return self._send(400, {"error": str(err)})
+                if len(tensor) != expected:  # the settings and the server disagree: a broken bundle
+                    router.error("decode")
+                    router.count("error")
+                    return self._send(500, {"error": f"the decoded image is {len(tensor)} bytes; the model "
+                                                     f"server takes {expected} bytes of {datatype} {shape}"})
+                status, body = router.infer(tensor, sent)
+            elif length != expected:
                 router.count("rejected")
-                _, datatype, shape = router.input
-                return self._send(400, {"error": f"expected {expected} bytes of {datatype} {shape}"})
-            start = time.perf_counter()
-            status, body = router.infer(self.rfile.read(length))
+                hint = " or a JPEG/PNG image (Content-Type image/jpeg, image/png)" if image else ""
+                return self._send(400, {"error": f"expected {expected} bytes of {datatype} {shape}{hint}"})
+            else:
+                status, body = router.infer(self.rfile.read(length))
             elapsed = time.perf_counter() - start
             router.metrics.observe("edgespec_request_duration_seconds", router.workload, elapsed, LATENCY_BUCKETS)
             body["latency_ms"] = elapsed * 1000

@@ -12,7 +12,8 @@ fi
 if [[ -f "$here/../package.json" && ! "$here/.." -ef "$DEST" ]]; then
   cp "$here/../package.json" "$DEST/package.json"  # the routers report this package identity
 fi
-python3 -m venv "$DEST/router/.venv"  # gateways and cascades need the standard library only
+python3 -m venv "$DEST/router/.venv"
+"$DEST/router/.venv/bin/pip" install --no-cache-dir --only-binary=:all: -r "$DEST/router/requirements.txt"
 install -m 0644 "$DEST/router/edgespec-router-shelf-monitoring.service" /etc/systemd/system/
 systemctl daemon-reload
 systemctl enable edgespec-router-shelf-monitoring.service
