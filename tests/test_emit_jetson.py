@@ -199,30 +199,39 @@ def test_on_device_gateway_fronts_the_local_triton(tmp_path, monkeypatch):
     assert metrics("edgespec_requests_total", outcome="server") == 1
 
 
-def test_an_llm_gets_no_cnn_engine_but_es606(run, tmp_path):
+def test_an_llm_gets_no_cnn_engine(run, tmp_path):
     """An int4 Llama on a Jetson is not compiled like a CNN (a trtexec engine and a Triton
-    tensorrt_plan cannot generate text): ES606 says no LLM runtime is emitted there yet, and nothing
-    is emitted for the placement. On a GPU pool vLLM runs it (tests/test_llm_pool.py)."""
+    tensorrt_plan cannot generate text): it runs in llama.cpp's server from its GGUF file
+    (tests/test_jetson_llm.py); on a GPU pool vLLM runs the checkpoint (tests/test_llm_pool.py)."""
     base = {"apiVersion": "edgespec/v1", "kind": "EdgeDeployment", "metadata": {"name": "llm", "version": "1.0.0"},
             "models": {"chat": {"task": "text-generation", "source": {"uri": "s3://m/llama", "format": "safetensors"},
                                 "params": "8B", "gflops": 16, "input": {"shape": [1, 512], "dtype": "int64"},
                                 "accuracy": {"metric": "mmlu", "value": 0.66}}},
             "workloads": {"assist": {"model": "chat", "data_source": ["agx"], "latency": {"p95_ms": 60000},
                                      "generation": {"prompt_tokens": 100, "output_tokens": 50}}}}
-    device = {**base, "targets": {"agx": {"hardware": "jetson-agx-orin-64gb", "jurisdiction": "us"}}}
+    device = {**base, "targets": {"agx": {"hardware": "jetson-agx-orin-64gb", "jurisdiction": "us"}},
+              "models": {"chat": {**base["models"]["chat"], "source": {"uri": "s3://m/llama.gguf", "format": "gguf"}}}}
     pool = {**base, "targets": {"agx": {"hardware": "client", "count": 100, "jurisdiction": "us",
                                         "network": {"rtt_ms": 20, "uplink_mbps": 50}},
                                 "gpu": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6e.xlarge",
                                         "network": {"rtt_ms": 20}}}}
-    for name, doc, es606, expected in (
-            ("device", device, True, ["edgespec.lock.json"]),
-            ("pool", pool, False, ["edgespec.lock.json", "gpu/cloudformation.yaml", "gpu/k8s/_gateway-code.yaml",
-                                   "gpu/k8s/_namespace.yaml", "gpu/k8s/assist.yaml",
-                                   "gpu/prometheus-adapter-values.yaml"])):
+    for name, doc, expected in (
+            ("device", device, ["agx/README.md", "agx/build_engine.sh", "agx/check_gguf.py", "agx/compose.yaml",
+                                "agx/greengrass/README.md", "agx/greengrass/create-deployment.json",
+                                "agx/greengrass/deploy.py", "agx/greengrass/greengrass.yaml",
+                                "agx/greengrass/recipe.json", "agx/health.json", "agx/health.py", "agx/package.json",
+                                "agx/power-mode.sh", "agx/router/assist.json",
+                                "agx/router/edgespec-router-assist.service", "agx/router/install.sh",
+                                "agx/router/requirements.txt", "agx/router/router.py", "edgespec.lock.json"]),
+            ("pool", pool, ["edgespec.lock.json", "gpu/cloudformation.yaml", "gpu/k8s/_gateway-code.yaml",
+                            "gpu/k8s/_namespace.yaml", "gpu/k8s/assist.yaml", "gpu/prometheus-adapter-values.yaml"])):
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump(doc, sort_keys=False))
         out = tmp_path / name
         code, _, err = run("compile", str(path), "-o", str(out))
-        assert code == 0 and ("warning[ES606]: assist:" in err) == es606 and "ES601" not in err, err
+        assert code == 0 and "ES606" not in err and "ES601" not in err, err
         emitted = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
         assert emitted == expected, emitted
+        scripts = "".join(p.read_text() for p in out.rglob("*.sh"))
+        assert "trtexec" not in scripts.replace("# Generated", "").split("fetch() {")[0]
+        assert not list(out.rglob("config.pbtxt"))

@@ -122,6 +122,24 @@ def check_jetson(out: Path, workload: str, p: dict) -> None:
     assert (out / p["target"] / "model_repository" / name / "config.pbtxt").is_file()
 
 
+def check_llama(out: Path, workload: str, chosen: dict, p: dict, spec: dict) -> None:
+    """An LLM on a Jetson: llama-server serves the planned file under the planned name with the
+    planned context, after a check that the file stores the planned precision."""
+    from edgespec import catalog
+
+    name = engine_name(p["model"], _recipe(p))
+    services = yaml.safe_load((out / p["target"] / "compose.yaml").read_text())["services"]
+    command = services[f"llama-{name}"]["command"]
+    gen = spec["workloads"][workload]["generation"]
+    assert command[command.index("--model") + 1] == f"/models/{name}.gguf"
+    assert command[command.index("--alias") + 1] == name
+    assert int(command[command.index("--ctx-size") + 1]) >= gen["prompt_tokens"] + gen["output_tokens"]
+    precision = p["recipe"]["precision"]
+    types = catalog._load("serving.yaml")["llama_cpp"]["accepted_file_types"][precision]
+    script = (out / p["target"] / "build_engine.sh").read_text()
+    assert f"check_gguf.py models/{name}.gguf {precision} {' '.join(map(str, types))}\n" in script
+
+
 def check_coral(out: Path, p: dict) -> None:
     config = json.loads((out / p["target"] / "edgetpu.json").read_text())
     assert {(m["model"], m["name"]) for m in config["models"]} >= {(p["model"], engine_name(p["model"], _recipe(p)))}
@@ -135,6 +153,8 @@ def check_router(out: Path, workload: str, chosen: dict, p: dict, spec: dict) ->
     if "server_model" in config:  # the device's own server runs the planned engine
         assert config["server_model"] == engine_name(p["model"], _recipe(p))
         assert config["server_timeout_ms"] >= (latency["local_p95"] or latency["p95"])
+    if config["mode"] == "llm":
+        assert config["max_tokens"] == spec["workloads"][workload]["generation"]["output_tokens"]
     if "remote_timeout_ms" in config:
         assert config["remote_timeout_ms"] >= latency["remote_p95"]
 
@@ -160,6 +180,9 @@ def check(out: Path, spec: dict, plans: dict) -> int:
             if p["role"] == "remote" and kind in ("wavelength", "ec2"):
                 check_pool(out, workload, wp, p, spec)
                 check_stack(out, workload, wp, p, spec)
+            elif p["role"] == "device" and kind == "jetson" and spec["models"].get(p["model"], {}).get("task") \
+                    == "text-generation":
+                check_llama(out, workload, wp, p, spec)
             elif p["role"] == "device" and kind == "jetson" and wp["pattern"] in ("on-device", "cascade"):
                 check_jetson(out, workload, p)
             elif p["role"] == "device" and kind == "coral" and wp["pattern"] in ("on-device", "cascade"):
@@ -187,6 +210,7 @@ def test_the_examples_cover_every_served_kind(run, tmp_path):
         if check(tmp_path / example.stem, spec, plans):
             kinds |= {kind_of(spec, p["target"]) for wp in plans.values() for p in wp["placements"]}
     assert {"jetson", "coral", "wavelength"} <= kinds, kinds
+    assert any(e.stem == "factory-assistant" for e in EXAMPLES)  # an LLM on a Jetson
 
 
 def test_a_dropped_recipe_is_caught(run, tmp_path, monkeypatch):

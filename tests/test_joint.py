@@ -47,10 +47,11 @@ def test_a_device_shared_by_two_workloads_that_fit_only_alone():
 def _llm_doc(cloud: bool) -> dict:
     targets = {"box": {"hardware": "jetson-orin-nano-8gb", "count": 5, "jurisdiction": "us",
                        "network": {"rtt_ms": 30, "uplink_mbps": 50}}}
-    if cloud:
-        targets["cloud"] = {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6.xlarge",
-                            "network": {"rtt_ms": 30}}
-    models = {name: model("text-generation", "7B", 14, 0.6, input=LLM_INPUT) for name in ("chat", "code")}
+    if cloud:  # Workers AI serves its own copy: a Jetson's llama.cpp takes GGUF, a vLLM pool would not
+        targets["cloud"] = {"hardware": "cloudflare-workers-ai", "network": {"rtt_ms": 30}}
+    models = {name: model("text-generation", "7B", 14, 0.6, input=LLM_INPUT, format="gguf",
+                          workers_ai={"model": "@cf/meta/llama-3.1-8b-instruct-fp8", "accuracy": 0.6})
+              for name in ("chat", "code")}
     return spec(models, targets, {
         name: {"model": name, "data_source": ["box"], "latency": {"p95_ms": "60s"}, "throughput": {"rps": 0.001},
                "generation": {"prompt_tokens": 100, "output_tokens": 50}, "optimize": {"precision": "int4"},
@@ -58,7 +59,8 @@ def _llm_doc(cloud: bool) -> dict:
 
 
 def test_two_llms_on_one_8gb_board():
-    """Each 7B int4 model (4.2 GB with its KV cache and runtime) fits the board's 5.6 GB alone."""
+    """Each 7B int4 model (Q4_K_M in llama.cpp: 5.1 GB with its KV cache and runtime) fits the board's
+    5.6 GB alone."""
     p, diagnostics = run(_llm_doc(cloud=True))
     on_board = [n for n in ("chat", "code") if p.workloads[n].chosen.pattern == "on-device"]
     assert len(on_board) == 1

@@ -288,13 +288,14 @@ _ALL += [
          "Export the part up to the split point as its own model file and deploy it by hand, or pin "
          "another pattern."),
     Code("ES606", "no LLM runtime bundle yet", W,
-         "The plan serves a text-generation model where edgespec emits no LLM runtime yet: on a "
-         "Jetson (llama.cpp, MLC or TensorRT-LLM would serve it), or in a GPU pool's CloudFormation "
-         "stack beside other models (its instances run vLLM alone; the Kubernetes manifests run "
-         "each model in its own pods). A TensorRT engine built like a CNN's cannot generate text, so "
-         "nothing is emitted for that placement rather than an artifact that would not serve the plan.",
-         "Serve the model by hand at the planned precision (llama.cpp on a Jetson), deploy the pool "
-         "with the Kubernetes manifests, or place it on Workers AI with a declared `workers_ai` model."),
+         "The plan serves a text-generation model where edgespec emits no LLM runtime yet: the small "
+         "tier of an LLM cascade (it would escalate on a confidence a text generator does not give; an "
+         "on-device LLM on a Jetson runs in llama.cpp's server), or a GPU pool's CloudFormation stack "
+         "beside other models (its instances run vLLM alone; the Kubernetes manifests run each model in "
+         "its own pods). A TensorRT engine built like a CNN's cannot generate text, so nothing is "
+         "emitted for that placement rather than an artifact that would not serve the plan.",
+         "Pin the workload to `on-device` or to a remote tier, deploy the pool with the Kubernetes "
+         "manifests, or place it on Workers AI with a declared `workers_ai` model."),
     Code("ES607", "two models share a file name", W,
          "Greengrass downloads a component's S3 artifacts into one folder by file name, so two model "
          "sources of one target with the same file name would overwrite each other. The second is "

@@ -81,14 +81,15 @@ def no_llm_runtime(spec: Spec, workload: str, target: str, model: str, source: S
     return diag("ES606", f"{workload}: {target} would serve {model}, a text-generation model; edgespec does not emit "
                 f"{what} yet, so nothing is emitted for it there", file=source.file, line=span.line,
                 column=span.column, pointer=f"/workloads/{workload}",
-                hint="serve it by hand at the planned precision (llama.cpp or MLC on a Jetson), use the Kubernetes "
-                     "manifests for GPU pools (vLLM), or place it on Workers AI with a declared `workers_ai` model")
+                hint="pin the workload to on-device (a Jetson serves it in llama.cpp) or a remote tier, use the "
+                     "Kubernetes manifests for GPU pools (vLLM), or place it on Workers AI with a declared "
+                     "`workers_ai` model")
 
 
 def whole_models_on(plan: Plan, target: str, source: SourceMap, diagnostics: list[Diagnostic], what: str,
                     spec: Spec | None = None) -> Iterator[tuple[str, Candidate, Placement]]:
     """Placements that run a whole model; a partial one (split head, federated cut) is reported (ES605),
-    and with `spec`, a text-generation model (ES606: no LLM runtime bundle yet)."""
+    and with `spec`, a text-generation model (ES606: no LLM runtime bundle for it on this kind)."""
     for workload, candidate, p in placements_on(plan, target):
         if spec is not None and generates(spec, p.model):
             diagnostics.append(no_llm_runtime(spec, workload, target, p.model, source))

@@ -38,10 +38,10 @@ from edgespec.planner.types import Plan
 from edgespec.spec.models import Spec
 from edgespec.spec.targets import device_count
 
-HEALTH_URL = {"jetson": f"http://127.0.0.1:{router.SERVER_PORT['jetson']}/v2/health/ready",
-              "coral": f"http://127.0.0.1:{router.SERVER_PORT['coral']}/healthz"}
-RUN = {
-    "jetson": "docker compose up -d && python3 {artifacts:decompressedPath}/bundle/health.py",
+HEALTH_URL = {"coral": f"http://127.0.0.1:{router.SERVER_PORT['coral']}/healthz"}  # a Jetson's: its health.json
+RUN = {  # a target with routers only (a split head) has no servers to start
+    "jetson": "if [ -f compose.yaml ]; then docker compose up -d; fi && "
+              "python3 {artifacts:decompressedPath}/bundle/health.py",
 }
 INSTALL = {
     "jetson": "bash build_engine.sh",
@@ -70,7 +70,8 @@ def _lifecycle(kind: str, target: str) -> dict:
                               f"&& if [ -f power-mode.sh ]; then bash power-mode.sh; fi && {INSTALL[kind]}{router}",
                     "RequiresPrivilege": True, "Timeout": 3600},
         "Run": {"Script": f"cd {{artifacts:decompressedPath}}/bundle && {RUN[kind]}", "RequiresPrivilege": True},
-        "Shutdown": {"Script": "cd {artifacts:decompressedPath}/bundle && docker compose down",
+        "Shutdown": {"Script": "cd {artifacts:decompressedPath}/bundle && "
+                               "if [ -f compose.yaml ]; then docker compose down; fi",
                      "RequiresPrivilege": True},
     }
 
@@ -105,7 +106,7 @@ def model_artifacts(spec: Spec, plan: Plan, target: str, kind: str) -> tuple[lis
 
 
 def recipe(spec: Spec, target: str, kind: str, version: str, content: str, bucket: str,
-           models: list[str] = ()) -> dict:
+           models: list[str] = (), health: str = "") -> dict:
     name = component_name(spec, target)
     hardware = spec.targets[target].hardware
     return {
@@ -116,7 +117,7 @@ def recipe(spec: Spec, target: str, kind: str, version: str, content: str, bucke
         "ComponentPublisher": "edgespec",
         "ComponentConfiguration": {"DefaultConfiguration": {
             "Package": identity(version, content), "ContentSha256": content, "Hardware": hardware,
-            "HealthUrl": HEALTH_URL[kind]}},
+            "HealthUrl": health or HEALTH_URL[kind]}},
         "Manifests": [{
             "Platform": {"os": "linux", "architecture": "aarch64"},
             "Lifecycle": _lifecycle(kind, target),
@@ -192,11 +193,12 @@ import sys
 import time
 import urllib.request
 
-url = json.load(open(sys.argv[1] if len(sys.argv) > 1 else "health.json"))["url"]
+urls = json.load(open(sys.argv[1] if len(sys.argv) > 1 else "health.json"))["urls"]
 failures, ready = 0, False
 while True:
     try:
-        urllib.request.urlopen(url, timeout=3)
+        for url in urls:  # every server of the target (Triton, each llama-server)
+            urllib.request.urlopen(url, timeout=3)
         failures, ready = 0, True
     except OSError:
         failures += 1
@@ -218,8 +220,11 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
         return out
     extra = {}
     if kind == "jetson":
-        extra["health.py"] = HEALTH_PY
-        extra["health.json"] = json_bytes({"url": HEALTH_URL[kind]})
+        extra["health.py"] = HEALTH_PY  # watches the servers in health.json (the Jetson emitter's)
+        if "health.json" not in mine:  # no server, only routers (a split head): their own health
+            ports = sorted(json.loads(data)["port"] for path, data in mine.items()
+                           if path.startswith("router/") and path.endswith(".json"))
+            extra["health.json"] = json_bytes({"urls": [f"http://127.0.0.1:{p}/healthz" for p in ports]})
     hashes = file_hashes({**mine, **extra})
     version, content = component_version(spec), content_sha256(hashes)
     label = identity(version, content)
@@ -255,11 +260,13 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
             hint="give the model files distinct names in S3 (e.g. <model>-<version>.onnx)"))
     # deploy.py creates the component version from recipe.json, then a deployment that keeps the group's others
     out.files[base + "greengrass/deploy.py"] = render("greengrass/deploy.py.j2", version=__version__)
+    urls = json.loads({**mine, **extra}.get("health.json", b'{"urls": []}'))["urls"]
+    health = urls[0] if urls else ""
     out.files[base + "greengrass/recipe.json"] = json_bytes(recipe(spec, target, kind, version, content,
-                                                                   "${ArtifactBucket}", models))
+                                                                   "${ArtifactBucket}", models, health))
     bucket = "${ArtifactBucket}"
     inline = json.dumps(recipe(spec, target, kind, version, content, bucket,
-                               [m.replace("${", "${!") for m in models]), sort_keys=True)
+                               [m.replace("${", "${!") for m in models], health), sort_keys=True)
     template = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": f"edgespec {__version__}: Greengrass component and staged deployment for {target}",

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from edgespec import __version__, catalog
 from edgespec.emit.common import budget_ms, generates, input_config, placements_on, timeout_ms
 from edgespec.emit.coral import PORT as CORAL_PORT
-from edgespec.emit.jetson import TRITON_HTTP, engine_name
+from edgespec.emit.jetson import TRITON_HTTP, engine_name, llm_servers
 from edgespec.emit.serialize import json_bytes
 from edgespec.emit.templating import render
 from edgespec.load.sourcemap import SourceMap
@@ -85,13 +85,26 @@ def _config(spec: Spec, workload: str, c, local, port: int, kind: str) -> dict:
 
 def routed(plan: Plan, target: str, spec: Spec | None = None) -> Iterator[tuple[str, Candidate, Placement]]:
     """(workload, chosen candidate, device placement) of every workload with a router or gateway on
-    `target`: cascade and split on their data sources, on-device in front of the model server (not
-    an LLM's: no LLM runtime is emitted yet, ES606)."""
+    `target`: cascade and split on their data sources, on-device in front of the model server (an
+    LLM's too, in front of its llama-server on a Jetson; no LLM cascade or split: ES606)."""
     for workload, c, p in placements_on(plan, target, roles=("device",)):
-        if spec is not None and generates(spec, p.model):
+        if spec is not None and generates(spec, p.model) and c.pattern != "on-device":
             continue
         if c.pattern in ("cascade", "split", "on-device"):
             yield workload, c, p
+
+
+def _llm(spec: Spec, workload: str, c, local, base: dict, servers: dict) -> dict | None:
+    """The gateway of an on-device LLM: OpenAI-API requests to its llama-server, the planned output
+    as the default max_tokens, cut off when the server stalls past the budget (never below p95)."""
+    server = servers.get(engine_name(local.model, local.recipe))
+    if server is None:  # no LLM runtime for this device kind
+        return None
+    gen = spec.workloads[workload].generation
+    return {**base, "mode": "llm", "input": None, "server_url": f"http://127.0.0.1:{server.port}",
+            "server_model": server.name,
+            "server_timeout_ms": timeout_ms(budget_ms(spec, workload), c.estimates.local_p95_ms),
+            "max_tokens": gen.output_tokens if gen else None, "max_body_bytes": 1_000_000}
 
 
 def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap):
@@ -102,8 +115,16 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     heads: list[dict] = []
     configs: list[dict] = []
     kind = catalog.hardware()[spec.targets[target].hardware]["kind"]
+    servers = {s.name: s for s in llm_servers(spec, plan, target)} if kind == "jetson" else {}
     for workload, c, local in routed(plan, target, spec):
-        config = _config(spec, workload, c, local, BASE_PORT + len(workloads), kind)
+        if generates(spec, local.model):
+            base = {"workload": workload, "target": local.target, "port": BASE_PORT + len(workloads),
+                    "telemetry": telemetry(spec, workload)}
+            config = _llm(spec, workload, c, local, base, servers)
+            if config is None:  # the device emitter reports it (ES606)
+                continue
+        else:
+            config = _config(spec, workload, c, local, BASE_PORT + len(workloads), kind)
         workloads.append(workload)
         configs.append(config)
         if config["mode"] == "split":

@@ -40,7 +40,11 @@ def capability(task: str, fmt: str, recipe: Recipe, device: Device) -> list[str]
                        f"({'int8 CNN-style graphs only' if device.cls == 'coral-tpu' else 'unsupported'})")
     if recipe.precision != "served" and recipe.precision not in device.precisions:
         reasons.append(f"capability: {device.hardware} runs {', '.join(device.precisions)}, not {recipe.precision}")
-    if fmt not in device.formats:
+    runtime = catalog.classes().get(device.cls, {}).get("llm_runtime") if task == "text-generation" else None
+    if runtime is not None and fmt not in runtime["formats"]:
+        reasons.append(f"capability: {device.hardware} runs LLMs in {runtime['value']}, which loads "
+                       f"{', '.join(runtime['formats'])} files, not {fmt} ({runtime['fix']})")
+    elif fmt not in device.formats:
         reasons.append(f"capability: {device.hardware} cannot load {fmt} models (converts from {', '.join(device.formats)})")
     elif fmt == "safetensors" and task != "text-generation":
         # Hugging Face checkpoints are planned through LLM runtimes (vLLM, MLC, llama.cpp's convert)
@@ -51,10 +55,11 @@ def capability(task: str, fmt: str, recipe: Recipe, device: Device) -> list[str]
     return reasons
 
 
-def resident_bytes(weight_bytes: float, generates: bool, input_bytes: float) -> float:
+def resident_bytes(weight_bytes: float, generates: bool, input_bytes: float, kv_bytes: float = 0.0) -> float:
     """What a model takes of a device's memory while loaded: its weights (x1.2 for a model that
-    generates tokens: KV cache and runtime) and its activations."""
-    return weight_bytes * (LLM_RUNTIME_FACTOR if generates else 1.0) + input_bytes * ACTIVATION_FACTOR
+    generates tokens: KV cache and runtime), a runtime's KV cache when it is modelled explicitly
+    (llama.cpp's, for the planned context), and its activations."""
+    return weight_bytes * (LLM_RUNTIME_FACTOR if generates else 1.0) + kv_bytes + input_bytes * ACTIVATION_FACTOR
 
 
 def memory(device: Device, work: estimate.Work, input_bytes: float, gpus: int = 1) -> list[str]:
@@ -62,7 +67,7 @@ def memory(device: Device, work: estimate.Work, input_bytes: float, gpus: int = 
     GPUs, which a model too large for one spans by tensor parallelism)."""
     if device.memory_bytes is None:
         return []
-    need = resident_bytes(work.weight_bytes, bool(work.output_tokens), input_bytes)
+    need = resident_bytes(work.weight_bytes, bool(work.output_tokens), input_bytes, work.kv_bytes)
     have = device.memory_bytes * gpus
     if need > have:
         on = f" on {gpus} GPUs" if gpus > 1 else ""

@@ -38,10 +38,34 @@ class Work(NamedTuple):
     accelerator: str | None = None  # "dla" on Jetson when the plan uses a DLA core
     cpu_fraction: float = 0.0  # share of FLOPs an accelerator leaves to its host CPU (Coral)
     io_bytes: float = 0.0  # the input tensor, which crosses the host link when ops fall back
+    bits_per_weight: float | None = None  # the runtime's storage (llama.cpp's GGUF types), else the precision's
+    kv_bytes: float = 0.0  # an LLM runtime's KV cache for the planned context, when it is modelled explicitly
 
     @property
     def weight_bytes(self) -> float:
+        if self.bits_per_weight is not None:
+            return self.params * self.bits_per_weight / 8
         return self.params * BYTES_PER_PARAM[self.precision]
+
+
+def llm_runtime(device: Device) -> str | None:
+    """The LLM runtime a device class serves text generation with (classes.yaml), if it names one."""
+    return value(catalog.classes().get(device.cls, {}).get("llm_runtime"))
+
+
+def held(work: Work, runtime: str | None, architecture=None) -> Work:
+    """`work` as `runtime` holds it. llama.cpp stores the weights in the GGUF type of the planned
+    precision (Q4_K_M is 4.84 bits per weight, not 4) and keeps an f16 KV cache for the prompt and
+    output (serving.yaml, llama_cpp); other runtimes store the nominal precision."""
+    if runtime != "llama.cpp" or not work.output_tokens:
+        return work
+    table = catalog._load("serving.yaml")["llama_cpp"]
+    bits = value(table["quant_types"][work.precision]["bits_per_weight"])
+    from edgespec.planner.serving import kv_bytes_per_token  # serving imports this module
+
+    per_token = kv_bytes_per_token(work.params, "fp16", architecture)  # 2 bytes per value: f16
+    per_token *= value(table["kv_cache_bytes_per_value"]) / 2
+    return work._replace(bits_per_weight=bits, kv_bytes=per_token * (work.prompt_tokens + work.output_tokens))
 
 
 class Compute(NamedTuple):

@@ -58,17 +58,24 @@ def recipes(ctx: Context, device: Device, *, variants: bool = True) -> list[Opti
 
 def _options(ctx: Context, device: Device) -> list[Option]:
     stages = [ctx.stage, *ctx.smaller]  # this workload's (patterns compare them by identity)
-    figures = once(ctx.memo.options, (*model_key(ctx), device.precisions, device.dla_cores > 0),
-                   _option_figures, ctx, device, stages)
+    runtime = estimate.llm_runtime(device) if ctx.llm else None
+    figures = once(ctx.memo.options, (*model_key(ctx), device.precisions, device.dla_cores > 0, runtime),
+                   _option_figures, ctx, device, stages, runtime)
     return [Option(stages[i], recipe, w, acc, mb, device_placements(ctx, stages[i], recipe))
             for i, recipe, w, acc, mb in figures]
 
 
-def _option_figures(ctx: Context, device: Device, stages: list[Stage]) -> list[tuple]:
+def _option_figures(ctx: Context, device: Device, stages: list[Stage], runtime: str | None) -> list[tuple]:
     """(stage index, recipe, work, accuracy, size) of every option: the same for every workload of
-    the model with the same pins on devices with the same precisions and DLA, so once per process."""
-    return [(i, recipe, work(ctx, stage, recipe), accuracy(ctx, stage, recipe), size_mb(stage, recipe))
-            for i, stage in enumerate(stages) for recipe in _recipes(ctx, device, stage)]
+    the model with the same pins on devices with the same precisions, DLA and LLM runtime, so once
+    per process. An LLM is held as its runtime stores it (llama.cpp: GGUF types, estimate.held)."""
+    out = []
+    for i, stage in enumerate(stages):
+        for recipe in _recipes(ctx, device, stage):
+            w = estimate.held(work(ctx, stage, recipe), runtime, ctx.root.architecture)
+            size = w.weight_bytes / 1e6 if w.bits_per_weight is not None else size_mb(stage, recipe)
+            out.append((i, recipe, w, accuracy(ctx, stage, recipe), size))
+    return out
 
 
 def served_option(ctx: Context, stage: Stage, accuracy: float, work: estimate.Work) -> Option:

@@ -5,11 +5,12 @@ import sys
 import time
 import urllib.request
 
-url = json.load(open(sys.argv[1] if len(sys.argv) > 1 else "health.json"))["url"]
+urls = json.load(open(sys.argv[1] if len(sys.argv) > 1 else "health.json"))["urls"]
 failures, ready = 0, False
 while True:
     try:
-        urllib.request.urlopen(url, timeout=3)
+        for url in urls:  # every server of the target (Triton, each llama-server)
+            urllib.request.urlopen(url, timeout=3)
         failures, ready = 0, True
     except OSError:
         failures += 1
