@@ -258,14 +258,10 @@ def test_a_million_value_output_travels_as_binary_and_is_answered_within_the_bud
     router, server, base = start_gateway(docs, tmp_path, monkeypatch, triton.url)
     x = np.array([[8.0, 0.0, 0.0, 0.0]], dtype=np.float32)
     try:
-        start = time.perf_counter()
-        status, body = call(f"{base}/v1/infer", x.tobytes())
-        json_ms = (time.perf_counter() - start) * 1000
+        # 4 MB as JSON text would take several times that in the gateway: binary data only
+        status, refused = call(f"{base}/v1/infer", x.tobytes())
+        assert status == 406 and "Accept: application/octet-stream" in refused["error"]
         assert triton.infer_headers[-1]["parameters"] == {"binary_data_output": True}
-        assert status == 200 and len(body["outputs"][0]) == values
-        # softmax over 250,000 logits of 8 and 750,000 of 0: the top class's probability
-        assert body["confidence"] == pytest.approx(1 / (values / 4 + 3 * values / 4 * np.exp(-8.0)), rel=1e-6)
-        assert 0 < body["confidence"] < 1
 
         request = urllib.request.Request(f"{base}/v1/infer", data=x.tobytes(), method="POST",
                                          headers={"Content-Type": "application/octet-stream",
@@ -283,8 +279,81 @@ def test_a_million_value_output_travels_as_binary_and_is_answered_within_the_bud
     (output,) = header["outputs"]
     assert output["datatype"] == "FP32" and output["parameters"]["binary_data_size"] == 4 * values
     np.testing.assert_array_equal(np.frombuffer(raw[size:], dtype="<f4"), np.tile(x.reshape(-1), values // 4))
-    assert header["confidence"] == body["confidence"] and header["source"] == "server"
+    # softmax over 250,000 logits of 8 and 750,000 of 0: the top class's probability
+    assert header["confidence"] == pytest.approx(1 / (values / 4 + 3 * values / 4 * np.exp(-8.0)), rel=1e-6)
+    assert 0 < header["confidence"] < 1 and header["source"] == "server"
     assert len(raw) == size + 4 * values  # no JSON copy of the tensor
-    # within the budget the gateway is given; a JSON answer of a million numbers is not (about 0.6 s
-    # here: encoding the list), which is why large outputs are asked for as binary data
-    assert binary_ms < gateway["server_timeout_ms"], (binary_ms, json_ms)
+    assert binary_ms < gateway["server_timeout_ms"], binary_ms  # within the budget the gateway is given
+
+
+def test_the_gateways_memory_is_bounded(docs, tmp_path, monkeypatch):
+    """The pod's memory limit covers the gateway's bounds (its answer budget held twice, plus its
+    base); an answer above max_output_bytes is refused, and answers that would pass the budget get
+    503 busy instead of growing the process."""
+    from edgespec.emit.common import BASE_MEMORY_MIB
+
+    gateway = json.loads(docs["ConfigMap"]["data"]["gateway.json"])
+    container = next(c for c in docs["Deployment"]["spec"]["template"]["spec"]["containers"] if c["name"] == "gateway")
+    limit = int(container["resources"]["limits"]["memory"].removesuffix("Mi"))
+    assert limit == BASE_MEMORY_MIB + 2 * gateway["output_budget_bytes"] // 2**20
+    assert gateway["max_output_bytes"] <= gateway["output_budget_bytes"] and gateway["max_inflight"] >= 4
+    values = 300_000  # 1.2 MB of FP32 per answer
+    tiled_onnx(tmp_path / "model.onnx", values)
+    triton = StandInTriton(tmp_path / "model.onnx", gateway["server_model"])
+    x = np.array([[8.0, 0.0, 0.0, 0.0]], dtype=np.float32)
+    binary = {"Accept": "application/octet-stream"}
+    for bound, setting, status in (("max_output_bytes", 1_000_000, 503), ("output_budget_bytes", 1_000_000, 503),
+                                   ("output_budget_bytes", 2_000_000, 200)):
+        settings = {**gateway, bound: setting, "server_timeout_ms": 10_000}  # bounds, not the clock, decide
+        edited = {**docs, "ConfigMap": {"data": {"gateway.json": json.dumps(settings)}}}
+        router, server, base = start_gateway(edited, tmp_path, monkeypatch, triton.url)
+        try:
+            request = urllib.request.Request(f"{base}/v1/infer", data=x.tobytes(), method="POST", headers=binary)
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    got = response.status
+            except urllib.error.HTTPError as err:
+                got = err.code
+                reason = json.loads(err.read())["error"]
+                assert ("busy" in reason) == (bound == "output_budget_bytes"), reason
+            assert got == status, (bound, setting)
+            deadline = time.monotonic() + 5  # given back once the answer is written (after the client has it)
+            while router.budget.used and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert router.budget.used == 0
+        finally:
+            server.shutdown()
+            server.server_close()
+    triton.stop()
+
+
+def test_requests_beyond_max_inflight_are_turned_away(docs, tmp_path, monkeypatch):
+    """One request in flight at max_inflight 1 (a slow model server): the next gets 503 at once."""
+    gateway = json.loads(docs["ConfigMap"]["data"]["gateway.json"])
+    tiled_onnx(tmp_path / "model.onnx", 4)
+
+    class Slow(StandInTriton):
+        def _respond(self, method, path, headers, body):
+            if method == "POST":
+                time.sleep(1.0)
+            return super()._respond(method, path, headers, body)
+
+    triton = Slow(tmp_path / "model.onnx", gateway["server_model"])
+    settings = {**gateway, "max_inflight": 1, "server_timeout_ms": 5000}  # the slow server still answers
+    edited = {**docs, "ConfigMap": {"data": {"gateway.json": json.dumps(settings)}}}
+    router, server, base = start_gateway(edited, tmp_path, monkeypatch, triton.url)
+    x = np.array([[1.0, 0.0, 0.0, 0.0]], dtype=np.float32)
+    try:
+        first: list = []
+        worker = threading.Thread(target=lambda: first.append(call(f"{base}/v1/infer", x.tobytes())))
+        worker.start()
+        time.sleep(0.3)
+        start = time.perf_counter()
+        status, body = call(f"{base}/v1/infer", x.tobytes())
+        assert status == 503 and "busy" in body["error"] and time.perf_counter() - start < 0.5
+        worker.join()
+        assert first[0][0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+        triton.stop()

@@ -18,7 +18,14 @@ import json
 from edgespec import __version__
 from edgespec.emit import kubernetes, router
 from edgespec.emit import pool as pool_mod
-from edgespec.emit.common import generates, input_config, model_source, no_llm_runtime, placements_on
+from edgespec.emit.common import (
+    gateway_memory_mib,
+    generates,
+    input_config,
+    model_source,
+    no_llm_runtime,
+    placements_on,
+)
 from edgespec.emit.jetson import engine_name
 from edgespec.emit.package import identity, sha256
 from edgespec.emit.serialize import json_bytes, yaml_documents
@@ -77,7 +84,7 @@ def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds
                        llm=llm, vllm_image=toolchain["vllm"]["image"], python_image=toolchain["python"]["image"],
                        counter="vllm:request_success_total" if llm else "nv_inference_request_success",
                        stack_placeholder=STACK_PLACEHOLDER, region_placeholder=REGION_PLACEHOLDER,
-                       gateways=gateways, package=package,
+                       gateways=[{**g, "memory_mib": gateway_memory_mib(g)} for g in gateways], package=package,
                        image_packages=router.requirements(False, True) if images else [],
                        namespace=pool_mod.NAMESPACE, metric=pool_mod.METRIC).decode("utf-8")
     # Fn::Sub: every literal `${` (from an object key) is escaped as `${!`; the only variable is the
@@ -220,8 +227,7 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
                 models[name] = {"name": name, "model": p.model, "uri": src.uri, "sha256": src.sha256 or "",
                                 "precision": p.recipe.precision, "max_batch": batch,
                                 "config": kubernetes.engine_config(name, serving)}
-            gateways.append({**kubernetes.gateway_config(spec, workload, name, target,
-                                                         serving.p95_ms if serving else None),
+            gateways.append({**kubernetes.gateway_config(spec, workload, name, target, serving),
                              "input": input_config(spec, p.model), "port": kubernetes.GATEWAY + len(gateways)})
             pools.append(pool)
     if llms and (models or len(llms) > 1):  # one server per instance: vLLM alone, or Triton

@@ -48,6 +48,25 @@ def input_config(spec: Spec, model: str) -> dict | None:
             "max_bytes": MAX_IMAGE_BYTES}
 
 
+MAX_OUTPUT_BYTES = 16 * 1024 * 1024  # the largest model-server answer a gateway takes (router.py)
+OUTPUT_BUDGET_BYTES = 64 * 1024 * 1024  # the model-server answers a gateway holds at once
+BASE_MEMORY_MIB = 128  # the gateway's Python, its code, and image decodes in flight
+
+
+def gateway_limits(batch: int = 1) -> dict:
+    """What bounds a gateway's memory (router.py): requests served at once (twice what the model
+    server batches, at least 4), the largest answer it takes from the model server, and the bytes of
+    answers it holds at once; past a bound a request gets 503."""
+    return {"max_inflight": max(4, 2 * batch), "max_output_bytes": MAX_OUTPUT_BYTES,
+            "output_budget_bytes": OUTPUT_BUDGET_BYTES}
+
+
+def gateway_memory_mib(limits: dict) -> int:
+    """The memory a gateway needs at its bounds: the answers it holds, and at most one binary copy
+    of each for its client."""
+    return BASE_MEMORY_MIB + 2 * limits["output_budget_bytes"] // (1024 * 1024)
+
+
 def timeout_ms(budget_left_ms: float | None, predicted_p95_ms: float | None) -> int:
     """How long an emitted router or gateway waits for a stage: what is left of the latency budget,
     never less than the stage's predicted p95 (a shorter wait would cut off answers the plan counts

@@ -24,7 +24,16 @@ from edgespec import __version__
 from edgespec.diagnostics.codes import diag
 from edgespec.emit import argo, router
 from edgespec.emit import pool as pool_mod
-from edgespec.emit.common import budget_ms, generates, input_config, model_source, placements_on, timeout_ms
+from edgespec.emit.common import (
+    budget_ms,
+    gateway_limits,
+    gateway_memory_mib,
+    generates,
+    input_config,
+    model_source,
+    placements_on,
+    timeout_ms,
+)
 from edgespec.emit.jetson import engine_name
 from edgespec.emit.package import identity, sha256
 from edgespec.emit.pbtxt import Enum, dumps
@@ -113,13 +122,13 @@ def _quantity(rps: float) -> str:
     return f"{round(rps * 1000)}m"
 
 
-def gateway_config(spec: Spec, workload: str, model: str, target: str, serving_p95_ms: float | None) -> dict:
+def gateway_config(spec: Spec, workload: str, model: str, target: str, serving) -> dict:
     """The gateway waits for Triton at most the latency budget, never less than the pool's
-    predicted serving p95 (at its planned batching)."""
+    predicted serving p95 (at its planned batching), and holds at most twice the planned batch."""
     return {"workload": workload, "target": target, "mode": "server",
             "server_url": f"http://127.0.0.1:{TRITON_HTTP}", "server_model": model,
-            "server_timeout_ms": timeout_ms(budget_ms(spec, workload), serving_p95_ms), "port": GATEWAY,
-            "telemetry": None}
+            "server_timeout_ms": timeout_ms(budget_ms(spec, workload), serving.p95_ms if serving else None),
+            "port": GATEWAY, "telemetry": None, **gateway_limits(pool_mod.engine_batch(serving))}
 
 
 def _init_containers(spec: Spec, model: str, recipe, name: str, serving, toolchain: dict) -> list[dict]:
@@ -176,8 +185,7 @@ def _triton(spec: Spec, workload: str, placement, serving, toolchain: dict, targ
                          {"name": "gateway", "mountPath": f"{MODELS}/{name}/config.pbtxt",
                           "subPath": "config.pbtxt", "readOnly": True}],
     }
-    gateway = {**gateway_config(spec, workload, name, target, serving.p95_ms if serving else None),
-               "input": input_config(spec, placement.model)}
+    gateway = {**gateway_config(spec, workload, name, target, serving), "input": input_config(spec, placement.model)}
     return Server(gateway,
                   {"config.pbtxt": engine_config(name, serving)},
                   _init_containers(spec, placement.model, placement.recipe, name, serving, toolchain), container,
@@ -223,7 +231,7 @@ def _vllm(spec: Spec, workload: str, placement, serving, toolchain: dict, target
         "volumeMounts": [{"name": "models", "mountPath": MODELS, "readOnly": True},
                          {"name": "shm", "mountPath": "/dev/shm"}],  # tensor parallelism shares memory
     }
-    gateway = {**gateway_config(spec, workload, name, target, serving.p95_ms if serving else None),
+    gateway = {**gateway_config(spec, workload, name, target, serving),
                "mode": "llm", "server_url": f"http://127.0.0.1:{LLM_HTTP}",
                "max_tokens": gen.output_tokens if gen else None, "max_body_bytes": 1_000_000}
     return Server(gateway, {}, init, container, [{"name": "shm", "emptyDir": {"medium": "Memory"}}], [],
@@ -258,6 +266,7 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
     model = placement.model
     server = (_vllm if generates(spec, model) else _triton)(spec, workload, placement, serving, toolchain, target)
     packages = gateway_packages(server.gateway, toolchain)
+    memory = gateway_memory_mib(server.gateway)
     replicas = scale.desired
     t = spec.targets[target]
     source = model_source(spec, model)
@@ -300,8 +309,9 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
                                     "--host", "0.0.0.0"],
                         "env": [{"name": "EDGESPEC_PACKAGE", "value": package}, *packages.env],
                         "ports": [{"name": "gateway", "containerPort": GATEWAY}],
-                        "resources": {"requests": {"cpu": "250m", "memory": "128Mi"},
-                                      "limits": {"memory": "256Mi"}},
+                        # memory for max_inflight answers of max_output_bytes (router.py bounds both)
+                        "resources": {"requests": {"cpu": "250m", "memory": f"{memory}Mi"},
+                                      "limits": {"memory": f"{memory}Mi"}},
                         "readinessProbe": {"httpGet": {"path": "/healthz", "port": "gateway"}, "periodSeconds": 10},
                         "securityContext": {"runAsNonRoot": True, "runAsUser": 65534,
                                             "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},

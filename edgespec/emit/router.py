@@ -19,7 +19,7 @@ import math
 from collections.abc import Iterator
 
 from edgespec import __version__, catalog
-from edgespec.emit.common import budget_ms, generates, input_config, placements_on, timeout_ms
+from edgespec.emit.common import budget_ms, gateway_limits, generates, input_config, placements_on, timeout_ms
 from edgespec.emit.coral import PORT as CORAL_PORT
 from edgespec.emit.jetson import TRITON_HTTP, engine_name, llm_servers
 from edgespec.emit.serialize import json_bytes
@@ -63,7 +63,8 @@ SERVER_PORT = {"jetson": TRITON_HTTP, "coral": CORAL_PORT}  # the device's model
 
 def _config(spec: Spec, workload: str, c, local, port: int, kind: str) -> dict:
     base = {"workload": workload, "target": local.target, "mode": "server" if c.pattern == "on-device" else c.pattern,
-            "port": port, "telemetry": telemetry(spec, workload), "input": input_config(spec, local.model)}
+            "port": port, "telemetry": telemetry(spec, workload), "input": input_config(spec, local.model),
+            **gateway_limits()}
     e = c.estimates
     budget = budget_ms(spec, workload)
     served = {"server_url": f"http://127.0.0.1:{SERVER_PORT[kind]}",

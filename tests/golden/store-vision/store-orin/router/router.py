@@ -60,6 +60,36 @@ DATATYPES = {"FP32": "f", "FP16": "e", "FP64": "d", "UINT8": "B", "INT8": "b", "
 ONNX_TYPES = {"tensor(float)": "FP32", "tensor(float16)": "FP16", "tensor(uint8)": "UINT8", "tensor(int8)": "INT8",
               "tensor(int32)": "INT32", "tensor(int64)": "INT64"}
 ERRORS = (OSError, ValueError, KeyError)  # network failures (URLError, HTTPError) are OSErrors
+# Memory is bounded: a model server's answer above max_output_bytes is an error; the answers held
+# at once stay within output_budget_bytes (a request that would pass it gets 503); an answer above
+# JSON_OUTPUT_BYTES goes to clients as binary tensor data only (as JSON text it would take several
+# times its size); at most max_inflight requests are served at once (more get 503).
+MAX_OUTPUT_BYTES = 16 * 1024 * 1024
+OUTPUT_BUDGET_BYTES = 64 * 1024 * 1024
+JSON_OUTPUT_BYTES = 1024 * 1024
+MAX_INFLIGHT = 4
+
+
+class Busy(OSError):
+    """The gateway is at one of its bounds; the client may retry."""
+
+
+class Budget:
+    """Bytes of model-server answers held at once: taken before an answer is read, given back after."""
+
+    def __init__(self, total):
+        self.total, self.used = total, 0
+        self.lock = threading.Lock()
+
+    def take(self, n):
+        with self.lock:
+            if self.used + n > self.total:
+                raise Busy(f"{self.used} of {self.total} answer bytes in use")
+            self.used += n
+
+    def give(self, n):
+        with self.lock:
+            self.used -= n
 
 
 class Metrics:
@@ -257,6 +287,9 @@ class Router:
         # The remote's address exists only once it is deployed: EDGESPEC_REMOTE_URL overrides the file.
         self.url = os.environ.get("EDGESPEC_REMOTE_URL") or config.get("remote_url", "")
         self.queue = collections.deque(maxlen=config.get("queue_limit", 1))
+        self.slots = threading.BoundedSemaphore(config.get("max_inflight", MAX_INFLIGHT))
+        self.budget = Budget(config.get("output_budget_bytes", OUTPUT_BUDGET_BYTES))
+        self.held = threading.local()  # the answer bytes this request holds, until its answer is sent
         self.answers = collections.OrderedDict()  # id -> predicted class, for labelled feedback
         self.lock = threading.Lock()
         self.exporter = None
@@ -294,8 +327,16 @@ class Router:
                 f"{self.server}/v2/models/{self.config['server_model']}/infer", data=header + payload, method="POST",
                 headers={"Content-Type": "application/octet-stream",
                          "Inference-Header-Content-Length": str(len(header))})
+            limit = self.config.get("max_output_bytes", MAX_OUTPUT_BYTES)
             with urllib.request.urlopen(request, timeout=self.config["server_timeout_ms"] / 1000) as response:
-                return _kserve_outputs(response.read(), response.headers.get("Inference-Header-Content-Length"))
+                declared = int(response.headers.get("Content-Length") or limit)
+                if declared > limit:
+                    raise ValueError(f"the model server's answer is {declared} bytes, above max_output_bytes ({limit})")
+                self.hold(declared)  # Busy when the answers in flight would pass the budget
+                body = response.read(declared + 1)
+                if len(body) > declared:
+                    raise ValueError("the model server sent more than its Content-Length")
+                return _kserve_outputs(body, response.headers.get("Inference-Header-Content-Length"))
         import numpy as np
 
         tensor = np.frombuffer(payload, dtype=np.dtype("<" + DATATYPES[datatype])).reshape(shape)
@@ -321,6 +362,15 @@ class Router:
         if min(scores) < 0 or top > 1 or abs(math.fsum(scores) - 1) > 1e-3:
             return 1.0 / math.fsum(math.exp(s - top) for s in scores)
         return float(top)
+
+    def hold(self, n):
+        self.budget.take(n)
+        self.held.bytes = getattr(self.held, "bytes", 0) + n
+
+    def release(self):
+        """Give back what this request held (the handler calls it once the answer is written)."""
+        self.budget.give(getattr(self.held, "bytes", 0))
+        self.held.bytes = 0
 
     def remote(self, payload, content_type="application/octet-stream"):
         if not self.url:
@@ -362,7 +412,10 @@ class Router:
         forward = sent or (payload, "application/octet-stream")
         try:
             outputs = self.local(payload)
-        except ERRORS:
+        except ERRORS as err:
+            if isinstance(err, Busy) and self.mode != "cascade":  # a cascade's remote tier may answer
+                self.count("busy")
+                return 503, {"error": "busy: too many answers in flight; retry"}
             self.error("server" if self.mode == "server" else "local")
             if self.mode == "cascade":  # the device's model is down: the remote tier answers alone
                 try:
@@ -569,6 +622,14 @@ def _jsonable(values):
     return list(values)
 
 
+def _nbytes(values):
+    """The size of an output's values as binary data."""
+    values = _flat(values)
+    if hasattr(values, "nbytes"):
+        return values.nbytes
+    return len(values) * 4  # lists and memoryview casts: 4 bytes a value or fewer
+
+
 def _tobytes(values):
     import numpy as np
 
@@ -600,6 +661,10 @@ def handler(router):
             if outputs is None:
                 return self._send(status, body)
             if "application/octet-stream" not in (self.headers.get("Accept") or ""):
+                size = sum(_nbytes(o) for o in outputs)
+                if size > JSON_OUTPUT_BYTES:
+                    return self._send(406, {"error": f"the outputs are {size} bytes: ask for them as binary tensor "
+                                                     "data (Accept: application/octet-stream)"})
                 return self._send(status, {**body, "outputs": [_jsonable(o) for o in outputs]})
             tensors = [_binary(o) for o in outputs]
             header = json.dumps({**body, "outputs": [
@@ -700,6 +765,16 @@ def handler(router):
                 return self._send(200, {"correct": correct})
             if self.path != "/v1/infer":
                 return self._send(404, {"error": "not found"})
+            if not router.slots.acquire(blocking=False):  # bounded memory: at most max_inflight at once
+                router.count("busy")
+                return self._send(503, {"error": "busy: too many requests in flight; retry"})
+            try:
+                return self._infer(length)
+            finally:
+                router.release()
+                router.slots.release()
+
+        def _infer(self, length):
             content_type = (self.headers.get("Content-Type") or "application/octet-stream").split(";")[0]
             content_type = content_type.strip().lower()
             image = router.config.get("input")
