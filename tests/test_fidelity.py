@@ -172,25 +172,30 @@ def kind_of(spec: dict, target: str) -> str:
     return catalog.hardware()[spec["targets"][target]["hardware"]]["kind"]
 
 
+def _root(spec: dict, model: str) -> dict:
+    return next(m for name, m in spec["models"].items() if name == model or model in m.get("variants", {}))
+
+
 def check(out: Path, spec: dict, plans: dict) -> int:
+    """Every placement's artifacts against its plan; the number of placements read."""
     checked = 0
     for workload, wp in plans.items():
         for p in wp["placements"]:
             kind = kind_of(spec, p["target"])
+            device = p["role"] == "device" and kind in ("jetson", "coral")
             if p["role"] == "remote" and kind in ("wavelength", "ec2"):
                 check_pool(out, workload, wp, p, spec)
                 check_stack(out, workload, wp, p, spec)
-            elif p["role"] == "device" and kind == "jetson" and spec["models"].get(p["model"], {}).get("task") \
-                    == "text-generation":
+            elif device and kind == "jetson" and _root(spec, p["model"])["task"] == "text-generation":
                 check_llama(out, workload, wp, p, spec)
-            elif p["role"] == "device" and kind == "jetson" and wp["pattern"] in ("on-device", "cascade"):
+            elif device and kind == "jetson" and wp["pattern"] in ("on-device", "cascade"):
                 check_jetson(out, workload, p)
-            elif p["role"] == "device" and kind == "coral" and wp["pattern"] in ("on-device", "cascade"):
+            elif device and kind == "coral" and wp["pattern"] in ("on-device", "cascade"):
                 check_coral(out, p)
-            else:
+            elif not (device and wp["pattern"] == "split"):  # a split head has no engine (ES605), only a router
                 continue
             checked += 1
-            if p["role"] == "device" and wp["pattern"] in ("on-device", "cascade", "split"):
+            if device and wp["pattern"] in ("on-device", "cascade", "split"):
                 check_router(out, workload, wp, p, spec)
     return checked
 
@@ -300,3 +305,45 @@ def test_the_build_script_builds_the_planned_engine(run, tmp_path):
     result = subprocess.run([sys.executable, str(tmp_path / "build_engine.py"), *args], capture_output=True,
                             text=True, env=env, cwd=tmp_path)
     assert result.returncode == 1 and "dynamic batch dimension" in result.stderr
+
+
+def pattern_doc(pattern: str) -> dict:
+    """One workload pinned to `pattern` on Jetson cameras, with every remote tier it may use."""
+    from tests.planner_helpers import model, spec
+
+    det = model("image-classification", "25M", 8.0, 0.9,
+                input={"shape": [1, 3, 224, 224], "dtype": "float32", "encoding": "jpeg", "encoded_bytes": "20KB",
+                       "name": "images"},
+                split_points=[{"name": "mid", "flops_fraction": 0.3, "activation_bytes": "100KB"}],
+                variants={"det-small": {"params": "3M", "gflops": 0.6, "accuracy": {"value": 0.84}}})
+    det["source"]["uri"] = "s3://m/det.onnx"
+    network = {"rtt_ms": 20, "uplink_mbps": 50}
+    targets = {"cam": {"hardware": "jetson-orin-nano-8gb", "count": 8, "site": "s1", "jurisdiction": "us",
+                       "network": network},
+               "hub": {"hardware": "jetson-agx-orin-64gb", "site": "s1", "jurisdiction": "us", "network": network},
+               "cloud": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6.xlarge",
+                         "network": {"rtt_ms": 20}},
+               "edge": {"hardware": "aws-wavelength", "zone": "us-east-1-wl1-bos-wlz-1", "instance_type": "g4dn.2xlarge",
+                        "network": {"rtt_ms": 10}}}
+    workload = {"model": "det", "data_source": ["cam"], "latency": {"p95_ms": 400}, "throughput": {"rps": 2},
+                "pattern": pattern, "privacy": {"raw_data": "anywhere", "features": "anywhere"}}
+    if pattern == "cascade":
+        workload["escalation"] = {"to": "cloud", "confidence_below": 0.6}
+    return spec({"det": det}, targets, {"w": workload})
+
+
+@pytest.mark.parametrize("pattern", ["on-device", "cascade", "split", "federated", "mec", "cloud"])
+def test_every_pattern_serves_what_its_plan_chose(run, tmp_path, pattern):
+    """Beyond the examples: each pattern pinned, its artifacts read against its plan."""
+    path = tmp_path / "spec.yaml"
+    doc = pattern_doc(pattern)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    code, _, err = run("compile", str(path), "-o", str(tmp_path / "out"))
+    assert code == 0, err
+    plans = _compile_and_plan(run, path, tmp_path / "out")
+    assert plans["w"]["pattern"] == pattern
+    if pattern == "federated":  # every placement runs a cut of the model: reported, nothing half-emitted
+        assert "warning[ES605]" in err and check(tmp_path / "out", doc, plans) == 0
+        assert not list((tmp_path / "out").rglob("config.pbtxt"))
+    else:
+        assert check(tmp_path / "out", doc, plans) >= 1
