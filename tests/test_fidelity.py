@@ -323,8 +323,8 @@ def pattern_doc(pattern: str) -> dict:
                "hub": {"hardware": "jetson-agx-orin-64gb", "site": "s1", "jurisdiction": "us", "network": network},
                "cloud": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6.xlarge",
                          "network": {"rtt_ms": 20}},
-               "edge": {"hardware": "aws-wavelength", "zone": "us-east-1-wl1-bos-wlz-1", "instance_type": "g4dn.2xlarge",
-                        "network": {"rtt_ms": 10}}}
+               "edge": {"hardware": "aws-wavelength", "zone": "us-east-1-wl1-bos-wlz-1",
+                        "instance_type": "g4dn.2xlarge", "network": {"rtt_ms": 10}}}
     workload = {"model": "det", "data_source": ["cam"], "latency": {"p95_ms": 400}, "throughput": {"rps": 2},
                 "pattern": pattern, "privacy": {"raw_data": "anywhere", "features": "anywhere"}}
     if pattern == "cascade":
