@@ -5,6 +5,7 @@
 #  - the npm tools pinned in tools/package-lock.json (yaml-language-server, ...)
 #  - TensorFlow and onnx2tf into .venv-convert (tools/requirements-convert.txt, what the Coral
 #    bundle's convert_int8.py asks for): the conversion test runs the real converter
+#  - checkov into .venv-checkov (tools/requirements-checkov.txt): it scans every emitted manifest
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,5 +19,7 @@ node "$NODE_HOME/lib/node_modules/npm/bin/npm-cli.js" ci --prefix tools --no-aud
 
 python3 -m venv .venv-convert
 .venv-convert/bin/python -m pip install -q --disable-pip-version-check -r tools/requirements-convert.txt
+python3 -m venv .venv-checkov
+.venv-checkov/bin/python -m pip install -q --disable-pip-version-check -r tools/requirements-checkov.txt
 
 .venv/bin/python -m pytest "$@"

@@ -35,8 +35,9 @@ def test_manifests_pass_kubernetes_validate_strict(compiled):
     docs = [d for m in manifests for d in yaml.safe_load_all(Path(m).read_text())]
     core = [d for d in docs if not d["apiVersion"].startswith("argoproj.io/")]
     workloads = [m for m in manifests if not m.rsplit("/", 1)[-1].startswith("_")]
-    # ConfigMap, Deployment, Service, HPA per workload; the code; the namespace
-    assert len(core) == 4 * len(workloads) + 2
+    # ConfigMap, Deployment, Service, HPA, NetworkPolicy, PodDisruptionBudget per workload; the code;
+    # the namespace
+    assert len(core) == 6 * len(workloads) + 2
     # every object in the deployment's own namespace, never `default`
     (ns,) = [d for d in core if d["kind"] == "Namespace"]
     assert {d["metadata"]["namespace"] for d in docs if d["kind"] != "Namespace"} == {ns["metadata"]["name"]}
@@ -51,7 +52,18 @@ def test_manifest_content(compiled):
     pod = deployment["spec"]["template"]["spec"]
     assert pod["nodeSelector"] == {"node.kubernetes.io/instance-type": "g4dn.2xlarge",
                                    "topology.kubernetes.io/zone": "us-east-1-wl1-bos-wlz-1"}
-    assert pod["containers"][0]["resources"]["limits"] == {"nvidia.com/gpu": 1}
+    assert pod["containers"][0]["resources"]["limits"] == {"nvidia.com/gpu": 1, "cpu": "4", "memory": "16Gi"}
+    # only the gateway faces clients: the Service has its port alone, the NetworkPolicy admits it alone
+    assert [p["name"] for p in service["spec"]["ports"]] == ["gateway"]
+    assert docs["NetworkPolicy"]["spec"]["ingress"] == [{"ports": [{"protocol": "TCP", "port": "gateway"}]}]
+    assert docs["PodDisruptionBudget"]["spec"]["maxUnavailable"] == 1
+    for container in (*pod["initContainers"], *pod["containers"]):
+        security = container["securityContext"]
+        assert security["readOnlyRootFilesystem"] and not security["allowPrivilegeEscalation"], container["name"]
+        assert security["capabilities"] == {"drop": ["ALL"]} and security["runAsUser"] >= 10000
+        assert {"cpu", "memory"} <= set(container["resources"]["limits"]), container["name"]
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["automountServiceAccountToken"] is False
     fetch = pod["initContainers"][0]
     assert fetch["args"] == ["s3://field-ml/scene-seg/12/model.onnx", "/build/model.onnx",
                              "5d41402abc4b2a76b9719d911017c592ae5f1e6d8c0b1e4f3a2b1c0d9e8f7a6b"]

@@ -216,7 +216,8 @@ def test_no_rollout_no_argo(run, tmp_path):
     code, _, err = run("compile", str(path), "-o", str(tmp_path / "out"))
     assert code == 0, err
     kinds = [d["kind"] for d in yaml.safe_load_all((tmp_path / "out" / "boston-wlz" / "k8s" / "overlay.yaml").read_text())]
-    assert kinds == ["ConfigMap", "Deployment", "Service", "HorizontalPodAutoscaler"]
+    assert kinds == ["ConfigMap", "Deployment", "Service", "HorizontalPodAutoscaler", "NetworkPolicy",
+                     "PodDisruptionBudget"]
 
 
 def test_the_hpa_metric_comes_from_the_gateways_counter(docs):

@@ -40,6 +40,11 @@ STACK_PLACEHOLDER = "@@ stack name @@"
 REGION_PLACEHOLDER = "@@ region @@"  # becomes ${AWS::Region}, as the stack name does
 PORTS = (8000, 8002)  # vLLM's (an LLM stack): clients call it directly
 GATEWAY_DIR = "/opt/edgespec/gateway"
+# A regional stack's instances are its serving endpoints (no load balancer yet): each takes a public
+# IP, and only the gateway's ports are open, to ClientCidr. (A Wavelength instance takes a carrier IP.)
+PUBLIC_IP_WAIVER = {"id": "CKV_AWS_88", "comment": "the instances are the serving endpoints, called directly "
+                    "by clients: the security group admits only ClientCidr, on the gateway ports, and the "
+                    "model server listens on the instance's loopback"}
 
 
 def _ref(name: str) -> dict:
@@ -134,8 +139,8 @@ def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds
             "Tags": tags}},
         "InstanceProfile": {"Type": "AWS::IAM::InstanceProfile", "Properties": {"Roles": [_ref("InstanceRole")]}},
         "LaunchTemplate": {"Type": "AWS::EC2::LaunchTemplate",
-                           **({"Metadata": {"AWS::CloudFormation::Init": {"config": {"files": files}}}}
-                              if files else {}),
+                           "Metadata": {**({"AWS::CloudFormation::Init": {"config": {"files": files}}} if files else {}),
+                                        **({} if wavelength else {"checkov": {"skip": [PUBLIC_IP_WAIVER]}})},
                            "Properties": {"LaunchTemplateData": {
             "ImageId": _ref("ImageId"),
             "InstanceType": t.instance_type,

@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from edgespec import __version__
 from edgespec.diagnostics.codes import diag
-from edgespec.emit import argo, router
+from edgespec.emit import argo, k8s_security, router
 from edgespec.emit import pool as pool_mod
 from edgespec.emit.common import (
     budget_ms,
@@ -149,7 +149,8 @@ def _init_containers(spec: Spec, model: str, recipe, name: str, serving, toolcha
                       "args": [source.uri + ".calib", f"{BUILD}/calibration.cache", ""], "volumeMounts": mounts})
         build += ["--calibration-cache", f"{BUILD}/calibration.cache"]
     steps.append({"name": "build-engine", "image": toolchain["tensorrt"]["image"], "command": build,
-                  "resources": {"limits": {"nvidia.com/gpu": 1}},
+                  "resources": {"limits": {"nvidia.com/gpu": 1, "cpu": "4", "memory": "16Gi"},
+                                "requests": {"cpu": "2", "memory": "8Gi"}},
                   "volumeMounts": [*mounts, {"name": "models", "mountPath": MODELS},
                                    {"name": "gateway-code", "mountPath": GATEWAY_CODE_DIR, "readOnly": True}]})
     return steps
@@ -163,7 +164,6 @@ class Server(NamedTuple):
     init: list  # init containers: fetch, verify, build
     container: dict
     volumes: list
-    ports: list  # the Service's ports besides the gateway's
     images: list  # what the package identity hashes
 
 
@@ -177,7 +177,7 @@ def _triton(spec: Spec, workload: str, placement, serving, toolchain: dict, targ
         "ports": [{"name": "http", "containerPort": TRITON_HTTP},
                   {"name": "grpc", "containerPort": TRITON_GRPC},
                   {"name": "metrics", "containerPort": TRITON_METRICS}],
-        "resources": {"limits": {"nvidia.com/gpu": 1},
+        "resources": {"limits": {"nvidia.com/gpu": 1, "cpu": "4", "memory": "16Gi"},
                       "requests": {"cpu": "2", "memory": "8Gi"}},
         "readinessProbe": probe,
         "livenessProbe": {**probe, "httpGet": {"path": "/v2/health/live", "port": "http"}},
@@ -190,9 +190,6 @@ def _triton(spec: Spec, workload: str, placement, serving, toolchain: dict, targ
                   {"config.pbtxt": engine_config(name, serving)},
                   _init_containers(spec, placement.model, placement.recipe, name, serving, toolchain), container,
                   [{"name": "build", "emptyDir": {}}],
-                  [{"name": "http", "port": TRITON_HTTP, "targetPort": "http"},
-                   {"name": "grpc", "port": TRITON_GRPC, "targetPort": "grpc"},
-                   {"name": "metrics", "port": TRITON_METRICS, "targetPort": "metrics"}],
                   [toolchain["triton_server"]["image"], toolchain["tensorrt"]["image"]])
 
 
@@ -224,7 +221,7 @@ def _vllm(spec: Spec, workload: str, placement, serving, toolchain: dict, target
                  "--max-num-seqs", str(sequences), "--max-model-len", str(tokens),
                  "--tensor-parallel-size", str(gpus), "--dtype", "float16"],
         "ports": [{"name": "http", "containerPort": LLM_HTTP}],
-        "resources": {"limits": {"nvidia.com/gpu": gpus},
+        "resources": {"limits": {"nvidia.com/gpu": gpus, "cpu": str(8 * gpus), "memory": f"{32 * gpus}Gi"},
                       "requests": {"cpu": str(4 * gpus), "memory": f"{16 * gpus}Gi"}},
         "readinessProbe": {**probe, "initialDelaySeconds": 30},
         "livenessProbe": {**probe, "initialDelaySeconds": 300},
@@ -234,7 +231,7 @@ def _vllm(spec: Spec, workload: str, placement, serving, toolchain: dict, target
     gateway = {**gateway_config(spec, workload, name, target, serving),
                "mode": "llm", "server_url": f"http://127.0.0.1:{LLM_HTTP}",
                "max_tokens": gen.output_tokens if gen else None, "max_body_bytes": 1_000_000}
-    return Server(gateway, {}, init, container, [{"name": "shm", "emptyDir": {"medium": "Memory"}}], [],
+    return Server(gateway, {}, init, container, [{"name": "shm", "emptyDir": {"medium": "Memory"}}],
                   [toolchain["vllm"]["image"]])
 
 
@@ -298,7 +295,7 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
                 "metadata": {"labels": labels, "annotations": {
                     "prometheus.io/scrape": "true", "prometheus.io/port": str(GATEWAY),
                     "prometheus.io/path": "/metrics"}},
-                "spec": {
+                "spec": k8s_security.harden({
                     "nodeSelector": {k: v for k, v in node_selector.items() if v},
                     "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
                     "initContainers": [*server.init, *packages.init],
@@ -311,10 +308,10 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
                         "ports": [{"name": "gateway", "containerPort": GATEWAY}],
                         # memory for max_inflight answers of max_output_bytes (router.py bounds both)
                         "resources": {"requests": {"cpu": "250m", "memory": f"{memory}Mi"},
-                                      "limits": {"memory": f"{memory}Mi"}},
+                                      "limits": {"cpu": "1", "memory": f"{memory}Mi"}},
                         "readinessProbe": {"httpGet": {"path": "/healthz", "port": "gateway"}, "periodSeconds": 10},
-                        "securityContext": {"runAsNonRoot": True, "runAsUser": 65534,
-                                            "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
+                        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "gateway"}, "periodSeconds": 20,
+                                          "failureThreshold": 3},
                         "volumeMounts": [{"name": "gateway", "mountPath": GATEWAY_DIR, "readOnly": True},
                                          {"name": "gateway-code", "mountPath": GATEWAY_CODE_DIR, "readOnly": True},
                                          *packages.mounts],
@@ -322,10 +319,11 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
                     "volumes": [{"name": "models", "emptyDir": {}}, *server.volumes, *packages.volumes,
                                 {"name": "gateway", "configMap": {"name": f"{workload}-gateway"}},
                                 {"name": "gateway-code", "configMap": {"name": code["metadata"]["name"]}}],
-                },
+                }),
             },
         },
     }
+    deployment["metadata"]["annotations"] = {"checkov.io/skip1": k8s_security.DIGEST_WAIVER}
     service = {
         "apiVersion": "v1",
         "kind": "Service",
@@ -334,8 +332,8 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
             # Wavelength: clients on the carrier network reach the nodes' carrier IPs directly.
             "type": "NodePort" if t.zone else "ClusterIP",
             "selector": selector,
-            # an LLM server is reached through the gateway only
-            "ports": [*server.ports, {"name": "gateway", "port": GATEWAY, "targetPort": "gateway"}],
+            # the model server is reached through the gateway only (the NetworkPolicy holds it to that)
+            "ports": [{"name": "gateway", "port": GATEWAY, "targetPort": "gateway"}],
         },
     }
     scale_target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": workload}
@@ -361,7 +359,9 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
                 "target": {"type": "AverageValue", "averageValue": _quantity(scale.target_rps)}}}],
         },
     }
-    return [config_map, deployment, service, hpa, *rollout_docs]
+    security = [k8s_security.network_policy(workload, labels, selector, "gateway"),
+                k8s_security.disruption_budget(workload, labels, selector)]
+    return [config_map, deployment, service, hpa, *security, *rollout_docs]
 
 
 def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap):
