@@ -187,7 +187,8 @@ def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds
         "Parameters": {
             "ImageId": {"Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
                         "Default": toolchain["aws_ami"]["version"],
-                        "Description": "ECS GPU-optimized Amazon Linux 2 AMI (NVIDIA driver, Docker, container toolkit)"},
+                        "Description": "Deep Learning Base OSS Nvidia Driver GPU AMI, Amazon Linux 2023 (NVIDIA "
+                                       "driver, container toolkit)"},
             "KeyName": {"Type": "AWS::EC2::KeyPair::KeyName", "Description": "SSH key pair for the instances"},
             "ClientCidr": {"Type": "String", "AllowedPattern": r"^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$",
                            "Description": "CIDR of the clients allowed to call the model server"},
