@@ -110,9 +110,16 @@ def selectors(query: str) -> list:
     return found
 
 
+TOKEN = "test-gateway-token"  # what the Secret <workload>-gateway-token holds, in these tests
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
 def start_gateway(docs, tmp_path, monkeypatch, server_url: str):
+    """The gateway as the pod runs it: its code and settings, the Secret's token as a file."""
     (tmp_path / "router.py").write_text(docs["code"]["data"]["router.py"])
     (tmp_path / "gateway.json").write_text(docs["ConfigMap"]["data"]["gateway.json"])
+    (tmp_path / "token").write_text(TOKEN + "\n")
+    monkeypatch.setenv("EDGESPEC_TOKEN_FILE", str(tmp_path / "token"))  # the Secret volume's file, here
     monkeypatch.setenv("EDGESPEC_SERVER_URL", server_url)
     package = docs["Deployment"]["spec"]["template"]["spec"]["containers"][1]["env"][0]
     monkeypatch.setenv(package["name"], package["value"])
@@ -124,8 +131,8 @@ def start_gateway(docs, tmp_path, monkeypatch, server_url: str):
     return router, server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def call(url: str, data: bytes, content_type="application/octet-stream") -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": content_type})
+def call(url: str, data: bytes, content_type="application/octet-stream", auth=AUTH) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": content_type, **auth})
     try:
         with urllib.request.urlopen(request, timeout=10) as r:
             return r.status, json.loads(r.read())
@@ -266,7 +273,7 @@ def test_a_million_value_output_travels_as_binary_and_is_answered_within_the_bud
 
         request = urllib.request.Request(f"{base}/v1/infer", data=x.tobytes(), method="POST",
                                          headers={"Content-Type": "application/octet-stream",
-                                                  "Accept": "application/octet-stream"})
+                                                  "Accept": "application/octet-stream", **AUTH})
         start = time.perf_counter()
         with urllib.request.urlopen(request, timeout=30) as response:
             size = int(response.headers["Inference-Header-Content-Length"])
@@ -302,7 +309,7 @@ def test_the_gateways_memory_is_bounded(docs, tmp_path, monkeypatch):
     tiled_onnx(tmp_path / "model.onnx", values)
     triton = StandInTriton(tmp_path / "model.onnx", gateway["server_model"])
     x = np.array([[8.0, 0.0, 0.0, 0.0]], dtype=np.float32)
-    binary = {"Accept": "application/octet-stream"}
+    binary = {"Accept": "application/octet-stream", **AUTH}
     for bound, setting, status in (("max_output_bytes", 1_000_000, 503), ("output_budget_bytes", 1_000_000, 503),
                                    ("output_budget_bytes", 2_000_000, 200)):
         settings = {**gateway, bound: setting, "server_timeout_ms": 10_000}  # bounds, not the clock, decide
@@ -358,3 +365,32 @@ def test_requests_beyond_max_inflight_are_turned_away(docs, tmp_path, monkeypatc
         server.shutdown()
         server.server_close()
         triton.stop()
+
+
+def test_the_gateway_requires_the_secrets_token(docs, tmp_path, monkeypatch):
+    """The pod mounts the Secret <workload>-gateway-token where gateway.json says; without the right
+    bearer token a request is refused, and a gateway whose token file is missing does not start."""
+    gateway = json.loads(docs["ConfigMap"]["data"]["gateway.json"])
+    pod = docs["Deployment"]["spec"]["template"]["spec"]
+    container = next(c for c in pod["containers"] if c["name"] == "gateway")
+    (volume,) = [v for v in pod["volumes"] if "secret" in v]
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
+    assert gateway["auth"]["token_file"] == f"{mount['mountPath']}/token" and mount["readOnly"]
+    assert volume["secret"]["secretName"] == f"{docs['Deployment']['metadata']['name']}-gateway-token"
+    assert not any(d.get("kind") == "Secret" for d in docs.values() if isinstance(d, dict))  # never emitted
+    tiled_onnx(tmp_path / "model.onnx", 4)
+    triton = StandInTriton(tmp_path / "model.onnx", gateway["server_model"])
+    router, server, base = start_gateway(docs, tmp_path, monkeypatch, triton.url)
+    x = np.array([[1.0, 0.0, 0.0, 0.0]], dtype=np.float32)
+    try:
+        assert call(f"{base}/v1/infer", x.tobytes(), auth={})[0] == 401
+        assert call(f"{base}/v1/infer", x.tobytes(), auth={"Authorization": "Bearer wrong"})[0] == 401
+        assert call(f"{base}/v1/infer", x.tobytes())[0] == 200
+        assert urllib.request.urlopen(f"{base}/healthz", timeout=5).status == 200  # probes need no token
+    finally:
+        server.shutdown()
+        server.server_close()
+        triton.stop()
+    monkeypatch.setenv("EDGESPEC_TOKEN_FILE", str(tmp_path / "absent"))
+    with pytest.raises(SystemExit, match="cannot read the gateway's token"):
+        router.__class__(gateway, tmp_path)

@@ -19,6 +19,7 @@ from tests.conftest import ROOT, check_golden
 from tests.planner_helpers import model, spec
 from tests.tools import executable
 
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gateway-token-AbCdEf"  # a stack parameter
 AR = ROOT / "examples" / "ar-carrier-edge.yaml"
 
 
@@ -98,7 +99,11 @@ def test_ec2_stack_with_an_https_model(run, tmp_path):
     r = yaml.load(template.read_text(), Loader=_Loader)["Resources"]
     assert r["DefaultRoute"]["Properties"]["GatewayId"] == {"Ref": "InternetGateway"}
     policies = [p["PolicyName"] for p in r["InstanceRole"]["Properties"]["Policies"]]
-    assert policies == ["publish-serving-signal"]  # nothing on S3 to read
+    assert policies == ["read-gateway-token", "publish-serving-signal"]  # nothing on S3 to read
+    (token,) = r["InstanceRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    # the one secret the stack was given, read-only
+    assert token == {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                     "Resource": {"Ref": "GatewayTokenSecretArn"}}
     # count: 4 is a fixed pool: four instances, nothing to scale
     asg = r["AutoScalingGroup"]["Properties"]
     assert (asg["MinSize"], asg["DesiredCapacity"], asg["MaxSize"]) == ("4", "4", "4")
@@ -118,9 +123,11 @@ def test_hostile_object_keys(run, tmp_path, key):
     # the model, and an int8 engine's calibration cache beside it
     assert {"Fn::Sub": arn} in resources and all(x["Fn::Sub"] in (arn, arn + ".calib") for x in resources)
     sub = r["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
-    # the stack name and region are the only substitutions
-    assert sub.count("${") == sub.count("${!") + sub.count("${AWS::StackName}") + sub.count("${AWS::Region}")
+    # the stack name, the region and the token secret are the only substitutions
+    assert sub.count("${") == sub.count("${!") + sub.count("${AWS::StackName}") + sub.count("${AWS::Region}") \
+        + sub.count("${GatewayTokenSecretArn}")
     user_data = (sub.replace("${AWS::StackName}", "my-stack").replace("${AWS::Region}", "us-east-1")
+                 .replace("${GatewayTokenSecretArn}", SECRET_ARN)
                  .replace("${!", "${"))  # what the instance runs
     script = tmp_path / "user-data.sh"
     script.write_text(user_data)
@@ -187,7 +194,8 @@ def test_the_serving_signal_publisher_runs(run, tmp_path):
     out = compile_spec(run, tmp_path, AR.read_text())
     t = yaml.load((out / "boston-wlz" / "cloudformation.yaml").read_text(), Loader=_Loader)
     sub = t["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
-    user_data = sub.replace("${AWS::StackName}", "my-stack").replace("${!", "${")
+    user_data = sub.replace("${AWS::StackName}", "my-stack").replace("${GatewayTokenSecretArn}", SECRET_ARN) \
+        .replace("${!", "${")
     body = user_data.split("<<'PUBLISH'\n", 1)[1].split("\nPUBLISH\n", 1)[0]
     script = tmp_path / "edgespec-serving-signal"
     script.write_text(body + "\n")

@@ -64,26 +64,39 @@ def test_model_id_comes_from_the_catalog(project):
     assert routes["ask"]["timeout_ms"] == 1000 and routes["ask"]["max_tokens"] == 10
 
 
-def test_worker_answers_in_workerd(project, bundle):
-    requests = [
-        {"path": "/healthz", "method": "GET"},
-        {"path": "/v1/ask", "method": "POST", "body": json.dumps({"prompt": "hello"})},
-        {"path": "/v1/ask", "method": "POST", "body": json.dumps({"messages": [{"role": "user", "content": "hi"}]})},
-        {"path": "/v1/ask", "method": "POST", "body": "not json"},
-        {"path": "/v1/ask", "method": "POST", "body": json.dumps({"prompt": 42})},
-        {"path": "/v1/ask", "method": "GET"},
-        {"path": "/v1/nope", "method": "POST", "body": "{}"},
-        {"path": "/v1/ask", "method": "POST", "body": json.dumps({"prompt": "fail"})},
-        {"path": "/v1/ask", "method": "POST", "body": json.dumps({"prompt": "slow"})},
-    ]
+def _in_workerd(project, bundle, requests, *token):
     compat = json.loads((project / "wrangler.jsonc").read_text())["compatibility_date"]
     miniflare = str(TOOLS / "miniflare" / "dist" / "src" / "index.js")
     result = subprocess.run([node(), str(Path(__file__).parent / "workers" / "run_worker.mjs"), miniflare, str(bundle),
-                             compat, json.dumps(requests)], cwd=bundle.parent, capture_output=True, text=True, timeout=120)
+                             compat, json.dumps(requests), *token], cwd=bundle.parent, capture_output=True, text=True,
+                            timeout=120)
     assert result.returncode == 0, result.stderr
-    responses = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_worker_answers_in_workerd(project, bundle):
+    auth = {"Authorization": "Bearer s3cret-token"}
+    requests = [
+        {"path": "/healthz", "method": "GET"},
+        {"path": "/v1/ask", "method": "POST", "body": json.dumps({"prompt": "hello"}), "headers": auth},
+        {"path": "/v1/ask", "method": "POST", "body": json.dumps({"messages": [{"role": "user", "content": "hi"}]}),
+         "headers": auth},
+        {"path": "/v1/ask", "method": "POST", "body": "not json", "headers": auth},
+        {"path": "/v1/ask", "method": "POST", "body": json.dumps({"prompt": 42}), "headers": auth},
+        {"path": "/v1/ask", "method": "GET", "headers": auth},
+        {"path": "/v1/nope", "method": "POST", "body": "{}", "headers": auth},
+        {"path": "/v1/ask", "method": "POST", "body": json.dumps({"prompt": "fail"}), "headers": auth},
+        {"path": "/v1/ask", "method": "POST", "body": json.dumps({"prompt": "slow"}), "headers": auth},
+        {"path": "/v1/ask", "method": "POST", "body": json.dumps({"prompt": "hello"})},
+        {"path": "/v1/ask", "method": "POST", "body": json.dumps({"prompt": "hello"}),
+         "headers": {"Authorization": "Bearer s3cret-tokem"}},
+    ]
+    responses = _in_workerd(project, bundle, requests, "s3cret-token")
     statuses = [r["status"] for r in responses]
-    assert statuses == [200, 200, 200, 400, 400, 405, 404, 502, 504]
+    assert statuses == [200, 200, 200, 400, 400, 405, 404, 502, 504, 401, 401]
+    # without the secret the Worker serves no one (health stays open)
+    unset = _in_workerd(project, bundle, requests[:2])
+    assert [r["status"] for r in unset] == [200, 503] and "wrangler secret put" in unset[1]["body"]["error"]
     ok = responses[1]["body"]
     assert ok["model"] == "@cf/meta/llama-3.1-8b-instruct-fp8"
     assert ok["result"]["inputs"] == {"prompt": "hello", "max_tokens": 10}  # what env.AI.run received

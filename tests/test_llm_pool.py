@@ -20,6 +20,7 @@ import yaml
 from edgespec.emit.jetson import engine_name
 from edgespec.planner.types import Recipe
 from tests.tools import executable
+from tests.test_emit_aws import SECRET_ARN
 
 SPEC = {
     "apiVersion": "edgespec/v1", "kind": "EdgeDeployment", "metadata": {"name": "llm", "version": "1.0.0"},
@@ -100,7 +101,8 @@ def test_the_stack_runs_the_same_vllm(emitted):
     Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
     doc = yaml.load(template.read_text(), Loader=Loader)
     sub = doc["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
-    script = sub.replace("${AWS::StackName}", "stack").replace("${!", "${")
+    script = sub.replace("${AWS::StackName}", "stack").replace("${GatewayTokenSecretArn}", SECRET_ARN) \
+        .replace("${!", "${")
     (out / "user-data.sh").write_text(script)
     result = subprocess.run([executable("shellcheck"), str(out / "user-data.sh")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
@@ -209,9 +211,17 @@ def _gateway(emitted, tmp_path, monkeypatch, server_url, timeout_ms=None):
     return server, base, config
 
 
+def _auth() -> dict:
+    from tests.test_emit_argo import AUTH
+
+    return AUTH
+
+
 def _ask(base, body, timeout=10):
+    from tests.test_emit_argo import AUTH
+
     request = urllib.request.Request(f"{base}/v1/chat/completions", data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json", **AUTH})
     return urllib.request.urlopen(request, timeout=timeout)
 
 
@@ -237,7 +247,7 @@ def test_the_gateway_streams_the_planned_model(emitted, tmp_path, monkeypatch):
         assert vllm.requests[-1]["max_tokens"] == 5  # a client's own limit stands
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(urllib.request.Request(f"{base}/v1/chat/completions", data=b"not json",
-                                                          method="POST"), timeout=5)
+                                                          method="POST", headers=_auth()), timeout=5)
         assert err.value.code == 400
         metrics = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
         requests = [line for line in metrics.splitlines() if line.startswith("edgespec_requests_total{")]

@@ -50,7 +50,13 @@ BUILD = "/build"
 GATEWAY_DIR = "/etc/edgespec"
 GATEWAY_CODE_DIR = "/opt/edgespec"
 GATEWAY_PACKAGES_DIR = "/opt/edgespec-packages"  # Pillow and NumPy, for a gateway that decodes images
+TOKEN_DIR = "/etc/edgespec-token"  # the gateway's bearer token: key `token` of the Secret <workload>-gateway-token
 WORKSPACE_MIB = 4096  # TensorRT's builder workspace on a datacenter GPU
+
+
+def token_secret(workload: str) -> str:
+    """The Secret that holds a workload's gateway token (key `token`); the user creates it."""
+    return f"{workload}-gateway-token"
 
 
 def code_name(spec: Spec, target: str) -> str:
@@ -128,7 +134,8 @@ def gateway_config(spec: Spec, workload: str, model: str, target: str, serving) 
     return {"workload": workload, "target": target, "mode": "server",
             "server_url": f"http://127.0.0.1:{TRITON_HTTP}", "server_model": model,
             "server_timeout_ms": timeout_ms(budget_ms(spec, workload), serving.p95_ms if serving else None),
-            "port": GATEWAY, "telemetry": None, **gateway_limits(pool_mod.engine_batch(serving))}
+            "port": GATEWAY, "telemetry": None, **gateway_limits(pool_mod.engine_batch(serving)),
+            "auth": {"token_file": f"{TOKEN_DIR}/token"}}
 
 
 def _init_containers(spec: Spec, model: str, recipe, name: str, serving, toolchain: dict) -> list[dict]:
@@ -314,11 +321,16 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
                                           "failureThreshold": 3},
                         "volumeMounts": [{"name": "gateway", "mountPath": GATEWAY_DIR, "readOnly": True},
                                          {"name": "gateway-code", "mountPath": GATEWAY_CODE_DIR, "readOnly": True},
+                                         {"name": "gateway-token", "mountPath": TOKEN_DIR, "readOnly": True},
                                          *packages.mounts],
                     }],
                     "volumes": [{"name": "models", "emptyDir": {}}, *server.volumes, *packages.volumes,
                                 {"name": "gateway", "configMap": {"name": f"{workload}-gateway"}},
-                                {"name": "gateway-code", "configMap": {"name": code["metadata"]["name"]}}],
+                                {"name": "gateway-code", "configMap": {"name": code["metadata"]["name"]}},
+                                # not emitted: create it (kubectl create secret generic <workload>-gateway-token
+                                # --from-literal=token=...); the pod does not start without it
+                                {"name": "gateway-token", "secret": {"secretName": token_secret(workload),
+                                                                     "defaultMode": 0o440}}],
                 }),
             },
         },

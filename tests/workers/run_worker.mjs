@@ -1,9 +1,10 @@
 // Runs a built Worker bundle in workerd (through miniflare) with a stub Workers AI binding, sends
 // the requests given as JSON, and prints the responses as JSON. Used by tests/test_emit_workers.py.
-//   node run_worker.mjs MINIFLARE_MAIN BUNDLE COMPAT_DATE REQUESTS_JSON
+//   node run_worker.mjs MINIFLARE_MAIN BUNDLE COMPAT_DATE REQUESTS_JSON [TOKEN]
+// TOKEN, when given, is the Worker's EDGESPEC_TOKEN secret (as `wrangler secret put` would set it).
 import { pathToFileURL } from "node:url";
 
-const [miniflareMain, bundle, compatibilityDate, requestsJson] = process.argv.slice(2);
+const [miniflareMain, bundle, compatibilityDate, requestsJson, token] = process.argv.slice(2);
 const { Miniflare } = await import(pathToFileURL(miniflareMain).href);
 
 const stub = `
@@ -21,6 +22,7 @@ export default { fetch() { return new Response("ai stub"); } };
 const mf = new Miniflare({
   workers: [
     { name: "main", modules: true, scriptPath: bundle, compatibilityDate,
+      bindings: token === undefined ? {} : { EDGESPEC_TOKEN: token },
       serviceBindings: { AI: { name: "ai-stub", entrypoint: "AiStub" } } },
     { name: "ai-stub", modules: true, script: stub, compatibilityDate },
   ],

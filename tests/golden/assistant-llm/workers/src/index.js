@@ -76,11 +76,28 @@ async function inputs(request, route) {
   }
 }
 
+// Callers present the bearer token the Worker's secret holds (wrangler secret put EDGESPEC_TOKEN),
+// compared in constant time. Without the secret the Worker serves no one: never open by accident.
+function authorized(request, token) {
+  const header = request.headers.get("authorization") || "";
+  const given = header.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : "";
+  const encoder = new TextEncoder();
+  const a = encoder.encode(given);
+  const b = encoder.encode(token);
+  return a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
+}
+
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === "/healthz") {
       return reply(200, { routes: Object.keys(config.routes) });
+    }
+    if (typeof env.EDGESPEC_TOKEN !== "string" || env.EDGESPEC_TOKEN.length === 0) {
+      return reply(503, { error: "no token configured: run `wrangler secret put EDGESPEC_TOKEN`" });
+    }
+    if (!authorized(request, env.EDGESPEC_TOKEN)) {
+      return reply(401, { error: "a bearer token is required (Authorization: Bearer <token>)" });
     }
     const match = url.pathname.match(/^\/v1\/([a-z0-9-]+)$/);
     const route = match ? config.routes[match[1]] : undefined;

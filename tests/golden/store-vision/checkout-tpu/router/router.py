@@ -30,7 +30,9 @@ image itself (Content-Type image/jpeg or image/png): the router decodes it, resi
 input's height and width, scales and normalises it, lays it out NCHW or NHWC (Pillow and NumPy),
 and forwards the image as it came (not the tensor) when it escalates. The answer carries an "id". With `Accept: application/octet-stream` the answer's outputs come as
 binary tensor data too: a JSON header of `Inference-Header-Content-Length` bytes whose outputs
-give datatype, shape and binary_data_size, then the tensors' bytes in order. POST /v1/feedback {"id": ..., "label": <class index>} when a label
+give datatype, shape and binary_data_size, then the tensors' bytes in order. With a token configured (`auth.token_file`, or EDGESPEC_TOKEN_FILE), every POST needs
+`Authorization: Bearer <token>` (401 otherwise); GET /healthz and /metrics stay open for probes
+and scrapes. POST /v1/feedback {"id": ..., "label": <class index>} when a label
 arrives. GET /healthz, GET /metrics (Prometheus text). With a telemetry endpoint configured, the
 same metrics are pushed as OTLP/HTTP JSON; exports that fail are kept in a bounded spool on disk
 and sent, oldest first, once the endpoint answers again.
@@ -38,6 +40,7 @@ and sent, oldest first, once the endpoint answers again.
 
 import argparse
 import collections
+import hmac
 import json
 import math
 import os
@@ -290,6 +293,7 @@ class Router:
         self.slots = threading.BoundedSemaphore(config.get("max_inflight", MAX_INFLIGHT))
         self.budget = Budget(config.get("output_budget_bytes", OUTPUT_BUDGET_BYTES))
         self.held = threading.local()  # the answer bytes this request holds, until its answer is sent
+        self.token = _token(os.environ.get("EDGESPEC_TOKEN_FILE") or (config.get("auth") or {}).get("token_file"))
         self.answers = collections.OrderedDict()  # id -> predicted class, for labelled feedback
         self.lock = threading.Lock()
         self.exporter = None
@@ -362,6 +366,14 @@ class Router:
         if min(scores) < 0 or top > 1 or abs(math.fsum(scores) - 1) > 1e-3:
             return 1.0 / math.fsum(math.exp(s - top) for s in scores)
         return float(top)
+
+    def authorized(self, header):
+        """Without a token configured (a device's router, on its loopback) every caller is; with one,
+        only `Authorization: Bearer <token>`, compared in constant time."""
+        if self.token is None:
+            return True
+        scheme, _, given = (header or "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), self.token)
 
     def hold(self, n):
         self.budget.take(n)
@@ -480,6 +492,21 @@ class Router:
             depth = len(self.queue)
         self.metrics.set("edgespec_queue_depth", self.workload, depth)
         return self.metrics.prometheus()
+
+
+def _token(path):
+    """The bearer token clients must present, from a file the platform's secret store fills (a
+    Kubernetes Secret volume, a file the instance fetched from Secrets Manager). A configured file
+    that is missing or empty stops the gateway: it never serves open by accident."""
+    if not path:
+        return None
+    try:
+        token = pathlib.Path(path).read_text().strip().encode()
+    except OSError as err:
+        raise SystemExit(f"{path}: cannot read the gateway's token ({err.strerror}); it never serves without it")
+    if not token:
+        raise SystemExit(f"{path}: the gateway's token is empty")
+    return token
 
 
 def device_id():
@@ -750,6 +777,10 @@ def handler(router):
 
         def do_POST(self):  # noqa: N802
             length = int(self.headers.get("Content-Length", "0"))
+            if not router.authorized(self.headers.get("Authorization")):
+                router.count("unauthorized")
+                self.close_connection = True  # the body is not read
+                return self._send(401, {"error": "a bearer token is required (Authorization: Bearer <token>)"})
             if router.mode == "llm":
                 if self.path not in ("/v1/chat/completions", "/v1/completions"):
                     return self._send(404, {"error": "not found"})
