@@ -35,9 +35,17 @@ def check_structure(config: dict) -> None:
         for kind, section in (("receivers", "receivers"), ("processors", "processors"), ("exporters", "exporters")):
             for name in pipeline[kind]:
                 assert name in config[section], (kind, name)
-        assert pipeline["processors"][0] == "memory_limiter" and pipeline["processors"][-1] == "batch"
-    queue = config["exporters"]["otlphttp"]["sending_queue"]
+        assert pipeline["processors"][0] == "memory_limiter" and "batch" not in pipeline["processors"]
+    # batching in the exporter, behind the persistent queue (the batch processor is being retired)
+    assert "batch" not in config["processors"]
+    exporter = config["exporters"]["otlphttp"]
+    queue = exporter["sending_queue"]
     assert queue["enabled"] and queue["storage"] in config["extensions"]
+    assert set(queue["batch"]) == {"flush_timeout", "sizer", "min_size"} and queue["batch"]["sizer"] == "items"
+    # the backend's token from a file the device's secret store fills, over TLS
+    authenticator = exporter["auth"]["authenticator"]
+    assert authenticator in service["extensions"] and config["extensions"][authenticator]["filename"].startswith("/")
+    assert exporter["endpoint"].startswith("https://")
 
 
 def test_store_fleet_config(store):
@@ -67,3 +75,16 @@ def test_pii_never_leaves(hospital):
         assert {"edgespec.input", "edgespec.output"} <= deleted
         assert "attributes/pii" in config["service"]["pipelines"]["traces"]["processors"]
         assert config["exporters"]["otlphttp"]["sending_queue"]["queue_size"] == 2 * 24 * 3600 // 5 * 2  # 2d, 2 pipelines
+
+
+def test_plain_http_off_the_device_is_refused(run, tmp_path):
+    """ES320 at the endpoint's line; a collector on the device itself may take plain HTTP."""
+    text = (ROOT / "examples" / "store-vision.yaml").read_text()
+    for endpoint, refused in (("http://otel.example.com:4318", True), ("http://127.0.0.1:4318", False),
+                              ("https://otel.example.com:4318", False)):
+        path = tmp_path / "spec.yaml"
+        path.write_text(text.replace("https://otel.example.com:4318", endpoint))
+        code, out, _ = run("validate", str(path), "--format", "json")
+        found = [(d["code"], d["line"]) for d in json.loads(out)["diagnostics"]]
+        line = next(i + 1 for i, x in enumerate(path.read_text().splitlines()) if endpoint in x)
+        assert (("ES320", line) in found) == refused and code == (1 if refused else 0), found

@@ -202,6 +202,12 @@ _ALL = [
          "value per channel on float inputs.",
          "Declare `encoding: jpeg` (or png) for compressed frames, or fix the shape, layout or normalize values "
          "the message names."),
+    Code("ES320", "telemetry over plain HTTP", E,
+         "`telemetry.endpoint` is where every device sends its metrics and traces, with the backend's "
+         "bearer token. Over `http://` to another host they would cross the network unencrypted, so "
+         "edgespec requires TLS (`https://`); only a collector on the device itself (localhost) may use "
+         "plain HTTP.",
+         "Use the endpoint's https:// address (OTLP/HTTP over TLS, usually port 4318 or 443)."),
     # -- ES4xx: the catalog ------------------------------------------------------------------------
     Code("ES401", "unknown hardware", E,
          "The hardware id is not in edgespec's catalog. `edgespec catalog` lists the ids.",

@@ -23,6 +23,7 @@ from edgespec.spec.models import Spec
 
 QUEUE_DIR = "/var/lib/edgespec/otel-queue"
 BATCH_SECONDS = 5
+TOKEN_FILE = "/etc/edgespec/otlp-token"  # the OTLP backend's bearer token on the device
 PII_ATTRIBUTES = ("edgespec.input", "edgespec.output", "http.request.body", "http.response.body")
 SCRAPE = {"jetson": [("triton", "127.0.0.1:8002")], "coral": []}
 
@@ -38,7 +39,6 @@ def config(spec: Spec, target: str, kind: str, package: str, pii: bool) -> dict:
             {"key": "edgespec.target", "value": target, "action": "upsert"},
             {"key": "edgespec.hardware", "value": spec.targets[target].hardware, "action": "upsert"}]},
         "probabilistic_sampler": {"sampling_percentage": round(telemetry.sample_rate * 100, 4)},
-        "batch": {"send_batch_size": 512, "timeout": f"{BATCH_SECONDS}s"},
     }
     trace_processors = ["memory_limiter", "probabilistic_sampler", "resource"]
     if pii:
@@ -53,12 +53,12 @@ def config(spec: Spec, target: str, kind: str, package: str, pii: bool) -> dict:
             for name, address in scrape]}}
         metric_receivers.append("prometheus")
     pipelines = {
-        "traces": {"receivers": ["otlp"], "processors": [*trace_processors, "batch"], "exporters": ["otlphttp"]},
-        "metrics": {"receivers": metric_receivers, "processors": ["memory_limiter", "resource", "batch"],
+        "traces": {"receivers": ["otlp"], "processors": trace_processors, "exporters": ["otlphttp"]},
+        "metrics": {"receivers": metric_receivers, "processors": ["memory_limiter", "resource"],
                     "exporters": ["otlphttp"]},
     }
     if not pii:
-        pipelines["logs"] = {"receivers": ["otlp"], "processors": ["memory_limiter", "resource", "batch"],
+        pipelines["logs"] = {"receivers": ["otlp"], "processors": ["memory_limiter", "resource"],
                              "exporters": ["otlphttp"]}
     queue_batches = math.ceil(telemetry.offline_buffer / BATCH_SECONDS) * len(pipelines)
     return {
@@ -66,16 +66,24 @@ def config(spec: Spec, target: str, kind: str, package: str, pii: bool) -> dict:
             "file_storage/queue": {"directory": QUEUE_DIR, "timeout": "10s",
                                    "compaction": {"on_start": True, "on_rebound": True, "directory": QUEUE_DIR}},
             "health_check": {"endpoint": "127.0.0.1:13133"},
+            # the backend's bearer token, from a file the device's secret store fills (re-read when it changes)
+            "bearertokenauth/otlp": {"filename": TOKEN_FILE},
         },
         "receivers": receivers,
         "processors": processors,
         "exporters": {"otlphttp": {
-            "endpoint": telemetry.endpoint,
-            "sending_queue": {"enabled": True, "storage": "file_storage/queue", "queue_size": queue_batches},
+            "endpoint": telemetry.endpoint,  # https: validation refuses plain HTTP off the device (ES320)
+            "auth": {"authenticator": "bearertokenauth/otlp"},
+            # batching in the exporter (the batch processor is being retired: collector#13582), behind
+            # the persistent queue so a device that is offline keeps what it could not send
+            "sending_queue": {"enabled": True, "storage": "file_storage/queue", "sizer": "requests",
+                              "queue_size": queue_batches,
+                              "batch": {"flush_timeout": f"{BATCH_SECONDS}s", "sizer": "items", "min_size": 512}},
             "retry_on_failure": {"enabled": True, "initial_interval": "5s", "max_interval": "5m",
                                  "max_elapsed_time": f"{int(telemetry.offline_buffer)}s"},
         }},
-        "service": {"extensions": ["file_storage/queue", "health_check"], "pipelines": pipelines},
+        "service": {"extensions": ["file_storage/queue", "health_check", "bearertokenauth/otlp"],
+                    "pipelines": pipelines},
     }
 
 

@@ -72,7 +72,9 @@ def _option_figures(ctx: Context, device: Device, stages: list[Stage], runtime: 
     out = []
     for i, stage in enumerate(stages):
         for recipe in _recipes(ctx, device, stage):
-            w = estimate.held(work(ctx, stage, recipe), runtime, ctx.root.architecture)
+            # the declared attention shape is the model's; a variant's is the default for its size
+            architecture = ctx.root.architecture if stage.name == ctx.root_name else None
+            w = estimate.held(work(ctx, stage, recipe), runtime, architecture)
             size = w.weight_bytes / 1e6 if w.bits_per_weight is not None else size_mb(stage, recipe)
             out.append((i, recipe, w, accuracy(ctx, stage, recipe), size))
     return out

@@ -19,7 +19,7 @@ from edgespec.validate.schema_errors import suggest
 # schema/pydantic agreement test).
 NOT_IN_SCHEMA = {
     "ES106", "ES301", "ES302", "ES303", "ES304", "ES305", "ES306", "ES307", "ES308", "ES309",
-    "ES310", "ES311", "ES313", "ES315", "ES316", "ES317", "ES318", "ES319", "ES402", "ES403", "ES405", "ES406", "ES407",
+    "ES310", "ES311", "ES313", "ES315", "ES316", "ES317", "ES318", "ES319", "ES320", "ES402", "ES403", "ES405", "ES406", "ES407",
 }
 
 
@@ -48,7 +48,24 @@ def check(spec: Spec, source: SourceMap) -> list[Diagnostic]:
     _targets(spec, report)
     _workloads(spec, report)
     _rollout(spec, report)
+    _telemetry(spec, report)
     return report.found
+
+
+LOOPBACK = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+def _telemetry(spec: Spec, report: _Reporter) -> None:
+    """Telemetry leaves the device: over TLS, unless it goes to the device itself (a local collector)."""
+    if spec.telemetry is None:
+        return
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(spec.telemetry.endpoint)
+    if parts.scheme == "http" and (parts.hostname or "") not in LOOPBACK:
+        report("ES320", f"telemetry goes to {parts.hostname} over plain HTTP: device metrics and traces (and the "
+               "backend's token) would cross the network unencrypted", "/telemetry/endpoint",
+               hint=f"use https://{parts.netloc}{parts.path} (OTLP/HTTP over TLS)")
 
 
 def _models(spec: Spec, report: _Reporter) -> None:
