@@ -10,7 +10,11 @@ from edgespec.validate import validate
 
 
 def model(task="image-classification", params="25M", gflops=8.0, accuracy=0.9, **extra) -> dict:
+    """A model; it declares a TensorRT calibration cache (so int8 is open on Jetsons and GPU pools)
+    unless `calibration=None` is passed."""
+    calibration = extra.pop("calibration", {"uri": "s3://m/model.cache"})
     return {"task": task, "source": {"uri": "s3://m/model.onnx", "format": extra.pop("format", "onnx")},
+            **({"calibration": calibration} if calibration else {}),
             "params": params, "gflops": gflops,
             "input": extra.pop("input", {"shape": [1, 3, 224, 224], "dtype": "uint8"}),
             "accuracy": {"metric": "top1", "value": accuracy}, **extra}

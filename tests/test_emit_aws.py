@@ -56,6 +56,7 @@ def ec2_spec(uri: str) -> str:
                {"w": {"model": "clf", "data_source": ["cam"], "latency": {"p95_ms": 500}, "throughput": {"rps": 1},
                       "pattern": "cloud"}})
     doc["models"]["clf"]["source"]["uri"] = uri
+    doc["models"]["clf"]["calibration"] = {"uri": uri + ".cache"}  # an int8 engine's cache, beside it
     return yaml.safe_dump(doc, sort_keys=False)
 
 
@@ -120,8 +121,8 @@ def test_hostile_object_keys(run, tmp_path, key):
     r = yaml.load(template.read_text(), Loader=_Loader)["Resources"]
     resources = r["InstanceRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"]
     arn = "arn:${AWS::Partition}:s3:::" + key.replace("${", "${!")
-    # the model, and an int8 engine's calibration cache beside it
-    assert {"Fn::Sub": arn} in resources and all(x["Fn::Sub"] in (arn, arn + ".calib") for x in resources)
+    # the model, and the int8 engine's declared calibration cache
+    assert {"Fn::Sub": arn} in resources and all(x["Fn::Sub"] in (arn, arn + ".cache") for x in resources)
     sub = r["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
     # the stack name, the region and the token secret are the only substitutions
     assert sub.count("${") == sub.count("${!") + sub.count("${AWS::StackName}") + sub.count("${AWS::Region}") \

@@ -256,12 +256,16 @@ def _recipe(out: Path, target: str) -> dict:
 
 
 def test_models_are_the_components_artifacts_and_install_needs_no_aws_cli(out, tmp_path):
-    """The nucleus downloads the Jetson's S3 models as the component's artifacts (with the device's
-    role): build_engine.sh copies them from {artifacts:path} on a device without the AWS CLI, sets
-    the planned power mode first, and still verifies each model's sha256."""
+    """The nucleus downloads the Jetson's S3 models and their INT8 calibration caches as the
+    component's artifacts (with the device's role): build_engine.sh copies them from {artifacts:path}
+    on a device without the AWS CLI, sets the planned power mode first, and still verifies each
+    file's sha256; the package hashes what it ships (the caches' digests are in package.json)."""
     recipe = _recipe(out, "store-orin")
     package = json.loads((out / "store-orin" / "package.json").read_text())
-    sources = sorted({m["uri"] for m in package["models"] if m["uri"].startswith("s3://")})
+    calibrations = [m["calibration"] for m in package["models"] if "calibration" in m]
+    assert calibrations and all(c["sha256"] for c in calibrations)
+    sources = sorted({m["uri"] for m in package["models"] if m["uri"].startswith("s3://")}
+                     | {c["uri"] for c in calibrations if c["uri"].startswith("s3://")})
     artifacts = recipe["Manifests"][0]["Artifacts"]
     assert [a["URI"] for a in artifacts[1:]] == sources and all(a["Permission"] == {"Read": "OWNER"}
                                                                   for a in artifacts[1:])
@@ -273,6 +277,7 @@ def test_models_are_the_components_artifacts_and_install_needs_no_aws_cli(out, t
     artifacts_dir.mkdir()
     (model,) = package["models"]
     (artifacts_dir / model["uri"].rsplit("/", 1)[-1]).write_bytes(b"onnx")
+    (artifacts_dir / model["calibration"]["uri"].rsplit("/", 1)[-1]).write_bytes(b"cache")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "trtexec").write_text('#!/usr/bin/env bash\ntouch "$TRT_RAN"\n')
@@ -281,14 +286,13 @@ def test_models_are_the_components_artifacts_and_install_needs_no_aws_cli(out, t
     (bin_dir / "sha256sum").chmod(0o755)
     bundle = tmp_path / "bundle"  # the script works in its own folder
     shutil.copytree(out / "store-orin", bundle)
-    (bundle / "calibration").mkdir()
-    (bundle / "calibration" / "shelf-detector-int8.cache").write_text("cache")
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "TRTEXEC": str(bin_dir / "trtexec"), "TRT_RAN": str(tmp_path / "ran"),
            "EDGESPEC_ARTIFACTS": str(artifacts_dir)}
     assert subprocess.run(["bash", "-c", "command -v aws"], env=env).returncode != 0
     result = subprocess.run(["bash", str(bundle / "build_engine.sh")], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert (bundle / "models" / f"{model['model']}-int8.onnx").read_bytes() == b"onnx" and (tmp_path / "ran").exists()
+    assert (bundle / "calibration" / f"{model['model']}-int8.cache").read_bytes() == b"cache"  # fetched, not made
     # without the artifact and without the CLI: says what to do
     del env["EDGESPEC_ARTIFACTS"]
     (bundle / "models" / f"{model['model']}-int8.onnx").unlink()

@@ -108,11 +108,26 @@ def test_fp16_on_dla_with_dynamic_batching(run, tmp_path):
     assert any(f.startswith("--memPoolSize=workspace:") for f in flags)
 
 
-def test_int8_needs_a_calibration_cache(run, tmp_path):
-    out = compile_doc(run, tmp_path, _jetson_doc(optimize={"precision": "int8", "prune": "none"}))
+def test_int8_is_built_from_the_declared_calibration_cache(run, tmp_path):
+    """The spec's cache is fetched and verified, then given to trtexec; without one the planner
+    does not choose int8 for a TensorRT engine, and says what to declare."""
+    doc = _jetson_doc(optimize={"precision": "int8", "prune": "none"})
+    doc["models"]["det"]["calibration"] = {"uri": "s3://m/det-500-frames.cache", "sha256": "ab" * 32}
+    out = compile_doc(run, tmp_path, doc)
     flags = _trtexec_flags(out)
     assert "--int8" in flags and any(f.startswith("--calib=calibration/det-int8") for f in flags)
+    script = (out / "cam" / "build_engine.sh").read_text()
+    assert f"fetch s3://m/det-500-frames.cache calibration/det-int8.cache {'ab' * 32}\n" in script
     assert "polygraphy convert" in (out / "cam" / "README.md").read_text()
+    del doc["models"]["det"]["calibration"]
+    path = tmp_path / "uncalibrated.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    code, text, _ = run("plan", str(path), "--format", "json")
+    workload = json.loads(text)["workloads"]["w"]
+    assert workload["chosen"] is None if "chosen" in workload else not workload["placements"]
+    reasons = [x for r in workload["rejected"] for x in r["reasons"]]
+    assert any("int8 on jetson-agx-orin-64gb is a TensorRT engine built from a calibration cache; declare "
+               "`calibration:`" in x for x in reasons), reasons
 
 
 def stand_ins(tmp_path: Path, aws: str, trtexec: str, **env: str) -> dict:

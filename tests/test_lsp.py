@@ -42,11 +42,13 @@ def test_unknown_hardware_with_a_suggestion(server, tmp_path):
 
 def test_infeasible_budget_and_privacy_conflict(server, tmp_path):
     text = BASE.replace("latency: {p50_ms: 20, p95_ms: 50}", "latency: {p95_ms: 0.01}") \
-        .replace("privacy: {raw_data: site, features: region}", "privacy: {raw_data: device, features: device}")
+        .replace("privacy: {raw_data: site, features: region}", "privacy: {raw_data: device, features: device}") \
+        .replace("    params: 3.2M\n", "    params: 3.2M\n    calibration: {uri: s3://m/det.cache}\n") \
+        .replace("distilled_from: det}", "distilled_from: det, calibration: {uri: s3://m/tiny.cache}}")
     uri = server.open(tmp_path / "c.yaml", text)
     (d,) = server.diagnostics(uri)
-    assert d["code"] == "ES501" and d["range"]["start"]["line"] == 31  # at the workload's name
-    assert "latency: p95" in d["message"] and "privacy: raw_data=device" in d["message"]
+    assert d["code"] == "ES501" and d["range"]["start"]["line"] == 32  # at the workload's name
+    assert "latency: p95" in d["message"] and "privacy: raw_data=device" in d["message"], d["message"]
 
 
 def test_hover_shows_the_plan(server, tmp_path):

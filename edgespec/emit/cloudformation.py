@@ -19,6 +19,7 @@ from edgespec import __version__
 from edgespec.emit import kubernetes, router
 from edgespec.emit import pool as pool_mod
 from edgespec.emit.common import (
+    calibration_of,
     gateway_memory_mib,
     generates,
     input_config,
@@ -104,7 +105,7 @@ def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds
     else:
         ports, what = PORTS, f"the model server for {spec.metadata.name}/{target}"
     # Fn::Sub reads `${...}` in the object key as a substitution: `${!` writes a literal `${`.
-    reads = [m["uri"] for m in models] + [m["uri"] + ".calib" for m in models if m["precision"] == "int8"]
+    reads = [m["uri"] for m in models] + [m["calibration_uri"] for m in models if m["calibration_uri"]]
     if llm is not None:
         reads.append(llm["uri"] + "*")  # every file of the checkpoint's folder
     objects = sorted({f"arn:${{AWS::Partition}}:s3:::{uri[len('s3://'):].replace('${', '${!')}"
@@ -239,8 +240,11 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
             batch = pool_mod.engine_batch(serving)
             previous = models.get(name)
             if previous is None or batch > previous["max_batch"]:  # several workloads: the largest batch
+                calibration = calibration_of(spec, p.model) if p.recipe.precision == "int8" else None
                 models[name] = {"name": name, "model": p.model, "uri": src.uri, "sha256": src.sha256 or "",
                                 "precision": p.recipe.precision, "max_batch": batch,
+                                "calibration_uri": calibration.uri if calibration else "",
+                                "calibration_sha256": (calibration.sha256 or "") if calibration else "",
                                 "config": kubernetes.engine_config(name, serving)}
             gateways.append({**kubernetes.gateway_config(spec, workload, name, target, serving),
                              "auth": {"token_file": f"{GATEWAY_DIR}/token"},

@@ -29,6 +29,13 @@ def model_source(spec: Spec, model: str) -> Source:
     return variant.source if variant is not None and variant.source else root.source
 
 
+def calibration_of(spec: Spec, model: str):
+    """The INT8 calibration cache declared for a model or variant (None when it declares none)."""
+    root = root_model(spec, model)
+    variant = root.variants.get(model)
+    return variant.calibration if variant is not None else root.calibration
+
+
 # What a gateway accepts in one request body besides the input itself: an image may arrive larger
 # than planned (a sharper frame); a body past this bound is refused before it is read.
 MAX_IMAGE_BYTES = 20_000_000

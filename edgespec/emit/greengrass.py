@@ -29,7 +29,7 @@ from edgespec import __version__, catalog
 from edgespec.diagnostics.codes import diag
 from edgespec.emit import rollback as rollback_mod
 from edgespec.emit import router
-from edgespec.emit.common import model_source, placements_on
+from edgespec.emit.common import calibration_of, model_source, placements_on
 from edgespec.emit.package import content_sha256, file_hashes, identity
 from edgespec.emit.serialize import json_bytes, yaml_documents
 from edgespec.emit.templating import render
@@ -93,15 +93,16 @@ def model_artifacts(spec: Spec, plan: Plan, target: str, kind: str) -> tuple[lis
         return [], []
     uris, by_name, collisions = [], {}, []
     for workload, _, p in placements_on(plan, target, roles=("device",)):
-        uri = model_source(spec, p.model).uri
-        if not uri.startswith("s3://") or uri in uris:
-            continue
-        name = uri.rsplit("/", 1)[-1]
-        if name in by_name:
-            collisions.append((workload, uri))
-            continue
-        by_name[name] = uri
-        uris.append(uri)
+        calibration = calibration_of(spec, p.model) if p.recipe.precision == "int8" else None
+        for uri in (model_source(spec, p.model).uri, *([calibration.uri] if calibration else [])):
+            if not uri.startswith("s3://") or uri in uris:
+                continue
+            name = uri.rsplit("/", 1)[-1]
+            if name in by_name:
+                collisions.append((workload, uri))
+                continue
+            by_name[name] = uri
+            uris.append(uri)
     return sorted(uris), collisions
 
 
@@ -135,8 +136,10 @@ def _models(spec: Spec, plan: Plan, target: str) -> list[dict]:
     out = []
     for workload, candidate, p in placements_on(plan, target):
         source = model_source(spec, p.model)
+        calibration = calibration_of(spec, p.model) if p.recipe.precision == "int8" else None
         out.append({"workload": workload, "pattern": candidate.pattern, "role": p.role, "model": p.model,
                     "uri": source.uri, "sha256": source.sha256,
+                    **({"calibration": {"uri": calibration.uri, "sha256": calibration.sha256}} if calibration else {}),
                     "recipe": {"precision": p.recipe.precision, "prune": p.recipe.prune, "variant": p.recipe.variant,
                                "accelerator": p.recipe.accelerator, "label": p.recipe.label()}})
     return out

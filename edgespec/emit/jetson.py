@@ -20,6 +20,7 @@ from edgespec import __version__, catalog
 from edgespec.catalog import value
 from edgespec.emit.common import (
     budget_ms,
+    calibration_of,
     generates,
     model_source,
     no_llm_runtime,
@@ -48,6 +49,8 @@ class Engine:
     uri: str
     sha256: str
     flags: tuple[str, ...]
+    calibration_uri: str = ""  # int8: the declared TensorRT calibration cache
+    calibration_sha256: str = ""
 
     @property
     def env(self) -> str:
@@ -167,9 +170,11 @@ def engines(spec: Spec, plan: Plan, target: str, source: SourceMap, diagnostics:
             delay = min(d for d in (delay, previous.queue_delay_us) if d) if (delay or previous.queue_delay_us) else 0
         flags = _flags(p.recipe, input_name, root.input.shape, batch, workspace)
         flags = tuple(f.format(name=name) for f in flags)
+        calibration = calibration_of(spec, p.model) if p.recipe.precision == "int8" else None
         found[name] = Engine(name, p.model, p.recipe,
                              tuple(sorted({*(previous.workloads if previous else ()), workload})),
-                             batch, delay, src.uri, src.sha256 or "", flags)
+                             batch, delay, src.uri, src.sha256 or "", flags,
+                             calibration.uri if calibration else "", (calibration.sha256 or "") if calibration else "")
     return [found[k] for k in sorted(found)]
 
 
@@ -248,6 +253,7 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
                   triton_image=toolchain["triton_server_jetson"]["image"], jetpack=toolchain["jetpack"]["version"],
                   llama_image=toolchain["llama_cpp_jetson"]["image"])
     view = [dict(name=e.name, env=e.env, uri=e.uri, sha256=e.sha256, precision=e.recipe.precision,
+                 calibration_uri=e.calibration_uri, calibration_sha256=e.calibration_sha256,
                  prune=e.recipe.prune, prune_percent=round(e.recipe.prune * 100), flags=list(e.flags),
                  recipe=e.recipe.label(), workloads=", ".join(e.workloads)) for e in found]
     llm_view = [dict(name=s.name, uri=s.uri, sha256=s.sha256, precision=s.precision, quant_type=s.quant_type,

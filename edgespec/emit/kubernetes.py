@@ -26,6 +26,7 @@ from edgespec.emit import argo, k8s_security, router
 from edgespec.emit import pool as pool_mod
 from edgespec.emit.common import (
     budget_ms,
+    calibration_of,
     gateway_limits,
     gateway_memory_mib,
     generates,
@@ -139,8 +140,8 @@ def gateway_config(spec: Spec, workload: str, model: str, target: str, serving) 
 
 
 def _init_containers(spec: Spec, model: str, recipe, name: str, serving, toolchain: dict) -> list[dict]:
-    """Fetch and verify the ONNX model (and an int8 engine's calibration cache, `<uri>.calib`), then
-    build the engine on the pod's GPU."""
+    """Fetch and verify the ONNX model (and an int8 engine's declared calibration cache), then build
+    the engine on the pod's GPU."""
     source = model_source(spec, model)
     image_key, script = _FETCH[_scheme(source.uri)]
     mounts = [{"name": "build", "mountPath": BUILD}]
@@ -150,10 +151,13 @@ def _init_containers(spec: Spec, model: str, recipe, name: str, serving, toolcha
              "--engine", f"{MODELS}/{name}/1/model.plan", "--precision", recipe.precision,
              "--max-batch", str(pool_mod.engine_batch(serving)),
              "--workspace-mib", str(WORKSPACE_MIB)]
-    if recipe.precision == "int8":
-        steps.append({"name": "fetch-calibration", "image": toolchain[image_key]["image"],
-                      "command": ["sh", "-c", script, "fetch"],
-                      "args": [source.uri + ".calib", f"{BUILD}/calibration.cache", ""], "volumeMounts": mounts})
+    if recipe.precision == "int8":  # the planner chose int8 because the spec declares the cache
+        calibration = calibration_of(spec, model)
+        calibration_image, calibration_script = _FETCH[_scheme(calibration.uri)]
+        steps.append({"name": "fetch-calibration", "image": toolchain[calibration_image]["image"],
+                      "command": ["sh", "-c", calibration_script, "fetch"],
+                      "args": [calibration.uri, f"{BUILD}/calibration.cache", calibration.sha256 or ""],
+                      "volumeMounts": mounts})
         build += ["--calibration-cache", f"{BUILD}/calibration.cache"]
     steps.append({"name": "build-engine", "image": toolchain["tensorrt"]["image"], "command": build,
                   "resources": {"limits": {"nvidia.com/gpu": 1, "cpu": "4", "memory": "16Gi"},
@@ -394,6 +398,15 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
                     hint="upload the checkpoint's folder (config.json and *.safetensors) to S3 and point the source "
                          "at it"))
                 continue
+        elif p.recipe.precision == "int8" and _scheme(calibration_of(spec, p.model).uri) not in _FETCH:
+            pointer = _calibration_pointer(spec, p.model)
+            _, span = source.locate(pointer, key=True)
+            out.diagnostics.append(diag(
+                "ES601", f"{workload}: the {target} server fetches {p.model}'s calibration cache from s3:// or "
+                f"https://; it is at {_scheme(calibration_of(spec, p.model).uri) or 'a local path'}",
+                file=source.file, line=span.line, column=span.column, pointer=pointer,
+                hint="host the calibration cache on S3 or HTTPS"))
+            continue
         elif src.format != "onnx" or _scheme(src.uri) not in _FETCH:
             _, span = source.locate(f"/models/{p.model}/source", key=True)
             out.diagnostics.append(diag(
@@ -409,6 +422,11 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
         out.files[f"{target}/k8s/_namespace.yaml"] = yaml_documents([namespace(spec)])
         out.files[f"{target}/prometheus-adapter-values.yaml"] = yaml_documents([ADAPTER_RULES])
     return out
+
+
+def _calibration_pointer(spec: Spec, model: str) -> str:
+    owner = spec.owners[model]
+    return f"/models/{owner}/calibration" if owner == model else f"/models/{owner}/variants/{model}/calibration"
 
 
 def namespace_name(spec: Spec) -> str:

@@ -30,7 +30,10 @@ ACTIVATION_FACTOR = 4  # runtime activations ~ a few copies of the input tensor 
 LLM_RUNTIME_FACTOR = 1.2  # KV cache and runtime on top of the weights
 
 
-def capability(task: str, fmt: str, recipe: Recipe, device: Device) -> list[str]:
+TENSORRT_CLASSES = ("jetson-gpu", "datacenter-gpu")  # int8 engines there are TensorRT's, built from a calibration cache
+
+
+def capability(task: str, fmt: str, recipe: Recipe, device: Device, calibrated: bool = True) -> list[str]:
     if device.cls == "client":
         return [f"capability: {device.target} is a client fleet without local inference: its requests go to a "
                 "remote tier (cloud, mec, Workers AI)"]
@@ -50,6 +53,9 @@ def capability(task: str, fmt: str, recipe: Recipe, device: Device) -> list[str]
         # Hugging Face checkpoints are planned through LLM runtimes (vLLM, MLC, llama.cpp's convert)
         reasons.append(f"capability: {device.hardware} serves safetensors checkpoints through an LLM runtime; "
                        f"export {task} models to ONNX")
+    if recipe.precision == "int8" and not calibrated and device.cls in TENSORRT_CLASSES and task != "text-generation":
+        reasons.append(f"capability: int8 on {device.hardware} is a TensorRT engine built from a calibration cache; "
+                       f"declare `calibration:` on {recipe.variant or 'the model'}")
     if recipe.accelerator == "dla" and device.dla_cores == 0:
         reasons.append(f"capability: {device.hardware} has no DLA")
     return reasons

@@ -100,6 +100,13 @@ class Context:
         """Split points are declared on the model, so they apply when the workload runs it (not a variant)."""
         return self.stage.name not in self.root.variants
 
+    def calibrated(self, variant: str | None) -> bool:
+        """Whether the stage a recipe runs (a variant, or this workload's own stage) declares an
+        INT8 calibration cache."""
+        name = variant or self.stage.name
+        runnable = self.root if name == self.root_name else self.root.variants.get(name)
+        return runnable is not None and runnable.calibration is not None
+
     @property
     def llm(self) -> bool:
         return self.root.task == "text-generation"

@@ -20,13 +20,15 @@ def compute(ctx: Context, device: Device, work: estimate.Work) -> estimate.Compu
 
 
 def capability(ctx: Context, recipe: Recipe, device: Device) -> tuple[str, ...]:
-    """constraints.capability, once per process for each (task, format, recipe, target)."""
+    """constraints.capability, once per process for each (task, format, recipe, target, calibration)."""
     fmt = ctx.root.source.format
-    return once(ctx.memo.capability, (ctx.task, fmt, recipe, device.target), _capability, ctx.task, fmt, recipe, device)
+    calibrated = ctx.calibrated(recipe.variant)
+    return once(ctx.memo.capability, (ctx.task, fmt, recipe, device.target, calibrated), _capability, ctx.task, fmt,
+                recipe, device, calibrated)
 
 
-def _capability(task: str, fmt: str, recipe: Recipe, device: Device) -> tuple[str, ...]:
-    return tuple(constraints.capability(task, fmt, recipe, device))
+def _capability(task: str, fmt: str, recipe: Recipe, device: Device, calibrated: bool) -> tuple[str, ...]:
+    return tuple(constraints.capability(task, fmt, recipe, device, calibrated))
 
 
 def sources_capable(ctx: Context, recipe: Recipe) -> tuple[str, ...]:

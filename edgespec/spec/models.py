@@ -86,6 +86,15 @@ class Source(_Strict):
     sha256: Sha256 | None = Field(None, description="Expected sha256 of the file; emitted build scripts verify it.")
 
 
+class Calibration(_Strict):
+    """A TensorRT INT8 calibration cache for the model (made from ~100-1000 representative inputs,
+    e.g. `polygraphy convert model.onnx --int8 --calibration-cache model.cache`). TensorRT builds an
+    int8 engine from it on the device or pool; without one the planner does not choose int8 there."""
+
+    uri: Uri = Field(description="Location of the calibration cache (s3://, https://, or a path relative to the spec).")
+    sha256: Sha256 | None = Field(None, description="Expected sha256 of the cache; emitted build scripts verify it.")
+
+
 class Normalize(_Strict):
     """How an image's pixels become a float input: x = (pixel / 255 - mean) / std, per channel in
     RGB order (one value for a grey image)."""
@@ -169,6 +178,7 @@ class Variant(_Strict):
     accuracy: VariantAccuracy = Field(description="Measured accuracy of this variant.")
     distilled_from: Name | None = Field(None, description="The model this variant was distilled from.")
     source: Source | None = Field(None, description="Where this variant's weights come from.")
+    calibration: Calibration | None = Field(None, description="TensorRT INT8 calibration cache of this variant; int8 on a Jetson or a GPU pool needs it.")
     workers_ai: WorkersAi | None = Field(None, description="The Workers AI catalog model that may serve this variant, with its accuracy.")
     description: str | None = Field(None, max_length=2000, description="Free text for humans; never interpreted.")
 
@@ -186,6 +196,7 @@ class Model(_Strict):
 
     task: Task = Field(description="What the model does; selects accuracy priors and serving code.")
     source: Source = Field(description="Where the model file comes from.")
+    calibration: Calibration | None = Field(None, description="TensorRT INT8 calibration cache; int8 on a Jetson or a GPU pool needs it.")
     params: Count = Field(description="Number of parameters: a number or an SI string (3.2M, 7B).")
     gflops: GFlops = Field(description="GFLOPs per inference at the declared input (FLOPs = 2 x MACs): a number, or a FLOP count with a suffix (8.7G, 870M). For text-generation models, GFLOPs per generated token (about 2 x params: 16 for an 8B model); the workload's `generation` gives the token counts.")
     input: Input = Field(description="The input tensor at which `gflops` was counted.")
