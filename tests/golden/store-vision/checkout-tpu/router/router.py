@@ -28,14 +28,17 @@ POST /v1/infer with the raw input tensor (little-endian, the model's input dtype
 Content-Type application/octet-stream) or, where the settings declare an image input, with the
 image itself (Content-Type image/jpeg or image/png): the router decodes it, resizes it to the
 input's height and width, scales and normalises it, lays it out NCHW or NHWC (Pillow and NumPy),
-and forwards the image as it came (not the tensor) when it escalates. The answer carries an "id". With `Accept: application/octet-stream` the answer's outputs come as
-binary tensor data too: a JSON header of `Inference-Header-Content-Length` bytes whose outputs
-give datatype, shape and binary_data_size, then the tensors' bytes in order. With a token configured (`auth.token_file`, or EDGESPEC_TOKEN_FILE), every POST needs
+and forwards the image as it came (not the tensor) when it escalates. The answer carries an "id".
+With `Accept: application/octet-stream` the answer's outputs come as binary tensor data too: a
+JSON header of `Inference-Header-Content-Length` bytes whose outputs give datatype, shape and
+binary_data_size, then the tensors' bytes in order.
+
+With a token configured (`auth.token_file`, or EDGESPEC_TOKEN_FILE), every POST needs
 `Authorization: Bearer <token>` (401 otherwise); GET /healthz and /metrics stay open for probes
-and scrapes. POST /v1/feedback {"id": ..., "label": <class index>} when a label
-arrives. GET /healthz, GET /metrics (Prometheus text). With a telemetry endpoint configured, the
-same metrics are pushed as OTLP/HTTP JSON; exports that fail are kept in a bounded spool on disk
-and sent, oldest first, once the endpoint answers again.
+and scrapes. POST /v1/feedback {"id": ..., "label": <class index>} when a label arrives.
+GET /healthz, GET /metrics (Prometheus text). With a telemetry endpoint configured, the same
+metrics are pushed as OTLP/HTTP JSON; exports that fail are kept in a bounded spool on disk and
+sent, oldest first, once the endpoint answers again.
 """
 
 import argparse
