@@ -381,3 +381,22 @@ def test_deploy_keeps_the_groups_other_components(out, tmp_path):
                                         "com.example.Camera": {"componentVersion": "1.2.0"},
                                         "com.edgespec.store-vision.store-orin": {"componentVersion": "1.4.0"}}
     assert deployment["deploymentPolicies"]["failureHandlingPolicy"] == "ROLLBACK"
+
+
+def test_a_version_greengrass_refuses_is_an_error_at_its_line(run, tmp_path):
+    """Greengrass component versions are major.minor.patch: a pre-release in metadata.version is ES608
+    at its line for a fleet that ships as a component, and nothing is written; build metadata is
+    dropped from the component version, as before."""
+    text = (ROOT / "examples" / "hospital-imaging.yaml").read_text()
+    path = tmp_path / "spec.yaml"
+    path.write_text(text.replace("  version: 3.0.0\n", "  version: 3.0.0-1\n"))
+    code, _, err = run("compile", str(path), "-o", str(tmp_path / "out"), "--format", "json")
+    assert code == 1 and not (tmp_path / "out").exists()
+    found = [(d["code"], d["line"]) for d in json.loads(err)["diagnostics"]]
+    line = next(i + 1 for i, x in enumerate(path.read_text().splitlines()) if x == "  version: 3.0.0-1")
+    assert found and set(found) == {("ES608", line)}, found
+    path.write_text(text.replace("  version: 3.0.0\n", "  version: 3.0.0+build.7\n"))
+    code, _, err = run("compile", str(path), "-o", str(tmp_path / "built"))
+    assert code == 0, err
+    recipe = json.loads(next((tmp_path / "built").rglob("greengrass/recipe.json")).read_text())
+    assert recipe["ComponentVersion"] == "3.0.0"

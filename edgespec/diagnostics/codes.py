@@ -307,6 +307,14 @@ _ALL += [
          "sources of one target with the same file name would overwrite each other. The second is "
          "left to the AWS CLI on the device (which a JetPack image does not have).",
          "Give the model files distinct names in S3, e.g. <model>-<version>.onnx."),
+    Code("ES608", "version Greengrass rejects", E,
+         "A Jetson or Coral fleet ships as a Greengrass component whose version is the spec's "
+         "`metadata.version`. Greengrass component versions are major.minor.patch numbers only (the "
+         "component recipe reference: https://docs.aws.amazon.com/greengrass/v2/developerguide/"
+         "component-recipe-reference.html); a pre-release such as 3.0.0-rc.1 or 3.0.0-1 is refused when "
+         "the component is created. Build metadata (+...) is dropped, as Greengrass ignores it too. "
+         "Component versions are also immutable: a changed package needs a new version.",
+         "Use a plain major.minor.patch version (ship a release candidate as its own patch number)."),
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _ALL}

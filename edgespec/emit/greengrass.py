@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from edgespec import __version__, catalog
 from edgespec.diagnostics.codes import diag
@@ -221,6 +222,15 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     mine = {p[len(target) + 1:]: data for p, data in files.items() if p.startswith(f"{target}/")}
     if not mine:
         return out
+    version = component_version(spec)
+    if not re.fullmatch(r"\d+\.\d+\.\d+", version):  # a pre-release: the create call would refuse it
+        _, span = source.locate("/metadata/version")
+        out.diagnostics.append(diag(
+            "ES608", f"{target} ships as a Greengrass component, whose version must be major.minor.patch; "
+            f"{spec.metadata.version!r} has a pre-release, which Greengrass refuses", file=source.file,
+            line=span.line, column=span.column, pointer="/metadata/version",
+            hint=f"use {version.split('-', 1)[0]} or the next patch number for this release candidate"))
+        return out
     extra = {}
     if kind == "jetson":
         extra["health.py"] = HEALTH_PY  # watches the servers in health.json (the Jetson emitter's)
@@ -229,7 +239,7 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
                            if path.startswith("router/") and path.endswith(".json"))
             extra["health.json"] = json_bytes({"urls": [f"http://127.0.0.1:{p}/healthz" for p in ports]})
     hashes = file_hashes({**mine, **extra})
-    version, content = component_version(spec), content_sha256(hashes)
+    content = content_sha256(hashes)
     label = identity(version, content)
     fleet = device_count(spec.targets[target])
     rate, abort = rollout(spec, fleet)
