@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
+from tests.tools import load_module
 
 CONVERT_VENV = Path(os.environ.get("EDGESPEC_CONVERT_VENV", ROOT / ".venv-convert"))
 SPEC = {
@@ -104,14 +105,11 @@ def test_the_server_answers_what_onnx_runtime_answers(converted, monkeypatch):
     """NCHW float32 in, as the spec declares; the server transposes and quantizes it, runs the int8
     model on LiteRT's CPU interpreter and dequantizes the answer: ONNX Runtime's probabilities to
     within the int8 output's resolution, and a confidence strictly between 0 and 1 at the router."""
-    import importlib.util
 
     import onnxruntime as ort
 
     bundle, name = converted
-    spec_ = importlib.util.spec_from_file_location("converted_server", bundle / "serve_edgetpu.py")
-    module = importlib.util.module_from_spec(spec_)
-    spec_.loader.exec_module(module)
+    module = load_module(bundle / "serve_edgetpu.py", "converted_server")
     config = json.loads((bundle / "edgetpu.json").read_text())
     server = module.serve({**config, "port": 0}, "cpu", port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -128,9 +126,7 @@ def test_the_server_answers_what_onnx_runtime_answers(converted, monkeypatch):
         monkeypatch.setenv("EDGESPEC_SERVER_URL", base)
         router_dir = bundle / "router"
         (settings,) = router_dir.glob("*.json")
-        spec_ = importlib.util.spec_from_file_location("converted_router", router_dir / "router.py")
-        router_module = importlib.util.module_from_spec(spec_)
-        spec_.loader.exec_module(router_module)
+        router_module = load_module(router_dir / "router.py", "converted_router")
         _, gateway = router_module.serve(settings, port=0)
         threading.Thread(target=gateway.serve_forever, daemon=True).start()
         try:

@@ -7,7 +7,6 @@ Triton and parsing its /metrics with the Prometheus client's own parser."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import threading
@@ -24,6 +23,7 @@ import yaml
 from tests.conftest import ROOT, compile_to
 from tests.kserve_stub import StandInTriton
 from tests.test_router import CONFIDENT, UNSURE, tiny_onnx
+from tests.tools import load_module
 
 VENDOR = ROOT / "tests" / "vendor" / "argo-rollouts"
 ARGS = {"canary-hash": "6c9f7d8b5", "stable-hash": "5b8c6d7f4", "prometheus-address": "http://prometheus:9090"}
@@ -123,9 +123,7 @@ def start_gateway(docs, tmp_path, monkeypatch, server_url: str):
     monkeypatch.setenv("EDGESPEC_SERVER_URL", server_url)
     package = docs["Deployment"]["spec"]["template"]["spec"]["containers"][1]["env"][0]
     monkeypatch.setenv(package["name"], package["value"])
-    module_spec = importlib.util.spec_from_file_location("emitted_gateway", tmp_path / "router.py")
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
+    module = load_module(tmp_path / "router.py", "emitted_gateway")
     router, server = module.serve(tmp_path / "gateway.json", port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return router, server, f"http://127.0.0.1:{server.server_address[1]}"

@@ -4,7 +4,6 @@ the plan needs, and the model server answering real HTTP requests."""
 from __future__ import annotations
 
 import configparser
-import importlib.util
 import json
 import py_compile
 import subprocess
@@ -17,7 +16,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT, compile_to
-from tests.tools import executable
+from tests.tools import executable, load_module
 
 FLAGSHIP = str(ROOT / "examples" / "store-vision.yaml")
 
@@ -54,13 +53,6 @@ def bundle(tmp_path_factory) -> Path:
     return compile_to(FLAGSHIP, tmp_path_factory.mktemp("coral") / "out") / "checkout-tpu"
 
 
-def _module(path: Path):
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_files_and_config(bundle):
     config = json.loads((bundle / "edgetpu.json").read_text())
     assert config["device"] == "usb" and config["hardware"] == "coral-usb"
@@ -89,7 +81,7 @@ def test_systemd_unit(bundle):
 
 
 def test_compiler_log_is_read(bundle):
-    stats = _module(bundle / "compile_edgetpu.py").parse(COMPILER_LOG)
+    stats = load_module(bundle / "compile_edgetpu.py").parse(COMPILER_LOG)
     assert stats["on_chip"] == pytest.approx(6.91 * 2**20) and stats["off_chip"] == pytest.approx(5.12 * 2**20)
     assert stats["tpu_ops"] == 71 and stats["cpu_ops"] == 2
 
@@ -106,7 +98,7 @@ def cpu_server(bundle: Path, name: str):
     (bundle / "build").mkdir(exist_ok=True)
     (bundle / "build" / f"{name}_int8.tflite").write_bytes(int8_reshape(SCALE, ZERO_POINT))
     config = {"device": "usb", "port": 0, "models": [{"name": name, "input_shape": [1, 4], "input_dtype": "float32"}]}
-    server = _module(bundle / "serve_edgetpu.py").serve(config, "cpu", port=0)
+    server = load_module(bundle / "serve_edgetpu.py").serve(config, "cpu", port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
@@ -184,7 +176,7 @@ def test_gateway_fronts_the_edge_tpu_server(bundle, tmp_path, monkeypatch):
 
     server, server_url = cpu_server(bundle, config["server_model"])
     monkeypatch.setenv("EDGESPEC_SERVER_URL", server_url)
-    gateway_module = _module(router_dir / "router.py")
+    gateway_module = load_module(router_dir / "router.py")
     router, gateway = gateway_module.serve(config_path, port=0)
     threading.Thread(target=gateway.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{gateway.server_address[1]}"

@@ -13,7 +13,7 @@ import yaml
 
 from tests.conftest import ROOT, check_golden, compile_to
 from tests.planner_helpers import model, spec, video_analytics
-from tests.tools import executable
+from tests.tools import executable, load_module
 
 FLAGSHIP = str(ROOT / "examples" / "store-vision.yaml")
 
@@ -180,7 +180,6 @@ def test_split_heads_are_reported_not_emitted(run, tmp_path):
 def test_on_device_gateway_fronts_the_local_triton(tmp_path, monkeypatch):
     """An on-device workload on a Jetson gets the router in server mode in front of the device's
     Triton (engine name from the model repository), reporting the rollback signals."""
-    import importlib.util
     import threading
 
     from tests.kserve_stub import StandInTriton
@@ -194,9 +193,7 @@ def test_on_device_gateway_fronts_the_local_triton(tmp_path, monkeypatch):
     tiny_onnx(tmp_path / "tiny.onnx")
     triton = StandInTriton(tmp_path / "tiny.onnx", config["server_model"])
     monkeypatch.setenv("EDGESPEC_SERVER_URL", triton.url)
-    module_spec = importlib.util.spec_from_file_location("jetson_gateway", router_dir / "router.py")
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
+    module = load_module(router_dir / "router.py", "jetson_gateway")
     router, server = module.serve(router_dir / "shelf-monitoring.json", port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"

@@ -7,7 +7,6 @@ values the gateway produced: exact for a lossless PNG, close for a JPEG."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import shutil
@@ -24,6 +23,7 @@ from PIL import Image
 from tests.kserve_stub import StandInTriton
 from tests.planner_helpers import model, spec
 from tests.standin import StandIn
+from tests.tools import load_module
 
 MEAN, STD = [0.5, 0.5, 0.5], [0.25, 0.25, 0.25]
 COLOUR = (255, 0, 128)
@@ -74,9 +74,7 @@ def encoded(fmt: str, size=(64, 48), colour=COLOUR) -> bytes:
 
 
 def router_module(router_dir: Path):
-    spec_ = importlib.util.spec_from_file_location("emitted_router_images", router_dir / "router.py")
-    module = importlib.util.module_from_spec(spec_)
-    spec_.loader.exec_module(module)
+    module = load_module(router_dir / "router.py", "emitted_router_images")
     return module
 
 

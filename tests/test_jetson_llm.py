@@ -6,7 +6,6 @@ in for by an OpenAI-compatible server (tests/test_llm_pool.py's), as no CUDA bui
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import yaml
 
 from edgespec import catalog
 from edgespec.emit.jetson import engine_name
-from tests.tools import executable
+from tests.tools import executable, load_module
 
 SHA = "5d41402abc4b2a76b9719d911017c592ae5f1e6d8c0b1e4f3a2b1c0d9e8f7a6b"
 Q4_K_M_BITS = 4.84  # llama.cpp tools/quantize/README.md, Llama 2 7B
@@ -198,9 +197,7 @@ def start_router(out: Path, tmp_path: Path, monkeypatch, server_url: str, timeou
         config["server_timeout_ms"] = timeout_ms
     (tmp_path / "assist.json").write_text(json.dumps(config))
     monkeypatch.setenv("EDGESPEC_SERVER_URL", server_url)  # the stand-in instead of 127.0.0.1:8081
-    spec_ = importlib.util.spec_from_file_location("jetson_llm_router", out / "agx" / "router" / "router.py")
-    module = importlib.util.module_from_spec(spec_)
-    spec_.loader.exec_module(module)
+    module = load_module(out / "agx" / "router" / "router.py", "jetson_llm_router")
     router, server = module.serve(tmp_path / "assist.json", port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}", config

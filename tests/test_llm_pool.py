@@ -19,8 +19,8 @@ import yaml
 
 from edgespec.emit.jetson import engine_name
 from edgespec.planner.types import Recipe
-from tests.tools import executable
 from tests.test_emit_aws import SECRET_ARN
+from tests.tools import executable
 
 SPEC = {
     "apiVersion": "edgespec/v1", "kind": "EdgeDeployment", "metadata": {"name": "llm", "version": "1.0.0"},

@@ -3,7 +3,6 @@ a fake remote on 127.0.0.1, and the uplink cut and restored."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -18,6 +17,7 @@ import yaml
 
 from tests.planner_helpers import model, spec
 from tests.standin import StandIn
+from tests.tools import load_module
 
 CONFIDENT = np.array([[8.0, 0.0, 0.0, 0.0]], dtype=np.float32)  # softmax top ~ 0.999
 UNSURE = np.zeros((1, 4), dtype=np.float32)  # three equal logits: 1/3
@@ -92,9 +92,7 @@ def start_router(router_dir: Path, tmp_path: Path, monkeypatch, remote: FakeRemo
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("EDGESPEC_REMOTE_URL", remote.infer_url)
-    module_spec = importlib.util.spec_from_file_location("emitted_router", work / "router.py")
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
+    module = load_module(work / "router.py", "emitted_router")
     router, server = module.serve(work / workload_config.name, port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return config, router, server, f"http://127.0.0.1:{server.server_address[1]}", local_server
@@ -407,9 +405,7 @@ def _healthy(base: str) -> bool:
 
 
 def test_spool_is_bounded_and_drops_the_oldest(tmp_path):
-    module_spec = importlib.util.spec_from_file_location("emitted_router_spool", _router_source(tmp_path))
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
+    module = load_module(_router_source(tmp_path), "emitted_router_spool")
     spool = module.Spool(tmp_path / "spool", limit=2)
     assert [spool.put(b"%d" % i) for i in range(3)] == [0, 0, 1]
     assert [p.read_bytes() for p in spool.files()] == [b"1", b"2"]
@@ -418,9 +414,7 @@ def test_spool_is_bounded_and_drops_the_oldest(tmp_path):
 def test_a_refused_export_is_dropped_not_retried(tmp_path):
     """A payload the endpoint rejects (400) must not block the spool: it is dropped and counted;
     a server error (503) is transient: the export is kept for later."""
-    module_spec = importlib.util.spec_from_file_location("emitted_router_exporter", _router_source(tmp_path))
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
+    module = load_module(_router_source(tmp_path), "emitted_router_exporter")
     status = {"code": 400}
     endpoint = StandIn(lambda method, path, headers, body: (status["code"], {}))
     metrics = module.Metrics({"service.name": "t"})

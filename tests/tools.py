@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -38,3 +40,12 @@ def executable(name: str) -> str:
     if not found:
         pytest.fail(f"{name} is not installed: run `bash scripts/test.sh`")
     return found
+
+
+def load_module(path: Path, name: str | None = None) -> ModuleType:
+    """An emitted Python file (router.py, serve_edgetpu.py, ...) loaded as a module, as the device
+    runs it; not registered in sys.modules, so each load is independent."""
+    spec = importlib.util.spec_from_file_location(name or Path(path).stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
