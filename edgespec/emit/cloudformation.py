@@ -246,8 +246,8 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
                                 "calibration_uri": calibration.uri if calibration else "",
                                 "calibration_sha256": (calibration.sha256 or "") if calibration else "",
                                 "config": kubernetes.engine_config(name, serving)}
-            gateways.append({**kubernetes.gateway_config(spec, workload, name, target, serving),
-                             "auth": {"token_file": f"{GATEWAY_DIR}/token"},
+            gateways.append({**kubernetes.gateway_config(spec, workload, name, target, serving,
+                                                         token_file=f"{GATEWAY_DIR}/token"),
                              "input": input_config(spec, p.model), "port": kubernetes.GATEWAY + len(gateways)})
             pools.append(pool)
     if llms and (models or len(llms) > 1):  # one server per instance: vLLM alone, or Triton

@@ -129,14 +129,16 @@ def _quantity(rps: float) -> str:
     return f"{round(rps * 1000)}m"
 
 
-def gateway_config(spec: Spec, workload: str, model: str, target: str, serving) -> dict:
+def gateway_config(spec: Spec, workload: str, model: str, target: str, serving,
+                   token_file: str = f"{TOKEN_DIR}/token") -> dict:
     """The gateway waits for Triton at most the latency budget, never less than the pool's
-    predicted serving p95 (at its planned batching), and holds at most twice the planned batch."""
+    predicted serving p95 (at its planned batching), holds at most twice the planned batch, and
+    takes callers' bearer token from `token_file` (here the Secret's volume)."""
     return {"workload": workload, "target": target, "mode": "server",
             "server_url": f"http://127.0.0.1:{TRITON_HTTP}", "server_model": model,
             "server_timeout_ms": timeout_ms(budget_ms(spec, workload), serving.p95_ms if serving else None),
             "port": GATEWAY, "telemetry": None, **gateway_limits(pool_mod.engine_batch(serving)),
-            "auth": {"token_file": f"{TOKEN_DIR}/token"}}
+            "auth": {"token_file": token_file}}
 
 
 def _init_containers(spec: Spec, model: str, recipe, name: str, serving, toolchain: dict) -> list[dict]:

@@ -43,7 +43,7 @@ def capability(task: str, fmt: str, recipe: Recipe, device: Device, calibrated: 
                        f"({'int8 CNN-style graphs only' if device.cls == 'coral-tpu' else 'unsupported'})")
     if recipe.precision != "served" and recipe.precision not in device.precisions:
         reasons.append(f"capability: {device.hardware} runs {', '.join(device.precisions)}, not {recipe.precision}")
-    runtime = catalog.classes().get(device.cls, {}).get("llm_runtime") if task == "text-generation" else None
+    runtime = estimate.llm_runtime_entry(device) if task == "text-generation" else None
     if runtime is not None and fmt not in runtime["formats"]:
         reasons.append(f"capability: {device.hardware} runs LLMs in {runtime['value']}, which loads "
                        f"{', '.join(runtime['formats'])} files, not {fmt} ({runtime['fix']})")

@@ -48,9 +48,14 @@ class Work(NamedTuple):
         return self.params * BYTES_PER_PARAM[self.precision]
 
 
+def llm_runtime_entry(device: Device) -> dict | None:
+    """The LLM runtime a device class serves text generation with (classes.yaml `llm_runtime`: its
+    name as `value`, the formats it loads, the fix for another), if the class names one."""
+    return catalog.classes().get(device.cls, {}).get("llm_runtime")
+
+
 def llm_runtime(device: Device) -> str | None:
-    """The LLM runtime a device class serves text generation with (classes.yaml), if it names one."""
-    return value(catalog.classes().get(device.cls, {}).get("llm_runtime"))
+    return value(llm_runtime_entry(device))
 
 
 def held(work: Work, runtime: str | None, architecture=None) -> Work:
