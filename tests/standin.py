@@ -35,7 +35,7 @@ class StandIn:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = _any
+            do_GET = do_POST = do_PUT = _any
 
         self.handler = Handler
         self.start(port)

@@ -77,7 +77,10 @@ def test_rollout_and_rollback_mapping(out):
     assert props["DeploymentPolicies"]["FailureHandlingPolicy"] == "ROLLBACK"
     assert props["IotJobConfiguration"]["JobExecutionsRolloutConfig"]["ExponentialRate"]["BaseRatePerMinute"] == 12
     readme = (out / "store-orin" / "greengrass" / "README.md").read_text()
-    assert "1% for 2 h, 10% for 12 h" in readme  # soak times Greengrass cannot express, said plainly
+    # the stages are cohorts of their own (soaks enforced by watch_rollout.py, not by a rate)
+    assert "| 1 | 1% | 12 | 2 h | `{fleet}-cohort-1` |\n| 2 | 10% | 108 | 12 h | `{fleet}-cohort-2` |" in readme
+    settings = json.loads((out / "store-orin" / "greengrass" / "rollback.json").read_text())
+    assert [(c["devices"], c["soak_s"]) for c in settings["cohorts"]] == [(12, 7200), (108, 43200), (1080, 0)]
 
 
 def test_package_identity_matches_the_files(out):
@@ -179,6 +182,7 @@ def test_rollback_settings_read_what_the_devices_export(out):
     # rollback: {accuracy_drop: 0.02, error_rate: 0.05, latency_p95_ms: 60}
     assert {(c["workload"], c["name"], c["threshold"]) for c in settings["criteria"]} == {
         ("shelf-monitoring", "error-rate", 0.05), ("shelf-monitoring", "latency-p95-ms", 60),
+        ("shelf-monitoring", "device-latency-p95-ms", 60),
         ("shelf-monitoring", "accuracy-drop", 0.02), ("shelf-monitoring", "confidence-drop", 0.02)}
     assert settings["reporting_query"] == f'count(edgespec_package_info{{target="store-orin",package="{package}"}}) or vector(0)'
     exported = {"edgespec_errors_total", "edgespec_requests_total", "edgespec_request_duration_seconds_bucket",
@@ -203,9 +207,9 @@ def test_watch_passes_when_the_canary_holds(out):
         api.stop()
     assert result.returncode == 0, result.stderr
     assert "every criterion held" in result.stdout and api.requests == []
-    # the reporting count (asked until a device reports), then whole rounds of the four criteria
+    # the reporting count (asked until a device reports), then whole rounds of the five criteria
     assert "edgespec_package_info" in prometheus.requests[0][1]
-    assert len(prometheus.requests) >= 5 and (len(prometheus.requests) - 1) % 4 == 0
+    assert len(prometheus.requests) >= 6 and (len(prometheus.requests) - 1) % 5 == 0
 
 
 def test_watch_without_canary_telemetry_judges_nothing(out):

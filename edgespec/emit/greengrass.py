@@ -3,21 +3,25 @@
 The target's folder (zipped by the operator as bundle.zip) is the component's artifact. Install
 builds what must be built on the device (TensorRT engines, the Edge TPU runtime); Run serves and
 exits non-zero when the server stays unhealthy, which marks the component BROKEN so the
-deployment rolls back. The spec's rollout becomes the deployment's job rollout and abort criteria:
+deployment rolls back. The spec's rollout becomes cohorts and the deployments' job rollout:
 
-- stages -> jobExecutionsRolloutConfig.exponentialRate: the first stage's share of the fleet per
-  minute to start, multiplied by the ratio of the next stage's share (capped at 5, the API's
-  maximum) each time that many devices have succeeded. Greengrass has no pause between rates:
-  soak times are not expressible and are listed in greengrass/README.md.
+- stages -> cohorts: one static thing group per stage holding the devices that stage adds
+  (greengrass/cohorts.py fills them from the fleet group), deployed one after the other by
+  greengrass/watch_rollout.py, which watches each for its soak time on the fleet's telemetry
+  (the criteria of rollback.py, canary = the devices on this package) before widening, and
+  deploys the previous components again to every cohort reached when a criterion fails.
+- within one deployment, jobExecutionsRolloutConfig.exponentialRate: the first stage's share of
+  the fleet per minute to start, multiplied by the ratio of the next stage's share (capped at 5,
+  the API's maximum) each time that many devices have succeeded.
 - rollback.error_rate -> abortConfig: cancel when more than that share of devices fail.
 - deploymentPolicies.failureHandlingPolicy ROLLBACK: a device whose component breaks returns to
   the previous version.
 
 Written twice with the exact field names of each API: greengrass.yaml (CloudFormation:
 AWS::GreengrassV2::ComponentVersion and ::Deployment) and create-deployment.json (the input of
-`aws greengrassv2 create-deployment`). Greengrass acts on failed devices only; for the
-accuracy and latency criteria, greengrass/watch_rollout.py (with rollback.json) evaluates them on
-the fleet's telemetry during the rollout and cancels and rolls back the deployment.
+`aws greengrassv2 create-deployment`, which greengrass/deploy.py sends for one group, keeping the
+group's other components). Component versions are immutable: deploy.py deploys an existing
+version only when its recipe carries this package's ContentSha256.
 """
 
 from __future__ import annotations
@@ -27,13 +31,13 @@ import math
 import re
 
 from edgespec import __version__, catalog
+from edgespec.device import greengrass_cohorts, ship
 from edgespec.diagnostics.codes import diag
 from edgespec.emit import rollback as rollback_mod
 from edgespec.emit import router
 from edgespec.emit.common import calibration_of, model_source, placements_on
 from edgespec.emit.package import content_sha256, file_hashes, identity
 from edgespec.emit.serialize import json_bytes, yaml_documents
-from edgespec.emit.templating import render
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner.types import Plan
 from edgespec.spec.models import Spec
@@ -160,8 +164,19 @@ def watch_settings(spec: Spec, target: str, component: str, deployment_name: str
     return {"package": package, "target": target, "component": component, "deployment_name": deployment_name,
             "reporting_query": rollback_mod.reporting_query(canary),
             "interval_s": rollback_mod.INTERVAL_S, "failure_limit": rollback_mod.FAILURE_LIMIT, "error_limit": 4,
-            "watch_s": int(soak) or 3600,
-            "criteria": [{"workload": w, **c} for w in workloads for c in rollback_mod.criteria(spec, w, devices(w))]}
+            "watch_s": int(soak) or 3600, "cohorts": cohorts(spec, target),
+            "criteria": [{"workload": w, **c} for w in workloads
+                         for c in rollback_mod.criteria(spec, w, devices(w), per_device=True)]}
+
+
+def cohorts(spec: Spec, target: str) -> list[dict]:
+    """One cohort (a thing group of its own) per rollout stage, sized from the declared fleet:
+    the devices that stage adds, and how long they are watched before the next stage."""
+    stages = spec.rollout.stages if spec.rollout else []
+    counts = greengrass_cohorts.sizes([s.percent for s in stages], device_count(spec.targets[target]))
+    return [{"cohort": i + 1, "group": greengrass_cohorts.group_name("{fleet}", i + 1), "percent": s.percent,
+             "devices": n, "soak_s": int(s.soak or 0)}
+            for i, (s, n) in enumerate(zip(stages, counts))]
 
 
 def rollout(spec: Spec, fleet: int) -> tuple[dict, dict | None]:
@@ -210,6 +225,57 @@ while True:
             sys.exit(1)
     time.sleep(15)
 '''
+
+
+def _hours(seconds: int) -> str:
+    return f"{seconds / 3600:g} h" if seconds else "none"
+
+
+def _readme(target: str, name: str, version: str, label: str, fleet: int, rate: dict, abort: dict | None,
+            settings: dict | None) -> bytes:
+    lines = [f"<!-- Generated by edgespec {__version__}; edit the spec, not this file. -->",
+             f"# Greengrass rollout of {target}", "",
+             f"Package {label} (`package.json`). Zip the files of this target's folder at the archive's root "
+             f"(`cd {target} && zip -r ../bundle.zip .`: the nucleus unpacks `bundle.zip` into a `bundle/` folder "
+             f"of its own) and upload it to `s3://<ArtifactBucket>/{name}/{version}/bundle.zip`.", ""]
+    if settings:
+        lines += ["## Staged rollout", "",
+                  "Each stage of the spec's rollout is a cohort: a thing group of its own holding the devices that "
+                  "stage adds, so the canary stays small for its soak time while the rest of the fleet keeps the "
+                  f"old package. Sized for the {fleet} devices the spec declares (`cohorts.py` sizes them from the "
+                  "fleet group's real members):", "",
+                  "| cohort | fleet share | devices | soak | thing group |", "|---|---|---|---|---|",
+                  *(f"| {c['cohort']} | {c['percent']:g}% | {c['devices']} | "
+                    f"{_hours(c['soak_s'])} | `{c['group']}` |"
+                    for c in settings["cohorts"]), "",
+                  "1. `python3 greengrass/cohorts.py <fleet thing group ARN>`: creates the cohort groups and puts "
+                  "every device of the fleet group in one (run it again when devices join; an assigned device "
+                  "never moves, because Greengrass does not remove a group's components from a device that leaves "
+                  "it).",
+                  "2. `python3 greengrass/watch_rollout.py --prometheus <URL> --fleet-group <fleet thing group ARN> "
+                  "--bucket <ArtifactBucket>`: deploys the package to cohort 1 (`deploy.py`), watches the spec's "
+                  "rollback criteria (`rollback.json`: error rate, p95 latency of the cohort and of its slowest "
+                  "device, labelled-feedback accuracy and confidence of the devices on this package against the "
+                  "devices still on the old one) every minute for the stage's soak time, then widens to the next "
+                  "cohort. A criterion failing three times in a row cancels the deployment and deploys again, to "
+                  "every cohort reached, the components it ran before. If no device on the package reports "
+                  "telemetry, it stops without widening (exit 3).", "",
+                  "Once the fleet is in cohorts, deploy this component to the cohort groups only, never to the "
+                  "fleet group: a device in two groups that deploy different versions of one component fails its "
+                  "deployment.", ""]
+    lines += ["## One thing group", "",
+              "`python3 greengrass/deploy.py <thing group ARN> <ArtifactBucket>` creates the component version from "
+              "`recipe.json` (or checks that the existing one holds this package: versions are immutable) and a "
+              "deployment that keeps the components the group already runs (a Greengrass deployment replaces the "
+              "group's previous one). `greengrass.yaml` (CloudFormation) and a bare `aws greengrassv2 "
+              "create-deployment --cli-input-json file://create-deployment.json` deploy this component alone, which "
+              "removes the others: use them for a group that runs nothing else.", "",
+              f"Within a deployment: {rate['baseRatePerMinute']} devices per minute to start, "
+              f"x{rate['incrementFactor']} after each {rate['rateIncreaseCriteria']['numberOfSucceededThings']} "
+              "successes; a broken component rolls back; "
+              + (f"the deployment is cancelled when more than {abort['criteriaList'][0]['thresholdPercentage']}% of "
+                 "devices fail." if abort else "no abort criteria (the spec declares no rollback.error_rate).")]
+    return ("\n".join(lines) + "\n").encode()
 
 
 def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap, files: dict[str, bytes]):
@@ -272,7 +338,7 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
             file=source.file, line=span.line, column=span.column, pointer=f"/workloads/{workload}",
             hint="give the model files distinct names in S3 (e.g. <model>-<version>.onnx)"))
     # deploy.py creates the component version from recipe.json, then a deployment that keeps the group's others
-    out.files[base + "greengrass/deploy.py"] = render("greengrass/deploy.py.j2", version=__version__)
+    out.files[base + "greengrass/deploy.py"] = ship("greengrass_deploy", __version__)
     urls = json.loads({**mine, **extra}.get("health.json", b'{"urls": []}'))["urls"]
     health = urls[0] if urls else ""
     out.files[base + "greengrass/recipe.json"] = json_bytes(recipe(spec, target, kind, version, content,
@@ -304,30 +370,8 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     if spec.rollout and watched:
         out.files[base + "greengrass/rollback.json"] = json_bytes(
             watch_settings(spec, target, name, deployment_name, label, watched))
-        out.files[base + "greengrass/watch_rollout.py"] = render("greengrass/watch_rollout.py.j2", version=__version__)
-    soaks = [s for s in (spec.rollout.stages if spec.rollout else []) if s.soak]
-    out.files[base + "greengrass/README.md"] = (
-        f"<!-- Generated by edgespec {__version__}; edit the spec, not this file. -->\n"
-        f"# Greengrass rollout of {target}\n\n"
-        f"Package {label} (`package.json`). Zip the files of this target's folder at the archive's root "
-        f"(`cd {target} && zip -r ../bundle.zip .`: the nucleus unpacks `bundle.zip` into a `bundle/` folder "
-        f"of its own) and upload it to `s3://<ArtifactBucket>/{name}/{version}/bundle.zip`. Then run "
-        "`python3 deploy.py <thing group ARN> <ArtifactBucket>`: it creates the component version from "
-        "`recipe.json` and a deployment that keeps the components the group already runs (a Greengrass "
-        "deployment replaces the group's previous one). `greengrass.yaml` (CloudFormation) and a bare "
-        "`aws greengrassv2 create-deployment --cli-input-json file://create-deployment.json` deploy this "
-        "component alone, which removes the others: use them for a group that runs nothing else.\n\n"
-        f"Rollout: {rate['baseRatePerMinute']} devices per minute to start, x{rate['incrementFactor']} after each "
-        f"{rate['rateIncreaseCriteria']['numberOfSucceededThings']} successes; a broken component rolls back; "
-        + (f"the deployment is cancelled when more than {abort['criteriaList'][0]['thresholdPercentage']}% of "
-           "devices fail.\n" if abort else "no abort criteria (the spec declares no rollback.error_rate).\n")
-        + ("\nGreengrass cannot pause between rollout rates, so the spec's soak times are not enforced here: "
-           + ", ".join(f"{s.percent:g}% for {s.soak / 3600:g} h" for s in soaks)
-           + ". Watch the canary's telemetry for that long before widening.\n" if soaks else "")
-        + ("\nGreengrass sees failed devices, not worse answers. During the rollout, run\n"
-           "`python3 greengrass/watch_rollout.py --prometheus <URL> --deployment-id <ID> "
-           "[--rollback-to <previous version> --target-arn <thing group ARN>]`: it checks the spec's rollback "
-           "criteria (`rollback.json`: error rate, p95 latency, labelled-feedback accuracy and confidence of the "
-           "devices on this package against the others) every minute and cancels, then rolls back, the deployment "
-           "when one fails three times in a row.\n" if spec.rollout and watched else "")).encode()
+        out.files[base + "greengrass/watch_rollout.py"] = ship("greengrass_watch", __version__)
+        out.files[base + "greengrass/cohorts.py"] = ship("greengrass_cohorts", __version__)
+    settings = json.loads(out.files[base + "greengrass/rollback.json"]) if spec.rollout and watched else None
+    out.files[base + "greengrass/README.md"] = _readme(target, name, version, label, fleet, rate, abort, settings)
     return out
