@@ -47,7 +47,8 @@ def test_scripts_pass_shellcheck_and_bash_n(flagship):
     scripts = sorted(str(p) for p in flagship.rglob("*.sh"))  # every shell script of the compiled output
     assert {Path(s).relative_to(flagship).as_posix() for s in scripts} == {
         "store-orin/build_engine.sh", "store-orin/power-mode.sh", "store-orin/router/install.sh",
-        "checkout-tpu/setup_host.sh", "checkout-tpu/router/install.sh"}
+        "checkout-tpu/setup_host.sh", "checkout-tpu/router/install.sh",
+        "store-orin/otel/install.sh", "checkout-tpu/otel/install.sh"}
     result = subprocess.run([executable("shellcheck"), *scripts], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
     for script in scripts:

@@ -1,6 +1,9 @@
 """OpenTelemetry Collector configs. No collector installs from the package registries this
-project uses, so the configs are checked structurally: every referenced component defined, the
-offline queue sized from the spec, the package identity stamped, and PII kept out."""
+project uses (PyPI, npm, Debian), so `otelcol validate` cannot run here: the configs are checked
+structurally (every referenced component defined, the offline queue sized from the spec, the
+package identity stamped, PII kept out) and against the build manifest of the collector release
+the devices install, which must contain every component they name. On the device, the Greengrass
+Install step runs `otelcol-contrib validate` before starting it (tests/test_collector_install.py)."""
 
 from __future__ import annotations
 
@@ -88,3 +91,43 @@ def test_plain_http_off_the_device_is_refused(run, tmp_path):
         found = [(d["code"], d["line"]) for d in json.loads(out)["diagnostics"]]
         line = next(i + 1 for i, x in enumerate(path.read_text().splitlines()) if endpoint in x)
         assert (("ES320", line) in found) == refused and code == (1 if refused else 0), found
+
+
+# the config's component type -> the module that provides it in the collector's build manifest
+COMPONENT_MODULES = {
+    ("receivers", "otlp"): "go.opentelemetry.io/collector/receiver/otlpreceiver",
+    ("receivers", "prometheus"): "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/prometheusreceiver",
+    ("processors", "memory_limiter"): "go.opentelemetry.io/collector/processor/memorylimiterprocessor",
+    ("processors", "resource"): "github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourceprocessor",
+    ("processors", "probabilistic_sampler"):
+        "github.com/open-telemetry/opentelemetry-collector-contrib/processor/probabilisticsamplerprocessor",
+    ("processors", "attributes"): "github.com/open-telemetry/opentelemetry-collector-contrib/processor/attributesprocessor",
+    ("exporters", "otlphttp"): "go.opentelemetry.io/collector/exporter/otlphttpexporter",
+    ("extensions", "file_storage"): "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage",
+    ("extensions", "health_check"): "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension",
+    ("extensions", "bearertokenauth"):
+        "github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension",
+}
+
+
+def test_every_component_is_in_the_pinned_collector(store, hospital):
+    """The devices install otelcol-contrib at the version toolchain.yaml pins; every component the
+    configs name must be built into that release (its manifest, vendored in tests/vendor)."""
+    from edgespec.emit import toolchain
+
+    pinned = toolchain()["otelcol_contrib"]["version"]
+    manifest = ROOT / "tests" / "vendor" / f"otelcol-contrib-{pinned}-components.txt"
+    modules = {line.split()[0] for line in manifest.read_text().splitlines() if line and not line.startswith("#")}
+    assert len(modules) > 100
+    configs = sorted(store.rglob("otel/collector.yaml")) + sorted(hospital.rglob("otel/collector.yaml"))
+    assert configs
+    for path in configs:
+        config = yaml.safe_load(path.read_text())
+        for section in ("receivers", "processors", "exporters", "extensions"):
+            for name in config.get(section, {}):
+                kind = name.split("/", 1)[0]
+                assert (section, kind) in COMPONENT_MODULES, (path, section, kind)
+                assert COMPONENT_MODULES[(section, kind)] in modules, (section, kind)
+    # the list is this release's: the `logging` exporter, removed from the collector, is not in it
+    assert "go.opentelemetry.io/collector/exporter/loggingexporter" not in modules
+    assert "go.opentelemetry.io/collector/exporter/debugexporter" in modules

@@ -112,9 +112,10 @@ def watch(settings: dict, prometheus: str, interval: float, duration: float) -> 
         time.sleep(interval)
 
 
-def deploy(group_arn: str, bucket: str) -> dict:
+def deploy(group_arn: str, bucket: str, otlp_token_secret: str | None) -> dict:
     """deploy.py for one group: {"deploymentId", "targetArn", "previous"}."""
-    result = subprocess.run([sys.executable, str(HERE / "deploy.py"), group_arn, bucket, "--json"],
+    extra = ["--otlp-token-secret", otlp_token_secret] if otlp_token_secret else []
+    result = subprocess.run([sys.executable, str(HERE / "deploy.py"), group_arn, bucket, "--json", *extra],
                             capture_output=True, text=True)
     sys.stderr.write(result.stderr)
     if result.returncode != 0:
@@ -130,7 +131,7 @@ def staged(settings: dict, args: argparse.Namespace) -> int:
             continue  # the stage adds no device to a fleet this small: the next one widens
         group = args.fleet_group.rsplit("/", 1)[0] + "/" + cohort["group"].format(fleet=fleet)
         print(f"cohort {cohort['cohort']} ({cohort['percent']:g}% of the fleet): deploying to {group}", flush=True)
-        reached.append(deploy(group, args.bucket))
+        reached.append(deploy(group, args.bucket, args.otlp_token_secret))
         soak = cohort["soak_s"] if args.soak is None or not cohort["soak_s"] else args.soak
         if not soak:
             continue
@@ -178,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--fleet-group", metavar="ARN", help="run the staged rollout over this fleet's cohorts")
     mode.add_argument("--deployment-id", help="watch this one deployment")
     parser.add_argument("--bucket", help="the artifact bucket (with --fleet-group)")
+    parser.add_argument("--otlp-token-secret", metavar="ARN", help="passed to deploy.py (with --fleet-group)")
     parser.add_argument("--soak", type=float, help="seconds to watch each stage that has a soak time, "
                         "instead of the spec's (a rehearsal)")
     parser.add_argument("--rollback-to", metavar="VERSION", help="component version to deploy on rollback")

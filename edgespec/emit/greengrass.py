@@ -34,7 +34,7 @@ from edgespec import __version__, catalog
 from edgespec.device import greengrass_cohorts, ship
 from edgespec.diagnostics.codes import diag
 from edgespec.emit import rollback as rollback_mod
-from edgespec.emit import router
+from edgespec.emit import router, telemetry
 from edgespec.emit.common import calibration_of, model_source, placements_on
 from edgespec.emit.package import content_sha256, file_hashes, identity
 from edgespec.emit.serialize import json_bytes, yaml_documents
@@ -57,11 +57,14 @@ def _lifecycle(kind: str, target: str) -> dict:
     """Install, then run: Triton under Docker Compose on a Jetson. On a Coral only one process may
     own the Edge TPU: the bundle's systemd unit, which Greengrass installs, starts and stops (a
     Startup step, not a Run step that would start a second server)."""
-    router = " && if [ -f router/install.sh ]; then bash router/install.sh; fi"
+    router = (" && if [ -f router/install.sh ]; then bash router/install.sh; fi"
+              " && if [ -f otel/install.sh ]; then bash otel/install.sh; fi")  # the routers, then the collector
+    env = ("export EDGESPEC_ARTIFACTS={artifacts:path} "
+           "EDGESPEC_OTLP_SECRET_ARN={configuration:/OtlpTokenSecretArn} && ")
     if kind == "coral":
         home, unit = f"/opt/edgespec/{target}", f"edgespec-{target}.service"
         return {
-            "Install": {"Script": f"mkdir -p {home} && cp -a {{artifacts:decompressedPath}}/bundle/. {home}/ && "
+            "Install": {"Script": f"{env}mkdir -p {home} && cp -a {{artifacts:decompressedPath}}/bundle/. {home}/ && "
                                   f"cd {home} && bash setup_host.sh && install -m 0644 {unit} /etc/systemd/system/ "
                                   f"&& systemctl daemon-reload{router}",
                         "RequiresPrivilege": True, "Timeout": 3600},
@@ -71,7 +74,7 @@ def _lifecycle(kind: str, target: str) -> dict:
     # S3 models arrive as the component's own artifacts (build_engine.sh looks there first); the
     # power mode the plan assumed is set before anything is measured
     return {
-        "Install": {"Script": "export EDGESPEC_ARTIFACTS={artifacts:path} && cd {artifacts:decompressedPath}/bundle "
+        "Install": {"Script": f"{env}cd {{artifacts:decompressedPath}}/bundle "
                               f"&& if [ -f power-mode.sh ]; then bash power-mode.sh; fi && {INSTALL[kind]}{router}",
                     "RequiresPrivilege": True, "Timeout": 3600},
         "Run": {"Script": f"cd {{artifacts:decompressedPath}}/bundle && {RUN[kind]}", "RequiresPrivilege": True},
@@ -111,10 +114,18 @@ def model_artifacts(spec: Spec, plan: Plan, target: str, kind: str) -> tuple[lis
     return sorted(uris), collisions
 
 
+# The device role's credentials for what the component fetches itself (the OTLP token from Secrets
+# Manager; a model the AWS CLI fetches, ES607): the nucleus hands them to components that depend on it.
+TOKEN_EXCHANGE = {"aws.greengrass.TokenExchangeService": {"VersionRequirement": ">=2.0.0 <3.0.0",
+                                                          "DependencyType": "HARD"}}
+
+
 def recipe(spec: Spec, target: str, kind: str, version: str, content: str, bucket: str,
-           models: list[str] = (), health: str = "") -> dict:
+           models: list[str] = (), health: str = "", collector: str = "") -> dict:
+    """`collector`: the OpenTelemetry Collector's .deb (an artifact beside bundle.zip), with telemetry."""
     name = component_name(spec, target)
     hardware = spec.targets[target].hardware
+    folder = f"s3://{bucket}/{name}/{version}"
     return {
         "RecipeFormatVersion": "2020-01-25",
         "ComponentName": name,
@@ -123,14 +134,18 @@ def recipe(spec: Spec, target: str, kind: str, version: str, content: str, bucke
         "ComponentPublisher": "edgespec",
         "ComponentConfiguration": {"DefaultConfiguration": {
             "Package": identity(version, content), "ContentSha256": content, "Hardware": hardware,
-            "HealthUrl": health or HEALTH_URL[kind]}},
+            "HealthUrl": health or HEALTH_URL[kind],
+            # set per deployment (deploy.py --otlp-token-secret): the secret holding the OTLP token
+            **({"OtlpTokenSecretArn": ""} if collector else {})}},
+        "ComponentDependencies": TOKEN_EXCHANGE,
         "Manifests": [{
             "Platform": {"os": "linux", "architecture": "aarch64"},
             "Lifecycle": _lifecycle(kind, target),
             # bundle.zip unpacks into {artifacts:decompressedPath}/bundle/ (the nucleus names the
             # folder after the archive), so the archive holds the target's files at its root
-            "Artifacts": [{"URI": f"s3://{bucket}/{name}/{version}/bundle.zip", "Unarchive": "ZIP",
+            "Artifacts": [{"URI": f"{folder}/bundle.zip", "Unarchive": "ZIP",
                            "Permission": {"Read": "OWNER", "Execute": "OWNER"}},
+                          *([{"URI": f"{folder}/{collector}", "Permission": {"Read": "OWNER"}}] if collector else []),
                           *({"URI": uri, "Permission": {"Read": "OWNER"}} for uri in models)],
         }],
     }
@@ -232,12 +247,26 @@ def _hours(seconds: int) -> str:
 
 
 def _readme(target: str, name: str, version: str, label: str, fleet: int, rate: dict, abort: dict | None,
-            settings: dict | None) -> bytes:
+            settings: dict | None, otelcol: dict | None) -> bytes:
     lines = [f"<!-- Generated by edgespec {__version__}; edit the spec, not this file. -->",
              f"# Greengrass rollout of {target}", "",
              f"Package {label} (`package.json`). Zip the files of this target's folder at the archive's root "
              f"(`cd {target} && zip -r ../bundle.zip .`: the nucleus unpacks `bundle.zip` into a `bundle/` folder "
              f"of its own) and upload it to `s3://<ArtifactBucket>/{name}/{version}/bundle.zip`.", ""]
+    if otelcol:
+        lines += ["## Telemetry", "",
+                  f"The Install step installs the OpenTelemetry Collector {otelcol['version']} (`otel/install.sh`), "
+                  "creates its queue and token directories, writes the OTLP backend's token, checks the config with "
+                  "`otelcol-contrib validate` and starts the collector. Before the first deployment:", "",
+                  f"1. Download `{otelcol['asset']}` and its `.sha256` from {otelcol['release']}, check it "
+                  f"(`sha256sum -c {otelcol['asset']}.sha256`) and upload it beside bundle.zip, to "
+                  f"`s3://<ArtifactBucket>/{name}/{version}/{otelcol['asset']}`. Greengrass records its digest when "
+                  "the component version is created, and every device checks the download against it.",
+                  "2. Store the token as a plain-text Secrets Manager secret and let the fleet's token exchange role "
+                  "read it (`secretsmanager:GetSecretValue` on that secret).",
+                  "3. Deploy with `--otlp-token-secret <secret ARN>` (deploy.py, or watch_rollout.py with "
+                  "--fleet-group): the component's `OtlpTokenSecretArn`, from which `otel/fetch_token.py` fetches "
+                  "the token with the device role's credentials.", ""]
     if settings:
         lines += ["## Staged rollout", "",
                   "Each stage of the spec's rollout is a cohort: a thing group of its own holding the devices that "
@@ -297,7 +326,8 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
             line=span.line, column=span.column, pointer="/metadata/version",
             hint=f"use {version.split('-', 1)[0]} or the next patch number for this release candidate"))
         return out
-    extra = {}
+    extra = telemetry.device_files(spec, toolchain, target)  # the collector's installer, with telemetry
+    collector = toolchain["otelcol_contrib"]["asset"] if extra else ""
     if kind == "jetson":
         extra["health.py"] = HEALTH_PY  # watches the servers in health.json (the Jetson emitter's)
         if "health.json" not in mine:  # no server, only routers (a split head): their own health
@@ -342,10 +372,10 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     urls = json.loads({**mine, **extra}.get("health.json", b'{"urls": []}'))["urls"]
     health = urls[0] if urls else ""
     out.files[base + "greengrass/recipe.json"] = json_bytes(recipe(spec, target, kind, version, content,
-                                                                   "${ArtifactBucket}", models, health))
+                                                                   "${ArtifactBucket}", models, health, collector))
     bucket = "${ArtifactBucket}"
     inline = json.dumps(recipe(spec, target, kind, version, content, bucket,
-                               [m.replace("${", "${!") for m in models], health), sort_keys=True)
+                               [m.replace("${", "${!") for m in models], health, collector), sort_keys=True)
     template = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": f"edgespec {__version__}: Greengrass component and staged deployment for {target}",
@@ -373,5 +403,6 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
         out.files[base + "greengrass/watch_rollout.py"] = ship("greengrass_watch", __version__)
         out.files[base + "greengrass/cohorts.py"] = ship("greengrass_cohorts", __version__)
     settings = json.loads(out.files[base + "greengrass/rollback.json"]) if spec.rollout and watched else None
-    out.files[base + "greengrass/README.md"] = _readme(target, name, version, label, fleet, rate, abort, settings)
+    out.files[base + "greengrass/README.md"] = _readme(target, name, version, label, fleet, rate, abort, settings,
+                                                       toolchain["otelcol_contrib"] if collector else None)
     return out

@@ -14,9 +14,11 @@ from __future__ import annotations
 import json
 import math
 
-from edgespec import catalog
+from edgespec import __version__, catalog
+from edgespec.device import ship
 from edgespec.emit.common import placements_on
 from edgespec.emit.serialize import yaml_documents
+from edgespec.emit.templating import render
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner.types import Plan
 from edgespec.spec.models import Spec
@@ -85,6 +87,17 @@ def config(spec: Spec, target: str, kind: str, package: str, pii: bool) -> dict:
         "service": {"extensions": ["file_storage/queue", "health_check", "bearertokenauth/otlp"],
                     "pipelines": pipelines},
     }
+
+
+def device_files(spec: Spec, toolchain: dict, target: str) -> dict[str, bytes]:
+    """What installs and starts the collector on a device (part of the package: otel/install.sh
+    and the token fetcher), when the spec has telemetry."""
+    if spec.telemetry is None:
+        return {}
+    return {"otel/install.sh": render("otel/install.sh.j2", version=__version__, target=target,
+                                      otelcol=toolchain["otelcol_contrib"], queue_dir=QUEUE_DIR,
+                                      token_dir=TOKEN_FILE.rsplit("/", 1)[0], token_file=TOKEN_FILE),
+            "otel/fetch_token.py": ship("otlp_token", __version__)}
 
 
 def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap, files: dict[str, bytes]):

@@ -13,7 +13,12 @@ Component versions are immutable in Greengrass, so a version names one content: 
 exists already, its recipe's ContentSha256 must be this package's, or nothing is deployed (a
 changed package needs a new metadata.version in the spec).
 
-    python3 deploy.py arn:aws:iot:REGION:ACCOUNT:thinggroup/NAME ARTIFACT_BUCKET [--json]
+    python3 deploy.py arn:aws:iot:REGION:ACCOUNT:thinggroup/NAME ARTIFACT_BUCKET \
+        [--otlp-token-secret arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME] [--json]
+
+--otlp-token-secret sets the component's OtlpTokenSecretArn: its Install step fetches the OTLP
+backend's bearer token from that secret (with the device role, which needs
+secretsmanager:GetSecretValue on it) into the collector's token file.
 
 With --json it prints {"deploymentId", "targetArn", "previous"}: "previous" holds the components
 of the group's deployment before this one, which is what a rollback deploys again. Standard
@@ -90,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("group_arn", help="the thing group (arn:aws:iot:REGION:ACCOUNT:thinggroup/NAME)")
     parser.add_argument("bucket", help="the S3 bucket holding <component>/<version>/bundle.zip")
+    parser.add_argument("--otlp-token-secret", metavar="ARN", help="the Secrets Manager secret of the OTLP token")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     if ":thinggroup/" not in args.group_arn or args.group_arn.count(":") != 5:
@@ -99,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     plan = json.loads((HERE / "create-deployment.json").read_text())
     kept = current_components(target_arn)
     mine = plan["components"]
+    if args.otlp_token_secret:
+        for component in mine.values():
+            component["configurationUpdate"] = {"merge": json.dumps({"OtlpTokenSecretArn": args.otlp_token_secret})}
     plan["components"] = {**kept, **mine}
     plan["targetArn"] = target_arn
     plan["deploymentName"] += "-" + target_arn.rsplit("/", 1)[1]  # one name per group: a cohort's is its own
