@@ -23,6 +23,7 @@ import yaml
 from tests.conftest import ROOT, compile_to
 from tests.kserve_stub import StandInTriton
 from tests.test_router import CONFIDENT, UNSURE, tiny_onnx
+from tests.tls import serve_tls
 from tests.tools import load_module
 
 VENDOR = ROOT / "tests" / "vendor" / "argo-rollouts"
@@ -121,12 +122,13 @@ def start_gateway(docs, tmp_path, monkeypatch, server_url: str):
     (tmp_path / "token").write_text(TOKEN + "\n")
     monkeypatch.setenv("EDGESPEC_TOKEN_FILE", str(tmp_path / "token"))  # the Secret volume's file, here
     monkeypatch.setenv("EDGESPEC_SERVER_URL", server_url)
+    serve_tls(monkeypatch)  # the kubernetes.io/tls Secret's files, here
     package = docs["Deployment"]["spec"]["template"]["spec"]["containers"][1]["env"][0]
     monkeypatch.setenv(package["name"], package["value"])
     module = load_module(tmp_path / "router.py", "emitted_gateway")
     router, server = module.serve(tmp_path / "gateway.json", port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return router, server, f"http://127.0.0.1:{server.server_address[1]}"
+    return router, server, f"https://127.0.0.1:{server.server_address[1]}"
 
 
 def call(url: str, data: bytes, content_type="application/octet-stream", auth=AUTH) -> tuple[int, dict]:
@@ -371,10 +373,17 @@ def test_the_gateway_requires_the_secrets_token(docs, tmp_path, monkeypatch):
     gateway = json.loads(docs["ConfigMap"]["data"]["gateway.json"])
     pod = docs["Deployment"]["spec"]["template"]["spec"]
     container = next(c for c in pod["containers"] if c["name"] == "gateway")
-    (volume,) = [v for v in pod["volumes"] if "secret" in v]
-    (mount,) = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
-    assert gateway["auth"]["token_file"] == f"{mount['mountPath']}/token" and mount["readOnly"]
-    assert volume["secret"]["secretName"] == f"{docs['Deployment']['metadata']['name']}-gateway-token"
+    volumes = {v["name"]: v for v in pod["volumes"] if "secret" in v}
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    assert set(volumes) == {"gateway-token", "gateway-tls"}
+    assert gateway["auth"]["token_file"] == f"{mounts['gateway-token']['mountPath']}/token"
+    assert volumes["gateway-token"]["secret"]["secretName"] == f"{docs['Deployment']['metadata']['name']}-gateway-token"
+    # HTTPS with the kubernetes.io/tls Secret's files (tls.crt, tls.key); probes speak HTTPS too
+    assert gateway["tls"] == {"cert_file": f"{mounts['gateway-tls']['mountPath']}/tls.crt",
+                              "key_file": f"{mounts['gateway-tls']['mountPath']}/tls.key"}
+    assert volumes["gateway-tls"]["secret"]["secretName"] == f"{docs['Deployment']['metadata']['name']}-gateway-tls"
+    assert all(mounts[name]["readOnly"] for name in volumes)
+    assert container["readinessProbe"]["httpGet"]["scheme"] == container["livenessProbe"]["httpGet"]["scheme"] == "HTTPS"
     assert not any(d.get("kind") == "Secret" for d in docs.values() if isinstance(d, dict))  # never emitted
     tiled_onnx(tmp_path / "model.onnx", 4)
     triton = StandInTriton(tmp_path / "model.onnx", gateway["server_model"])
@@ -385,6 +394,8 @@ def test_the_gateway_requires_the_secrets_token(docs, tmp_path, monkeypatch):
         assert call(f"{base}/v1/infer", x.tobytes(), auth={"Authorization": "Bearer wrong"})[0] == 401
         assert call(f"{base}/v1/infer", x.tobytes())[0] == 200
         assert urllib.request.urlopen(f"{base}/healthz", timeout=5).status == 200  # probes need no token
+        with pytest.raises(OSError):  # plain HTTP is not served: the port speaks TLS only
+            urllib.request.urlopen(base.replace("https://", "http://") + "/healthz", timeout=5)
     finally:
         server.shutdown()
         server.server_close()

@@ -20,6 +20,14 @@ from tests.planner_helpers import model, spec
 from tests.tools import executable
 
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gateway-token-AbCdEf"  # a stack parameter
+TLS_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gateway-tls-AbCdEf"  # another
+
+
+def instance_script(sub: str) -> str:
+    """The user data as the instance runs it: the stack's parameters substituted, `${!` unescaped."""
+    return (sub.replace("${AWS::StackName}", "my-stack").replace("${AWS::Region}", "us-east-1")
+            .replace("${GatewayTokenSecretArn}", SECRET_ARN).replace("${GatewayTlsSecretArn}", TLS_SECRET_ARN)
+            .replace("${!", "${"))
 AR = ROOT / "examples" / "ar-carrier-edge.yaml"
 
 
@@ -100,11 +108,11 @@ def test_ec2_stack_with_an_https_model(run, tmp_path):
     r = yaml.load(template.read_text(), Loader=_Loader)["Resources"]
     assert r["DefaultRoute"]["Properties"]["GatewayId"] == {"Ref": "InternetGateway"}
     policies = [p["PolicyName"] for p in r["InstanceRole"]["Properties"]["Policies"]]
-    assert policies == ["read-gateway-token", "publish-serving-signal"]  # nothing on S3 to read
+    assert policies == ["read-gateway-secrets", "publish-serving-signal"]  # nothing on S3 to read
     (token,) = r["InstanceRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    # the one secret the stack was given, read-only
+    # the two secrets the stack was given (the clients' token, the endpoint's certificate), read-only
     assert token == {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-                     "Resource": {"Ref": "GatewayTokenSecretArn"}}
+                     "Resource": [{"Ref": "GatewayTokenSecretArn"}, {"Ref": "GatewayTlsSecretArn"}]}
     # count: 4 is a fixed pool: four instances, nothing to scale
     asg = r["AutoScalingGroup"]["Properties"]
     assert (asg["MinSize"], asg["DesiredCapacity"], asg["MaxSize"]) == ("4", "4", "4")
@@ -124,12 +132,10 @@ def test_hostile_object_keys(run, tmp_path, key):
     # the model, and the int8 engine's declared calibration cache
     assert {"Fn::Sub": arn} in resources and all(x["Fn::Sub"] in (arn, arn + ".cache") for x in resources)
     sub = r["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
-    # the stack name, the region and the token secret are the only substitutions
+    # the stack name, the region and the two secrets are the only substitutions
     assert sub.count("${") == sub.count("${!") + sub.count("${AWS::StackName}") + sub.count("${AWS::Region}") \
-        + sub.count("${GatewayTokenSecretArn}")
-    user_data = (sub.replace("${AWS::StackName}", "my-stack").replace("${AWS::Region}", "us-east-1")
-                 .replace("${GatewayTokenSecretArn}", SECRET_ARN)
-                 .replace("${!", "${"))  # what the instance runs
+        + sub.count("${GatewayTokenSecretArn}") + sub.count("${GatewayTlsSecretArn}")
+    user_data = instance_script(sub)  # what the instance runs
     script = tmp_path / "user-data.sh"
     script.write_text(user_data)
     subprocess.run(["bash", "-n", str(script)], check=True)
@@ -195,8 +201,7 @@ def test_the_serving_signal_publisher_runs(run, tmp_path):
     out = compile_spec(run, tmp_path, AR.read_text())
     t = yaml.load((out / "boston-wlz" / "cloudformation.yaml").read_text(), Loader=_Loader)
     sub = t["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
-    user_data = sub.replace("${AWS::StackName}", "my-stack").replace("${GatewayTokenSecretArn}", SECRET_ARN) \
-        .replace("${!", "${")
+    user_data = instance_script(sub)
     body = user_data.split("<<'PUBLISH'\n", 1)[1].split("\nPUBLISH\n", 1)[0]
     script = tmp_path / "edgespec-serving-signal"
     script.write_text(body + "\n")

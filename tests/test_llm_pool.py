@@ -19,7 +19,7 @@ import yaml
 
 from edgespec.emit.jetson import engine_name
 from edgespec.planner.types import Recipe
-from tests.test_emit_aws import SECRET_ARN
+from tests.test_emit_aws import instance_script
 from tests.tools import executable
 
 SPEC = {
@@ -101,8 +101,7 @@ def test_the_stack_runs_the_same_vllm(emitted):
     Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
     doc = yaml.load(template.read_text(), Loader=Loader)
     sub = doc["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
-    script = sub.replace("${AWS::StackName}", "stack").replace("${GatewayTokenSecretArn}", SECRET_ARN) \
-        .replace("${!", "${")
+    script = instance_script(sub)
     (out / "user-data.sh").write_text(script)
     result = subprocess.run([executable("shellcheck"), str(out / "user-data.sh")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout

@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from tests.planner_helpers import model, spec
@@ -436,3 +437,63 @@ def _router_source(tmp_path: Path) -> Path:
     path = tmp_path / "router.py"
     path.write_bytes(render("router/router.py.j2", version=__version__))
     return path
+
+
+class TlsRemote(FakeRemote):
+    """The remote tier as deployed: HTTPS only (the test certificate) and a bearer token."""
+
+    TOKEN = "remote-tier-token"
+
+    def __init__(self):
+        import ssl
+
+        from tests.tls import certificate
+
+        self.authorizations: list[str | None] = []
+        super().__init__()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*certificate())
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.url = self.url.replace("http://", "https://")
+
+    def _respond(self, method, path, headers, body):
+        self.authorizations.append(headers.get("Authorization"))
+        if headers.get("Authorization") != f"Bearer {self.TOKEN}":
+            return 401, {"error": "unauthorized"}
+        return super()._respond(method, path, headers, body)
+
+
+def test_the_remote_tier_is_called_over_tls_with_its_token(run, tmp_path, monkeypatch):
+    """A cascade escalates over HTTPS (the remote's CA given, as for a private CA) with the remote
+    gateway's bearer token; without the token the remote refuses and the device degrades."""
+    from tests.tls import certificate
+
+    remote = TlsRemote()
+    (tmp_path / "remote-token").write_text(TlsRemote.TOKEN + "\n")
+    monkeypatch.setenv("EDGESPEC_REMOTE_CA_FILE", certificate()[0])
+    monkeypatch.setenv("EDGESPEC_REMOTE_TOKEN_FILE", str(tmp_path / "remote-token"))
+    config, router, server, base, local_server = start_router(_compile(run, tmp_path, cascade_doc()), tmp_path,
+                                                              monkeypatch, remote)
+    try:
+        status, body = post(base, UNSURE)
+        assert status == 200 and body["source"] == "remote", body
+        assert remote.authorizations == [f"Bearer {TlsRemote.TOKEN}"]
+        router.remote_token = b"wrong"  # a rotated token the device did not get: refused, answered locally
+        status, body = post(base, UNSURE)
+        assert status == 200 and body["source"] == "local" and body["degraded"] is True
+    finally:
+        server.shutdown()
+        server.server_close()
+        remote.stop()
+        if local_server:
+            local_server.stop()
+
+
+def test_a_plain_http_remote_is_refused_unless_it_is_this_host(tmp_path):
+    router = load_module(_router_source(tmp_path), "router_for_urls")
+    with pytest.raises(SystemExit, match="must be called over https://"):
+        router.remote_context("http://10.0.0.7:8090/v1/infer")
+    with pytest.raises(SystemExit, match="must be called over https://"):
+        router.remote_context("ftp://example.com/x")
+    assert router.remote_context("http://127.0.0.1:8090/v1/infer") is None  # this host: never on a network
+    assert router.remote_context("https://edge.example.com/v1/infer").verify_mode.name == "CERT_REQUIRED"

@@ -40,6 +40,7 @@ from edgespec.spec.models import Spec
 STACK_PLACEHOLDER = "@@ stack name @@"
 REGION_PLACEHOLDER = "@@ region @@"  # becomes ${AWS::Region}, as the stack name does
 TOKEN_PLACEHOLDER = "@@ token secret @@"  # becomes ${GatewayTokenSecretArn}
+TLS_PLACEHOLDER = "@@ tls secret @@"  # becomes ${GatewayTlsSecretArn}
 PORTS = (8000, 8002)  # vLLM's (an LLM stack): clients call it directly
 GATEWAY_DIR = "/opt/edgespec/gateway"
 # A regional stack's instances are its serving endpoints (no load balancer yet): each takes a public
@@ -91,14 +92,15 @@ def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds
                        llm=llm, vllm_image=toolchain["vllm"]["image"], python_image=toolchain["python"]["image"],
                        counter="vllm:request_success_total" if llm else "nv_inference_request_success",
                        stack_placeholder=STACK_PLACEHOLDER, region_placeholder=REGION_PLACEHOLDER,
-                       token_placeholder=TOKEN_PLACEHOLDER,
+                       token_placeholder=TOKEN_PLACEHOLDER, tls_placeholder=TLS_PLACEHOLDER,
                        gateways=[{**g, "memory_mib": gateway_memory_mib(g)} for g in gateways], package=package,
                        image_packages=router.requirements(False, True) if images else [],
                        namespace=pool_mod.NAMESPACE, metric=pool_mod.METRIC).decode("utf-8")
     # Fn::Sub: every literal `${` (from an object key) is escaped as `${!`; the only variable is the
     # stack name, which labels the server container.
     user_data = (user_data.replace("${", "${!").replace(STACK_PLACEHOLDER, "${AWS::StackName}")
-                 .replace(REGION_PLACEHOLDER, "${AWS::Region}").replace(TOKEN_PLACEHOLDER, "${GatewayTokenSecretArn}"))
+                 .replace(REGION_PLACEHOLDER, "${AWS::Region}").replace(TOKEN_PLACEHOLDER, "${GatewayTokenSecretArn}")
+                 .replace(TLS_PLACEHOLDER, "${GatewayTlsSecretArn}"))
     if gateways:  # clients call the gateways; Triton listens on the instance's loopback only
         ports = (kubernetes.GATEWAY, kubernetes.GATEWAY + len(gateways) - 1)
         what = f"edgespec gateways for {spec.metadata.name}/{target}"
@@ -134,10 +136,10 @@ def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds
                 *([{"PolicyName": "read-models", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
                     "Effect": "Allow", "Action": "s3:GetObject",
                     "Resource": [{"Fn::Sub": arn} for arn in objects]}]}}] if objects else []),
-                # the clients' bearer token: the one secret the stack was given
-                {"PolicyName": "read-gateway-token", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                # the clients' bearer token and the endpoint's certificate: the two secrets the stack was given
+                {"PolicyName": "read-gateway-secrets", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
                     "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-                    "Resource": _ref("GatewayTokenSecretArn")}]}},
+                    "Resource": [_ref("GatewayTokenSecretArn"), _ref("GatewayTlsSecretArn")]}]}},
                 # the serving signal the scaling policy tracks; PutMetricData takes no resource,
                 # so the grant is held to the one namespace
                 {"PolicyName": "publish-serving-signal", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
@@ -200,6 +202,10 @@ def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds
             "GatewayTokenSecretArn": {
                 "Type": "String", "AllowedPattern": r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$",
                 "Description": "Secrets Manager secret whose string is the bearer token clients must present"},
+            "GatewayTlsSecretArn": {
+                "Type": "String", "AllowedPattern": r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$",
+                "Description": "Secrets Manager secret whose string is the endpoint's PEM certificate chain followed "
+                               "by its PEM private key (clients connect over HTTPS only)"},
             "ClientCidr": {"Type": "String", "AllowedPattern": r"^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$",
                            "Description": "CIDR of the clients allowed to call the model server"},
             **({"WavelengthZone": {"Type": "String", "Default": t.zone, "Description":
@@ -247,7 +253,8 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
                                 "calibration_sha256": (calibration.sha256 or "") if calibration else "",
                                 "config": kubernetes.engine_config(name, serving)}
             gateways.append({**kubernetes.gateway_config(spec, workload, name, target, serving,
-                                                         token_file=f"{GATEWAY_DIR}/token"),
+                                                         token_file=f"{GATEWAY_DIR}/token",
+                                                         tls={"cert_file": f"{GATEWAY_DIR}/tls.pem"}),
                              "input": input_config(spec, p.model), "port": kubernetes.GATEWAY + len(gateways)})
             pools.append(pool)
     if llms and (models or len(llms) > 1):  # one server per instance: vLLM alone, or Triton

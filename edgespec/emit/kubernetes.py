@@ -52,12 +52,19 @@ GATEWAY_DIR = "/etc/edgespec"
 GATEWAY_CODE_DIR = "/opt/edgespec"
 GATEWAY_PACKAGES_DIR = "/opt/edgespec-packages"  # Pillow and NumPy, for a gateway that decodes images
 TOKEN_DIR = "/etc/edgespec-token"  # the gateway's bearer token: key `token` of the Secret <workload>-gateway-token
+TLS_DIR = "/etc/edgespec-tls"  # the gateway's certificate: the kubernetes.io/tls Secret <workload>-gateway-tls
 WORKSPACE_MIB = 4096  # TensorRT's builder workspace on a datacenter GPU
 
 
 def token_secret(workload: str) -> str:
     """The Secret that holds a workload's gateway token (key `token`); the user creates it."""
     return f"{workload}-gateway-token"
+
+
+def tls_secret(workload: str) -> str:
+    """The kubernetes.io/tls Secret (tls.crt, tls.key) the gateway serves HTTPS with; the user (or
+    cert-manager) creates it."""
+    return f"{workload}-gateway-tls"
 
 
 def code_name(spec: Spec, target: str) -> str:
@@ -130,15 +137,18 @@ def _quantity(rps: float) -> str:
 
 
 def gateway_config(spec: Spec, workload: str, model: str, target: str, serving,
-                   token_file: str = f"{TOKEN_DIR}/token") -> dict:
+                   token_file: str = f"{TOKEN_DIR}/token",
+                   tls: dict | None = None) -> dict:
     """The gateway waits for Triton at most the latency budget, never less than the pool's
-    predicted serving p95 (at its planned batching), holds at most twice the planned batch, and
-    takes callers' bearer token from `token_file` (here the Secret's volume)."""
+    predicted serving p95 (at its planned batching), holds at most twice the planned batch,
+    takes callers' bearer token from `token_file` and serves HTTPS with `tls` (here both from the
+    Secrets' volumes): clients reach it over a network."""
     return {"workload": workload, "target": target, "mode": "server",
             "server_url": f"http://127.0.0.1:{TRITON_HTTP}", "server_model": model,
             "server_timeout_ms": timeout_ms(budget_ms(spec, workload), serving.p95_ms if serving else None),
             "port": GATEWAY, "telemetry": None, **gateway_limits(pool_mod.engine_batch(serving)),
-            "auth": {"token_file": token_file}}
+            "auth": {"token_file": token_file},
+            "tls": tls or {"cert_file": f"{TLS_DIR}/tls.crt", "key_file": f"{TLS_DIR}/tls.key"}}
 
 
 def _init_containers(spec: Spec, model: str, recipe, name: str, serving, toolchain: dict) -> list[dict]:
@@ -307,7 +317,7 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
             "template": {
                 "metadata": {"labels": labels, "annotations": {
                     "prometheus.io/scrape": "true", "prometheus.io/port": str(GATEWAY),
-                    "prometheus.io/path": "/metrics"}},
+                    "prometheus.io/path": "/metrics", "prometheus.io/scheme": "https"}},
                 "spec": k8s_security.harden({
                     "nodeSelector": {k: v for k, v in node_selector.items() if v},
                     "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
@@ -322,12 +332,15 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
                         # memory for max_inflight answers of max_output_bytes (router.py bounds both)
                         "resources": {"requests": {"cpu": "250m", "memory": f"{memory}Mi"},
                                       "limits": {"cpu": "1", "memory": f"{memory}Mi"}},
-                        "readinessProbe": {"httpGet": {"path": "/healthz", "port": "gateway"}, "periodSeconds": 10},
-                        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "gateway"}, "periodSeconds": 20,
+                        "readinessProbe": {"httpGet": {"path": "/healthz", "port": "gateway", "scheme": "HTTPS"},
+                                           "periodSeconds": 10},
+                        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "gateway", "scheme": "HTTPS"},
+                                          "periodSeconds": 20,
                                           "failureThreshold": 3},
                         "volumeMounts": [{"name": "gateway", "mountPath": GATEWAY_DIR, "readOnly": True},
                                          {"name": "gateway-code", "mountPath": GATEWAY_CODE_DIR, "readOnly": True},
                                          {"name": "gateway-token", "mountPath": TOKEN_DIR, "readOnly": True},
+                                         {"name": "gateway-tls", "mountPath": TLS_DIR, "readOnly": True},
                                          *packages.mounts],
                     }],
                     "volumes": [{"name": "models", "emptyDir": {}}, *server.volumes, *packages.volumes,
@@ -336,7 +349,11 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
                                 # not emitted: create it (kubectl create secret generic <workload>-gateway-token
                                 # --from-literal=token=...); the pod does not start without it
                                 {"name": "gateway-token", "secret": {"secretName": token_secret(workload),
-                                                                     "defaultMode": 0o440}}],
+                                                                     "defaultMode": 0o440}},
+                                # not emitted either: kubectl create secret tls <workload>-gateway-tls
+                                # --cert=... --key=... (or a cert-manager Certificate of that name)
+                                {"name": "gateway-tls", "secret": {"secretName": tls_secret(workload),
+                                                                   "defaultMode": 0o440}}],
                 }),
             },
         },

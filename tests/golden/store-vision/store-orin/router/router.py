@@ -35,7 +35,14 @@ binary_data_size, then the tensors' bytes in order.
 
 With a token configured (`auth.token_file`, or EDGESPEC_TOKEN_FILE), every POST needs
 `Authorization: Bearer <token>` (401 otherwise); GET /healthz and /metrics stay open for probes
-and scrapes. POST /v1/feedback {"id": ..., "label": <class index>} when a label arrives.
+and scrapes. With a certificate configured (`tls.cert_file` and `tls.key_file`, or
+EDGESPEC_TLS_CERT_FILE and EDGESPEC_TLS_KEY_FILE; the key may be in the certificate's file), the
+router serves HTTPS only (TLS 1.2 or newer): gateways that clients reach over a network do.
+
+The remote tier of a cascade or split is called over HTTPS (the system's CAs, or
+EDGESPEC_REMOTE_CA_FILE / `remote_ca_file` for a private CA) with its bearer token
+(EDGESPEC_REMOTE_TOKEN_FILE / `remote_token_file`); a plain http:// remote is refused unless it
+is this host itself, so an input never crosses a network in clear text. POST /v1/feedback {"id": ..., "label": <class index>} when a label arrives.
 GET /healthz, GET /metrics (Prometheus text). With a telemetry endpoint configured, the same
 metrics are pushed as OTLP/HTTP JSON; exports that fail are kept in a bounded spool on disk and
 sent, oldest first, once the endpoint answers again.
@@ -53,6 +60,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -292,6 +300,10 @@ class Router:
             self.input = (i.name, ONNX_TYPES[i.type], [d if isinstance(d, int) else 1 for d in i.shape])
         # The remote's address exists only once it is deployed: EDGESPEC_REMOTE_URL overrides the file.
         self.url = os.environ.get("EDGESPEC_REMOTE_URL") or config.get("remote_url", "")
+        self.remote_tls = remote_context(self.url, os.environ.get("EDGESPEC_REMOTE_CA_FILE")
+                                         or config.get("remote_ca_file"))
+        self.remote_token = _token(os.environ.get("EDGESPEC_REMOTE_TOKEN_FILE") or config.get("remote_token_file"),
+                                   "the remote tier's token")
         self.queue = collections.deque(maxlen=config.get("queue_limit", 1))
         self.slots = threading.BoundedSemaphore(config.get("max_inflight", MAX_INFLIGHT))
         self.budget = Budget(config.get("output_budget_bytes", OUTPUT_BUDGET_BYTES))
@@ -390,9 +402,12 @@ class Router:
     def remote(self, payload, content_type="application/octet-stream"):
         if not self.url:
             raise OSError("no remote endpoint configured (set EDGESPEC_REMOTE_URL)")
-        request = urllib.request.Request(self.url, data=payload, method="POST",
-                                         headers={"Content-Type": content_type})
-        with urllib.request.urlopen(request, timeout=self.config["remote_timeout_ms"] / 1000) as response:
+        headers = {"Content-Type": content_type}
+        if self.remote_token:
+            headers["Authorization"] = "Bearer " + self.remote_token.decode()
+        request = urllib.request.Request(self.url, data=payload, method="POST", headers=headers)
+        with urllib.request.urlopen(request, timeout=self.config["remote_timeout_ms"] / 1000,
+                                    context=self.remote_tls) as response:
             return json.loads(response.read())
 
     def count(self, outcome):
@@ -497,19 +512,59 @@ class Router:
         return self.metrics.prometheus()
 
 
-def _token(path):
-    """The bearer token clients must present, from a file the platform's secret store fills (a
-    Kubernetes Secret volume, a file the instance fetched from Secrets Manager). A configured file
-    that is missing or empty stops the gateway: it never serves open by accident."""
+def _token(path, what="the gateway's token"):
+    """A bearer token from a file the platform's secret store fills (a Kubernetes Secret volume, a
+    file the instance fetched from Secrets Manager). A configured file that is missing or empty
+    stops the router: a gateway never serves open, and a remote is never called without it."""
     if not path:
         return None
     try:
         token = pathlib.Path(path).read_text().strip().encode()
     except OSError as err:
-        raise SystemExit(f"{path}: cannot read the gateway's token ({err.strerror}); it never serves without it")
+        raise SystemExit(f"{path}: cannot read {what} ({err.strerror}); the router does not start without it")
     if not token:
-        raise SystemExit(f"{path}: the gateway's token is empty")
+        raise SystemExit(f"{path}: {what} is empty")
     return token
+
+
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def remote_context(url, cafile=None):
+    """The TLS context for the remote tier: https with the system's CAs, or `cafile` for a private
+    CA. Plain http only to this host itself; anything else stops the router with the fix."""
+    if not url:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https":
+        import ssl
+
+        try:
+            return ssl.create_default_context(cafile=cafile)
+        except OSError as err:
+            raise SystemExit(f"{cafile}: cannot read the remote tier's CA ({err.strerror})")
+    if parts.scheme == "http" and parts.hostname in LOOPBACK:
+        return None
+    raise SystemExit(f"{url}: the remote tier must be called over https:// (inputs would cross the network in "
+                     "clear text); the edgespec gateways serve TLS with the certificate you give them")
+
+
+def server_tls(config):
+    """The TLS context of this router's own port, when a certificate is configured (else None)."""
+    tls = config.get("tls") or {}
+    cert = os.environ.get("EDGESPEC_TLS_CERT_FILE") or tls.get("cert_file")
+    key = os.environ.get("EDGESPEC_TLS_KEY_FILE") or tls.get("key_file") or None
+    if not cert:
+        return None
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as err:
+        raise SystemExit(f"{cert}: cannot load the router's certificate and key ({err})")
+    return context
 
 
 def device_id():
@@ -857,6 +912,9 @@ def serve(config_path, host="127.0.0.1", port=None):
     path = pathlib.Path(config_path).resolve()
     router = Router(json.loads(path.read_text()), path.parent)
     server = ThreadingHTTPServer((host, router.config["port"] if port is None else port), handler(router))
+    context = server_tls(router.config)
+    if context:  # the handshake happens in the request's thread, not in the accept loop
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     return router, server
 
 
