@@ -6,13 +6,14 @@
 #  - TensorFlow and onnx2tf into .venv-convert (tools/requirements-convert.txt, what the Coral
 #    bundle's convert_int8.py asks for): the conversion test runs the real converter
 #  - checkov into .venv-checkov (tools/requirements-checkov.txt): it scans every emitted manifest
-#  - Debian's prometheus package (prometheus + promtool): the rollout watcher's PromQL runs on it
+#  - Debian's prometheus package (prometheus + promtool): the rollout watcher's PromQL runs on it;
+#    openssl makes the certificate the gateways serve HTTPS with in the tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null || ! command -v openssl >/dev/null; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus openssl >/dev/null
 fi
 
 python3 -m venv .venv
