@@ -35,7 +35,12 @@ def emitted(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("checkov")
     specs = {p.stem: p.read_text() for p in sorted((ROOT / "examples").glob("*.yaml"))}
     specs["llm-pool"] = yaml.safe_dump(LLM_POOL, sort_keys=False)
+    specs["llm-pool-pods"] = yaml.safe_dump({**LLM_POOL, "targets": {**LLM_POOL["targets"], "gpu": {
+        **LLM_POOL["targets"]["gpu"], "orchestrator": "kubernetes"}}}, sort_keys=False)
     specs["ec2"] = ec2_spec("s3://m/clf.onnx")
+    for name in ("store-vision", "ar-carrier-edge"):  # their Wavelength pools as EC2 stacks, too
+        specs[f"{name}-ec2"] = "".join(line for line in specs[name].splitlines(keepends=True)
+                                       if not line.strip().startswith("orchestrator:"))
     for name, text in specs.items():
         (out / f"{name}.yaml").write_text(text)
         subprocess.run([sys.executable, "-m", "edgespec", "compile", str(out / f"{name}.yaml"),

@@ -77,7 +77,7 @@ def test_between_examples(run):
     d = json.loads(out)
     assert code == 0
     assert d["workloads"]["card-scoring"]["status"] == "removed" and d["workloads"]["overlay"]["status"] == "added"
-    assert "boston-wlz/cloudformation.yaml" in d["artifacts"]["boston-wlz"]["added"]
+    assert "boston-wlz/k8s/overlay.yaml" in d["artifacts"]["boston-wlz"]["added"]
 
 
 def test_an_invalid_side_is_reported(run, tmp_path):

@@ -31,6 +31,13 @@ def instance_script(sub: str) -> str:
 AR = ROOT / "examples" / "ar-carrier-edge.yaml"
 
 
+def ar_as_ec2() -> str:
+    """The AR example with its Wavelength pool as the default EC2 stack (the example itself runs it
+    as Kubernetes pods): the stack is what these tests read."""
+    return "".join(line for line in AR.read_text().splitlines(keepends=True)
+                   if not line.strip().startswith("orchestrator:"))
+
+
 class _Loader(yaml.SafeLoader):
     """Reads templates that use only the JSON forms of intrinsic functions (Ref, Fn::*)."""
 
@@ -69,7 +76,7 @@ def ec2_spec(uri: str) -> str:
 
 
 def test_wavelength_stack(run, tmp_path):
-    out = compile_spec(run, tmp_path, AR.read_text())
+    out = compile_spec(run, tmp_path, ar_as_ec2())
     template = out / "boston-wlz" / "cloudformation.yaml"
     cfn_lint(template)
     t = yaml.load(template.read_text(), Loader=_Loader)
@@ -198,7 +205,7 @@ def test_the_serving_signal_publisher_runs(run, tmp_path):
     """The user data's publisher, run for real: IMDSv2 for the group and region, Triton's success
     counters summed, and the real AWS CLI putting RequestsPerSecond for the group (docker stood in
     by a shim that runs the CLI it names, against a stand-in CloudWatch)."""
-    out = compile_spec(run, tmp_path, AR.read_text())
+    out = compile_spec(run, tmp_path, ar_as_ec2())
     t = yaml.load((out / "boston-wlz" / "cloudformation.yaml").read_text(), Loader=_Loader)
     sub = t["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
     user_data = instance_script(sub)
@@ -236,3 +243,39 @@ def test_the_serving_signal_publisher_runs(run, tmp_path):
     # 30 requests answered per 0.5 s scrape: 60 per second, for the instance's group
     assert doc["MetricData"] == [{"MetricName": "RequestsPerSecond", "Value": 60.0,
                                   "Dimensions": [{"Name": "AutoScalingGroupName", "Value": "my-asg"}]}]
+
+
+def test_one_form_per_pool_and_the_stack_rolls_out_in_batches(run, tmp_path):
+    """orchestrator: ec2 (the default) is the stack alone, kubernetes the manifests alone. The
+    stack's instances count once their endpoints answer (cfn-signal from the user data), and a new
+    version replaces them in batches of the rollout's first stage (10% here, at least one)."""
+    import math
+
+    (tmp_path / "ec2").mkdir()
+    (tmp_path / "pods").mkdir()
+    out = compile_spec(run, tmp_path / "ec2", ar_as_ec2())
+    assert (out / "boston-wlz" / "cloudformation.yaml").exists() and not (out / "boston-wlz" / "k8s").exists()
+    pods = compile_spec(run, tmp_path / "pods", AR.read_text())
+    assert (pods / "boston-wlz" / "k8s").is_dir() and not (pods / "boston-wlz" / "cloudformation.yaml").exists()
+    group = yaml.load((out / "boston-wlz" / "cloudformation.yaml").read_text(), Loader=_Loader)[
+        "Resources"]["AutoScalingGroup"]
+    desired = int(group["Properties"]["DesiredCapacity"])
+    batch = max(1, math.ceil(desired * 10 / 100))
+    assert group["CreationPolicy"] == {"ResourceSignal": {"Count": desired, "Timeout": "PT1H"}}
+    update = group["UpdatePolicy"]["AutoScalingRollingUpdate"]
+    assert (update["MaxBatchSize"], update["MinInstancesInService"]) == (batch, max(0, desired - batch))
+    assert update["WaitOnResourceSignals"] is True and update["MinSuccessfulInstancesPercent"] == 100
+    sub = yaml.load((out / "boston-wlz" / "cloudformation.yaml").read_text(), Loader=_Loader)[
+        "Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+    script = instance_script(sub).splitlines()
+    trap = script.index("trap 'signal 1' ERR")
+    assert trap < next(i for i, line in enumerate(script) if line.startswith("docker run"))  # failures are signalled
+    assert script[-2:] == ["answers https://127.0.0.1:8090/healthz", "signal 0"]  # ready only once it answers
+    # a device target has no orchestrator to choose
+    doc = yaml.safe_load(AR.read_text())
+    doc["targets"][next(n for n, t in doc["targets"].items() if not t["hardware"].startswith("aws-"))] |= {
+        "orchestrator": "ec2"}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    code, _, err = run("compile", str(path), "-o", str(tmp_path / "bad"))
+    assert code == 1 and "ES310" in err and "orchestrator applies to aws-ec2 and aws-wavelength" in err

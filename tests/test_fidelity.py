@@ -31,6 +31,16 @@ def _compile_and_plan(run, spec: Path, out: Path) -> dict:
     return json.loads(text)["workloads"]
 
 
+def as_ec2(example: Path, folder: Path) -> Path:
+    """The example with its pools on the default orchestrator (a CloudFormation stack of EC2
+    instances) instead of `orchestrator: kubernetes`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / example.name
+    path.write_text("".join(line for line in example.read_text().splitlines(keepends=True)
+                            if not line.strip().startswith("orchestrator:")))
+    return path
+
+
 def _k8s(out: Path, target: str, workload: str) -> dict:
     docs = list(yaml.safe_load_all((out / target / "k8s" / f"{workload}.yaml").read_text()))
     return {d["kind"]: d for d in docs if d}
@@ -184,8 +194,13 @@ def check(out: Path, spec: dict, plans: dict) -> int:
             kind = kind_of(spec, p["target"])
             device = p["role"] == "device" and kind in ("jetson", "coral")
             if p["role"] == "remote" and kind in ("wavelength", "ec2"):
-                check_pool(out, workload, wp, p, spec)
-                check_stack(out, workload, wp, p, spec)
+                # one form per pool, never both: pods on Kubernetes, or the EC2 stack
+                if spec["targets"][p["target"]].get("orchestrator") == "kubernetes":
+                    check_pool(out, workload, wp, p, spec)
+                    assert not (out / p["target"] / "cloudformation.yaml").exists()
+                else:
+                    check_stack(out, workload, wp, p, spec)
+                    assert not (out / p["target"] / "k8s").exists()
             elif device and kind == "jetson" and _root(spec, p["model"])["task"] == "text-generation":
                 check_llama(out, workload, wp, p, spec)
             elif device and kind == "jetson" and wp["pattern"] in ("on-device", "cascade"):
@@ -232,12 +247,13 @@ def test_a_dropped_recipe_is_caught(run, tmp_path, monkeypatch):
     with pytest.raises(AssertionError):
         check(tmp_path / "k8s", yaml.safe_load(example.read_text()), plans)
     real_name = cloudformation.engine_name
+    ec2 = as_ec2(example, tmp_path / "ec2")  # its Wavelength pool as an EC2 stack
     with monkeypatch.context() as m:
         m.setattr(cloudformation, "engine_name", lambda model, recipe: model)  # the ONNX model as it is
-        plans = _compile_and_plan(run, example, tmp_path / "cfn")
+        plans = _compile_and_plan(run, ec2, tmp_path / "cfn")
     assert cloudformation.engine_name is real_name
     with pytest.raises(AssertionError):
-        check(tmp_path / "cfn", yaml.safe_load(example.read_text()), plans)
+        check(tmp_path / "cfn", yaml.safe_load(ec2.read_text()), plans)
 
 
 def test_a_dropped_encoding_is_caught(run, tmp_path, monkeypatch):
@@ -246,15 +262,16 @@ def test_a_dropped_encoding_is_caught(run, tmp_path, monkeypatch):
     from edgespec.emit import cloudformation, kubernetes, router
 
     example = ROOT / "examples" / "store-vision.yaml"
-    spec = yaml.safe_load(example.read_text())
     for module in (kubernetes, cloudformation, router):
+        source = as_ec2(example, tmp_path / "ec2") if module is cloudformation else example
+        spec = yaml.safe_load(source.read_text())
         with monkeypatch.context() as m:
             m.setattr(module, "input_config", lambda spec, model: None)
-            plans = _compile_and_plan(run, example, tmp_path / module.__name__)
+            plans = _compile_and_plan(run, source, tmp_path / module.__name__)
         with pytest.raises(AssertionError):
             check(tmp_path / module.__name__, spec, plans)
-    plans = _compile_and_plan(run, example, tmp_path / "intact")
-    assert check(tmp_path / "intact", spec, plans)
+        plans = _compile_and_plan(run, source, tmp_path / f"{module.__name__}-intact")
+        assert check(tmp_path / f"{module.__name__}-intact", spec, plans)
 
 
 def test_the_build_script_builds_the_planned_engine(run, tmp_path):

@@ -51,7 +51,12 @@ def emitted(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("llm")
     spec = tmp / "spec.yaml"
     spec.write_text(yaml.safe_dump(SPEC, sort_keys=False))
-    code, _, err = run_cli("compile", str(spec), "-o", str(tmp / "out"))
+    code, _, err = run_cli("compile", str(spec), "-o", str(tmp / "ec2"))  # the default: an EC2 stack
+    assert code == 0, err
+    pods = tmp / "pods.yaml"  # the same pool on Kubernetes
+    pods.write_text(yaml.safe_dump({**SPEC, "targets": {**SPEC["targets"], "gpu": {
+        **SPEC["targets"]["gpu"], "orchestrator": "kubernetes"}}}, sort_keys=False))
+    code, _, err = run_cli("compile", str(pods), "-o", str(tmp / "out"))
     assert code == 0, err
     code, text, _ = run_cli("plan", str(spec), "--format", "json")
     plan = json.loads(text)["workloads"]["assist"]
@@ -91,7 +96,7 @@ def test_the_stack_runs_the_same_vllm(emitted):
     """The CloudFormation stack's instances fetch the checkpoint, check its quantization and run vLLM
     with the same limits; they scale on vLLM's own request counter; cfn-lint and shellcheck accept it."""
     out, plan, docs, _, _ = emitted
-    template = out / "gpu" / "cloudformation.yaml"
+    template = out.parent / "ec2" / "gpu" / "cloudformation.yaml"
     result = subprocess.run([executable("cfn-lint"), str(template)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import math
 
 from edgespec import __version__
 from edgespec.emit import kubernetes, router
@@ -34,6 +35,7 @@ from edgespec.emit.templating import render
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner.types import Plan
 from edgespec.spec.models import Spec
+from edgespec.spec.targets import orchestrator
 
 # Where the stack's name goes in the user data. It contains spaces, which no validated URI or name
 # can, so user text can never produce it; it becomes ${AWS::StackName} after escaping.
@@ -72,6 +74,25 @@ def _gateway_files(gateways: list[dict]) -> dict:
     return {path: {**file, "mode": "000644", "owner": "root", "group": "root"} for path, file in files.items()}
 
 
+def update_policies(spec: Spec, scale: pool_mod.Bounds) -> dict:
+    """The group's creation and rolling update policies: an instance counts once it signals that
+    its endpoints answer (the user data's cfn-signal). A new version replaces the instances in
+    batches of the rollout's first stage (a share of the pool, at least one), keeping the rest in
+    service, and CloudFormation rolls the update back when a batch does not come up within the hour.
+    That is all CloudFormation can enforce: it cannot soak for hours or compare canary with stable
+    answers (the Kubernetes orchestrator's Argo Rollouts does)."""
+    stages = spec.rollout.stages if spec.rollout else []
+    batch = max(1, math.ceil(scale.desired * stages[0].percent / 100)) if stages else 1
+    return {
+        "CreationPolicy": {"ResourceSignal": {"Count": scale.desired, "Timeout": "PT1H"}},
+        "UpdatePolicy": {"AutoScalingRollingUpdate": {
+            "MaxBatchSize": batch, "MinInstancesInService": max(0, scale.desired - batch),
+            "MinSuccessfulInstancesPercent": 100, "PauseTime": "PT1H", "WaitOnResourceSignals": True,
+            "SuspendProcesses": ["HealthCheck", "ReplaceUnhealthy", "AZRebalance", "AlarmNotification",
+                                 "ScheduledActions"]}},
+    }
+
+
 def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds, toolchain: dict,
              llm: dict | None = None, gateways: list[dict] | None = None) -> dict:
     t = spec.targets[target]
@@ -95,7 +116,9 @@ def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds
                        token_placeholder=TOKEN_PLACEHOLDER, tls_placeholder=TLS_PLACEHOLDER,
                        gateways=[{**g, "memory_mib": gateway_memory_mib(g)} for g in gateways], package=package,
                        image_packages=router.requirements(False, True) if images else [],
-                       namespace=pool_mod.NAMESPACE, metric=pool_mod.METRIC).decode("utf-8")
+                       namespace=pool_mod.NAMESPACE, metric=pool_mod.METRIC,
+                       health_urls=[f"https://127.0.0.1:{g['port']}/healthz" for g in gateways]
+                       or ["https://127.0.0.1:8000/health"]).decode("utf-8")
     # Fn::Sub: every literal `${` (from an object key) is escaped as `${!`; the only variable is the
     # stack name, which labels the server container.
     user_data = (user_data.replace("${", "${!").replace(STACK_PLACEHOLDER, "${AWS::StackName}")
@@ -167,7 +190,8 @@ def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds
             "LaunchTemplate": {"LaunchTemplateId": _ref("LaunchTemplate"),
                                "Version": {"Fn::GetAtt": ["LaunchTemplate", "LatestVersionNumber"]}},
             "MinSize": str(scale.minimum), "MaxSize": str(scale.maximum), "DesiredCapacity": str(scale.desired),
-            "Tags": [{**tag, "PropagateAtLaunch": True} for tag in tags]}},
+            "Tags": [{**tag, "PropagateAtLaunch": True} for tag in tags]},
+            **update_policies(spec, scale)},
     }
     if scale.maximum > scale.minimum:  # a fixed pool has nothing to scale
         resources["ScalingPolicy"] = {"Type": "AWS::AutoScaling::ScalingPolicy", "Properties": {
@@ -226,6 +250,8 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     from edgespec.emit import Emitted
 
     out = Emitted()
+    if orchestrator(spec.targets[target]) != "ec2":  # the Kubernetes manifests serve this pool
+        return out
     models: dict[str, dict] = {}
     llms: dict[str, dict] = {}
     pools = []
@@ -261,7 +287,8 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
         for entry in sorted(llms.values(), key=lambda e: e["name"]):
             out.diagnostics.append(no_llm_runtime(
                 spec, entry["workload"], target, entry["model"], source,
-                "a stack whose instances run vLLM beside other models (deploy it with the Kubernetes manifests)"))
+                "a stack whose instances run vLLM beside other models (set `orchestrator: kubernetes` on the "
+                "target to deploy them as Kubernetes pods)"))
         llms = {}
         pools = [p for p in pools if p is not None and p.serving.mode != "continuous"]
     if models or llms:

@@ -107,9 +107,9 @@ def no_llm_runtime(spec: Spec, workload: str, target: str, model: str, source: S
     return diag("ES606", f"{workload}: {target} would serve {model}, a text-generation model; edgespec does not emit "
                 f"{what} yet, so nothing is emitted for it there", file=source.file, line=span.line,
                 column=span.column, pointer=f"/workloads/{workload}",
-                hint="pin the workload to on-device (a Jetson serves it in llama.cpp) or a remote tier, use the "
-                     "Kubernetes manifests for GPU pools (vLLM), or place it on Workers AI with a declared "
-                     "`workers_ai` model")
+                hint="pin the workload to on-device (a Jetson serves it in llama.cpp) or a remote tier, set "
+                     "`orchestrator: kubernetes` on a GPU pool (vLLM pods), or place it on Workers AI with a "
+                     "declared `workers_ai` model")
 
 
 def whole_models_on(plan: Plan, target: str, source: SourceMap, diagnostics: list[Diagnostic], what: str,

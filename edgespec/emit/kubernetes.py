@@ -42,6 +42,7 @@ from edgespec.emit.templating import render
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner.types import Plan
 from edgespec.spec.models import Spec
+from edgespec.spec.targets import orchestrator
 
 TRITON_HTTP, TRITON_GRPC, TRITON_METRICS = 8000, 8001, 8002
 LLM_HTTP = 8000  # vLLM's OpenAI-compatible server
@@ -404,6 +405,8 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     from edgespec.emit.serialize import yaml_documents
 
     out = Emitted()
+    if orchestrator(spec.targets[target]) != "kubernetes":  # the CloudFormation stack serves this pool
+        return out
     code = code_config_map(spec, target)
     for workload, candidate, p in placements_on(plan, target, roles=("remote",)):
         src = model_source(spec, p.model)

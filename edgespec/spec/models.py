@@ -241,6 +241,7 @@ class Target(_Strict):
     region: AwsRegion | None = Field(None, description="Cloud region (aws-ec2) or parent region (aws-wavelength); omit it with a `zone`, which implies it.")
     zone: AwsZone | None = Field(None, description="Availability or Wavelength zone id (e.g. us-east-1-wl1-bos-wlz-1).")
     instance_type: InstanceType | None = Field(None, description="Instance type for aws-ec2 and aws-wavelength (e.g. g4dn.2xlarge).")
+    orchestrator: Literal["ec2", "kubernetes"] | None = Field(None, description="aws-ec2 and aws-wavelength: how the pool is deployed. `ec2` (default): one CloudFormation stack whose instances run the model server behind the gateway, replaced by rolling updates. `kubernetes`: manifests for your EKS cluster's GPU nodes there, with Argo Rollouts canaries; no EC2 stack.")
     jurisdiction: Jurisdiction | None = Field(None, description="Where this target's data stays: an ISO 3166-1 alpha-2 country code (us, gb, de) or a bloc (eu, eea). Devices need it for region-level privacy; aws-ec2 and aws-wavelength take it from their region or zone.")
     network: Network | None = Field(None, description="Link characteristics of this target.")
     description: str | None = Field(None, max_length=2000, description="Free text for humans; never interpreted.")

@@ -20,3 +20,9 @@ def region(target: Target) -> str | None:
     if target.region:
         return target.region
     return catalog.region_of_zone(target.zone) if target.zone else None
+
+
+def orchestrator(target: Target) -> str:
+    """How an aws-ec2 or aws-wavelength pool is deployed: "ec2" (the default: a CloudFormation stack
+    of instances behind the gateway) or "kubernetes" (manifests for an EKS cluster); one, never both."""
+    return target.orchestrator or "ec2"

@@ -192,6 +192,9 @@ def _targets(spec: Spec, report: _Reporter) -> None:
                        f"{here}/instance_type", hint=f"did you mean {close!r}?" if close
                        else f"instance types: {', '.join(offered)}")
         aws = kind in ("wavelength", "ec2")
+        if target.orchestrator is not None and not aws:
+            report("ES310", f"orchestrator applies to aws-ec2 and aws-wavelength, not {target.hardware}",
+                   f"{here}/orchestrator", key=True)
         if target.rate_limit_per_minute is not None and kind != "workers-ai":
             report("ES310", f"rate_limit_per_minute applies to cloudflare-workers-ai, not {target.hardware}",
                    f"{here}/rate_limit_per_minute", key=True)
