@@ -108,10 +108,9 @@ def test_search_space_is_complete(seed):
 @pytest.mark.parametrize("seed", range(40))
 def test_pruning_dominated_aggregators_keeps_the_optimum(seed):
     """Many aggregators on one site; the planner's optimum equals the unpruned search's."""
-    from edgespec.planner import patterns
-    from edgespec.planner.context import context
     from edgespec.planner import device as device_mod
-    from edgespec.planner import select
+    from edgespec.planner import patterns, select
+    from edgespec.planner.context import context
     from edgespec.spec.models import Spec
 
     doc = random_spec(seed)
