@@ -279,3 +279,41 @@ def test_one_form_per_pool_and_the_stack_rolls_out_in_batches(run, tmp_path):
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     code, _, err = run("compile", str(path), "-o", str(tmp_path / "bad"))
     assert code == 1 and "ES310" in err and "orchestrator applies to aws-ec2 and aws-wavelength" in err
+
+
+def test_a_regional_stack_serves_behind_its_load_balancer(run, tmp_path):
+    """Clients call one name over HTTPS (ACM certificate, TLS 1.2+); the load balancer forwards over
+    HTTPS to each gateway's port, checks /healthz, and is the only caller the instances admit. A
+    Wavelength stack has none (no NLB there, ALB not in every zone): clients call its carrier IPs."""
+    from edgespec.emit import load_balancer
+
+    out = compile_spec(run, tmp_path, ec2_spec("s3://m/clf.onnx"))
+    template = out / "cloud" / "cloudformation.yaml"
+    cfn_lint(template)
+    t = yaml.load(template.read_text(), Loader=_Loader)
+    r = t["Resources"]
+    assert "SecurityGroupIngress" not in r["SecurityGroup"]["Properties"]  # nobody reaches the instances directly
+    ingress = r["InstancesFromLoadBalancer"]["Properties"]
+    assert ingress["SourceSecurityGroupId"] == {"Fn::GetAtt": ["LoadBalancerSecurityGroup", "GroupId"]}
+    assert r["LoadBalancerSecurityGroup"]["Properties"]["SecurityGroupIngress"][0]["CidrIp"] == {"Ref": "ClientCidr"}
+    files = r["LaunchTemplate"]["Metadata"]["AWS::CloudFormation::Init"]["config"]["files"]
+    gateways = [json.loads(f["content"]) for path, f in sorted(files.items()) if path.endswith(".json")]
+    assert gateways
+    for i, gateway in enumerate(gateways):
+        group, listener = r[f"TargetGroup{i}"]["Properties"], r[f"Listener{i}"]["Properties"]
+        assert (group["Protocol"], group["Port"], group["HealthCheckProtocol"], group["HealthCheckPath"]) == (
+            "HTTPS", gateway["port"], "HTTPS", "/healthz")
+        assert gateway["tls"]["cert_file"]  # the gateway itself serves TLS: the hop behind the balancer is encrypted
+        assert (listener["Protocol"], listener["Port"], listener["SslPolicy"]) == (
+            "HTTPS", gateway["port"], load_balancer.SSL_POLICY)
+        assert listener["Certificates"] == [{"CertificateArn": {"Ref": "LoadBalancerCertificateArn"}}]
+    asg = r["AutoScalingGroup"]["Properties"]
+    assert asg["TargetGroupARNs"] == [{"Ref": f"TargetGroup{i}"} for i in range(len(gateways))]
+    assert asg["HealthCheckType"] == "ELB"
+    assert t["Outputs"]["Endpoint"]["Value"] == {"Fn::GetAtt": ["LoadBalancer", "DNSName"]}
+    (tmp_path / "wlz").mkdir()
+    wavelength = compile_spec(run, tmp_path / "wlz", ar_as_ec2())
+    w = yaml.load((wavelength / "boston-wlz" / "cloudformation.yaml").read_text(), Loader=_Loader)
+    assert not any(v["Type"].startswith("AWS::ElasticLoadBalancingV2::") for v in w["Resources"].values())
+    (rule,) = w["Resources"]["SecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    assert rule["CidrIp"] == {"Ref": "ClientCidr"}

@@ -243,8 +243,10 @@ def test_pools_decode_too(run, tmp_path):
     user_data = launch["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
     assert "--target /opt/edgespec/gateway/packages numpy==1.26.4 Pillow==11.0.0" in user_data
     assert "-p 127.0.0.1:8000:8000" in user_data  # only the gateway faces clients
-    (ingress,) = template["Resources"]["SecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    # only the gateway's port is reachable, and only from the load balancer, which listens there
+    ingress = template["Resources"]["InstancesFromLoadBalancer"]["Properties"]
     assert (ingress["FromPort"], ingress["ToPort"]) == (settings["port"], settings["port"])
+    assert template["Resources"]["Listener0"]["Properties"]["Port"] == settings["port"]
 
 
 def test_an_encoding_that_does_not_fit_is_refused_at_its_line(run, tmp_path):

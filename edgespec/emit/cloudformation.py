@@ -17,7 +17,7 @@ import json
 import math
 
 from edgespec import __version__
-from edgespec.emit import kubernetes, router
+from edgespec.emit import kubernetes, load_balancer, router
 from edgespec.emit import pool as pool_mod
 from edgespec.emit.common import (
     calibration_of,
@@ -45,10 +45,11 @@ TOKEN_PLACEHOLDER = "@@ token secret @@"  # becomes ${GatewayTokenSecretArn}
 TLS_PLACEHOLDER = "@@ tls secret @@"  # becomes ${GatewayTlsSecretArn}
 PORTS = (8000, 8002)  # vLLM's (an LLM stack): clients call it directly
 GATEWAY_DIR = "/opt/edgespec/gateway"
-# A regional stack's instances are its serving endpoints (no load balancer yet): each takes a public
-# IP, and only the gateway's ports are open, to ClientCidr. (A Wavelength instance takes a carrier IP.)
-PUBLIC_IP_WAIVER = {"id": "CKV_AWS_88", "comment": "the instances are the serving endpoints, called directly "
-                    "by clients: the security group admits only ClientCidr, on the gateway ports, and the "
+# A regional stack's instances sit behind its load balancer (load_balancer.py) and admit it alone;
+# each still takes a public IP for its own egress (images, models, the AWS APIs) without a NAT
+# gateway. (A Wavelength instance takes a carrier IP: it is the endpoint there.)
+PUBLIC_IP_WAIVER = {"id": "CKV_AWS_88", "comment": "the public IP is the instances' egress (images, models, AWS "
+                    "APIs) without a NAT gateway: their security group admits the load balancer alone, and the "
                     "model server listens on the instance's loopback"}
 
 
@@ -124,7 +125,9 @@ def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds
     user_data = (user_data.replace("${", "${!").replace(STACK_PLACEHOLDER, "${AWS::StackName}")
                  .replace(REGION_PLACEHOLDER, "${AWS::Region}").replace(TOKEN_PLACEHOLDER, "${GatewayTokenSecretArn}")
                  .replace(TLS_PLACEHOLDER, "${GatewayTlsSecretArn}"))
-    if gateways:  # clients call the gateways; Triton listens on the instance's loopback only
+    # what clients call: each gateway's port (Triton listens on the instance's loopback only), or vLLM's
+    endpoints = [(g["port"], "/healthz") for g in gateways] or [(PORTS[0], "/health")]
+    if gateways:
         ports = (kubernetes.GATEWAY, kubernetes.GATEWAY + len(gateways) - 1)
         what = f"edgespec gateways for {spec.metadata.name}/{target}"
     else:
@@ -148,8 +151,10 @@ def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds
         "SecurityGroup": {"Type": "AWS::EC2::SecurityGroup", "Properties": {
             "GroupDescription": what,
             "VpcId": _ref("Vpc"),
-            "SecurityGroupIngress": [{"IpProtocol": "tcp", "FromPort": ports[0], "ToPort": ports[1],
-                                      "CidrIp": _ref("ClientCidr"), "Description": "model clients"}],
+            # Wavelength: clients on the carrier network call the instances; a region: the load balancer does
+            **({"SecurityGroupIngress": [{"IpProtocol": "tcp", "FromPort": ports[0], "ToPort": ports[1],
+                                          "CidrIp": _ref("ClientCidr"), "Description": "model clients"}]}
+               if wavelength else {}),
             "Tags": tags}},
         "InstanceRole": {"Type": "AWS::IAM::Role", "Properties": {
             "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
@@ -190,9 +195,14 @@ def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds
             "LaunchTemplate": {"LaunchTemplateId": _ref("LaunchTemplate"),
                                "Version": {"Fn::GetAtt": ["LaunchTemplate", "LatestVersionNumber"]}},
             "MinSize": str(scale.minimum), "MaxSize": str(scale.maximum), "DesiredCapacity": str(scale.desired),
+            **({} if wavelength else {
+                "TargetGroupARNs": [_ref(f"TargetGroup{i}") for i in range(len(endpoints))],
+                "HealthCheckType": "ELB", "HealthCheckGracePeriod": 3600}),  # engines build on first boot
             "Tags": [{**tag, "PropagateAtLaunch": True} for tag in tags]},
             **update_policies(spec, scale)},
     }
+    if not wavelength:
+        resources.update(load_balancer.resources(endpoints, tags))
     if scale.maximum > scale.minimum:  # a fixed pool has nothing to scale
         resources["ScalingPolicy"] = {"Type": "AWS::AutoScaling::ScalingPolicy", "Properties": {
             "AutoScalingGroupName": _ref("AutoScalingGroup"), "PolicyType": "TargetTrackingScaling",
@@ -230,6 +240,7 @@ def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds
                 "Type": "String", "AllowedPattern": r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$",
                 "Description": "Secrets Manager secret whose string is the endpoint's PEM certificate chain followed "
                                "by its PEM private key (clients connect over HTTPS only)"},
+            **({} if wavelength else load_balancer.PARAMETER),
             "ClientCidr": {"Type": "String", "AllowedPattern": r"^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$",
                            "Description": "CIDR of the clients allowed to call the model server"},
             **({"WavelengthZone": {"Type": "String", "Default": t.zone, "Description":
@@ -241,6 +252,9 @@ def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds
         "Resources": resources,
         "Outputs": {
             "AutoScalingGroupName": {"Value": _ref("AutoScalingGroup")},
+            **({} if wavelength else {"Endpoint": {
+                "Description": "the name clients call (HTTPS, on the gateways' ports)",
+                "Value": {"Fn::GetAtt": ["LoadBalancer", "DNSName"]}}}),
             "SecurityGroupId": {"Value": {"Fn::GetAtt": ["SecurityGroup", "GroupId"]}},
         },
     }
