@@ -1,12 +1,16 @@
-"""CloudFormation for aws-wavelength and aws-ec2 targets: the serving stack as one template.
+"""CloudFormation for aws-wavelength and aws-ec2 targets whose `orchestrator` is ec2 (the default):
+the serving stack as one template.
 
 Wavelength: a VPC with a subnet in the Wavelength Zone, a carrier gateway and its default route,
-and instances that take a carrier IP. EC2: the same stack in a region, behind an internet gateway.
-Both: a security group open to `ClientCidr` on Triton's ports, an instance role that may read
-exactly the models it serves, a launch template (IMDSv2, hop limit 2 so the fetch container can
-use the role) whose user data fetches and verifies the models, builds the TensorRT engines the plan
-chose on the instance's GPU and serves them with Triton, and an auto scaling group
-sized by the plan. Built as data; the user data is a template with shell-quoted values.
+and instances that take a carrier IP, which clients call. EC2: the same stack in a region behind
+an internet gateway, with an HTTPS Application Load Balancer in front (load_balancer.py) that the
+instances alone admit. Both: an instance role that may read exactly the models it serves and the
+stack's two secrets (the callers' token, the endpoint's certificate), a launch template (IMDSv2,
+hop limit 2 so the fetch container can use the role) whose user data fetches and verifies the
+models, builds the TensorRT engines the plan chose on the instance's GPU, serves them with Triton
+on loopback behind the HTTPS gateways and signals CloudFormation once they answer, and an auto
+scaling group sized by the plan that rolls new versions out in batches of the rollout's first
+stage. Built as data; the user data is a template with shell-quoted values.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Kubernetes manifests for workloads served on an aws-wavelength or aws-ec2 target.
 
-For teams running EKS nodes there (self-managed nodes in a Wavelength Zone: managed node groups
+With the target's `orchestrator: kubernetes` (then the CloudFormation stack is not emitted), for
+teams running EKS nodes there (self-managed nodes in a Wavelength Zone: managed node groups
 cannot run in Wavelength). Per workload: a Deployment of Triton Inference Server pinned to the
 zone and instance type with one GPU; init containers that fetch and verify the model and build
 the TensorRT engine the plan chose (its precision, batch 1 to the planned batch) on the pod's GPU,
