@@ -158,8 +158,8 @@ def test_targets_without_an_emitter_are_reported(run, tmp_path):
     code, _, err = run("compile", str(ROOT / "examples" / "pos-fraud.yaml"), "-o", str(tmp_path / "o"),
                        "--format", "text")
     assert code == 0
-    assert "warning[ES602]: pos-terminal: no emitter for snapdragon targets yet; no artifacts there for " \
-        "card-scoring" in err
+    assert "warning[ES602]: pos-terminal: edgespec does not emit Qualcomm (AI Hub, ONNX Runtime QNN) bundles for " \
+        "snapdragon targets yet; no artifacts there for card-scoring" in err  # the kind's declared reason
     files = json.loads((tmp_path / "o" / "edgespec.lock.json").read_text())["files"]
     assert files == {}
 

@@ -1,22 +1,22 @@
-"""Stage 5: emit. Plan → {relative path: bytes}, one emitter per target kind.
+"""Stage 5: emit. Plan → {relative path: bytes}, through each target kind's emitters.
 
-Emitters are pure functions of the spec and the plan; the registry is explicit. A target kind
-with no emitter yet gets no artifacts, and `compile` says so (ES602) for every workload placed
-on it, rather than pretending.
+Emitters are pure functions of the spec and the plan; which run for a kind is the kind's own
+module's business (edgespec/kinds/, an explicit registry). A kind declared unsupported gets no
+artifacts, and `compile` says so with its reason (ES602) for every workload placed on it, rather
+than pretending. A device fleet's files then become a Greengrass package with its telemetry.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 
 import yaml
 
-from edgespec import catalog
+from edgespec import catalog, kinds
 from edgespec.diagnostics import Diagnostic
-from edgespec.emit import cloudformation, coral, greengrass, jetson, kubernetes, router, telemetry, workers
+from edgespec.emit import greengrass, telemetry
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner.types import Plan
 from edgespec.spec.models import Spec
@@ -26,19 +26,6 @@ from edgespec.spec.models import Spec
 class Emitted:
     files: dict[str, bytes] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
-
-
-# target kind -> emitters(spec, plan, target name, toolchain, source map) -> Emitted
-EMITTERS: dict[str, tuple[Callable[..., Emitted], ...]] = {
-    "jetson": (jetson.emit, router.emit),
-    "coral": (coral.emit, router.emit),
-    "workers-ai": (workers.emit,),
-    "wavelength": (cloudformation.emit, kubernetes.emit),
-    "ec2": (cloudformation.emit, kubernetes.emit),
-}
-
-
-FLEET_KINDS = {"jetson", "coral"}
 
 
 @functools.cache
@@ -65,19 +52,20 @@ def emit(spec: Spec, plan: Plan, source: SourceMap) -> Emitted:
     out = Emitted()
     for target, uses in sorted(targets_in_use(plan).items()):
         kind = catalog.hardware()[spec.targets[target].hardware]["kind"]
-        emitters = EMITTERS.get(kind)
-        if emitters is None:
+        registered = kinds.get(kind)
+        if registered is None:
+            why = kinds.UNSUPPORTED[kind].reason if kind in kinds.UNSUPPORTED else f"no emitter for {kind} targets"
             _, span = source.locate(f"/targets/{target}", key=True)
             out.diagnostics.append(diag(
-                "ES602", f"{target}: no emitter for {kind} targets yet; "
+                "ES602", f"{target}: {why}; "
                 f"no artifacts there for {', '.join(sorted({w for w, _ in uses}))}",
                 file=source.file, line=span.line, column=span.column, pointer=f"/targets/{target}"))
             continue
-        for emitter in emitters:
+        for emitter in registered.emit_functions():
             part = emitter(spec, plan, target, toolchain(), source)
             out.files.update(part.files)
             out.diagnostics += part.diagnostics
-        if kind in FLEET_KINDS:  # a device fleet: its files become a versioned Greengrass package
+        if registered.fleet is not None:  # a device fleet: its files become a versioned Greengrass package
             for fleet in (greengrass, telemetry):
                 part = fleet.emit(spec, plan, target, toolchain(), source, out.files)
                 out.files.update(part.files)

@@ -30,7 +30,7 @@ import json
 import math
 import re
 
-from edgespec import __version__, catalog
+from edgespec import __version__, catalog, kinds
 from edgespec.device import greengrass_cohorts, ship
 from edgespec.diagnostics.codes import diag
 from edgespec.emit import rollback as rollback_mod
@@ -43,45 +43,14 @@ from edgespec.planner.types import Plan
 from edgespec.spec.models import Spec
 from edgespec.spec.targets import device_count
 
-HEALTH_URL = {"coral": f"http://127.0.0.1:{router.SERVER_PORT['coral']}/healthz"}  # a Jetson's: its health.json
-RUN = {  # a target with routers only (a split head) has no servers to start
-    "jetson": "if [ -f compose.yaml ]; then docker compose up -d; fi && "
-              "python3 {artifacts:decompressedPath}/bundle/health.py",
-}
-INSTALL = {
-    "jetson": "bash build_engine.sh",
-}
-
 
 def _lifecycle(kind: str, target: str) -> dict:
-    """Install, then run: Triton under Docker Compose on a Jetson. On a Coral only one process may
-    own the Edge TPU: the bundle's systemd unit, which Greengrass installs, starts and stops (a
-    Startup step, not a Run step that would start a second server)."""
-    router = (" && if [ -f router/install.sh ]; then bash router/install.sh; fi"
-              " && if [ -f otel/install.sh ]; then bash otel/install.sh; fi")  # the routers, then the collector
+    """The kind's lifecycle steps (edgespec/kinds), then the routers and the collector."""
     env = ("export EDGESPEC_ARTIFACTS={artifacts:path} "
            "EDGESPEC_OTLP_SECRET_ARN={configuration:/OtlpTokenSecretArn} && ")
-    if kind == "coral":
-        home, unit = f"/opt/edgespec/{target}", f"edgespec-{target}.service"
-        return {
-            "Install": {"Script": f"{env}mkdir -p {home} && cp -a {{artifacts:decompressedPath}}/bundle/. {home}/ && "
-                                  f"cd {home} && bash setup_host.sh && install -m 0644 {unit} /etc/systemd/system/ "
-                                  f"&& systemctl daemon-reload{router}",
-                        "RequiresPrivilege": True, "Timeout": 3600},
-            "Startup": {"Script": f"systemctl restart {unit}", "RequiresPrivilege": True},
-            "Shutdown": {"Script": f"systemctl stop {unit}", "RequiresPrivilege": True},
-        }
-    # S3 models arrive as the component's own artifacts (build_engine.sh looks there first); the
-    # power mode the plan assumed is set before anything is measured
-    return {
-        "Install": {"Script": f"{env}cd {{artifacts:decompressedPath}}/bundle "
-                              f"&& if [ -f power-mode.sh ]; then bash power-mode.sh; fi && {INSTALL[kind]}{router}",
-                    "RequiresPrivilege": True, "Timeout": 3600},
-        "Run": {"Script": f"cd {{artifacts:decompressedPath}}/bundle && {RUN[kind]}", "RequiresPrivilege": True},
-        "Shutdown": {"Script": "cd {artifacts:decompressedPath}/bundle && "
-                               "if [ -f compose.yaml ]; then docker compose down; fi",
-                     "RequiresPrivilege": True},
-    }
+    then = (" && if [ -f router/install.sh ]; then bash router/install.sh; fi"
+            " && if [ -f otel/install.sh ]; then bash otel/install.sh; fi")  # the routers, then the collector
+    return kinds.fleet(kind).lifecycle(target, env, then)
 
 
 def component_version(spec: Spec) -> str:
@@ -97,7 +66,7 @@ def model_artifacts(spec: Spec, plan: Plan, target: str, kind: str) -> tuple[lis
     nucleus downloads them with the device's role into {artifacts:path}/<file name>. (A Coral is
     given compiled models, not sources.) Two sources with one file name would overwrite each other
     there: those stay with the AWS CLI, and are returned as (workload, URI) collisions."""
-    if kind != "jetson":
+    if not kinds.fleet(kind).model_artifacts:
         return [], []
     uris, by_name, collisions = [], {}, []
     for workload, _, p in placements_on(plan, target, roles=("device",)):
@@ -134,12 +103,12 @@ def recipe(spec: Spec, target: str, kind: str, version: str, content: str, bucke
         "ComponentPublisher": "edgespec",
         "ComponentConfiguration": {"DefaultConfiguration": {
             "Package": identity(version, content), "ContentSha256": content, "Hardware": hardware,
-            "HealthUrl": health or HEALTH_URL[kind],
+            "HealthUrl": health or kinds.fleet(kind).health_url,  # a Jetson's: its health.json
             # set per deployment (deploy.py --otlp-token-secret): the secret holding the OTLP token
             **({"OtlpTokenSecretArn": ""} if collector else {})}},
         "ComponentDependencies": TOKEN_EXCHANGE,
         "Manifests": [{
-            "Platform": {"os": "linux", "architecture": "aarch64"},
+            "Platform": kinds.fleet(kind).platform,
             "Lifecycle": _lifecycle(kind, target),
             # bundle.zip unpacks into {artifacts:decompressedPath}/bundle/ (the nucleus names the
             # folder after the archive), so the archive holds the target's files at its root
@@ -328,8 +297,8 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
         return out
     extra = telemetry.device_files(spec, toolchain, target)  # the collector's installer, with telemetry
     collector = toolchain["otelcol_contrib"]["asset"] if extra else ""
-    if kind == "jetson":
-        extra["health.py"] = HEALTH_PY  # watches the servers in health.json (the Jetson emitter's)
+    if kinds.fleet(kind).watches_servers:
+        extra["health.py"] = HEALTH_PY  # watches the servers in health.json (the kind's emitter writes it)
         if "health.json" not in mine:  # no server, only routers (a split head): their own health
             ports = sorted(json.loads(data)["port"] for path, data in mine.items()
                            if path.startswith("router/") and path.endswith(".json"))

@@ -31,6 +31,7 @@ from edgespec.emit.common import (
 from edgespec.emit.pbtxt import Enum, dumps
 from edgespec.emit.serialize import json_bytes, yaml_documents
 from edgespec.emit.templating import render
+from edgespec.kinds import jetson as kinds_jetson
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner.types import Plan, Recipe
 from edgespec.spec.models import Spec
@@ -57,7 +58,7 @@ class Engine:
         return self.name.upper().replace("-", "_")
 
 
-TRITON_HTTP = 8000  # Triton's HTTP/REST port on the device
+TRITON_HTTP = kinds_jetson.TRITON_HTTP  # Triton's HTTP/REST port on the device: the kind's
 LLAMA_HTTP = 8081  # the first llama-server's port on the device (one server per LLM, counting up)
 LLAMA_CONTAINER_PORT = 8080  # llama-server's default port
 

@@ -18,10 +18,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from edgespec import __version__, catalog
+from edgespec import __version__, catalog, kinds
 from edgespec.emit.common import budget_ms, gateway_limits, generates, input_config, placements_on, timeout_ms
-from edgespec.emit.coral import PORT as CORAL_PORT
-from edgespec.emit.jetson import TRITON_HTTP, engine_name, llm_servers
+from edgespec.emit.jetson import engine_name, llm_servers
 from edgespec.emit.serialize import json_bytes
 from edgespec.emit.templating import render
 from edgespec.load.sourcemap import SourceMap
@@ -58,7 +57,6 @@ def telemetry(spec: Spec, workload: str, endpoint: str = LOCAL_COLLECTOR) -> dic
             "spool_limit": math.ceil(spec.telemetry.offline_buffer / EXPORT_INTERVAL_S)}
 
 
-SERVER_PORT = {"jetson": TRITON_HTTP, "coral": CORAL_PORT}  # the device's model server (KServe v2)
 
 
 def _config(spec: Spec, workload: str, c, local, port: int, kind: str) -> dict:
@@ -67,7 +65,7 @@ def _config(spec: Spec, workload: str, c, local, port: int, kind: str) -> dict:
             **gateway_limits()}
     e = c.estimates
     budget = budget_ms(spec, workload)
-    served = {"server_url": f"http://127.0.0.1:{SERVER_PORT[kind]}",
+    served = {"server_url": f"http://127.0.0.1:{kinds.fleet(kind).server_port}",  # the device's model server
               "server_model": engine_name(local.model, local.recipe),
               "server_timeout_ms": timeout_ms(budget, e.local_p95_ms)}
     if c.pattern == "on-device":
@@ -116,7 +114,7 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     heads: list[dict] = []
     configs: list[dict] = []
     kind = catalog.hardware()[spec.targets[target].hardware]["kind"]
-    servers = {s.name: s for s in llm_servers(spec, plan, target)} if kind == "jetson" else {}
+    servers = {s.name: s for s in llm_servers(spec, plan, target)} if kinds.fleet(kind).llm_servers else {}
     for workload, c, local in routed(plan, target, spec):
         if generates(spec, local.model):
             base = {"workload": workload, "target": local.target, "port": BASE_PORT + len(workloads),

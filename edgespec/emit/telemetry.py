@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 
-from edgespec import __version__, catalog
+from edgespec import __version__, catalog, kinds
 from edgespec.device import ship
 from edgespec.emit.common import placements_on
 from edgespec.emit.serialize import yaml_documents
@@ -27,12 +27,11 @@ QUEUE_DIR = "/var/lib/edgespec/otel-queue"
 BATCH_SECONDS = 5
 TOKEN_FILE = "/etc/edgespec/otlp-token"  # the OTLP backend's bearer token on the device
 PII_ATTRIBUTES = ("edgespec.input", "edgespec.output", "http.request.body", "http.response.body")
-SCRAPE = {"jetson": [("triton", "127.0.0.1:8002")], "coral": []}
 
 
 def config(spec: Spec, target: str, kind: str, package: str, pii: bool) -> dict:
     telemetry = spec.telemetry
-    scrape = SCRAPE[kind]
+    scrape = kinds.fleet(kind).scrape  # the device's own servers' metrics
     processors = {
         "memory_limiter": {"check_interval": "1s", "limit_mib": 128, "spike_limit_mib": 32},
         "resource": {"attributes": [

@@ -1,0 +1,53 @@
+"""What a target kind is made of: its emitters and, for device fleets, how a device runs a package."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FleetRuntime:
+    """How a device of a fleet kind runs its package under Greengrass (and reports telemetry).
+
+    server_port: the device's model server (KServe v2), which the routers call on loopback;
+    platform: the Greengrass manifest platform; lifecycle(target, env, then): the component's
+    lifecycle steps, where `env` exports the artifact path and secret ARNs and `then` installs
+    the routers and the collector after the kind's own install; health_url: what the component
+    reports as its health, when the package does not list its servers; watches_servers: the Run
+    step watches every server in the package's health.json; model_artifacts: S3 model sources ship
+    as the component's artifacts (built on the device); llm_servers: LLMs run in llama.cpp's
+    server there; scrape: (job, address) the collector scrapes."""
+
+    server_port: int
+    platform: dict
+    lifecycle: Callable[[str, str, str], dict]
+    health_url: str = ""
+    watches_servers: bool = False
+    model_artifacts: bool = False
+    llm_servers: bool = False
+    scrape: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A target kind edgespec compiles for. `emitters` name modules with an `emit(spec, plan,
+    target, toolchain, source)` function, imported when first used (no import cycles with the
+    emitters, which read the kinds' runtimes)."""
+
+    name: str
+    emitters: tuple[str, ...]
+    fleet: FleetRuntime | None = None
+    formats: tuple[str, ...] = field(default=())  # the model formats its bundles start from
+
+    def emit_functions(self) -> tuple[Callable, ...]:
+        return tuple(importlib.import_module(module).emit for module in self.emitters)
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """A catalog kind the planner places work on but `compile` cannot emit for yet, and why."""
+
+    name: str
+    reason: str
