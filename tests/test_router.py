@@ -381,7 +381,10 @@ def test_offline_device_keeps_answering_buffers_telemetry_and_drains(run, tmp_pa
         collector.stop()
         local_server.stop()
 
-    times = [e.resource_metrics[0].scope_metrics[0].metrics[0].sum.data_points[0].time_unix_nano
+    # each export's snapshot time (every point of one export carries it; an export taken before the
+    # first request holds gauges only, so no one metric type is in every export)
+    times = [next(p.time_unix_nano for m in e.resource_metrics[0].scope_metrics[0].metrics
+                  for p in (*m.sum.data_points, *m.gauge.data_points, *m.histogram.data_points))
              for e in collector.exports]
     assert times == sorted(times)  # in the order they were taken: nothing reordered, nothing lost in between
     last = collector.exports[-1]
