@@ -164,11 +164,22 @@ def test_targets_without_an_emitter_are_reported(run, tmp_path):
     assert files == {}
 
 
-def test_model_the_server_cannot_fetch_is_es601(run, tmp_path):
+@pytest.mark.parametrize("orchestrator", ["kubernetes", "ec2"])
+def test_model_the_server_cannot_fetch_is_es601(run, tmp_path, orchestrator):
+    """One rule (emit/servable.py) for both forms of a pool: a model it cannot fetch is an error at
+    its source's line, never a pool silently left out."""
+    text = Path(AR).read_text().replace("s3://field-ml/scene-seg/12/model.onnx", "models/scene-seg.onnx")
+    if orchestrator == "ec2":  # the example's Wavelength pool as an EC2 stack
+        text = "".join(line for line in text.splitlines(keepends=True) if not line.strip().startswith("orchestrator:"))
     spec = tmp_path / "s.yaml"
-    spec.write_text(Path(AR).read_text().replace("s3://field-ml/scene-seg/12/model.onnx", "models/scene-seg.onnx"))
-    code, _, err = run("compile", str(spec), "-o", str(tmp_path / "o"), "--format", "text")
-    assert code == 1 and "error[ES601]" in err and not (tmp_path / "o").exists()
+    spec.write_text(text)
+    code, _, err = run("compile", str(spec), "-o", str(tmp_path / "o"), "--format", "json")
+    assert code == 1 and not (tmp_path / "o").exists()
+    found = [(d["code"], d["line"]) for d in json.loads(err)["diagnostics"] if d["severity"] == "error"]
+    lines = text.splitlines()
+    uri = next(i for i, x in enumerate(lines) if "models/scene-seg.onnx" in x)
+    key = max(i for i in range(uri + 1) if lines[i].strip().startswith("source:"))  # the model's `source:`
+    assert ("ES601", key + 1) in found, found
 
 
 def test_no_change_recompile_writes_nothing(run, compiled):

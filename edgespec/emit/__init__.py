@@ -55,11 +55,9 @@ def emit(spec: Spec, plan: Plan, source: SourceMap) -> Emitted:
         registered = kinds.get(kind)
         if registered is None:
             why = kinds.UNSUPPORTED[kind].reason if kind in kinds.UNSUPPORTED else f"no emitter for {kind} targets"
-            _, span = source.locate(f"/targets/{target}", key=True)
             out.diagnostics.append(diag(
-                "ES602", f"{target}: {why}; "
-                f"no artifacts there for {', '.join(sorted({w for w, _ in uses}))}",
-                file=source.file, line=span.line, column=span.column, pointer=f"/targets/{target}"))
+                "ES602", f"{target}: {why}; no artifacts there for {', '.join(sorted({w for w, _ in uses}))}",
+                **source.at(f"/targets/{target}", key=True)))
             continue
         for emitter in registered.emit_functions():
             part = emitter(spec, plan, target, toolchain(), source)

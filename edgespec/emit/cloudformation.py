@@ -21,7 +21,7 @@ import json
 import math
 
 from edgespec import __version__
-from edgespec.emit import kubernetes, load_balancer, router
+from edgespec.emit import kubernetes, load_balancer, router, servable
 from edgespec.emit import pool as pool_mod
 from edgespec.emit.common import (
     calibration_of,
@@ -275,32 +275,35 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     pools = []
     gateways: list[dict] = []
     for workload, candidate, p in placements_on(plan, target, roles=("remote",)):
+        issue = servable.problem(spec, workload, target, p, source)
+        if issue is not None:  # ES601: nothing is emitted for it, and compile says why
+            out.diagnostics.append(issue)
+            continue
         src = model_source(spec, p.model)
         if generates(spec, p.model):
             entry = _llm(spec, workload, candidate, p, src)
-            if entry is not None:  # else ES601, from the Kubernetes emitter
-                held = llms.setdefault(entry["name"], entry)  # several workloads: the most sequences
-                held["sequences"] = max(held["sequences"], entry["sequences"])
-                pools.append(candidate.estimates.pool)
+            held = llms.setdefault(entry["name"], entry)  # several workloads: the most sequences
+            held["sequences"] = max(held["sequences"], entry["sequences"])
+            pools.append(candidate.estimates.pool)
             continue
-        if src.format == "onnx" and src.uri.startswith(("s3://", "https://")):  # else ES601 (kubernetes)
-            pool = candidate.estimates.pool
-            serving = pool.serving if pool is not None else None
-            name = engine_name(p.model, p.recipe)  # the planned model at the planned recipe
-            batch = pool_mod.engine_batch(serving)
-            previous = models.get(name)
-            if previous is None or batch > previous["max_batch"]:  # several workloads: the largest batch
-                calibration = calibration_of(spec, p.model) if p.recipe.precision == "int8" else None
-                models[name] = {"name": name, "model": p.model, "uri": src.uri, "sha256": src.sha256 or "",
-                                "precision": p.recipe.precision, "max_batch": batch,
-                                "calibration_uri": calibration.uri if calibration else "",
-                                "calibration_sha256": (calibration.sha256 or "") if calibration else "",
-                                "config": kubernetes.engine_config(name, serving)}
-            gateways.append({**kubernetes.gateway_config(spec, workload, name, target, serving,
-                                                         token_file=f"{GATEWAY_DIR}/token",
-                                                         tls={"cert_file": f"{GATEWAY_DIR}/tls.pem"}),
-                             "input": input_config(spec, p.model), "port": kubernetes.GATEWAY + len(gateways)})
-            pools.append(pool)
+        # an ONNX model on S3 or HTTPS (servable): the planned engine, behind a gateway
+        pool = candidate.estimates.pool
+        serving = pool.serving if pool is not None else None
+        name = engine_name(p.model, p.recipe)  # the planned model at the planned recipe
+        batch = pool_mod.engine_batch(serving)
+        previous = models.get(name)
+        if previous is None or batch > previous["max_batch"]:  # several workloads: the largest batch
+            calibration = calibration_of(spec, p.model) if p.recipe.precision == "int8" else None
+            models[name] = {"name": name, "model": p.model, "uri": src.uri, "sha256": src.sha256 or "",
+                            "precision": p.recipe.precision, "max_batch": batch,
+                            "calibration_uri": calibration.uri if calibration else "",
+                            "calibration_sha256": (calibration.sha256 or "") if calibration else "",
+                            "config": kubernetes.engine_config(name, serving)}
+        gateways.append({**kubernetes.gateway_config(spec, workload, name, target, serving,
+                                                     token_file=f"{GATEWAY_DIR}/token",
+                                                     tls={"cert_file": f"{GATEWAY_DIR}/tls.pem"}),
+                         "input": input_config(spec, p.model), "port": kubernetes.GATEWAY + len(gateways)})
+        pools.append(pool)
     if llms and (models or len(llms) > 1):  # one server per instance: vLLM alone, or Triton
         for entry in sorted(llms.values(), key=lambda e: e["name"]):
             out.diagnostics.append(no_llm_runtime(
@@ -318,11 +321,9 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     return out
 
 
-def _llm(spec: Spec, workload: str, candidate, p, src) -> dict | None:
-    """The LLM a pool's instances serve in vLLM, with the plan's limits (None: not from a checkpoint
-    folder on S3, which ES601 reports from the Kubernetes emitter)."""
-    if src.format != "safetensors" or not src.uri.startswith("s3://"):
-        return None
+def _llm(spec: Spec, workload: str, candidate, p, src) -> dict:
+    """The LLM a pool's instances serve in vLLM (a servable checkpoint folder on S3), with the plan's
+    limits."""
     serving = candidate.estimates.pool.serving if candidate.estimates.pool is not None else None
     return {"workload": workload, "name": engine_name(p.model, p.recipe), "model": p.model,
             "uri": src.uri.rstrip("/") + "/", "precision": p.recipe.precision,

@@ -103,10 +103,8 @@ def generates(spec: Spec, model: str) -> bool:
 
 def no_llm_runtime(spec: Spec, workload: str, target: str, model: str, source: SourceMap,
                    what: str = "an LLM runtime bundle (llama.cpp, TensorRT-LLM)") -> Diagnostic:
-    _, span = source.locate(f"/workloads/{workload}", key=True)
     return diag("ES606", f"{workload}: {target} would serve {model}, a text-generation model; edgespec does not emit "
-                f"{what} yet, so nothing is emitted for it there", file=source.file, line=span.line,
-                column=span.column, pointer=f"/workloads/{workload}",
+                f"{what} yet, so nothing is emitted for it there", **source.at(f"/workloads/{workload}", key=True),
                 hint="pin the workload to on-device (a Jetson serves it in llama.cpp) or a remote tier, set "
                      "`orchestrator: kubernetes` on a GPU pool (vLLM pods), or place it on Workers AI with a "
                      "declared `workers_ai` model")
@@ -121,10 +119,8 @@ def whole_models_on(plan: Plan, target: str, source: SourceMap, diagnostics: lis
             diagnostics.append(no_llm_runtime(spec, workload, target, p.model, source))
             continue
         if candidate.pattern in PARTIAL:
-            _, span = source.locate(f"/workloads/{workload}", key=True)
             diagnostics.append(diag(
                 "ES605", f"{workload}: {target} runs part of {p.model} ({candidate.pattern}); edgespec cannot cut "
-                f"the model file yet, so no {what} is emitted for it",
-                file=source.file, line=span.line, column=span.column, pointer=f"/workloads/{workload}"))
+                f"the model file yet, so no {what} is emitted for it", **source.at(f"/workloads/{workload}", key=True)))
             continue
         yield workload, candidate, p

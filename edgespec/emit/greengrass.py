@@ -288,11 +288,9 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
         return out
     version = component_version(spec)
     if not re.fullmatch(r"\d+\.\d+\.\d+", version):  # a pre-release: the create call would refuse it
-        _, span = source.locate("/metadata/version")
         out.diagnostics.append(diag(
             "ES608", f"{target} ships as a Greengrass component, whose version must be major.minor.patch; "
-            f"{spec.metadata.version!r} has a pre-release, which Greengrass refuses", file=source.file,
-            line=span.line, column=span.column, pointer="/metadata/version",
+            f"{spec.metadata.version!r} has a pre-release, which Greengrass refuses", **source.at("/metadata/version"),
             hint=f"use {version.split('-', 1)[0]} or the next patch number for this release candidate"))
         return out
     extra = telemetry.device_files(spec, toolchain, target)  # the collector's installer, with telemetry
@@ -330,11 +328,10 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     out.files[base + "greengrass/create-deployment.json"] = json_bytes(cli_input)
     models, collisions = model_artifacts(spec, plan, target, kind)
     for workload, uri in collisions:
-        _, span = source.locate(f"/workloads/{workload}", key=True)
         out.diagnostics.append(diag(
             "ES607", f"{workload}: {uri} has the file name of another model of {target}; Greengrass downloads "
             "artifacts by file name, so this one is fetched with the AWS CLI on the device instead",
-            file=source.file, line=span.line, column=span.column, pointer=f"/workloads/{workload}",
+            **source.at(f"/workloads/{workload}", key=True),
             hint="give the model files distinct names in S3 (e.g. <model>-<version>.onnx)"))
     # deploy.py creates the component version from recipe.json, then a deployment that keeps the group's others
     out.files[base + "greengrass/deploy.py"] = ship("greengrass_deploy", __version__)

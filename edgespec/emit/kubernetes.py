@@ -22,8 +22,7 @@ import json
 from typing import NamedTuple
 
 from edgespec import __version__
-from edgespec.diagnostics.codes import diag
-from edgespec.emit import argo, k8s_security, router
+from edgespec.emit import argo, k8s_security, router, servable
 from edgespec.emit import pool as pool_mod
 from edgespec.emit.common import (
     budget_ms,
@@ -107,10 +106,6 @@ _FETCH = {
 }
 
 
-def _scheme(uri: str) -> str:
-    return uri.split("://", 1)[0] if "://" in uri else ""
-
-
 def _part_of(spec: Spec) -> dict[str, str]:
     return {
         "app.kubernetes.io/part-of": spec.metadata.name,
@@ -157,7 +152,7 @@ def _init_containers(spec: Spec, model: str, recipe, name: str, serving, toolcha
     """Fetch and verify the ONNX model (and an int8 engine's declared calibration cache), then build
     the engine on the pod's GPU."""
     source = model_source(spec, model)
-    image_key, script = _FETCH[_scheme(source.uri)]
+    image_key, script = _FETCH[servable.scheme(source.uri)]
     mounts = [{"name": "build", "mountPath": BUILD}]
     steps = [{"name": "fetch-model", "image": toolchain[image_key]["image"], "command": ["sh", "-c", script, "fetch"],
               "args": [source.uri, f"{BUILD}/model.onnx", source.sha256 or ""], "volumeMounts": mounts}]
@@ -167,7 +162,7 @@ def _init_containers(spec: Spec, model: str, recipe, name: str, serving, toolcha
              "--workspace-mib", str(WORKSPACE_MIB)]
     if recipe.precision == "int8":  # the planner chose int8 because the spec declares the cache
         calibration = calibration_of(spec, model)
-        calibration_image, calibration_script = _FETCH[_scheme(calibration.uri)]
+        calibration_image, calibration_script = _FETCH[servable.scheme(calibration.uri)]
         steps.append({"name": "fetch-calibration", "image": toolchain[calibration_image]["image"],
                       "command": ["sh", "-c", calibration_script, "fetch"],
                       "args": [calibration.uri, f"{BUILD}/calibration.cache", calibration.sha256 or ""],
@@ -410,33 +405,9 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
         return out
     code = code_config_map(spec, target)
     for workload, candidate, p in placements_on(plan, target, roles=("remote",)):
-        src = model_source(spec, p.model)
-        if generates(spec, p.model):
-            if src.format != "safetensors" or _scheme(src.uri) != "s3":
-                _, span = source.locate(f"/models/{p.model}/source", key=True)
-                out.diagnostics.append(diag(
-                    "ES601", f"{workload}: the {target} server runs LLMs with vLLM from a Hugging Face checkpoint "
-                    f"(safetensors) on s3://; {p.model} is {src.format} at {_scheme(src.uri) or 'a local path'}",
-                    file=source.file, line=span.line, column=span.column, pointer=f"/models/{p.model}/source",
-                    hint="upload the checkpoint's folder (config.json and *.safetensors) to S3 and point the source "
-                         "at it"))
-                continue
-        elif p.recipe.precision == "int8" and _scheme(calibration_of(spec, p.model).uri) not in _FETCH:
-            pointer = _calibration_pointer(spec, p.model)
-            _, span = source.locate(pointer, key=True)
-            out.diagnostics.append(diag(
-                "ES601", f"{workload}: the {target} server fetches {p.model}'s calibration cache from s3:// or "
-                f"https://; it is at {_scheme(calibration_of(spec, p.model).uri) or 'a local path'}",
-                file=source.file, line=span.line, column=span.column, pointer=pointer,
-                hint="host the calibration cache on S3 or HTTPS"))
-            continue
-        elif src.format != "onnx" or _scheme(src.uri) not in _FETCH:
-            _, span = source.locate(f"/models/{p.model}/source", key=True)
-            out.diagnostics.append(diag(
-                "ES601", f"{workload}: the {target} server runs ONNX models fetched from s3:// or https://; "
-                f"{p.model} is {src.format} at {_scheme(src.uri) or 'a local path'}",
-                file=source.file, line=span.line, column=span.column, pointer=f"/models/{p.model}/source",
-                hint="export the model to ONNX and host it on S3 or HTTPS"))
+        issue = servable.problem(spec, workload, target, p, source)
+        if issue is not None:
+            out.diagnostics.append(issue)
             continue
         docs = manifests(spec, workload, p, candidate.estimates.pool, target, toolchain, code)
         out.files[f"{target}/k8s/{workload}.yaml"] = yaml_documents(in_namespace(spec, docs))
@@ -445,11 +416,6 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
         out.files[f"{target}/k8s/_namespace.yaml"] = yaml_documents([namespace(spec)])
         out.files[f"{target}/prometheus-adapter-values.yaml"] = yaml_documents([ADAPTER_RULES])
     return out
-
-
-def _calibration_pointer(spec: Spec, model: str) -> str:
-    owner = spec.owners[model]
-    return f"/models/{owner}/calibration" if owner == model else f"/models/{owner}/variants/{model}/calibration"
 
 
 def namespace_name(spec: Spec) -> str:

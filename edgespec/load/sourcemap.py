@@ -37,6 +37,16 @@ class SourceMap:
     values: dict[str, Span] = field(default_factory=dict)
     keys: dict[str, Span] = field(default_factory=dict)
 
+    def at(self, pointer: str, *, key: bool = False, ends: bool = False) -> dict:
+        """Where a diagnostic about `pointer` points: `diag(code, message, **source.at(pointer))`,
+        the file, the line and column of the pointer's (or its nearest ancestor's) key or value,
+        with `ends` the span's end too, and the pointer itself."""
+        _, span = self.locate(pointer, key=key)
+        where = {"file": self.file, "line": span.line, "column": span.column, "pointer": pointer}
+        if ends:
+            where.update(end_line=span.end_line, end_column=span.end_column)
+        return where
+
     def locate(self, pointer: str, *, key: bool = False) -> tuple[str, Span]:
         """The span for `pointer`, or for its nearest ancestor that has one.
 

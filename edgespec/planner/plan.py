@@ -196,9 +196,7 @@ def why(objective: str, chosen: Candidate | None, candidates: list[Candidate], m
 
 
 def _at(source: SourceMap, pointer: str) -> dict:
-    _, span = source.locate(pointer, key=True)
-    return dict(file=source.file, line=span.line, column=span.column, end_line=span.end_line,
-                end_column=span.end_column, pointer=pointer)
+    return source.at(pointer, key=True, ends=True)
 
 
 def _nearest(candidates: list[Candidate]) -> tuple[Candidate, float] | None:

@@ -112,6 +112,4 @@ def _convert_one(error: dict, source: SourceMap) -> Diagnostic:
         message = error["msg"]
 
     pointer = pointer_from_loc(loc)
-    _, span = source.locate(pointer, key=at_key)
-    return diag(code, message, file=source.file, line=span.line, column=span.column,
-                end_line=span.end_line, end_column=span.end_column, pointer=pointer, hint=hint)
+    return diag(code, message, **source.at(pointer, key=at_key, ends=True), hint=hint)

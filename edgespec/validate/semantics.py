@@ -29,9 +29,7 @@ class _Reporter:
         self.found: list[Diagnostic] = []
 
     def __call__(self, code: str, message: str, pointer: str, *, hint: str | None = None, key: bool = False) -> None:
-        _, span = self.source.locate(pointer, key=key)
-        self.found.append(diag(code, message, file=self.source.file, line=span.line, column=span.column,
-                               end_line=span.end_line, end_column=span.end_column, pointer=pointer, hint=hint))
+        self.found.append(diag(code, message, **self.source.at(pointer, key=key, ends=True), hint=hint))
 
 
 def _did_you_mean(name: str, choices: list[str]) -> str | None:
