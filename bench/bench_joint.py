@@ -21,7 +21,6 @@ from edgespec.planner import joint  # noqa: E402
 from edgespec.planner import plan as plan_mod  # noqa: E402
 from edgespec.validate import validate  # noqa: E402
 
-
 PHASES = ((plan_mod, "_place_jointly"), (plan_mod, "_choices"), (joint, "_solve"))
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen  # noqa: E402
+
 from tools import as_installed  # noqa: E402
 
 STAGES = ("bare", "imports", "load", "plan", "json")

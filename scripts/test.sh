@@ -29,4 +29,5 @@ python3 -m venv .venv-convert
 python3 -m venv .venv-checkov
 .venv-checkov/bin/python -m pip install -q --disable-pip-version-check -r tools/requirements-checkov.txt
 
+.venv/bin/ruff check edgespec tests bench  # pyproject.toml's [tool.ruff]
 .venv/bin/python -m pytest "$@"
