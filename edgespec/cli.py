@@ -11,9 +11,9 @@ import sys
 
 import click
 
-from edgespec import __version__
+from edgespec import __version__, outputs
 
-FORMATS = ("auto", "text", "json", "github", "sarif")
+FORMATS = ("auto", *outputs.DIAGNOSTICS)
 EXIT_OK, EXIT_ERRORS, EXIT_FAULT = 0, 1, 2
 
 
@@ -80,7 +80,7 @@ def validate(specs: tuple[str, ...], fmt: str, max_bytes: int) -> None:
 
 @cli.command()
 @click.argument("spec", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(outputs.PLAN), default="text", show_default=True,
               help="text for humans; json is the versioned contract for CI bots (docs/planner.md).")
 @click.option("--explain", "explain_workload", metavar="WORKLOAD", default=None,
               help="List every candidate of WORKLOAD with its predictions and the constraint that rejected it.")
@@ -108,7 +108,7 @@ def plan(spec: str, fmt: str, explain_workload: str | None, diag_fmt: str, max_b
                                      f"{', '.join(planned.workloads)}", param_hint="--explain")
         click.echo(plan_render.explain(planned.workloads[explain_workload]), nl=False)
     else:
-        click.echo(plan_render.as_json(planned) if fmt == "json" else plan_render.text(
+        click.echo(plan_render.RENDERERS[fmt](
             planned, p99=any(w.latency.p99_ms is not None for w in checked.spec.workloads.values())), nl=False)
     sys.exit(EXIT_ERRORS if has_errors(diagnostics) else EXIT_OK)
 
@@ -295,7 +295,7 @@ def init(path: str, hardware: str, pattern: str, force: bool) -> None:
 @cli.command("diff")
 @click.argument("old", type=click.Path(dir_okay=False, exists=True))
 @click.argument("new", type=click.Path(dir_okay=False, exists=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(outputs.DIFF), default="text", show_default=True,
               help="text for people, markdown for a pull-request comment, json for bots.")
 def diff_cmd(old: str, new: str, fmt: str) -> None:
     """Show what changes from OLD to NEW (specs or edgespec.lock.json files)."""

@@ -144,7 +144,12 @@ def _lines(d: dict, md: bool) -> list[str]:
     return out
 
 
+FORMATS = ("text", "markdown", "json")  # edgespec.outputs.DIFF, the CLI's choices
+
+
 def render(d: dict, fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"no diff format {fmt!r}")
     if fmt == "json":
         return json.dumps(d, indent=2, sort_keys=True) + "\n"
     lines = _lines(d, fmt == "markdown")

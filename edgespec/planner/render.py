@@ -239,3 +239,10 @@ def explain(wp: WorkloadPlan) -> str:
     lines.append("")
     lines.append("(* chosen, + feasible, - rejected)")
     return "\n".join(lines) + "\n"
+
+
+# `plan --format` -> renderer(plan, p99): keyed by edgespec.outputs.PLAN (the CLI's choices)
+RENDERERS = {
+    "text": text,
+    "json": lambda plan, p99=False: as_json(plan),
+}
