@@ -42,8 +42,9 @@ router serves HTTPS only (TLS 1.2 or newer): gateways that clients reach over a 
 The remote tier of a cascade or split is called over HTTPS (the system's CAs, or
 EDGESPEC_REMOTE_CA_FILE / `remote_ca_file` for a private CA) with its bearer token
 (EDGESPEC_REMOTE_TOKEN_FILE / `remote_token_file`); a plain http:// remote is refused unless it
-is this host itself, so an input never crosses a network in clear text. POST /v1/feedback {"id": ..., "label": <class index>} when a label arrives.
-GET /healthz, GET /metrics (Prometheus text). With a telemetry endpoint configured, the same
+is this host itself, so an input never crosses a network in clear text.
+
+POST /v1/feedback {"id": ..., "label": <class index>} when a label arrives. GET /healthz, GET /metrics (Prometheus text). With a telemetry endpoint configured, the same
 metrics are pushed as OTLP/HTTP JSON; exports that fail are kept in a bounded spool on disk and
 sent, oldest first, once the endpoint answers again.
 """
