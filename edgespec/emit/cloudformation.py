@@ -24,12 +24,12 @@ from edgespec import __version__
 from edgespec.emit import kubernetes, load_balancer, router, servable
 from edgespec.emit import pool as pool_mod
 from edgespec.emit.common import (
-    calibration_of,
     gateway_memory_mib,
     generates,
     input_config,
     model_source,
     no_llm_runtime,
+    placement_calibration,
     placements_on,
 )
 from edgespec.emit.jetson import engine_name
@@ -109,6 +109,8 @@ def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds
     package = identity(spec.metadata.version, sha256(json.dumps(
         [files, models, toolchain["python"]["image"], toolchain["triton_server"]["image"]], sort_keys=True).encode()))
     images = any(g.get("input") for g in gateways)
+    # what clients call: each gateway's port (Triton listens on the instance's loopback only), or vLLM's
+    endpoints = [(g["port"], "/healthz") for g in gateways] or [(PORTS[0], "/health")]
     user_data = render("aws/user-data.sh.j2", version=__version__, target=target, models=models,
                        aws_cli_image=toolchain["aws_cli"]["image"], curl_image=toolchain["curl"]["image"],
                        triton_image=toolchain["triton_server"]["image"],
@@ -122,15 +124,12 @@ def template(spec: Spec, target: str, models: list[dict], scale: pool_mod.Bounds
                        gateways=[{**g, "memory_mib": gateway_memory_mib(g)} for g in gateways], package=package,
                        image_packages=router.requirements(False, True) if images else [],
                        namespace=pool_mod.NAMESPACE, metric=pool_mod.METRIC,
-                       health_urls=[f"https://127.0.0.1:{g['port']}/healthz" for g in gateways]
-                       or ["https://127.0.0.1:8000/health"]).decode("utf-8")
+                       health_urls=[f"https://127.0.0.1:{port}{path}" for port, path in endpoints]).decode("utf-8")
     # Fn::Sub: every literal `${` (from an object key) is escaped as `${!`; the only variable is the
     # stack name, which labels the server container.
     user_data = (user_data.replace("${", "${!").replace(STACK_PLACEHOLDER, "${AWS::StackName}")
                  .replace(REGION_PLACEHOLDER, "${AWS::Region}").replace(TOKEN_PLACEHOLDER, "${GatewayTokenSecretArn}")
                  .replace(TLS_PLACEHOLDER, "${GatewayTlsSecretArn}"))
-    # what clients call: each gateway's port (Triton listens on the instance's loopback only), or vLLM's
-    endpoints = [(g["port"], "/healthz") for g in gateways] or [(PORTS[0], "/health")]
     if gateways:
         ports = (kubernetes.GATEWAY, kubernetes.GATEWAY + len(gateways) - 1)
         what = f"edgespec gateways for {spec.metadata.name}/{target}"
@@ -293,7 +292,7 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
         batch = pool_mod.engine_batch(serving)
         previous = models.get(name)
         if previous is None or batch > previous["max_batch"]:  # several workloads: the largest batch
-            calibration = calibration_of(spec, p.model) if p.recipe.precision == "int8" else None
+            calibration = placement_calibration(spec, p)
             models[name] = {"name": name, "model": p.model, "uri": src.uri, "sha256": src.sha256 or "",
                             "precision": p.recipe.precision, "max_batch": batch,
                             "calibration_uri": calibration.uri if calibration else "",

@@ -36,6 +36,12 @@ def calibration_of(spec: Spec, model: str):
     return variant.calibration if variant is not None else root.calibration
 
 
+def placement_calibration(spec: Spec, p: Placement):
+    """The calibration cache a placement's engine is built with: its model's, when the planned
+    recipe is int8 (the planner chooses int8 for TensorRT only where one is declared); else None."""
+    return calibration_of(spec, p.model) if p.recipe.precision == "int8" else None
+
+
 # What a gateway accepts in one request body besides the input itself: an image may arrive larger
 # than planned (a sharper frame); a body past this bound is refused before it is read.
 MAX_IMAGE_BYTES = 20_000_000

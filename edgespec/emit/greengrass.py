@@ -35,7 +35,7 @@ from edgespec.device import greengrass_cohorts, ship
 from edgespec.diagnostics.codes import diag
 from edgespec.emit import rollback as rollback_mod
 from edgespec.emit import router, telemetry
-from edgespec.emit.common import calibration_of, model_source, placements_on
+from edgespec.emit.common import model_source, placement_calibration, placements_on
 from edgespec.emit.package import content_sha256, file_hashes, identity
 from edgespec.emit.serialize import json_bytes, yaml_documents
 from edgespec.load.sourcemap import SourceMap
@@ -70,7 +70,7 @@ def model_artifacts(spec: Spec, plan: Plan, target: str, kind: str) -> tuple[lis
         return [], []
     uris, by_name, collisions = [], {}, []
     for workload, _, p in placements_on(plan, target, roles=("device",)):
-        calibration = calibration_of(spec, p.model) if p.recipe.precision == "int8" else None
+        calibration = placement_calibration(spec, p)
         for uri in (model_source(spec, p.model).uri, *([calibration.uri] if calibration else [])):
             if not uri.startswith("s3://") or uri in uris:
                 continue
@@ -125,7 +125,7 @@ def _models(spec: Spec, plan: Plan, target: str) -> list[dict]:
     out = []
     for workload, candidate, p in placements_on(plan, target):
         source = model_source(spec, p.model)
-        calibration = calibration_of(spec, p.model) if p.recipe.precision == "int8" else None
+        calibration = placement_calibration(spec, p)
         out.append({"workload": workload, "pattern": candidate.pattern, "role": p.role, "model": p.model,
                     "uri": source.uri, "sha256": source.sha256,
                     **({"calibration": {"uri": calibration.uri, "sha256": calibration.sha256}} if calibration else {}),
@@ -363,12 +363,13 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     }
     out.files[base + "greengrass/greengrass.yaml"] = yaml_documents([template])
     watched = [w for w, _, _ in router.routed(plan, target, spec)]  # their routers report the rollback signals
+    settings = None
     if spec.rollout and watched:
-        out.files[base + "greengrass/rollback.json"] = json_bytes(
-            watch_settings(spec, target, name, deployment_name, label, watched))
+        settings = watch_settings(spec, target, name, deployment_name, label, watched)
+    if settings:
+        out.files[base + "greengrass/rollback.json"] = json_bytes(settings)
         out.files[base + "greengrass/watch_rollout.py"] = ship("greengrass_watch", __version__)
         out.files[base + "greengrass/cohorts.py"] = ship("greengrass_cohorts", __version__)
-    settings = json.loads(out.files[base + "greengrass/rollback.json"]) if spec.rollout and watched else None
     out.files[base + "greengrass/README.md"] = _readme(target, name, version, label, fleet, rate, abort, settings,
                                                        toolchain["otelcol_contrib"] if collector else None)
     return out

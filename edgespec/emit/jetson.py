@@ -20,10 +20,10 @@ from edgespec import __version__, catalog
 from edgespec.catalog import value
 from edgespec.emit.common import (
     budget_ms,
-    calibration_of,
     generates,
     model_source,
     no_llm_runtime,
+    placement_calibration,
     placements_on,
     root_model,
     whole_models_on,
@@ -171,7 +171,7 @@ def engines(spec: Spec, plan: Plan, target: str, source: SourceMap, diagnostics:
             delay = min(d for d in (delay, previous.queue_delay_us) if d) if (delay or previous.queue_delay_us) else 0
         flags = _flags(p.recipe, input_name, root.input.shape, batch, workspace)
         flags = tuple(f.format(name=name) for f in flags)
-        calibration = calibration_of(spec, p.model) if p.recipe.precision == "int8" else None
+        calibration = placement_calibration(spec, p)
         found[name] = Engine(name, p.model, p.recipe,
                              tuple(sorted({*(previous.workloads if previous else ()), workload})),
                              batch, delay, src.uri, src.sha256 or "", flags,

@@ -57,8 +57,6 @@ def telemetry(spec: Spec, workload: str, endpoint: str = LOCAL_COLLECTOR) -> dic
             "spool_limit": math.ceil(spec.telemetry.offline_buffer / EXPORT_INTERVAL_S)}
 
 
-
-
 def _config(spec: Spec, workload: str, c, local, port: int, kind: str) -> dict:
     base = {"workload": workload, "target": local.target, "mode": "server" if c.pattern == "on-device" else c.pattern,
             "port": port, "telemetry": telemetry(spec, workload), "input": input_config(spec, local.model),
