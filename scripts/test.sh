@@ -6,6 +6,8 @@
 #  - TensorFlow and onnx2tf into .venv-convert (tools/requirements-convert.txt, what the Coral
 #    bundle's convert_int8.py asks for): the conversion test runs the real converter
 #  - checkov into .venv-checkov (tools/requirements-checkov.txt): it scans every emitted manifest
+#  - PyTorch (the CPU build) and Core ML Tools into .venv-coreml (tools/requirements-coreml.txt,
+#    what the Apple bundle's convert_coreml.py asks for): the Core ML conversion test runs it
 #  - Debian's prometheus package (prometheus + promtool): the rollout watcher's PromQL runs on it;
 #    openssl makes the certificate the gateways serve HTTPS with in the tests
 set -euo pipefail
@@ -28,6 +30,8 @@ python3 -m venv .venv-convert
 .venv-convert/bin/python -m pip install -q --disable-pip-version-check -r tools/requirements-convert.txt
 python3 -m venv .venv-checkov
 .venv-checkov/bin/python -m pip install -q --disable-pip-version-check -r tools/requirements-checkov.txt
+python3 -m venv .venv-coreml
+.venv-coreml/bin/python -m pip install -q --disable-pip-version-check -r tools/requirements-coreml.txt
 
 .venv/bin/ruff check edgespec tests bench  # pyproject.toml's [tool.ruff]
 .venv/bin/python -m pytest "$@"

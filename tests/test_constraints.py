@@ -227,7 +227,7 @@ def test_a_power_budget_is_summed_over_workloads():
 
 
 def test_a_budget_on_a_device_without_a_power_figure_is_said_to_go_unchecked():
-    doc = spec({"m": model()}, {"phones": {"hardware": "apple-a15", "count": 10, "power_budget_w": 2}},
+    doc = spec({"m": model(format="torchscript")}, {"phones": {"hardware": "apple-a15", "count": 10, "power_budget_w": 2}},
                {"w": {"model": "m", "data_source": ["phones"], "latency": {"p95_ms": 100}, "throughput": {"rps": 1}}})
     p, diagnostics = run(doc)
     assert p.workloads["w"].chosen.pattern == "on-device"

@@ -33,7 +33,7 @@ def _phones(objective: str, cloud: bool = True) -> dict:
     if cloud:
         targets["cloud"] = {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g4dn.xlarge",
                             "network": {"rtt_ms": 30}}
-    return spec({"m": model("image-classification", "5M", 1.0, 0.9, format="onnx")}, targets,
+    return spec({"m": model("image-classification", "5M", 1.0, 0.9, format="torchscript")}, targets,
                 {"w": {"model": "m", "data_source": ["phones"], "latency": {"p95_ms": 500}, "throughput": {"rps": 1},
                        "objective": objective}})
 

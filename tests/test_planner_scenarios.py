@@ -10,7 +10,7 @@ def _any(reasons: list[str], *words: str) -> bool:
 
 
 def test_chatbot_whose_budget_cloud_meets():
-    chat = model("text-generation", "8B", 16, 0.68, input={"shape": [1, 4096], "dtype": "int64"})
+    chat = model("text-generation", "8B", 16, 0.68, input={"shape": [1, 4096], "dtype": "int64"}, format="gguf")
     chat["workers_ai"] = {"model": "@cf/meta/llama-3.1-8b-instruct-fp8", "accuracy": 0.67}
     doc = spec(
         {"chat-8b": chat},

@@ -40,6 +40,7 @@ class Kind:
     emitters: tuple[str, ...]
     fleet: FleetRuntime | None = None
     formats: tuple[str, ...] = field(default=())  # the model formats its bundles start from
+    format_fix: str = ""  # what to do with a model in another format (the planner's capability reason)
 
     def emit_functions(self) -> tuple[Callable, ...]:
         return tuple(importlib.import_module(module).emit for module in self.emitters)

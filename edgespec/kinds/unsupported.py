@@ -2,7 +2,6 @@
 
 from edgespec.kinds.base import Unsupported
 
-APPLE = Unsupported("apple", "edgespec does not emit Core ML bundles for Apple Neural Engine targets yet")
 SNAPDRAGON = Unsupported("snapdragon", "edgespec does not emit Qualcomm (AI Hub, ONNX Runtime QNN) bundles for "
                                        "snapdragon targets yet")
 HOST = Unsupported("host", "edgespec does not emit CPU-only bundles for a host computer without its accelerator yet")

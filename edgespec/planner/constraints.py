@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from edgespec import catalog
+from edgespec import catalog, kinds
 from edgespec.planner import estimate
 from edgespec.planner.device import Device
 from edgespec.planner.types import Candidate, Draft, Recipe
@@ -48,7 +48,10 @@ def capability(task: str, fmt: str, recipe: Recipe, device: Device, calibrated: 
         reasons.append(f"capability: {device.hardware} runs LLMs in {runtime['value']}, which loads "
                        f"{', '.join(runtime['formats'])} files, not {fmt} ({runtime['fix']})")
     elif fmt not in device.formats:
-        reasons.append(f"capability: {device.hardware} cannot load {fmt} models (converts from {', '.join(device.formats)})")
+        kind = kinds.get(device.kind)
+        fix = f"; {kind.format_fix}" if kind is not None and kind.format_fix else ""
+        reasons.append(f"capability: {device.hardware} cannot load {fmt} models (converts from "
+                       f"{', '.join(device.formats)}){fix}")
     elif fmt == "safetensors" and task != "text-generation":
         # Hugging Face checkpoints are planned through LLM runtimes (vLLM, MLC, llama.cpp's convert)
         reasons.append(f"capability: {device.hardware} serves safetensors checkpoints through an LLM runtime; "

@@ -107,6 +107,13 @@ class Context:
         runnable = self.root if name == self.root_name else self.root.variants.get(name)
         return runnable is not None and runnable.calibration is not None
 
+    def source_format(self, variant: str | None) -> str:
+        """The format of the file a recipe runs: a variant's own source, else the model's."""
+        name = variant or self.stage.name
+        runnable = self.root.variants.get(name) if name != self.root_name else None
+        source = runnable.source if runnable is not None and runnable.source else self.root.source
+        return source.format
+
     @property
     def llm(self) -> bool:
         return self.root.task == "text-generation"

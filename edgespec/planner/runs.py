@@ -21,7 +21,7 @@ def compute(ctx: Context, device: Device, work: estimate.Work) -> estimate.Compu
 
 def capability(ctx: Context, recipe: Recipe, device: Device) -> tuple[str, ...]:
     """constraints.capability, once per process for each (task, format, recipe, target, calibration)."""
-    fmt = ctx.root.source.format
+    fmt = ctx.source_format(recipe.variant)
     calibrated = ctx.calibrated(recipe.variant)
     return once(ctx.memo.capability, (ctx.task, fmt, recipe, device.target, calibrated), _capability, ctx.task, fmt,
                 recipe, device, calibrated)

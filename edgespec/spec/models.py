@@ -46,7 +46,7 @@ Task = Literal[
     "image-classification", "object-detection", "segmentation", "text-generation", "embedding",
     "speech-recognition", "tabular", "anomaly-detection",
 ]
-ModelFormat = Literal["onnx", "tflite", "savedmodel", "torchscript", "coreml", "gguf", "safetensors"]
+ModelFormat = Literal["onnx", "tflite", "savedmodel", "torchscript", "pt2", "coreml", "gguf", "safetensors"]
 DType = Literal["float32", "float16", "bfloat16", "int8", "uint8", "int32", "int64", "bool"]
 PrivacyLevel = Literal["device", "site", "region", "anywhere"]
 Offline = Literal["required", "preferred", "none"]
