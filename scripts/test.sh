@@ -8,6 +8,8 @@
 #  - checkov into .venv-checkov (tools/requirements-checkov.txt): it scans every emitted manifest
 #  - PyTorch (the CPU build) and Core ML Tools into .venv-coreml (tools/requirements-coreml.txt,
 #    what the Apple bundle's convert_coreml.py asks for): the Core ML conversion test runs it
+#  - onnxruntime-qnn and qai-hub into .venv-qnn (tools/requirements-qnn.txt, what the Snapdragon
+#    bundle's compile_qnn.py and aihub.py ask for; its ONNX Runtime is newer than the main venv's)
 #  - Debian's prometheus package (prometheus + promtool): the rollout watcher's PromQL runs on it;
 #    openssl makes the certificate the gateways serve HTTPS with in the tests
 set -euo pipefail
@@ -32,6 +34,8 @@ python3 -m venv .venv-checkov
 .venv-checkov/bin/python -m pip install -q --disable-pip-version-check -r tools/requirements-checkov.txt
 python3 -m venv .venv-coreml
 .venv-coreml/bin/python -m pip install -q --disable-pip-version-check -r tools/requirements-coreml.txt
+python3 -m venv .venv-qnn
+.venv-qnn/bin/python -m pip install -q --disable-pip-version-check -r tools/requirements-qnn.txt
 
 .venv/bin/ruff check edgespec tests bench  # pyproject.toml's [tool.ruff]
 .venv/bin/python -m pytest "$@"

@@ -30,11 +30,22 @@ def test_registered_emitters_resolve_to_emit_functions():
 
 def test_fleet_kinds_carry_their_runtime():
     fleets = {name for name, kind in kinds.REGISTERED.items() if kind.fleet is not None}
-    assert fleets == {"jetson", "coral"}
+    assert fleets == {"jetson", "coral", "snapdragon"}
     for name in fleets:
         runtime = kinds.fleet(name)
         assert runtime.server_port > 0 and runtime.platform["os"] == "linux"
         assert runtime.health_url or name == "jetson"  # a Jetson package lists its servers in health.json
+
+
+def test_a_fleet_runtime_applies_only_to_targets_that_run_its_os():
+    """Snapdragon boards (QCS6490, Linux) are a Greengrass fleet; phone SoCs (Android) are not."""
+    snapdragon = kinds.REGISTERED["snapdragon"]
+    hardware = catalog.hardware()
+    assert snapdragon.fleet_for(hardware["qcs6490"]) is snapdragon.fleet
+    assert [h for h, e in hardware.items() if e["kind"] == "snapdragon" and snapdragon.fleet_for(e) is None] == \
+        ["snapdragon-8-gen-2", "snapdragon-8-gen-3", "snapdragon-8-elite"]
+    assert kinds.REGISTERED["jetson"].fleet_for(hardware["jetson-orin-nano-8gb"]) is not None  # no `os`: the runtime's
+    assert kinds.REGISTERED["apple"].fleet_for(hardware["apple-a16"]) is None  # no fleet runtime at all
 
 
 def test_the_shared_emitters_keep_no_table_of_kinds():

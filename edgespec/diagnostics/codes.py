@@ -315,6 +315,14 @@ _ALL += [
          "the component is created. Build metadata (+...) is dropped, as Greengrass ignores it too. "
          "Component versions are also immutable: a changed package needs a new version.",
          "Use a plain major.minor.patch version (ship a release candidate as its own patch number)."),
+    Code("ES609", "much of a model falls back to the CPU", W,
+         "The model declares a `cpu_fallback_fraction` of at least 25%: that share of its work runs on "
+         "the SoC's CPU, not its NPU, with every round trip between the two. The plan counts that CPU "
+         "time where the catalog has the CPU's figure (QCS6490) and cannot where it has none (phone "
+         "SoCs), so the placement rests on a figure worth checking. The bundle's compile_qnn.py "
+         "measures the real share (build/qnn-report.json) and fails if it is larger than declared.",
+         "Replace the ops the NPU cannot run (the report's cpu_ops), move the post-processing out of the "
+         "model, or measure the placement (AI Hub's profile) before relying on it."),
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _ALL}

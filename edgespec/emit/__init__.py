@@ -63,7 +63,8 @@ def emit(spec: Spec, plan: Plan, source: SourceMap) -> Emitted:
             part = emitter(spec, plan, target, toolchain(), source)
             out.files.update(part.files)
             out.diagnostics += part.diagnostics
-        if registered.fleet is not None:  # a device fleet: its files become a versioned Greengrass package
+        if registered.fleet_for(catalog.hardware()[spec.targets[target].hardware]) is not None:
+            # a device fleet: its files become a versioned Greengrass package
             for fleet in (greengrass, telemetry):
                 part = fleet.emit(spec, plan, target, toolchain(), source, out.files)
                 out.files.update(part.files)

@@ -45,6 +45,14 @@ class Kind:
     def emit_functions(self) -> tuple[Callable, ...]:
         return tuple(importlib.import_module(module).emit for module in self.emitters)
 
+    def fleet_for(self, entry: dict) -> FleetRuntime | None:
+        """The fleet runtime of one target of this kind, by its catalog entry: none where the entry
+        runs another OS than the runtime's (a phone SoC of a kind whose boards run Linux)."""
+        if self.fleet is None:
+            return None
+        runs = entry.get("os", {}).get("value", self.fleet.platform["os"])
+        return self.fleet if runs == self.fleet.platform["os"] else None
+
 
 @dataclass(frozen=True)
 class Unsupported:

@@ -2,6 +2,4 @@
 
 from edgespec.kinds.base import Unsupported
 
-SNAPDRAGON = Unsupported("snapdragon", "edgespec does not emit Qualcomm (AI Hub, ONNX Runtime QNN) bundles for "
-                                       "snapdragon targets yet")
 HOST = Unsupported("host", "edgespec does not emit CPU-only bundles for a host computer without its accelerator yet")

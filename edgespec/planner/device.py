@@ -131,7 +131,9 @@ def resolve(name: str, target: Target) -> Device:
         peaks = {p: int8 * scale[p] for p in cls["precisions"]}
 
     host_gflops, host = None, None
-    if cls_name == "coral-tpu":
+    if "host_fp32_gflops" in entry and cls_name != "coral-tpu":  # an SoC's own CPU (QCS6490's Kryo)
+        host_gflops, host = value(entry["host_fp32_gflops"]), target.hardware
+    elif cls_name == "coral-tpu":
         # A USB or M.2 accelerator's host is the declared `host`; without one, assume a host no
         # faster than a Raspberry Pi 5 (conservative: desktop hosts are faster).
         if "host_fp32_gflops" in entry:

@@ -98,10 +98,11 @@ def compute(device: Device, work: Work, cal: dict | None = None) -> Compute:
     flops_per_ms = peak * 1e12 * k["efficiency"] / 1e3
     fallback_ms = 0.0
     gflops = work.gflops
-    if work.cpu_fraction and device.host_fp32_gflops:  # Coral: unsupported ops run on the host CPU
+    if work.cpu_fraction and device.host_fp32_gflops:  # Coral, an SoC's NPU: unsupported ops run on the CPU
         gflops = work.gflops * (1 - work.cpu_fraction)
         cpu_cal = catalog.calibration()["classes"]["arm-cpu"]["precisions"]["fp32"]
-        link_gbs = cal["spill_gbs"][device.interconnect or "usb3"]
+        # a Coral's tensors cross its USB or PCIe link; an SoC's stay in its shared memory
+        link_gbs = cal["spill_gbs"][device.interconnect or "usb3"] if "spill_gbs" in cal else device.bandwidth_gbs
         fallback_ms = (work.gflops * work.cpu_fraction / (device.host_fp32_gflops * cpu_cal["efficiency"]) * 1e3
                        + 2 * work.io_bytes / (link_gbs * 1e9) * 1e3)  # tensors out to the CPU and back
     compute_ms = gflops * 1e9 / flops_per_ms

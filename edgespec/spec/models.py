@@ -205,7 +205,7 @@ class Model(_Strict):
     architecture: Architecture | None = Field(None, description="Attention shape of a text-generation model (sets its KV cache per token); defaults to the Llama 3 shape nearest in size, see docs/planner.md.")
     variants: dict[Name, Variant] = Field(default_factory=dict, description="Smaller models the planner may pick (distilled, pruned, smaller family members).")
     split_points: list[SplitPoint] = Field(default_factory=list, description="Where the model may be cut for split inference, shallowest first.")
-    cpu_fallback_fraction: float = Field(0.0, ge=0, lt=1, description="Share of the FLOPs in ops an accelerator cannot map and leaves to the host CPU (e.g. what edgetpu_compiler reports as mapped to the CPU); used for Coral targets. Default 0.")
+    cpu_fallback_fraction: float = Field(0.0, ge=0, lt=1, description="Share of the FLOPs in ops an accelerator cannot map and leaves to the host CPU (e.g. what edgetpu_compiler reports as mapped to the CPU, or the share compile_qnn.py reports); used for Coral and Snapdragon targets. Default 0.")
     description: str | None = Field(None, max_length=2000, description="Free text for humans; never interpreted.")
 
 

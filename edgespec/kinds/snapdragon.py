@@ -1,0 +1,37 @@
+"""Qualcomm Snapdragon targets (Hexagon NPU): ONNX models compiled for the chip's HTP, by ONNX
+Runtime's QNN execution provider on the build machine (a context binary per chip) or by Qualcomm
+AI Hub, which also profiles them on hosted devices. Linux boards (QCS6490) serve them on the
+device with ONNX Runtime QNN behind the router, a Greengrass component per package; phone SoCs
+(Android) get the compiled models, not a fleet agent (see kinds/base.Kind.fleet_for)."""
+
+from edgespec.kinds.base import FleetRuntime, Kind
+
+PORT = 8080  # the QNN model server's KServe v2 port on a board
+
+
+def lifecycle(target: str, env: str, then: str) -> dict:
+    """The model server is the bundle's systemd unit (one process holds the HTP session), which
+    Greengrass installs, starts and stops, as on a Coral."""
+    home, unit = f"/opt/edgespec/{target}", f"edgespec-{target}.service"
+    return {
+        "Install": {"Script": f"{env}mkdir -p {home} && cp -a {{artifacts:decompressedPath}}/bundle/. {home}/ && "
+                              f"cd {home} && bash setup_host.sh && install -m 0644 {unit} /etc/systemd/system/ "
+                              f"&& systemctl daemon-reload{then}",
+                    "RequiresPrivilege": True, "Timeout": 3600},
+        "Startup": {"Script": f"systemctl restart {unit}", "RequiresPrivilege": True},
+        "Shutdown": {"Script": f"systemctl stop {unit}", "RequiresPrivilege": True},
+    }
+
+
+KIND = Kind(
+    name="snapdragon",
+    emitters=("edgespec.emit.qualcomm",),
+    fleet=FleetRuntime(
+        server_port=PORT,
+        platform={"os": "linux", "architecture": "aarch64"},
+        lifecycle=lifecycle,
+        health_url=f"http://127.0.0.1:{PORT}/healthz"),
+    formats=("onnx",),
+    format_fix="ONNX Runtime's QNN execution provider and Qualcomm AI Hub both take ONNX: export with "
+               "torch.onnx.export (format onnx)",
+)
