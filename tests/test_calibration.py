@@ -34,3 +34,22 @@ def test_a_naive_roofline_at_peak_is_far_worse():
              for cls, c in catalog.calibration()["classes"].items()}
     errors = calibrate.errors({"classes": naive}, rows)
     assert statistics.median(errors) > 0.5
+
+
+def test_the_ai_hub_rows_are_snapdragon_measurements_with_their_sources():
+    """benchmarks-qai-hub-models.csv (bench/qai_hub_calibration.py from the qai-hub-models wheel):
+    catalog Snapdragon chips only, a precision the class runs, compute from torchvision's metadata."""
+    import csv
+    from importlib import resources
+
+    text = resources.files("edgespec.catalog").joinpath("benchmarks-qai-hub-models.csv").read_text("utf-8")
+    found = list(csv.DictReader(text.splitlines()))
+    assert len(found) >= 70
+    hardware = catalog.hardware()
+    for row in found:
+        assert hardware[row["hardware"]]["kind"] == "snapdragon", row
+        assert row["precision"] in catalog.classes()["snapdragon-npu"]["precisions"]
+        assert row["source_url"] == "https://pypi.org/project/qai-hub-models/0.65.0/"
+        assert "github.com/pytorch/vision/tree/v0.29.1" in row["source_precision"]
+        assert float(row["value"]) > 0 and float(row["gflops"]) > 0
+    assert {r["hardware"] for r in found} == {"qcs6490", "snapdragon-8-gen-3", "snapdragon-8-elite"}

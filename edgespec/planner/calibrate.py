@@ -5,7 +5,9 @@
     python -m edgespec.planner.calibrate --cv       # leave-one-model-out error (slow: one fit per model)
 
 Input: edgespec/catalog/benchmarks-calibration.csv (a copy of shared/facts, one row per
-published batch-1 latency or LLM decode rate, with its source URL). For each hardware class the
+published batch-1 latency or LLM decode rate, with its source URL) and
+benchmarks-qai-hub-models.csv (AI Hub's measured latencies on Snapdragon devices, from the
+qai-hub-models wheel, written by bench/qai_hub_calibration.py). For each hardware class the
 fit chooses, by coordinate descent over fixed grids, the efficiency (share of peak reached) and
 fixed overhead per precision, the bandwidth efficiency, and for Coral the host-link bandwidth
 that parameters spill over, minimising the median absolute percentage error (MdAPE), then the
@@ -67,8 +69,17 @@ class Row:
     source: str
 
 
+SOURCES = ("benchmarks-calibration.csv", "benchmarks-qai-hub-models.csv")
+
+
 def rows() -> list[Row]:
-    text = resources.files("edgespec.catalog").joinpath("benchmarks-calibration.csv").read_text("utf-8")
+    out = []
+    for name in SOURCES:
+        out += _rows(resources.files("edgespec.catalog").joinpath(name).read_text("utf-8"))
+    return out
+
+
+def _rows(text: str) -> list[Row]:
     out = []
     for r in csv.DictReader(text.splitlines()):
         if not r["value"]:
