@@ -59,7 +59,7 @@ class Served:
 
 
 class Handler(BaseHTTPRequestHandler):
-    models = {}
+    models: dict = {}
 
     def _reply(self, status, body):
         data = json.dumps(body).encode()

@@ -77,13 +77,14 @@ def _workloads(spec: Spec, plan: Plan, target: str, models: dict[str, dict]) -> 
         name = engine_name(p.model, p.recipe)
         if name not in models or c.pattern not in ("on-device", "cascade"):
             continue
-        budget, e = budget_ms(spec, workload), c.estimates
-        entry = {"workload": workload, "mode": c.pattern, "model": name, "input": input_config(spec, p.model)}
-        if c.pattern == "cascade":
-            w = spec.workloads[workload]
+        entry: dict[str, object] = {"workload": workload, "mode": c.pattern, "model": name,
+                                    "input": input_config(spec, p.model)}
+        w, e, budget = spec.workloads[workload], c.estimates, budget_ms(spec, workload)
+        if c.pattern == "cascade" and w.escalation is not None and e is not None:
+            # the remote leg may take what the local stage leaves of the budget, never less than its own p95
+            left = None if budget is None or e.local_p95_ms is None else budget - e.local_p95_ms
             entry |= {"confidence_below": w.escalation.confidence_below, "offline": w.offline,
-                      "remote_target": c.remote_target,
-                      "remote_timeout_ms": timeout_ms(budget - e.local_p95_ms, e.remote_p95_ms)}
+                      "remote_target": c.remote_target, "remote_timeout_ms": timeout_ms(left, e.remote_p95_ms)}
         found.append(entry)
     return found
 

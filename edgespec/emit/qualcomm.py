@@ -13,7 +13,7 @@ compiled models for its app (no fleet agent runs on a phone).
 
 from __future__ import annotations
 
-from edgespec import __version__, catalog, kinds
+from edgespec import __version__, catalog
 from edgespec.device import ship
 from edgespec.diagnostics.codes import diag
 from edgespec.emit import router
@@ -70,17 +70,17 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
         entry["workloads"] = sorted({*entry["workloads"], workload})
     if not models:
         return out
-    for model in sorted({m["model"] for m in models.values()}):
-        share = root_model(spec, model).cpu_fallback_fraction
-        if share >= HIGH_CPU_SHARE:
-            root = next(n for n, r in spec.models.items() if r is root_model(spec, model))
+    placed = {id(root_model(spec, m["model"])) for m in models.values()}
+    for declared_name, declared in sorted(spec.models.items()):
+        share = declared.cpu_fallback_fraction
+        if id(declared) in placed and share >= HIGH_CPU_SHARE:
             out.diagnostics.append(diag(
-                "ES609", f"{target}: {share:.0%} of {model} runs on {hardware}'s CPU, not its NPU "
-                f"(cpu_fallback_fraction)", **source.at(f"/models/{root}/cpu_fallback_fraction"),
+                "ES609", f"{target}: {share:.0%} of {declared_name} runs on {hardware}'s CPU, not its NPU "
+                f"(cpu_fallback_fraction)", **source.at(f"/models/{declared_name}/cpu_fallback_fraction"),
                 hint="check compile_qnn.py's report (build/qnn-report.json) and AI Hub's profile before relying "
                      "on the placement"))
     chip = _chip(hardware)
-    board = kinds.get("snapdragon").fleet_for(catalog.hardware()[hardware]) is not None
+    board = snapdragon.KIND.fleet_for(catalog.hardware()[hardware]) is not None
     listed = [models[k] for k in sorted(models)]
     config = {"target": target, "hardware": hardware, "chip": chip, "port": snapdragon.PORT,
               "deployment": {"name": spec.metadata.name, "version": spec.metadata.version}, "models": listed}
