@@ -6,14 +6,14 @@ registered, declared unsupported with a reason, or not a target at all."""
 from __future__ import annotations
 
 from edgespec.kinds import apple, aws, coral, jetson, snapdragon, unsupported, workers_ai
-from edgespec.kinds.base import FleetRuntime, Kind, Unsupported
+from edgespec.kinds.base import FleetRuntime, Kind, Remote, Unsupported
 
 REGISTERED: dict[str, Kind] = {k.name: k for k in (jetson.KIND, coral.KIND, apple.KIND, snapdragon.KIND, workers_ai.KIND,
                                                    aws.WAVELENGTH, aws.EC2)}
 UNSUPPORTED: dict[str, Unsupported] = {u.name: u for u in (unsupported.HOST,)}
 NOT_TARGETS = {"client": "web or mobile callers: a data source that runs nothing, for its network figures"}
 
-__all__ = ["FleetRuntime", "Kind", "Unsupported", "REGISTERED", "UNSUPPORTED", "NOT_TARGETS", "get", "fleet"]
+__all__ = ["FleetRuntime", "Kind", "Remote", "Unsupported", "REGISTERED", "UNSUPPORTED", "NOT_TARGETS", "get", "fleet"]
 
 
 def get(kind: str) -> Kind | None:

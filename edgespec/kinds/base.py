@@ -31,6 +31,26 @@ class FleetRuntime:
 
 
 @dataclass(frozen=True)
+class Remote:
+    """How the planner treats a remote tier of this kind.
+
+    pattern: the whole-model pattern it serves ("cloud" or "mec"); pooled: a pool of instances the
+    planner sizes and prices by the hour (`price_is_lower_bound` where the catalog's price is the
+    parent region's, below the zone's); split_tails: it runs the layers after a split point;
+    catalog_models: it serves its own catalog's models, priced per request, under a rate limit;
+    global_network: it answers from whichever of its locations is nearest, so no jurisdiction
+    (privacy `region`, residency) can be shown; label: its name in the planner's reasons."""
+
+    pattern: str
+    label: str
+    pooled: bool = False
+    price_is_lower_bound: bool = False
+    split_tails: bool = False
+    catalog_models: bool = False
+    global_network: bool = False
+
+
+@dataclass(frozen=True)
 class Kind:
     """A target kind edgespec compiles for. `emitters` name modules with an `emit(spec, plan,
     target, toolchain, source)` function, imported when first used (no import cycles with the
@@ -39,6 +59,7 @@ class Kind:
     name: str
     emitters: tuple[str, ...]
     fleet: FleetRuntime | None = None
+    remote: Remote | None = None  # a remote tier's behaviour in the planner
     formats: tuple[str, ...] = field(default=())  # the model formats its bundles start from
     format_fix: str = ""  # what to do with a model in another format (the planner's capability reason)
 

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from edgespec.planner.context import Context
 
 LEVELS = ("device", "site", "region", "anywhere")
-POOLED = ("ec2", "wavelength")  # remote kinds served by a pool of instances the planner sizes
 ACTIVATION_FACTOR = 4  # runtime activations ~ a few copies of the input tensor (docs/planner.md)
 LLM_RUNTIME_FACTOR = 1.2  # KV cache and runtime on top of the weights
 
@@ -91,8 +90,8 @@ def distance(source: Device, dest: Device) -> str:
         return "device"
     if source.site and dest.site == source.site:
         return "site"
-    if dest.kind == "workers-ai":
-        return "anywhere"  # served from whichever Cloudflare location is nearest
+    if dest.remote is not None and dest.remote.global_network:
+        return "anywhere"  # served from whichever of its locations is nearest (Workers AI)
     if source.jurisdiction and dest.jurisdiction and (
             dest.jurisdiction == source.jurisdiction or catalog.within(dest.jurisdiction, (source.jurisdiction,))):
         return "region"  # the same country, or a country of the source's bloc (eu, eea)
@@ -102,7 +101,7 @@ def distance(source: Device, dest: Device) -> str:
 def _where(level: str, source: Device, dest: Device) -> str:
     """How far `dest` is, as a reason says it: a target in a known country is named by it, never
     just 'anywhere'."""
-    if level != "anywhere" or dest.kind == "workers-ai" or dest.jurisdiction is None:
+    if level != "anywhere" or (dest.remote is not None and dest.remote.global_network) or dest.jurisdiction is None:
         return level
     if source.jurisdiction is None:
         return f"in {dest.jurisdiction.upper()}; {source.target} declares no jurisdiction"
@@ -121,8 +120,9 @@ def transfer_allowed(ctx: Context, dest: Device, what: str) -> list[str]:
                            f"from {source.target} to {dest.target} ({_where(level, source, dest)})")
             break
     if privacy.residency and dest.role == "remote":
-        if dest.kind == "workers-ai":
-            reasons.append(f"residency: {dest.target} (Workers AI) may run anywhere; residency is {', '.join(privacy.residency)}")
+        if dest.remote is not None and dest.remote.global_network:
+            reasons.append(f"residency: {dest.target} ({dest.remote.label}) may run anywhere; residency is "
+                           f"{', '.join(privacy.residency)}")
         elif not catalog.within(dest.jurisdiction, privacy.residency):
             where = dest.jurisdiction.upper() if dest.jurisdiction else "unknown (set `jurisdiction` or `region`)"
             reasons.append(f"residency: {dest.target} is in {where}; residency is {', '.join(privacy.residency)}")
@@ -213,7 +213,7 @@ def check_memory(ctx: Context, d: Draft, out: list) -> str | None:
             target = target or dev.target
             out += found
     remote = d.remote
-    if target is None and remote is not None and remote.kind in POOLED and d.estimates.pool is None:
+    if target is None and remote is not None and remote.pooled and d.estimates.pool is None:
         model = next(p.model for p in d.placements if p.target == remote.target)
         out.append(f"memory: {model} does not fit on the GPUs of {remote.instance_type}")
         return remote.target
@@ -236,7 +236,7 @@ def check_capacity(ctx: Context, d: Draft, out: list) -> str | None:
                         s.capacity_rps, "batch" if s.mode == "dynamic" else "concurrency", s.batch,
                         estimate.UTILISATION_HEADROOM, bound, sized.limit))
             return remote.target
-    elif remote.kind == "workers-ai":
+    elif remote.catalog_models:
         entry = d.entry or {}
         limit = remote.rate_limit_per_minute or estimate.workers_ai_rate_limit(entry, ctx.task)
         if total is not None and limit is not None and total * d.share > limit / 60:

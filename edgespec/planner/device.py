@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from edgespec import catalog
+from edgespec import catalog, kinds
 from edgespec.catalog import value
+from edgespec.kinds import Remote
 from edgespec.spec import targets
 from edgespec.spec.models import Target
 
@@ -56,6 +57,17 @@ class Device:
     pool_min: int = 1  # remote pools: `scaling.min`
     pool_max: int | None = None  # remote pools: `scaling.max` (None: unbounded)
     rate_limit_per_minute: int | None = None  # Workers AI: the account's raised limit, if declared
+    remote: Remote | None = None  # how a remote tier of this kind is planned (edgespec/kinds), None for devices
+
+    @property
+    def pooled(self) -> bool:
+        """A pool of instances the planner sizes (EC2, Wavelength)."""
+        return self.remote is not None and self.remote.pooled
+
+    @property
+    def catalog_models(self) -> bool:
+        """Serves its own catalog's models, per request (Workers AI)."""
+        return self.remote is not None and self.remote.catalog_models
 
     def runs(self, task: str) -> bool:
         return self.tasks == "all" or task in self.tasks
@@ -96,6 +108,8 @@ def resolve(name: str, target: Target) -> Device:
     memory_gb = value(entry.get("memory_gb"))
     bandwidth = value(entry.get("bandwidth_gbs"), value(cls.get("bandwidth_gbs_default")))
     power = value(entry.get("power_w"))
+    kind = kinds.get(entry["kind"])
+    remote = kind.remote if kind is not None else None
 
     gpus = 1
     region = targets.region(target)
@@ -106,7 +120,7 @@ def resolve(name: str, target: Target) -> Device:
             gpu_name, gpus = catalog.cloud()["instance_types"].get(instance_type, (None, 1))
             gpu = dc["gpus"][gpu_name] if gpu_name else None
             price = value(catalog.hourly_price(instance_type, region))
-            lower_bound = entry["kind"] == "wavelength"
+            lower_bound = remote is not None and remote.price_is_lower_bound
         else:
             gpu = dc["gpus"][value(entry["gpu"])]
         peaks = _gpu_peaks(gpu) if gpu else {}
@@ -165,4 +179,5 @@ def resolve(name: str, target: Target) -> Device:
         pool_min=target.scaling.min if target.scaling else 1,
         pool_max=target.scaling.max if target.scaling else None,
         rate_limit_per_minute=target.rate_limit_per_minute,
+        remote=remote,
     )

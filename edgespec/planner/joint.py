@@ -66,7 +66,7 @@ def limits(devices: dict[str, Device]) -> dict[Resource, float]:
                 out[Resource("power", name)] = d.power_budget_w / d.power_w
         else:
             bound = d.pool_fixed if d.pool_fixed is not None else d.pool_max
-            if bound is not None and d.kind in ("ec2", "wavelength"):
+            if bound is not None and d.pooled:
                 out[Resource("instances", name)] = bound
     return out
 

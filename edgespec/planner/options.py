@@ -126,7 +126,7 @@ class Served(NamedTuple):
 
 def remote_recipe(ctx: Context, remote: Device, stage: Stage) -> Served:
     """The large model's recipe on a remote tier: its best supported precision, or the served model."""
-    if remote.kind == "workers-ai":
+    if remote.catalog_models:
         declared = workers_ai(ctx, stage)
         entry = declared[1] if declared else None
         return Served(Recipe("served"), (entry["id"] if entry else stage.name), entry)

@@ -166,9 +166,17 @@ def remote_runs(ctx: Context, remote: Device, opts: list[Option], entry: dict | 
     return runs
 
 
-def of_kinds(ctx: Context, kinds: tuple[str, ...]) -> list[Device]:
-    """The spec's targets of these kinds, in spec order: once per process, not per workload."""
-    return once(ctx.memo.kinds, kinds, lambda: [d for d in ctx.devices.values() if d.kind in kinds])
+def remotes_serving(ctx: Context, pattern: str) -> list[Device]:
+    """The spec's remote tiers whose kind serves `pattern` ("cloud", "mec"), in spec order: once per
+    process, not per workload."""
+    return once(ctx.memo.kinds, pattern, lambda: [d for d in ctx.devices.values()
+                                                  if d.remote is not None and d.remote.pattern == pattern])
+
+
+def split_tails(ctx: Context) -> list[Device]:
+    """The spec's remote tiers that run the layers after a split point, in spec order."""
+    return once(ctx.memo.kinds, "split", lambda: [d for d in ctx.devices.values()
+                                                  if d.remote is not None and d.remote.split_tails])
 
 
 def budget_left(ctx: Context, *spent: float) -> float | None:
@@ -229,7 +237,7 @@ def remote_costs(ctx: Context, remote: Device, compute_ms: float, share: float, 
         # without a declared rate: the instance time one request occupies at the planned batching
         per_1k = monthly / (requests / 1000) if requests else price / 3600 / sized.serving.capacity_rps * 1000
         return per_1k, monthly if total is not None else None, sized.instances
-    if remote.kind == "workers-ai":
+    if remote.catalog_models:
         prompt, output = ctx.tokens
         per_request = estimate.workers_ai_usd(entry or {}, prompt, output)
         monthly = monthly_requests(ctx)

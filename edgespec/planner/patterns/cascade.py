@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from edgespec.planner import estimate, options, runs
-from edgespec.planner.constraints import POOLED
 from edgespec.planner.context import Context
 from edgespec.planner.types import Candidate, Draft, Estimates, Placement
 
@@ -22,10 +21,10 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
     first = ctx.sources[0]
     remote_recipe, remote_model, entry = options.remote_recipe(ctx, remote, large)
     remote_reasons = () if remote_recipe.precision == "served" else runs.capability(ctx, remote_recipe, remote)
-    if remote.kind == "workers-ai" and entry is None:
+    if remote.catalog_models and entry is None:
         remote_reasons = (f"capability: Workers AI runs its own catalog models; add `workers_ai: {{model, accuracy}}` "
                           f"to {large.name} to let it serve the escalations",)
-    pooled = remote.kind in POOLED
+    pooled = remote.pooled
     lan = remote.site is not None and all(d.site == remote.site for d in ctx.sources)
     c_large = None  # the large tier's run and network leg: worked out for the first estimated candidate
     for option, here in zip(options.recipes(ctx, first), runs.local_runs(ctx), strict=True):

@@ -12,16 +12,16 @@ from edgespec.planner.types import Candidate, Draft, Estimates, Placement, Recip
 
 
 def cloud(ctx: Context) -> Iterator[Candidate | Draft]:
-    return _whole(ctx, "cloud", ("ec2", "workers-ai"))
+    return _whole(ctx, "cloud")
 
 
 def mec(ctx: Context) -> Iterator[Candidate | Draft]:
-    return _whole(ctx, "mec", ("wavelength",))
+    return _whole(ctx, "mec")
 
 
-def _whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator[Candidate | Draft]:
-    for remote in runs.of_kinds(ctx, kinds):
-        if remote.kind == "workers-ai":
+def _whole(ctx: Context, pattern: str) -> Iterator[Candidate | Draft]:
+    for remote in runs.remotes_serving(ctx, pattern):
+        if remote.catalog_models:
             served = []
             for stage in (ctx.stage, *ctx.smaller):
                 declared = options.workers_ai(ctx, stage)
@@ -49,8 +49,7 @@ def _whole(ctx: Context, pattern: str, kinds: tuple[str, ...]) -> Iterator[Candi
             if run.capability:
                 yield Candidate(pattern, placements, None, run.capability)
                 continue
-            pool = runs.pool(ctx, remote, work, runs.budget_left(ctx, net95), 1.0) if remote.kind != "workers-ai" \
-                else None
+            pool = runs.pool(ctx, remote, work, runs.budget_left(ctx, net95), 1.0) if remote.pooled else None
             c50, c95 = (pool.serving.p50_ms, pool.serving.p95_ms) if pool else (c.p50_ms, c.p95_ms)
             per_1k, monthly, instances = runs.remote_costs(ctx, remote, c.p50_ms, 1.0, entry, pool)
             est = Estimates(p50_ms=net50 + c50, p95_ms=net95 + c95, compute_ms=c50, network_ms=net50,

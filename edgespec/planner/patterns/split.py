@@ -14,7 +14,7 @@ from edgespec.planner.types import Candidate, Draft, Estimates, Placement, Recip
 
 
 def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
-    remotes = runs.of_kinds(ctx, ("wavelength", "ec2"))
+    remotes = runs.split_tails(ctx)
     first = ctx.sources[0]
     for index, point in enumerate(ctx.root.split_points if ctx.stage_is_root else ()):
         note = (f"cut at {point.name}: {point.activation_bytes / 1e3:.0f} kB "
