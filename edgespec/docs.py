@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from edgespec import outputs
 from edgespec.diagnostics.codes import CODES
 from edgespec.spec import schema as spec_schema
 from edgespec.spec import units
@@ -110,7 +111,7 @@ def diagnostics_reference() -> str:
            "Ranges: ES1xx reading the file, ES2xx the shape of the spec, ES3xx meaning across the spec, "
            "ES4xx the hardware catalog, ES5xx planning, ES6xx emitting and writing. "
            "`edgespec explain CODE` prints an entry.\n"]
-    out.append(_FORMATS)
+    out.append(_formats())
     for c in CODES.values():
         out.append(f"## {c.code}: {c.title}\n")
         out.append(f"Severity: {c.severity.value}.\n")
@@ -119,13 +120,24 @@ def diagnostics_reference() -> str:
     return "\n".join(out)
 
 
-_FORMATS = """## Output formats
+# What each diagnostics format is, for the list the reference gives in the order of
+# edgespec.outputs.DIAGNOSTICS (the CLI's choices): a format without an entry here fails the build.
+FORMAT_PROSE = {
+    "text": "`text` (default in a terminal: `file:line:col: severity[CODE]: message`, a code frame and a hint)",
+    "json": "`json`",
+    "github": "`github` (workflow commands, shown as annotations)",
+    "sarif": "`sarif` (SARIF 2.1.0 for code scanning)",
+}
 
-`--format` picks one: `text` (default in a terminal: `file:line:col: severity[CODE]: message`, a code
-frame and a hint), `json`, `github` (workflow commands, shown as annotations), `sarif` (SARIF 2.1.0
-for code scanning), or `auto` (github when `GITHUB_ACTIONS=true`, text otherwise). Diagnostics are
-sorted by file, line and column; every problem of a run is reported.
 
+def _formats() -> str:
+    listed = ", ".join(FORMAT_PROSE[f] for f in outputs.DIAGNOSTICS)
+    return ("## Output formats\n\n`--format` picks one: " + listed + ", or `auto` (github when "
+            "`GITHUB_ACTIONS=true`, text otherwise). Diagnostics are sorted by file, line and column; every "
+            "problem of a run is reported.\n" + _FORMATS_JSON)
+
+
+_FORMATS_JSON = """
 The `json` format is a contract for bots. Its `version` changes only when a key is removed or its
 meaning changes; keys may be added.
 

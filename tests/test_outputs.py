@@ -28,3 +28,13 @@ def test_the_cli_stays_light():
 
     code = "import sys, edgespec.cli; print('edgespec.planner.render' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_the_diagnostics_reference_lists_the_formats_the_cli_takes():
+    """docs/diagnostics.md's format list is generated from edgespec.outputs.DIAGNOSTICS."""
+    from edgespec import docs, outputs
+
+    assert set(docs.FORMAT_PROSE) == set(outputs.DIAGNOSTICS)
+    text = docs.diagnostics_reference()
+    positions = [text.index(f"`{name}`") for name in outputs.DIAGNOSTICS]
+    assert positions == sorted(positions)  # in the CLI's order
