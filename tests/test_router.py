@@ -435,10 +435,10 @@ def test_a_refused_export_is_dropped_not_retried(tmp_path):
 
 def _router_source(tmp_path: Path) -> Path:
     from edgespec import __version__
-    from edgespec.emit.templating import render
+    from edgespec.device import ship
 
     path = tmp_path / "router.py"
-    path.write_bytes(render("router/router.py.j2", version=__version__))
+    path.write_bytes(ship("router", __version__))
     return path
 
 

@@ -21,6 +21,7 @@ import json
 import math
 
 from edgespec import __version__
+from edgespec.device import ship
 from edgespec.emit import kubernetes, load_balancer, router, servable
 from edgespec.emit import pool as pool_mod
 from edgespec.emit.common import (
@@ -71,7 +72,7 @@ def _gateway_files(gateways: list[dict]) -> dict:
     """What cfn-init writes on each instance: one settings file per workload, and router.py gzipped
     (base64 in the template, unpacked by the user data) so the template stays under the 51,200
     bytes CloudFormation takes without an S3 upload."""
-    code = gzip.compress(render("router/router.py.j2", version=__version__), compresslevel=9, mtime=0)
+    code = gzip.compress(ship("router", __version__), compresslevel=9, mtime=0)
     files = {f"{GATEWAY_DIR}/router.py.gz": {"content": base64.b64encode(code).decode("ascii"),
                                              "encoding": "base64"}}
     for g in gateways:

@@ -22,6 +22,7 @@ import json
 from typing import NamedTuple
 
 from edgespec import __version__
+from edgespec.device import ship
 from edgespec.emit import argo, k8s_security, router, servable
 from edgespec.emit import pool as pool_mod
 from edgespec.emit.common import (
@@ -79,7 +80,7 @@ def code_config_map(spec: Spec, target: str) -> dict:
         "kind": "ConfigMap",
         "metadata": {"name": code_name(spec, target),
                      "labels": {**_part_of(spec), "app.kubernetes.io/component": "gateway"}},
-        "data": {"router.py": render("router/router.py.j2", version=__version__).decode(),
+        "data": {"router.py": ship("router", __version__).decode(),
                  "build_engine.py": render("aws/build_engine.py.j2", version=__version__).decode(),
                  "check_checkpoint.py": render("aws/check_checkpoint.py.j2", version=__version__).decode()},
     }

@@ -19,6 +19,7 @@ import math
 from collections.abc import Iterator
 
 from edgespec import __version__, catalog, kinds
+from edgespec.device import ship
 from edgespec.emit.common import budget_ms, gateway_limits, generates, input_config, placements_on, timeout_ms
 from edgespec.emit.jetson import engine_name, llm_servers
 from edgespec.emit.serialize import json_bytes
@@ -133,7 +134,7 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
             "router/router.service.j2", version=__version__, target=target, workload=workload, mode=config["mode"])
     if workloads:
         packages = requirements(bool(heads), any(c["input"] for c in configs))
-        out.files[f"{target}/router/router.py"] = render("router/router.py.j2", version=__version__)
+        out.files[f"{target}/router/router.py"] = ship("router", __version__)
         out.files[f"{target}/router/requirements.txt"] = requirements_txt(packages)
         out.files[f"{target}/router/install.sh"] = render(
             "router/install.sh.j2", version=__version__, target=target, dest=f"/opt/edgespec/{target}",
