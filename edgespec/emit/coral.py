@@ -9,6 +9,7 @@ user string ever becomes code. Conversion (full-integer int8 with a representati
 from __future__ import annotations
 
 from edgespec import __version__
+from edgespec.device import ship
 from edgespec.emit.common import model_source, root_model, whole_models_on
 from edgespec.emit.jetson import engine_name
 from edgespec.emit.serialize import json_bytes
@@ -75,8 +76,9 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     common = dict(version=__version__, target=target, hardware=device.hardware)
     base = f"{target}/"
     out.files[base + "edgetpu.json"] = json_bytes(config)
-    for script in ("convert_int8.py", "compile_edgetpu.py", "serve_edgetpu.py"):
-        out.files[base + script] = render(f"coral/{script}.j2", **common)
+    for script, module in (("convert_int8.py", "coral_convert"), ("compile_edgetpu.py", "coral_compile"),
+                           ("serve_edgetpu.py", "coral_serve")):
+        out.files[base + script] = ship(module, __version__)
     out.files[base + "setup_host.sh"] = render("coral/setup_host.sh.j2", pci=pci, **common)
     out.files[base + "requirements.txt"] = REQUIREMENTS
     out.files[base + "requirements-convert.txt"] = REQUIREMENTS_CONVERT

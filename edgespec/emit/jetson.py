@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from edgespec import __version__, catalog
 from edgespec.catalog import value
+from edgespec.device import ship
 from edgespec.emit.common import (
     budget_ms,
     generates,
@@ -268,7 +269,7 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
                                                     **common)
     out.files[f"{target}/health.json"] = json_bytes({"urls": health_urls(found, llms)})
     if llms:
-        out.files[f"{target}/check_gguf.py"] = render("jetson/check_gguf.py.j2", version=__version__)
+        out.files[f"{target}/check_gguf.py"] = ship("jetson_check_gguf", __version__)
     if device.power_mode:
         out.files[f"{target}/power-mode.sh"] = render("jetson/power-mode.sh.j2", power_mode=device.power_mode, **common)
     for e in found:

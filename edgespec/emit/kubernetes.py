@@ -39,7 +39,6 @@ from edgespec.emit.common import (
 from edgespec.emit.jetson import engine_name
 from edgespec.emit.package import identity, sha256
 from edgespec.emit.pbtxt import Enum, dumps
-from edgespec.emit.templating import render
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner.types import Plan
 from edgespec.spec.models import Spec
@@ -81,8 +80,8 @@ def code_config_map(spec: Spec, target: str) -> dict:
         "metadata": {"name": code_name(spec, target),
                      "labels": {**_part_of(spec), "app.kubernetes.io/component": "gateway"}},
         "data": {"router.py": ship("router", __version__).decode(),
-                 "build_engine.py": render("aws/build_engine.py.j2", version=__version__).decode(),
-                 "check_checkpoint.py": render("aws/check_checkpoint.py.j2", version=__version__).decode()},
+                 "build_engine.py": ship("aws_build_engine", __version__).decode(),
+                 "check_checkpoint.py": ship("aws_check_checkpoint", __version__).decode()},
     }
 
 
