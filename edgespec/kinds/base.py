@@ -7,6 +7,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
+def systemd_lifecycle(target: str, env: str, then: str) -> dict:
+    """The lifecycle of a package whose model server is the bundle's own systemd unit (one process
+    holds the accelerator: an Edge TPU, an NPU session): Install copies the bundle to
+    /opt/edgespec/<target>, runs setup_host.sh and installs the unit; Startup and Shutdown start and
+    stop it (a Run step would start a second server)."""
+    home, unit = f"/opt/edgespec/{target}", f"edgespec-{target}.service"
+    return {
+        "Install": {"Script": f"{env}mkdir -p {home} && cp -a {{artifacts:decompressedPath}}/bundle/. {home}/ && "
+                              f"cd {home} && bash setup_host.sh && install -m 0644 {unit} /etc/systemd/system/ "
+                              f"&& systemctl daemon-reload{then}",
+                    "RequiresPrivilege": True, "Timeout": 3600},
+        "Startup": {"Script": f"systemctl restart {unit}", "RequiresPrivilege": True},
+        "Shutdown": {"Script": f"systemctl stop {unit}", "RequiresPrivilege": True},
+    }
+
+
 @dataclass(frozen=True)
 class FleetRuntime:
     """How a device of a fleet kind runs its package under Greengrass (and reports telemetry).

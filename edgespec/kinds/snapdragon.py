@@ -4,24 +4,9 @@ AI Hub, which also profiles them on hosted devices. Linux boards (QCS6490) serve
 device with ONNX Runtime QNN behind the router, a Greengrass component per package; phone SoCs
 (Android) get the compiled models, not a fleet agent (see kinds/base.Kind.fleet_for)."""
 
-from edgespec.kinds.base import FleetRuntime, Kind
+from edgespec.kinds.base import FleetRuntime, Kind, systemd_lifecycle
 
 PORT = 8080  # the QNN model server's KServe v2 port on a board
-
-
-def lifecycle(target: str, env: str, then: str) -> dict:
-    """The model server is the bundle's systemd unit (one process holds the HTP session), which
-    Greengrass installs, starts and stops, as on a Coral."""
-    home, unit = f"/opt/edgespec/{target}", f"edgespec-{target}.service"
-    return {
-        "Install": {"Script": f"{env}mkdir -p {home} && cp -a {{artifacts:decompressedPath}}/bundle/. {home}/ && "
-                              f"cd {home} && bash setup_host.sh && install -m 0644 {unit} /etc/systemd/system/ "
-                              f"&& systemctl daemon-reload{then}",
-                    "RequiresPrivilege": True, "Timeout": 3600},
-        "Startup": {"Script": f"systemctl restart {unit}", "RequiresPrivilege": True},
-        "Shutdown": {"Script": f"systemctl stop {unit}", "RequiresPrivilege": True},
-    }
-
 
 KIND = Kind(
     name="snapdragon",
@@ -29,7 +14,7 @@ KIND = Kind(
     fleet=FleetRuntime(
         server_port=PORT,
         platform={"os": "linux", "architecture": "aarch64"},
-        lifecycle=lifecycle,
+        lifecycle=systemd_lifecycle,  # one process owns the accelerator: the bundle's unit
         health_url=f"http://127.0.0.1:{PORT}/healthz"),
     formats=("onnx",),
     format_fix="ONNX Runtime's QNN execution provider and Qualcomm AI Hub both take ONNX: export with "
