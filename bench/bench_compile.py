@@ -51,8 +51,10 @@ def main() -> None:
             seconds, result = timed([edgespec, "compile", str(spec), "-o", str(out)])
             assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before, "a no-change recompile wrote files"
             rows["compile (no change)"].append(seconds)
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {state}; {args.workloads} workloads x "
-          f"{args.targets} targets, {files} files emitted; best of {args.repeat}\n")
+    print(
+        f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {state}; {args.workloads} workloads x "
+        f"{args.targets} targets, {files} files emitted; best of {args.repeat}\n"
+    )
     print("| command | time |")
     print("|---|---:|")
     for name, times in rows.items():

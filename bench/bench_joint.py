@@ -48,7 +48,9 @@ def main() -> None:
     parser.add_argument("--targets", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    print("| spec | plan (one process) | of it: joint step | of it: options (usage, regret) | of it: solver | moved | ES504 |")
+    print(
+        "| spec | plan (one process) | of it: joint step | of it: options (usage, regret) | of it: solver | moved | ES504 |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for relaxed in (False, True):
         text = gen.spec(args.workloads, args.targets, relaxed=relaxed)
@@ -67,10 +69,18 @@ def main() -> None:
                     setattr(module, name, original)
             moved = sum(wp.why.startswith("joint placement:") for wp in planned.workloads.values())
             es504 = sum(d.code == "ES504" for d in diagnostics)
-            row = (total, spent.get("_place_jointly", 0.0), spent.get("_choices", 0.0), spent.get("_solve", 0.0),
-                   moved, es504)
+            row = (
+                total,
+                spent.get("_place_jointly", 0.0),
+                spent.get("_choices", 0.0),
+                spent.get("_solve", 0.0),
+                moved,
+                es504,
+            )
             best = row if best is None or row[0] < best[0] else best
-        name = f"{args.workloads:,} x {args.targets}" + (" relaxed (no contention)" if relaxed else " (gen.py, contended)")
+        name = f"{args.workloads:,} x {args.targets}" + (
+            " relaxed (no contention)" if relaxed else " (gen.py, contended)"
+        )
         total, step, alts, solver, moved, es504 = best
         print(f"| {name} | {total:.2f} s | {step:.2f} s | {alts:.2f} s | {solver:.2f} s | {moved} | {es504} |")
 

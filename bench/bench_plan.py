@@ -42,8 +42,9 @@ def main() -> None:
                     best = float("inf")
                     for _ in range(args.repeat):
                         start = time.perf_counter()
-                        result = subprocess.run([edgespec, "plan", str(path), "--format", "json"], capture_output=True,
-                                                env=env)
+                        result = subprocess.run(
+                            [edgespec, "plan", str(path), "--format", "json"], capture_output=True, env=env
+                        )
                         best = min(best, time.perf_counter() - start)
                         if result.returncode not in (0, 1):  # 1: some generated workloads are infeasible
                             raise SystemExit(result.stderr.decode()[-500:])

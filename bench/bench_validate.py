@@ -49,15 +49,21 @@ def main() -> None:
             path = Path(tmp) / f"spec-{n}.yaml"
             path.write_text(gen.spec(n))
             ours = best_of([edgespec, "validate", str(path)], args.repeat)
-            theirs = best_of([checker, "--schemafile", str(SCHEMA), str(path)], args.repeat) if checker else float("nan")
+            theirs = (
+                best_of([checker, "--schemafile", str(SCHEMA), str(path)], args.repeat) if checker else float("nan")
+            )
             rows.append((n, path.stat().st_size, ours, theirs))
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {state}; best of {args.repeat} runs, "
-          "wall time of a fresh process\n")
+    print(
+        f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {state}; best of {args.repeat} runs, "
+        "wall time of a fresh process\n"
+    )
     print("| workloads | spec size | edgespec validate | check-jsonschema | ratio | time per 1k workloads |")
     print("|---:|---:|---:|---:|---:|---:|")
     for n, size, ours, theirs in rows:
-        print(f"| {n:,} | {size / 1024:,.0f} KiB | {ours:.3f} s | {theirs:.3f} s | {theirs / ours:.1f}x faster | "
-              f"{ours / n * 1000:.3f} s |")
+        print(
+            f"| {n:,} | {size / 1024:,.0f} KiB | {ours:.3f} s | {theirs:.3f} s | {theirs / ours:.1f}x faster | "
+            f"{ours / n * 1000:.3f} s |"
+        )
     if len(rows) >= 2:
         (n0, _, t0, _), (n1, _, t1, _) = rows[-2], rows[-1]
         print(f"\ngrowth from {n0:,} to {n1:,} workloads: {t1 / t0:.1f}x time for {n1 / n0:.0f}x size")

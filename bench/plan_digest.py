@@ -29,8 +29,10 @@ from tests.test_planner_optimality import random_spec  # noqa: E402
 
 
 def specs() -> dict[str, bytes]:
-    out = {str(p.relative_to(ROOT)): p.read_bytes()
-           for p in sorted((ROOT / "examples").glob("*.yaml")) + sorted((ROOT / "tests" / "specs").glob("*.yaml"))}
+    out = {
+        str(p.relative_to(ROOT)): p.read_bytes()
+        for p in sorted((ROOT / "examples").glob("*.yaml")) + sorted((ROOT / "tests" / "specs").glob("*.yaml"))
+    }
     for seed in range(150):
         out[f"random-{seed}"] = yaml.safe_dump(random_spec(seed)).encode()
     out["gen-200x50"] = gen.spec(200, 50).encode()

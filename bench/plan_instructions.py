@@ -55,8 +55,22 @@ os._exit(0)  # as the console script leaves: no teardown
 
 
 def instructions(spec: Path, what: str) -> int:
-    result = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-                             sys.executable, "-c", PROBE, str(spec), what], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [
+            "valgrind",
+            "--tool=cachegrind",
+            "--cache-sim=no",
+            "--cachegrind-out-file=/dev/null",
+            sys.executable,
+            "-c",
+            PROBE,
+            str(spec),
+            what,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return int(re.search(r"I\s+refs:\s+([\d,]+)", result.stderr).group(1).replace(",", ""))
 
 

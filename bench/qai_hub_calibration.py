@@ -37,9 +37,17 @@ DEVICES = {
 RUNTIMES = ("qnn_dlc", "onnx", "tflite")
 PRECISIONS = {"float": "fp16", "w8a8": "int8"}
 # qai-hub-models ids whose torchvision builder has another name
-ALIASES = {"wideresnet50": "wide_resnet50_2", "vit": "vit_b_16", "swin_tiny": "swin_t", "swin_small": "swin_s",
-           "swin_base": "swin_b", "shufflenet_v2": "shufflenet_v2_x1_0", "resnext50": "resnext50_32x4d",
-           "resnext101": "resnext101_32x8d", "mnasnet05": "mnasnet0_5"}
+ALIASES = {
+    "wideresnet50": "wide_resnet50_2",
+    "vit": "vit_b_16",
+    "swin_tiny": "swin_t",
+    "swin_small": "swin_s",
+    "swin_base": "swin_b",
+    "shufflenet_v2": "shufflenet_v2_x1_0",
+    "resnext50": "resnext50_32x4d",
+    "resnext101": "resnext101_32x8d",
+    "mnasnet05": "mnasnet0_5",
+}
 
 
 def torchvision_models(wheel: str) -> dict[str, dict]:
@@ -59,8 +67,11 @@ def torchvision_models(wheel: str) -> dict[str, dict]:
                     meta = keywords.get("meta")
                     if not isinstance(meta, ast.Dict):
                         continue
-                    values = {k.value: v.value for k, v in zip(meta.keys, meta.values)
-                              if isinstance(k, ast.Constant) and isinstance(v, ast.Constant)}
+                    values = {
+                        k.value: v.value
+                        for k, v in zip(meta.keys, meta.values)
+                        if isinstance(k, ast.Constant) and isinstance(v, ast.Constant)
+                    }
                     crop = 224
                     transforms = keywords.get("transforms")
                     if isinstance(transforms, ast.Call):
@@ -68,8 +79,9 @@ def torchvision_models(wheel: str) -> dict[str, dict]:
                             if k.arg == "crop_size" and isinstance(k.value, ast.Constant):
                                 crop = k.value.value
                     if "_ops" in values and "num_params" in values:
-                        found.setdefault(builder, {"params": values["num_params"], "gmacs": values["_ops"],
-                                                   "crop": crop})
+                        found.setdefault(
+                            builder, {"params": values["num_params"], "gmacs": values["_ops"], "crop": crop}
+                        )
                         break
     return found
 
@@ -109,12 +121,24 @@ def rows(hub_wheel: str, tv_wheel: str) -> list[list]:
                         for runtime in RUNTIMES:
                             run = runs.get(runtime)
                             if run and run.get("job_status") == "Passed" and run.get("primary_compute_unit") == "NPU":
-                                out.append([hardware, "", "", manifest["name"], f"{height}x{width}",
-                                            round(ref["params"] / 1e6, 2), gflops, PRECISIONS[precision], "latency_ms",
-                                            run["inference_time_milliseconds"],
-                                            f"{precision} ({runtime}), AI Hub measured; compute from torchvision's "
-                                            f"weights metadata ({FLOPS_SOURCE})",
-                                            f"{variant}, {WHEEL} {model_id}/perf.yaml", SOURCE])
+                                out.append(
+                                    [
+                                        hardware,
+                                        "",
+                                        "",
+                                        manifest["name"],
+                                        f"{height}x{width}",
+                                        round(ref["params"] / 1e6, 2),
+                                        gflops,
+                                        PRECISIONS[precision],
+                                        "latency_ms",
+                                        run["inference_time_milliseconds"],
+                                        f"{precision} ({runtime}), AI Hub measured; compute from torchvision's "
+                                        f"weights metadata ({FLOPS_SOURCE})",
+                                        f"{variant}, {WHEEL} {model_id}/perf.yaml",
+                                        SOURCE,
+                                    ]
+                                )
                                 break
     return sorted(out, key=lambda r: [str(v) for v in r])
 
@@ -122,8 +146,23 @@ def rows(hub_wheel: str, tv_wheel: str) -> list[list]:
 def main() -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["hardware", "power_mode", "instance_type", "model", "input", "params_m", "gflops", "precision",
-                     "metric", "value", "source_precision", "source_variant", "source_url"])
+    writer.writerow(
+        [
+            "hardware",
+            "power_mode",
+            "instance_type",
+            "model",
+            "input",
+            "params_m",
+            "gflops",
+            "precision",
+            "metric",
+            "value",
+            "source_precision",
+            "source_variant",
+            "source_url",
+        ]
+    )
     writer.writerows(rows(sys.argv[1], sys.argv[2]))
     sys.stdout.write(buffer.getvalue())
 

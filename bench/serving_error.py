@@ -25,14 +25,18 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|")
     free = {"dynamic batching (CNN)": 1, "continuous batching (LLM)": 2}
     for regime, r in report["regimes"].items():
-        print(f"| {regime} | {r['rows']} | {free[regime]} | {r['mdape_in_sample']:.1%} | {r['mdape_leave_one_out']:.1%} |")
+        print(
+            f"| {regime} | {r['rows']} | {free[regime]} | {r['mdape_in_sample']:.1%} | {r['mdape_leave_one_out']:.1%} |"
+        )
     print("\n| GPU | model | prompt/output | scenario | published | model | error |")
     print("|---|---|---|---|---:|---:|---:|")
     for r in report["regimes"].values():
         for gpu, model, prompt, output, scenario, measured, predicted in r["rows_detail"]:
             tokens = f"{prompt}/{output}" if output else "-"
-            print(f"| {gpu} | {model} | {tokens} | {scenario} | {measured:,.0f} | {predicted:,.0f} | "
-                  f"{predicted / measured - 1:+.0%} |")
+            print(
+                f"| {gpu} | {model} | {tokens} | {scenario} | {measured:,.0f} | {predicted:,.0f} | "
+                f"{predicted / measured - 1:+.0%} |"
+            )
 
 
 if __name__ == "__main__":

@@ -48,13 +48,24 @@ def cli(ctx: click.Context, traceback: bool) -> None:
 
 
 def _format_option(f):
-    return click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True,
-                        help="Diagnostics format; auto is github under GitHub Actions, text elsewhere.")(f)
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="auto",
+        show_default=True,
+        help="Diagnostics format; auto is github under GitHub Actions, text elsewhere.",
+    )(f)
 
 
 def _max_bytes_option(f):
-    return click.option("--max-bytes", type=click.IntRange(min=1), default=10 * 1024 * 1024, show_default=True,
-                        help="Refuse spec files larger than this.")(f)
+    return click.option(
+        "--max-bytes",
+        type=click.IntRange(min=1),
+        default=10 * 1024 * 1024,
+        show_default=True,
+        help="Refuse spec files larger than this.",
+    )(f)
 
 
 @cli.command()
@@ -80,12 +91,29 @@ def validate(specs: tuple[str, ...], fmt: str, max_bytes: int) -> None:
 
 @cli.command()
 @click.argument("spec", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--format", "fmt", type=click.Choice(outputs.PLAN), default="text", show_default=True,
-              help="text for humans; json is the versioned contract for CI bots (docs/planner.md).")
-@click.option("--explain", "explain_workload", metavar="WORKLOAD", default=None,
-              help="List every candidate of WORKLOAD with its predictions and the constraint that rejected it.")
-@click.option("--diagnostics-format", "diag_fmt", type=click.Choice(FORMATS), default="auto", show_default=True,
-              help="Format of diagnostics (printed to stderr).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(outputs.PLAN),
+    default="text",
+    show_default=True,
+    help="text for humans; json is the versioned contract for CI bots (docs/planner.md).",
+)
+@click.option(
+    "--explain",
+    "explain_workload",
+    metavar="WORKLOAD",
+    default=None,
+    help="List every candidate of WORKLOAD with its predictions and the constraint that rejected it.",
+)
+@click.option(
+    "--diagnostics-format",
+    "diag_fmt",
+    type=click.Choice(FORMATS),
+    default="auto",
+    show_default=True,
+    help="Format of diagnostics (printed to stderr).",
+)
 @_max_bytes_option
 def plan(spec: str, fmt: str, explain_workload: str | None, diag_fmt: str, max_bytes: int) -> None:
     """Choose a pattern and recipe for every workload of SPEC, and say why."""
@@ -95,28 +123,44 @@ def plan(spec: str, fmt: str, explain_workload: str | None, diag_fmt: str, max_b
     from edgespec.planner import render as plan_render
 
     explaining = explain_workload is not None
-    checked, planned, diagnostics = plan_file(spec, max_bytes=max_bytes, keep_all=explaining, jobs=None,
-                                              fragment=plan_render.json_fragment if fmt == "json" and not explaining
-                                              else None)
+    checked, planned, diagnostics = plan_file(
+        spec,
+        max_bytes=max_bytes,
+        keep_all=explaining,
+        jobs=None,
+        fragment=plan_render.json_fragment if fmt == "json" and not explaining else None,
+    )
     # json and sarif always give a document (empty or not); text prints nothing when all is well
     click.echo(render(diag_fmt, diagnostics, {checked.source.file: checked.source.text}), nl=False, err=True)
     if planned is None:
         sys.exit(EXIT_ERRORS)
     if explain_workload is not None:
         if explain_workload not in planned.workloads:
-            raise click.BadParameter(f"no workload {explain_workload!r} in {spec}; workloads: "
-                                     f"{', '.join(planned.workloads)}", param_hint="--explain")
+            raise click.BadParameter(
+                f"no workload {explain_workload!r} in {spec}; workloads: {', '.join(planned.workloads)}",
+                param_hint="--explain",
+            )
         click.echo(plan_render.explain(planned.workloads[explain_workload]), nl=False)
     else:
-        click.echo(plan_render.RENDERERS[fmt](
-            planned, p99=any(w.latency.p99_ms is not None for w in checked.spec.workloads.values())), nl=False)
+        click.echo(
+            plan_render.RENDERERS[fmt](
+                planned, p99=any(w.latency.p99_ms is not None for w in checked.spec.workloads.values())
+            ),
+            nl=False,
+        )
     sys.exit(EXIT_ERRORS if has_errors(diagnostics) else EXIT_OK)
 
 
 @cli.command("compile")
 @click.argument("spec", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("-o", "--output", "out", required=True, type=click.Path(file_okay=False),
-              help="Output directory: replaced as a whole (one folder per target and edgespec.lock.json).")
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Output directory: replaced as a whole (one folder per target and edgespec.lock.json).",
+)
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 and list what would change if OUT is stale.")
 @click.option("--diff", "show_diff", is_flag=True, help="With --check, also print the unified diff.")
 @_format_option
@@ -137,19 +181,29 @@ def compile_cmd(spec: str, out: str, check: bool, show_diff: bool, fmt: str, max
         try:
             check_ours(out_dir)
         except NotOurs:
-            diagnostics = [*diagnostics, diag("ES603", f"{out} exists and holds no edgespec.lock.json; "
-                                              "refusing to replace it", file=out)]
+            diagnostics = [
+                *diagnostics,
+                diag("ES603", f"{out} exists and holds no edgespec.lock.json; refusing to replace it", file=out),
+            ]
             files = None
     if files is not None and check:
         stale = changes(out_dir, files)
         if stale:
-            diagnostics = [*diagnostics, diag("ES604", f"{out} is out of date: " + ", ".join(
-                f"{c.kind} {c.path}" for c in stale), file=out, hint=f"run `edgespec compile {spec} -o {out}`")]
+            diagnostics = [
+                *diagnostics,
+                diag(
+                    "ES604",
+                    f"{out} is out of date: " + ", ".join(f"{c.kind} {c.path}" for c in stale),
+                    file=out,
+                    hint=f"run `edgespec compile {spec} -o {out}`",
+                ),
+            ]
     click.echo(render(fmt, diagnostics, {checked.source.file: checked.source.text}), nl=False, err=True)
     if files is None or has_errors(diagnostics):
         if check and show_diff and files is not None:
             click.echo(unified_diff(out_dir, files), nl=False)
         sys.exit(EXIT_ERRORS)
+
     def status(line: str) -> None:  # for people; json/github/sarif streams stay machine-readable
         if resolve(fmt) == "text":
             click.echo(line, err=True)
@@ -211,7 +265,9 @@ def explain(code: str) -> None:
     entry = CODES.get(code.upper())
     if entry is None:
         raise click.BadParameter(f"unknown code {code!r}; codes are listed in docs/diagnostics.md", param_hint="CODE")
-    click.echo(f"{entry.code} ({entry.severity.value}): {entry.title}\n\n{entry.explanation}\n\nHow to fix: {entry.fix}")
+    click.echo(
+        f"{entry.code} ({entry.severity.value}): {entry.title}\n\n{entry.explanation}\n\nHow to fix: {entry.fix}"
+    )
 
 
 @cli.command()
@@ -244,8 +300,12 @@ def fmt(specs: tuple[str, ...], check: bool, fmt: str) -> None:  # noqa: A002 - 
             continue
         stale.append(path)
         if check:
-            click.echo("".join(difflib.unified_diff(text.splitlines(True), formatted.splitlines(True),
-                                                    f"a/{path}", f"b/{path}")), nl=False)
+            click.echo(
+                "".join(
+                    difflib.unified_diff(text.splitlines(True), formatted.splitlines(True), f"a/{path}", f"b/{path}")
+                ),
+                nl=False,
+            )
         else:
             write_text_atomic(path, formatted)
     if problems:
@@ -258,10 +318,16 @@ def fmt(specs: tuple[str, ...], check: bool, fmt: str) -> None:  # noqa: A002 - 
 
 @cli.command()
 @click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--hardware", default="jetson-orin-nano-8gb", show_default=True,
-              help="Device hardware id (see `edgespec catalog`).")
-@click.option("--pattern", type=click.Choice(["auto", "on-device", "split", "cascade", "federated", "mec", "cloud"]),
-              default="auto", show_default=True, help="Pattern to pin; adds the targets it needs.")
+@click.option(
+    "--hardware", default="jetson-orin-nano-8gb", show_default=True, help="Device hardware id (see `edgespec catalog`)."
+)
+@click.option(
+    "--pattern",
+    type=click.Choice(["auto", "on-device", "split", "cascade", "federated", "mec", "cloud"]),
+    default="auto",
+    show_default=True,
+    help="Pattern to pin; adds the targets it needs.",
+)
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
 def init(path: str, hardware: str, pattern: str, force: bool) -> None:
     """Write a commented starter spec to PATH."""
@@ -275,8 +341,9 @@ def init(path: str, hardware: str, pattern: str, force: bool) -> None:
 
     devices = sorted(k for k, v in catalog.hardware().items() if v["role"] == "device" and v["kind"] != "client")
     if hardware not in devices:
-        raise click.BadParameter(f"{hardware!r} is not a device id; devices: {', '.join(devices)}",
-                                 param_hint="--hardware")
+        raise click.BadParameter(
+            f"{hardware!r} is not a device id; devices: {', '.join(devices)}", param_hint="--hardware"
+        )
     if os.path.exists(path) and not force:
         raise click.UsageError(f"{path} exists; pass --force to overwrite it")
     entry = catalog.hardware()[hardware]
@@ -285,9 +352,16 @@ def init(path: str, hardware: str, pattern: str, force: bool) -> None:
     schema = os.path.relpath(local if os.path.exists(local) else schema_file(), here).replace(os.sep, "/")
     stem = os.path.splitext(os.path.basename(path))[0].split(".")[0].lower()
     name = re.sub(r"[^a-z0-9-]+", "-", stem).strip("-")[:63] or "my-deployment"
-    text = render("init/spec.yaml.j2", schema=schema, path_hint=path, name=name, hardware=hardware,
-                  pattern=pattern, host="raspberry-pi-5" if entry.get("needs_host") else None,
-                  power_mode=(entry.get("power_modes") or {}).get("default")).decode("utf-8")
+    text = render(
+        "init/spec.yaml.j2",
+        schema=schema,
+        path_hint=path,
+        name=name,
+        hardware=hardware,
+        pattern=pattern,
+        host="raspberry-pi-5" if entry.get("needs_host") else None,
+        power_mode=(entry.get("power_modes") or {}).get("default"),
+    ).decode("utf-8")
     write_text_atomic(path, text)
     click.echo(f"wrote {path}; next: edgespec plan {path}", err=True)
 
@@ -295,8 +369,14 @@ def init(path: str, hardware: str, pattern: str, force: bool) -> None:
 @cli.command("diff")
 @click.argument("old", type=click.Path(dir_okay=False, exists=True))
 @click.argument("new", type=click.Path(dir_okay=False, exists=True))
-@click.option("--format", "fmt", type=click.Choice(outputs.DIFF), default="text", show_default=True,
-              help="text for people, markdown for a pull-request comment, json for bots.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(outputs.DIFF),
+    default="text",
+    show_default=True,
+    help="text for people, markdown for a pull-request comment, json for bots.",
+)
 def diff_cmd(old: str, new: str, fmt: str) -> None:
     """Show what changes from OLD to NEW (specs or edgespec.lock.json files)."""
     from edgespec.diagnostics.render import render as render_diagnostics
@@ -311,8 +391,9 @@ def diff_cmd(old: str, new: str, fmt: str) -> None:
             continue
         checked, files, diagnostics = compile_file(path, jobs=None)
         if files is None:
-            click.echo(render_diagnostics("text", diagnostics, {checked.source.file: checked.source.text}),
-                       nl=False, err=True)
+            click.echo(
+                render_diagnostics("text", diagnostics, {checked.source.file: checked.source.text}), nl=False, err=True
+            )
             sys.exit(EXIT_ERRORS)
         snapshots.append(from_files(files))
     click.echo(render(diff(*snapshots), fmt), nl=False)
@@ -329,8 +410,12 @@ def lsp() -> None:
 
 
 @cli.command("catalog")
-@click.option("--instance-types", "what", flag_value="instance-types",
-              help="EC2 GPU instance types: GPU, GPUs, and the regions priced in the catalog.")
+@click.option(
+    "--instance-types",
+    "what",
+    flag_value="instance-types",
+    help="EC2 GPU instance types: GPU, GPUs, and the regions priced in the catalog.",
+)
 @click.option("--regions", "what", flag_value="regions", help="AWS regions (with their country) and Wavelength zones.")
 @click.option("--power-modes", "what", flag_value="power-modes", help="Power modes of each device that has them.")
 @click.option("--workers-ai", "what", flag_value="workers-ai", help="Workers AI model ids by task, with rate limits.")

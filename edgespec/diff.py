@@ -15,8 +15,12 @@ from dataclasses import dataclass, field
 
 from edgespec import catalog
 
-METRICS = (("p95_ms", "p95", "ms"), ("accuracy", "accuracy", ""), ("cost_usd_per_month", "cost/month", "$"),
-           ("energy_mj", "energy", "mJ"))
+METRICS = (
+    ("p95_ms", "p95", "ms"),
+    ("accuracy", "accuracy", ""),
+    ("cost_usd_per_month", "cost/month", "$"),
+    ("energy_mj", "energy", "mJ"),
+)
 
 
 @dataclass
@@ -47,8 +51,15 @@ def diff(old: Snapshot, new: Snapshot) -> dict:
     """The change from OLD to NEW as data (the json format; text and markdown render it)."""
     artifacts: dict[str, dict[str, list[str]]] = {}
     for path in sorted(set(old.files) | set(new.files)):
-        kind = ("added" if path not in old.files else "removed" if path not in new.files
-                else "changed" if old.files[path] != new.files[path] else None)
+        kind = (
+            "added"
+            if path not in old.files
+            else "removed"
+            if path not in new.files
+            else "changed"
+            if old.files[path] != new.files[path]
+            else None
+        )
         if kind:
             artifacts.setdefault(_target(path), {"added": [], "removed": [], "changed": []})[kind].append(path)
     workloads = {}
@@ -56,8 +67,9 @@ def diff(old: Snapshot, new: Snapshot) -> dict:
         before, after = old.workloads.get(name), new.workloads.get(name)
         if before == after:
             continue
-        entry: dict = {"status": "added" if name not in old.workloads else "removed" if name not in new.workloads
-                       else "changed"}
+        entry: dict = {
+            "status": "added" if name not in old.workloads else "removed" if name not in new.workloads else "changed"
+        }
         if before and after:
             if before["pattern"] != after["pattern"]:
                 entry["pattern"] = [before["pattern"], after["pattern"]]
@@ -83,11 +95,18 @@ def diff(old: Snapshot, new: Snapshot) -> dict:
                 touched.add(p["target"])
     fleets = {t: new.targets.get(t, old.targets.get(t, {})) for t in sorted(touched)}
     hardware = catalog.hardware()
-    devices = sum(f.get("count", 1) for f in fleets.values()
-                  if hardware.get(f.get("hardware"), {}).get("role") == "device")
+    devices = sum(
+        f.get("count", 1) for f in fleets.values() if hardware.get(f.get("hardware"), {}).get("role") == "device"
+    )
     stages = [{**s, "devices": math.ceil(devices * s["percent"] / 100)} for s in new.rollout] if devices else []
-    return {"version": 1, "artifacts": artifacts, "workloads": workloads, "fleets": fleets, "rollout": stages,
-            "unchanged": not artifacts and not workloads}
+    return {
+        "version": 1,
+        "artifacts": artifacts,
+        "workloads": workloads,
+        "fleets": fleets,
+        "rollout": stages,
+        "unchanged": not artifacts and not workloads,
+    }
 
 
 def _fmt(key: str, value: float) -> str:
@@ -123,8 +142,9 @@ def _lines(d: dict, md: bool) -> list[str]:
                 if key in e["estimates"]:
                     x = e["estimates"][key]
                     sign = "+" if x["delta"] >= 0 else "-"
-                    parts.append(f"{label} {_fmt(key, x['old'])} -> {_fmt(key, x['new'])} "
-                                 f"({sign}{_fmt(key, abs(x['delta']))})")
+                    parts.append(
+                        f"{label} {_fmt(key, x['old'])} -> {_fmt(key, x['new'])} ({sign}{_fmt(key, abs(x['delta']))})"
+                    )
             out.append(f"- {code(name)}: " + "; ".join(parts))
     if d["artifacts"]:
         out.append("### Artifacts" if md else "Artifacts:")
@@ -135,12 +155,17 @@ def _lines(d: dict, md: bool) -> list[str]:
                 out += [f"  - {kind} {code(p)}" for p in paths]
     if d["fleets"]:
         out.append("### Fleets touched" if md else "Fleets touched:")
-        out += [f"- {code(t)}: {f.get('hardware', '?')} " + (f"x {f['count']}" if "count" in f else "(autoscaled pool)")
-                for t, f in d["fleets"].items()]
+        out += [
+            f"- {code(t)}: {f.get('hardware', '?')} " + (f"x {f['count']}" if "count" in f else "(autoscaled pool)")
+            for t, f in d["fleets"].items()
+        ]
     if d["rollout"]:
         out.append("### Rollout" if md else "Rollout:")
-        out += [f"- stage {i + 1}: {s['percent']:g}% = {s['devices']} devices"
-                + (f", soak {s['soak_s'] / 3600:g} h" if s.get("soak_s") else "") for i, s in enumerate(d["rollout"])]
+        out += [
+            f"- stage {i + 1}: {s['percent']:g}% = {s['devices']} devices"
+            + (f", soak {s['soak_s'] / 3600:g} h" if s.get("soak_s") else "")
+            for i, s in enumerate(d["rollout"])
+        ]
     return out
 
 

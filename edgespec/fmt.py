@@ -91,7 +91,7 @@ def _reorder(lines: list[str], indent: int, nodes: list[dict]) -> list[str]:
     out = list(head)
     for key, block in blocks:
         first = next(i for i, line in enumerate(block) if _KEY.match(line) and len(_KEY.match(line).group(1)) == indent)
-        body = block[first + 1:]
+        body = block[first + 1 :]
         deeper = [line for line in body if line.strip() and not line.lstrip().startswith("#")]
         child_indent = len(deeper[0]) - len(deeper[0].lstrip()) if deeper else None
         if child_indent is not None and child_indent > indent and _KEY.match(deeper[0]):

@@ -16,8 +16,11 @@ from edgespec.diagnostics import Diagnostic, Severity
 from edgespec.load import load_bytes
 from edgespec.validate import validate
 
-_SEVERITY = {Severity.ERROR: types.DiagnosticSeverity.Error, Severity.WARNING: types.DiagnosticSeverity.Warning,
-             Severity.NOTE: types.DiagnosticSeverity.Information}
+_SEVERITY = {
+    Severity.ERROR: types.DiagnosticSeverity.Error,
+    Severity.WARNING: types.DiagnosticSeverity.Warning,
+    Severity.NOTE: types.DiagnosticSeverity.Information,
+}
 
 
 def analyse(text: str, name: str):
@@ -41,8 +44,13 @@ def to_lsp(d: Diagnostic) -> types.Diagnostic:
     if (end_line, end_col) <= (start.line, start.character):
         end_line, end_col = start.line, start.character + 1
     message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
-    return types.Diagnostic(range=types.Range(start=start, end=types.Position(line=end_line, character=end_col)),
-                            severity=_SEVERITY[d.severity], code=d.code, source="edgespec", message=message)
+    return types.Diagnostic(
+        range=types.Range(start=start, end=types.Position(line=end_line, character=end_col)),
+        severity=_SEVERITY[d.severity],
+        code=d.code,
+        source="edgespec",
+        message=message,
+    )
 
 
 def hover_text(source, planned, line: int, character: int) -> str | None:
@@ -51,16 +59,22 @@ def hover_text(source, planned, line: int, character: int) -> str | None:
         return None
     for pointer, span in source.keys.items():
         parts = pointer.split("/")
-        if len(parts) == 3 and parts[1] == "workloads" and span.line - 1 == line \
-                and span.column - 1 <= character <= span.end_column - 1:
+        if (
+            len(parts) == 3
+            and parts[1] == "workloads"
+            and span.line - 1 == line
+            and span.column - 1 <= character <= span.end_column - 1
+        ):
             wp = planned.workloads[parts[2]]
             c = wp.chosen
             if c is None:
                 return f"**{wp.name}**: no feasible plan\n\n{wp.why}"
             where = ", ".join(f"{p.target} ({p.role}: {p.model}, {p.recipe.label()})" for p in c.placements)
-            return (f"**{wp.name}**: {c.pattern}, predicted p95 {c.estimates.p95_ms:.1f} ms, "
-                    f"p50 {c.estimates.p50_ms:.1f} ms, accuracy {c.estimates.accuracy:.3f}\n\n"
-                    f"placement: {where}\n\nwhy: {wp.why}")
+            return (
+                f"**{wp.name}**: {c.pattern}, predicted p95 {c.estimates.p95_ms:.1f} ms, "
+                f"p50 {c.estimates.p50_ms:.1f} ms, accuracy {c.estimates.accuracy:.3f}\n\n"
+                f"placement: {where}\n\nwhy: {wp.why}"
+            )
     return None
 
 
@@ -72,8 +86,11 @@ def server() -> LanguageServer:
         document = ls.workspace.get_text_document(uri)
         diagnostics, source, planned = analyse(document.source, document.path or uri)
         state[uri] = (source, planned)
-        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
-            uri=uri, version=document.version, diagnostics=[to_lsp(d) for d in diagnostics]))
+        ls.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(
+                uri=uri, version=document.version, diagnostics=[to_lsp(d) for d in diagnostics]
+            )
+        )
 
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: types.DidOpenTextDocumentParams) -> None:

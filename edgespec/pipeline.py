@@ -24,8 +24,9 @@ def check_file(path: str, *, max_bytes: int = Limits.max_bytes) -> Checked:
     return Checked(loaded.source, spec, diagnostics)
 
 
-def plan_file(path: str, *, max_bytes: int = Limits.max_bytes, keep_all: bool = False, fragment=None,
-              jobs: int | None = 1):
+def plan_file(
+    path: str, *, max_bytes: int = Limits.max_bytes, keep_all: bool = False, fragment=None, jobs: int | None = 1
+):
     """Load, validate and plan one spec: (Checked, Plan or None, all diagnostics). The plan keeps
     every candidate only with `keep_all` (for `plan --explain`); `fragment` renders each workload
     where it is planned; `jobs` as planner.plan takes it (None: the CLI's parallel planning)."""

@@ -38,5 +38,6 @@ python3 -m venv .venv-qnn
 .venv-qnn/bin/python -m pip install -q --disable-pip-version-check -r tools/requirements-qnn.txt
 
 .venv/bin/ruff check edgespec tests bench  # pyproject.toml's [tool.ruff]
+.venv/bin/ruff format --check edgespec tests bench
 .venv/bin/mypy  # pyproject.toml's [tool.mypy]
 .venv/bin/python -m pytest "$@"

@@ -43,10 +43,17 @@ def create_and_upload_model(config, path, *args, **kwargs):
 
 def create_compile_job(config, job_pb, *args, **kwargs):
     devices = [job_pb.device, *job_pb.devices.devices]
-    log("create_compile_job", options=job_pb.options, devices=[d.name for d in devices if d.name],
-        attributes=sorted({a for d in devices for a in d.attributes}), model=job_pb.model.model_id,
-        input_specs={s.name: [list(s.tensor_type.shape), api_pb.TensorDtype.Name(s.tensor_type.dtype)]
-                     for s in job_pb.tensor_type_list.types})
+    log(
+        "create_compile_job",
+        options=job_pb.options,
+        devices=[d.name for d in devices if d.name],
+        attributes=sorted({a for d in devices for a in d.attributes}),
+        model=job_pb.model.model_id,
+        input_specs={
+            s.name: [list(s.tensor_type.shape), api_pb.TensorDtype.Name(s.tensor_type.dtype)]
+            for s in job_pb.tensor_type_list.types
+        },
+    )
     jobs["compile"] = job_pb
     return api_pb.CreateUpdateResponse(id="compile-job")
 
@@ -57,15 +64,20 @@ def create_and_upload_dataset(config, path, *args, **kwargs):
 
 
 def create_quantize_job(config, job_pb, *args, **kwargs):
-    log("create_quantize_job", model=job_pb.model.model_id, weights=api_pb.QuantizeDtype.Name(job_pb.weights_dtype),
-        activations=api_pb.QuantizeDtype.Name(job_pb.activations_dtype))
+    log(
+        "create_quantize_job",
+        model=job_pb.model.model_id,
+        weights=api_pb.QuantizeDtype.Name(job_pb.weights_dtype),
+        activations=api_pb.QuantizeDtype.Name(job_pb.activations_dtype),
+    )
     jobs["quantize"] = job_pb
     return api_pb.CreateUpdateResponse(id="quantize-job")
 
 
 def create_inference_job(config, job_pb, *args, **kwargs):
-    log("create_inference_job", model=job_pb.model.model_id, device=job_pb.device.name,
-        profiling=job_pb.is_profiling_on)
+    log(
+        "create_inference_job", model=job_pb.model.model_id, device=job_pb.device.name, profiling=job_pb.is_profiling_on
+    )
     return api_pb.CreateUpdateResponse(id="profile-job")
 
 
@@ -80,12 +92,24 @@ def get_job(config, job_id=None, *args, **kwargs):
         job.target_model.CopyFrom(api_pb.Model(model_id="quantized-model", model_type=api_pb.MODEL_TYPE_ONNX))
         return api_pb.Job(quantize_job=job)
     if job_id == "compile-job":
-        return api_pb.Job(compile_job=api_pb.CompileJob(
-            compile_job_id=job_id, job_state=done, device=device, model=api_pb.Model(model_id="source-model"),
-            target_model=api_pb.Model(model_id="target-model", model_type=api_pb.MODEL_TYPE_QNN_CONTEXT_BINARY)))
-    return api_pb.Job(inference_job=api_pb.InferenceJob(
-        inference_job_id=job_id, job_state=done, device=device, is_profiling_on=True,
-        model=api_pb.Model(model_id="target-model", model_type=api_pb.MODEL_TYPE_QNN_CONTEXT_BINARY)))
+        return api_pb.Job(
+            compile_job=api_pb.CompileJob(
+                compile_job_id=job_id,
+                job_state=done,
+                device=device,
+                model=api_pb.Model(model_id="source-model"),
+                target_model=api_pb.Model(model_id="target-model", model_type=api_pb.MODEL_TYPE_QNN_CONTEXT_BINARY),
+            )
+        )
+    return api_pb.Job(
+        inference_job=api_pb.InferenceJob(
+            inference_job_id=job_id,
+            job_state=done,
+            device=device,
+            is_profiling_on=True,
+            model=api_pb.Model(model_id="target-model", model_type=api_pb.MODEL_TYPE_QNN_CONTEXT_BINARY),
+        )
+    )
 
 
 def get_job_results(config, job_id, *args, **kwargs):
@@ -105,10 +129,23 @@ def get_model(config, model_id, *args, **kwargs):
     return api_pb.Model(model_id=model_id, model_type=api_pb.MODEL_TYPE_QNN_CONTEXT_BINARY)
 
 
-patches = {name: fn for name, fn in globals().items()
-           if name in ("get_device_list", "create_and_upload_model", "create_compile_job", "create_inference_job",
-                       "get_job", "get_job_results", "download_model", "get_model", "create_and_upload_dataset",
-                       "create_quantize_job")}
+patches = {
+    name: fn
+    for name, fn in globals().items()
+    if name
+    in (
+        "get_device_list",
+        "create_and_upload_model",
+        "create_compile_job",
+        "create_inference_job",
+        "get_job",
+        "get_job_results",
+        "download_model",
+        "get_model",
+        "create_and_upload_dataset",
+        "create_quantize_job",
+    )
+}
 spec = importlib.util.spec_from_file_location("aihub", f"{BUNDLE}/aihub.py")
 aihub = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(aihub)

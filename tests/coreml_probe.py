@@ -39,16 +39,22 @@ def inspect(package):
     def shape(feature):
         return list(feature.type.multiArrayType.shape)
 
-    ops = [op for f in spec.mlProgram.functions.values() for b in f.block_specializations.values()
-           for op in b.operations]
-    print(json.dumps({
-        "specification_version": spec.specificationVersion,
-        "inputs": {i.name: shape(i) for i in spec.description.input},
-        "outputs": [o.name for o in spec.description.output],
-        "metadata": dict(spec.description.metadata.userDefined),
-        "author": spec.description.metadata.author, "version": spec.description.metadata.versionString,
-        "op_types": sorted({op.type for op in ops}),
-    }))
+    ops = [
+        op for f in spec.mlProgram.functions.values() for b in f.block_specializations.values() for op in b.operations
+    ]
+    print(
+        json.dumps(
+            {
+                "specification_version": spec.specificationVersion,
+                "inputs": {i.name: shape(i) for i in spec.description.input},
+                "outputs": [o.name for o in spec.description.output],
+                "metadata": dict(spec.description.metadata.userDefined),
+                "author": spec.description.metadata.author,
+                "version": spec.description.metadata.versionString,
+                "op_types": sorted({op.type for op in ops}),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -18,8 +18,13 @@ import numpy as np
 from tests.standin import StandIn
 
 KSERVE_TO_NUMPY = {"FP32": np.float32, "FP16": np.float16, "UINT8": np.uint8, "INT8": np.int8, "INT64": np.int64}
-ONNX_TO_KSERVE = {"tensor(float)": "FP32", "tensor(float16)": "FP16", "tensor(uint8)": "UINT8",
-                  "tensor(int8)": "INT8", "tensor(int64)": "INT64"}
+ONNX_TO_KSERVE = {
+    "tensor(float)": "FP32",
+    "tensor(float16)": "FP16",
+    "tensor(uint8)": "UINT8",
+    "tensor(int8)": "INT8",
+    "tensor(int64)": "INT64",
+}
 
 
 class StandInTriton(StandIn):
@@ -33,16 +38,23 @@ class StandInTriton(StandIn):
 
     @staticmethod
     def _tensor(meta) -> dict:
-        return {"name": meta.name, "datatype": ONNX_TO_KSERVE[meta.type],
-                "shape": [d if isinstance(d, int) else -1 for d in meta.shape]}
+        return {
+            "name": meta.name,
+            "datatype": ONNX_TO_KSERVE[meta.type],
+            "shape": [d if isinstance(d, int) else -1 for d in meta.shape],
+        }
 
     def _respond(self, method, path, headers, body):
         if method == "GET":
             if path != f"/v2/models/{self.name}":
                 return 404, {"error": f"unknown model: {path}"}
-            return 200, {"name": self.name, "versions": ["1"], "platform": "onnxruntime_onnx",
-                         "inputs": [self._tensor(i) for i in self.session.get_inputs()],
-                         "outputs": [self._tensor(o) for o in self.session.get_outputs()]}
+            return 200, {
+                "name": self.name,
+                "versions": ["1"],
+                "platform": "onnxruntime_onnx",
+                "inputs": [self._tensor(i) for i in self.session.get_inputs()],
+                "outputs": [self._tensor(o) for o in self.session.get_outputs()],
+            }
         if path != f"/v2/models/{self.name}/infer":
             return 404, {"error": f"unknown model: {path}"}
         size = int(headers.get("Inference-Header-Content-Length", len(body)))
@@ -60,13 +72,36 @@ class StandInTriton(StandIn):
         metas = self.session.get_outputs()
         if (header.get("parameters") or {}).get("binary_data_output"):
             raw = [np.ascontiguousarray(v).astype(v.dtype.newbyteorder("<")).tobytes() for v in outputs]
-            doc = json.dumps({"model_name": self.name, "model_version": "1", "outputs": [
-                {"name": meta.name, "datatype": ONNX_TO_KSERVE[meta.type], "shape": list(value.shape),
-                 "parameters": {"binary_data_size": len(data)}}
-                for meta, value, data in zip(metas, outputs, raw)]}).encode()
-            return 200, doc + b"".join(raw), {"Content-Type": "application/octet-stream",
-                                              "Inference-Header-Content-Length": str(len(doc))}
-        return 200, {"model_name": self.name, "model_version": "1", "outputs": [
-            {"name": meta.name, "datatype": ONNX_TO_KSERVE[meta.type], "shape": list(value.shape),
-             "data": value.reshape(-1).tolist()}
-            for meta, value in zip(metas, outputs)]}
+            doc = json.dumps(
+                {
+                    "model_name": self.name,
+                    "model_version": "1",
+                    "outputs": [
+                        {
+                            "name": meta.name,
+                            "datatype": ONNX_TO_KSERVE[meta.type],
+                            "shape": list(value.shape),
+                            "parameters": {"binary_data_size": len(data)},
+                        }
+                        for meta, value, data in zip(metas, outputs, raw)
+                    ],
+                }
+            ).encode()
+            return (
+                200,
+                doc + b"".join(raw),
+                {"Content-Type": "application/octet-stream", "Inference-Header-Content-Length": str(len(doc))},
+            )
+        return 200, {
+            "model_name": self.name,
+            "model_version": "1",
+            "outputs": [
+                {
+                    "name": meta.name,
+                    "datatype": ONNX_TO_KSERVE[meta.type],
+                    "shape": list(value.shape),
+                    "data": value.reshape(-1).tolist(),
+                }
+                for meta, value in zip(metas, outputs)
+            ],
+        }

@@ -13,11 +13,13 @@ from typing import Any
 class LspClient:
     """Starts a server process and speaks JSON-RPC to it; answers the server's own requests."""
 
-    def __init__(self, command: list[str], *, settings: dict | None = None, cwd: str | None = None,
-                 env: dict | None = None):
+    def __init__(
+        self, command: list[str], *, settings: dict | None = None, cwd: str | None = None, env: dict | None = None
+    ):
         self.settings = settings or {}
-        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, cwd=cwd, env=env)
+        self.proc = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=env
+        )
         self._next_id = 0
         self._responses: dict[int, queue.Queue] = {}
         self.notifications: queue.Queue = queue.Queue()
@@ -73,19 +75,22 @@ class LspClient:
         self._send({"method": method, "params": params})
 
     def initialize(self, root: Path) -> dict:
-        result = self.request("initialize", {
-            "processId": None,
-            "rootUri": root.as_uri(),
-            "capabilities": {
-                "textDocument": {
-                    "publishDiagnostics": {},
-                    "hover": {"contentFormat": ["markdown", "plaintext"]},
-                    "completion": {"completionItem": {"snippetSupport": False}},
+        result = self.request(
+            "initialize",
+            {
+                "processId": None,
+                "rootUri": root.as_uri(),
+                "capabilities": {
+                    "textDocument": {
+                        "publishDiagnostics": {},
+                        "hover": {"contentFormat": ["markdown", "plaintext"]},
+                        "completion": {"completionItem": {"snippetSupport": False}},
+                    },
+                    "workspace": {"configuration": True},
                 },
-                "workspace": {"configuration": True},
+                "initializationOptions": {},
             },
-            "initializationOptions": {},
-        })
+        )
         self.notify("initialized", {})
         if self.settings:
             self.notify("workspace/didChangeConfiguration", {"settings": self.settings})
@@ -93,13 +98,17 @@ class LspClient:
 
     def open(self, path: Path, text: str, language: str = "yaml", version: int = 1) -> str:
         uri = path.resolve().as_uri()
-        self.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": language,
-                                                              "version": version, "text": text}})
+        self.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": language, "version": version, "text": text}},
+        )
         return uri
 
     def change(self, uri: str, text: str, version: int) -> None:
-        self.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version},
-                                               "contentChanges": [{"text": text}]})
+        self.notify(
+            "textDocument/didChange",
+            {"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]},
+        )
 
     def diagnostics(self, uri: str, *, timeout: float = 30, want=lambda d: bool(d)) -> list[dict]:
         """The next published diagnostics for `uri` that satisfy `want`."""

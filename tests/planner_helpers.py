@@ -13,31 +13,69 @@ def model(task="image-classification", params="25M", gflops=8.0, accuracy=0.9, *
     """A model; it declares a TensorRT calibration cache (so int8 is open on Jetsons and GPU pools)
     unless `calibration=None` is passed."""
     calibration = extra.pop("calibration", {"uri": "s3://m/model.cache"})
-    return {"task": task, "source": {"uri": "s3://m/model.onnx", "format": extra.pop("format", "onnx")},
-            **({"calibration": calibration} if calibration else {}),
-            "params": params, "gflops": gflops,
-            "input": extra.pop("input", {"shape": [1, 3, 224, 224], "dtype": "uint8"}),
-            "accuracy": {"metric": "top1", "value": accuracy}, **extra}
+    return {
+        "task": task,
+        "source": {"uri": "s3://m/model.onnx", "format": extra.pop("format", "onnx")},
+        **({"calibration": calibration} if calibration else {}),
+        "params": params,
+        "gflops": gflops,
+        "input": extra.pop("input", {"shape": [1, 3, 224, 224], "dtype": "uint8"}),
+        "accuracy": {"metric": "top1", "value": accuracy},
+        **extra,
+    }
 
 
 def spec(models: dict, targets: dict, workloads: dict) -> dict:
-    return {"apiVersion": "edgespec/v1", "kind": "EdgeDeployment", "metadata": {"name": "t", "version": "1.0.0"},
-            "models": models, "targets": targets, "workloads": workloads}
+    return {
+        "apiVersion": "edgespec/v1",
+        "kind": "EdgeDeployment",
+        "metadata": {"name": "t", "version": "1.0.0"},
+        "models": models,
+        "targets": targets,
+        "workloads": workloads,
+    }
 
 
 def video_analytics() -> dict:
     """A heavy detector on weak cameras with a thin uplink; features may leave, frames may not."""
     return spec(
-        {"detector": model("object-detection", "60M", 600, 0.7,
-                           input={"shape": [1, 3, 1280, 1280], "dtype": "uint8", "encoding": "jpeg", "encoded_bytes": "400KB"},
-                           split_points=[{"name": "backbone", "flops_fraction": 0.15, "activation_bytes": "40KB"}])},
-        {"cam": {"hardware": "jetson-orin-nano-4gb", "power_mode": "7W", "count": 300, "jurisdiction": "us",
-                 "network": {"rtt_ms": 25, "uplink_mbps": 4}},
-         "cloud": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6.xlarge", "count": 10,
-                   "network": {"rtt_ms": 25}}},
-        {"analytics": {"model": "detector", "data_source": ["cam"], "latency": {"p95_ms": 400},
-                       "throughput": {"rps": 1}, "privacy": {"raw_data": "device", "features": "region"},
-                       "optimize": {"precision": "fp16", "prune": "none"}}})
+        {
+            "detector": model(
+                "object-detection",
+                "60M",
+                600,
+                0.7,
+                input={"shape": [1, 3, 1280, 1280], "dtype": "uint8", "encoding": "jpeg", "encoded_bytes": "400KB"},
+                split_points=[{"name": "backbone", "flops_fraction": 0.15, "activation_bytes": "40KB"}],
+            )
+        },
+        {
+            "cam": {
+                "hardware": "jetson-orin-nano-4gb",
+                "power_mode": "7W",
+                "count": 300,
+                "jurisdiction": "us",
+                "network": {"rtt_ms": 25, "uplink_mbps": 4},
+            },
+            "cloud": {
+                "hardware": "aws-ec2",
+                "region": "us-east-1",
+                "instance_type": "g6.xlarge",
+                "count": 10,
+                "network": {"rtt_ms": 25},
+            },
+        },
+        {
+            "analytics": {
+                "model": "detector",
+                "data_source": ["cam"],
+                "latency": {"p95_ms": 400},
+                "throughput": {"rps": 1},
+                "privacy": {"raw_data": "device", "features": "region"},
+                "optimize": {"precision": "fp16", "prune": "none"},
+            }
+        },
+    )
 
 
 def run(doc: dict):

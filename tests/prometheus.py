@@ -40,8 +40,10 @@ def openmetrics(devices: list[Device], now: int) -> str:
     times = range(now - SPAN_S, now - 5, STEP_S)
     out = ["# TYPE edgespec_package_info gauge"]
     for d in devices:
-        out += [f"edgespec_package_info{_labels({**d.labels, 'instance': d.instance, 'mode': 'server'})} 1 {t}"
-                for t in times]
+        out += [
+            f"edgespec_package_info{_labels({**d.labels, 'instance': d.instance, 'mode': 'server'})} 1 {t}"
+            for t in times
+        ]
     out.append("# TYPE edgespec_requests counter")
     for d in devices:
         key = _labels({**d.labels, "instance": d.instance, "outcome": "server"})
@@ -50,19 +52,25 @@ def openmetrics(devices: list[Device], now: int) -> str:
     for d in devices:
         key = _labels({**d.labels, "instance": d.instance, "stage": "server"})
         out += [f"edgespec_errors_total{key} 0 {t}" for t in times]
-    for name, buckets, value in (("edgespec_request_duration_seconds", LATENCY_BUCKETS, "latency_s"),
-                                 ("edgespec_confidence", CONFIDENCE_BUCKETS, "confidence")):
+    for name, buckets, value in (
+        ("edgespec_request_duration_seconds", LATENCY_BUCKETS, "latency_s"),
+        ("edgespec_confidence", CONFIDENCE_BUCKETS, "confidence"),
+    ):
         out.append(f"# TYPE {name} histogram")
         for d in devices:
             labels = {**d.labels, "instance": d.instance}
             for t in times:
                 n = d.rps * (t - times[0])
                 observed = getattr(d, value)
-                out += [f"{name}_bucket{_labels({**labels, 'le': str(b)})} {n if observed <= b else 0:.3f} {t}"
-                        for b in buckets]
-                out += [f"{name}_bucket{_labels({**labels, 'le': '+Inf'})} {n:.3f} {t}",
-                        f"{name}_count{_labels(labels)} {n:.3f} {t}",
-                        f"{name}_sum{_labels(labels)} {n * observed:.4f} {t}"]
+                out += [
+                    f"{name}_bucket{_labels({**labels, 'le': str(b)})} {n if observed <= b else 0:.3f} {t}"
+                    for b in buckets
+                ]
+                out += [
+                    f"{name}_bucket{_labels({**labels, 'le': '+Inf'})} {n:.3f} {t}",
+                    f"{name}_count{_labels(labels)} {n:.3f} {t}",
+                    f"{name}_sum{_labels(labels)} {n * observed:.4f} {t}",
+                ]
     out.append("# EOF")
     return "\n".join(out) + "\n"
 
@@ -78,8 +86,11 @@ class Prometheus:
         prometheus, promtool = tools()
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "series.om").write_text(openmetrics(devices, int(time.time())))
-        subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(folder / "series.om"),
-                        str(folder / "data")], check=True, capture_output=True)
+        subprocess.run(
+            [promtool, "tsdb", "create-blocks-from", "openmetrics", str(folder / "series.om"), str(folder / "data")],
+            check=True,
+            capture_output=True,
+        )
         (folder / "prometheus.yml").write_text("global: {}\n")
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -87,15 +98,24 @@ class Prometheus:
         self.url = f"http://127.0.0.1:{port}"
         self.log = open(folder / "prometheus.log", "w")
         self.process = subprocess.Popen(
-            [prometheus, f"--config.file={folder / 'prometheus.yml'}", f"--storage.tsdb.path={folder / 'data'}",
-             f"--web.listen-address=127.0.0.1:{port}"], stdout=self.log, stderr=subprocess.STDOUT)
+            [
+                prometheus,
+                f"--config.file={folder / 'prometheus.yml'}",
+                f"--storage.tsdb.path={folder / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 30
         while True:
             try:
                 urllib.request.urlopen(self.url + "/-/ready", timeout=1)
                 break
             except OSError:
-                assert self.process.poll() is None and time.monotonic() < deadline, (folder / "prometheus.log").read_text()
+                assert self.process.poll() is None and time.monotonic() < deadline, (
+                    folder / "prometheus.log"
+                ).read_text()
                 time.sleep(0.2)
 
     def stop(self) -> None:

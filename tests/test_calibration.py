@@ -29,9 +29,14 @@ def test_the_fit_is_reproducible():
 def test_a_naive_roofline_at_peak_is_far_worse():
     """The reason calibration exists: peak figures alone are off by several times."""
     rows = calibrate.rows()
-    naive = {cls: {**c, "precisions": {p: {"efficiency": 1.0, "overhead_ms": 0.0} for p in c["precisions"]},
-                   "bandwidth_efficiency": 1.0}
-             for cls, c in catalog.calibration()["classes"].items()}
+    naive = {
+        cls: {
+            **c,
+            "precisions": {p: {"efficiency": 1.0, "overhead_ms": 0.0} for p in c["precisions"]},
+            "bandwidth_efficiency": 1.0,
+        }
+        for cls, c in catalog.calibration()["classes"].items()
+    }
     errors = calibrate.errors({"classes": naive}, rows)
     assert statistics.median(errors) > 0.5
 

@@ -35,22 +35,35 @@ def emitted(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("checkov")
     specs = {p.stem: p.read_text() for p in sorted((ROOT / "examples").glob("*.yaml"))}
     specs["llm-pool"] = yaml.safe_dump(LLM_POOL, sort_keys=False)
-    specs["llm-pool-pods"] = yaml.safe_dump({**LLM_POOL, "targets": {**LLM_POOL["targets"], "gpu": {
-        **LLM_POOL["targets"]["gpu"], "orchestrator": "kubernetes"}}}, sort_keys=False)
+    specs["llm-pool-pods"] = yaml.safe_dump(
+        {
+            **LLM_POOL,
+            "targets": {**LLM_POOL["targets"], "gpu": {**LLM_POOL["targets"]["gpu"], "orchestrator": "kubernetes"}},
+        },
+        sort_keys=False,
+    )
     specs["ec2"] = ec2_spec("s3://m/clf.onnx")
     for name in ("store-vision", "ar-carrier-edge"):  # their Wavelength pools as EC2 stacks, too
-        specs[f"{name}-ec2"] = "".join(line for line in specs[name].splitlines(keepends=True)
-                                       if not line.strip().startswith("orchestrator:"))
+        specs[f"{name}-ec2"] = "".join(
+            line for line in specs[name].splitlines(keepends=True) if not line.strip().startswith("orchestrator:")
+        )
     for name, text in specs.items():
         (out / f"{name}.yaml").write_text(text)
-        subprocess.run([sys.executable, "-m", "edgespec", "compile", str(out / f"{name}.yaml"),
-                        "-o", str(out / name)], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "edgespec", "compile", str(out / f"{name}.yaml"), "-o", str(out / name)],
+            check=True,
+            capture_output=True,
+        )
     return out
 
 
 def scan(path: Path) -> list[dict]:
-    result = subprocess.run([str(CHECKOV), "-d", str(path), "--framework", "kubernetes", "cloudformation",
-                             "--compact", "-o", "json"], capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [str(CHECKOV), "-d", str(path), "--framework", "kubernetes", "cloudformation", "--compact", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     reports = json.loads(result.stdout)
     return reports if isinstance(reports, list) else [reports]
 
@@ -66,18 +79,27 @@ def test_no_check_fails_on_any_emitted_manifest_or_template(emitted):
     assert {s["check_id"] for s in skipped} == {"CKV_K8S_43"}
     assert all(s["check_result"]["suppress_comment"] == k8s_security.DIGEST_WAIVER.split("=", 1)[1] for s in skipped)
     # one waiver per Deployment, nothing else waived
-    deployments = [d for p in emitted.rglob("k8s/*.yaml") for d in yaml.safe_load_all(p.read_text())
-                   if d and d["kind"] == "Deployment"]
+    deployments = [
+        d
+        for p in emitted.rglob("k8s/*.yaml")
+        for d in yaml.safe_load_all(p.read_text())
+        if d and d["kind"] == "Deployment"
+    ]
     assert len(skipped) == len(deployments) >= 3
     # a regional stack: its instances' public IPs (their egress) and its load balancer's access logs
     # (the account's log bucket), each waived with its reason, per stack; a Wavelength stack waives nothing
     skipped = reports["cloudformation"]["results"]["skipped_checks"]
-    reasons = {"CKV_AWS_88": cloudformation.PUBLIC_IP_WAIVER["comment"],
-               "CKV_AWS_91": load_balancer.ACCESS_LOG_WAIVER["comment"]}
+    reasons = {
+        "CKV_AWS_88": cloudformation.PUBLIC_IP_WAIVER["comment"],
+        "CKV_AWS_91": load_balancer.ACCESS_LOG_WAIVER["comment"],
+    }
     assert {s["check_id"] for s in skipped} == set(reasons)
     assert all(s["check_result"]["suppress_comment"] == reasons[s["check_id"]] for s in skipped)
-    regional = [p for p in emitted.rglob("cloudformation.yaml")
-                if "WavelengthZone" not in yaml.safe_load(p.read_text())["Parameters"]]
+    regional = [
+        p
+        for p in emitted.rglob("cloudformation.yaml")
+        if "WavelengthZone" not in yaml.safe_load(p.read_text())["Parameters"]
+    ]
     assert len(skipped) == 2 * len(regional) and len(regional) >= 2
 
 

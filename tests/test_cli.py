@@ -50,8 +50,18 @@ def test_json_format_is_versioned(run, tmp_path):
     doc = json.loads(out)
     assert code == 1 and doc["version"] == 1
     first = doc["diagnostics"][0]
-    assert set(first) == {"code", "severity", "message", "file", "line", "column", "end_line", "end_column",
-                          "pointer", "hint"}
+    assert set(first) == {
+        "code",
+        "severity",
+        "message",
+        "file",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "pointer",
+        "hint",
+    }
     assert doc["summary"]["errors"] == len(doc["diagnostics"])
     assert [d["line"] for d in doc["diagnostics"]] == sorted(d["line"] for d in doc["diagnostics"])
 
@@ -120,7 +130,14 @@ def test_version(run):
 
 def test_catalog_lists_every_id(run):
     out = run("catalog")[1]
-    for hw in ("jetson-orin-nano-8gb", "coral-usb", "apple-a17-pro", "qcs6490", "aws-wavelength", "cloudflare-workers-ai"):
+    for hw in (
+        "jetson-orin-nano-8gb",
+        "coral-usb",
+        "apple-a17-pro",
+        "qcs6490",
+        "aws-wavelength",
+        "cloudflare-workers-ai",
+    ):
         assert hw in out
 
 
@@ -151,25 +168,34 @@ def test_internal_error_is_one_line_and_exit_2(run, monkeypatch, tmp_path):
 
 
 def test_help_does_not_import_heavy_modules():
-    probe = ("import sys\nfrom edgespec.cli import cli\n"
-             "try:\n    cli(['--help'])\nexcept SystemExit:\n    pass\n"
-             "heavy = sorted(m for m in ('pydantic', 'jinja2', 'jsonschema', 'yaml') if m in sys.modules)\n"
-             "print('HEAVY', heavy)\n")
+    probe = (
+        "import sys\nfrom edgespec.cli import cli\n"
+        "try:\n    cli(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted(m for m in ('pydantic', 'jinja2', 'jsonschema', 'yaml') if m in sys.modules)\n"
+        "print('HEAVY', heavy)\n"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True).stdout
     assert "HEAVY []" in out
 
 
 def test_python_dash_m(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "edgespec", "validate", str(ROOT / "examples" / "pos-fraud.yaml")],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "edgespec", "validate", str(ROOT / "examples" / "pos-fraud.yaml")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("args, code", [
-    (["plan", "{big}", "--format", "json"], 1),  # infeasible workloads: exit 1, 1 MB+ of JSON
-    (["validate", str(ROOT / "examples" / "pos-fraud.yaml")], 0),
-    (["bogus"], 2),
-])
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        (["plan", "{big}", "--format", "json"], 1),  # infeasible workloads: exit 1, 1 MB+ of JSON
+        (["validate", str(ROOT / "examples" / "pos-fraud.yaml")], 0),
+        (["bogus"], 2),
+    ],
+)
 def test_console_script_flushes_everything_and_keeps_exit_codes(tmp_path, args, code):
     """main() leaves with os._exit (no interpreter teardown): nothing written may be lost, and the
     exit code must be the one sys.exit would give. Compared with the in-process CliRunner. (click.echo

@@ -48,10 +48,17 @@ def test_manifests_pass_kubernetes_validate_strict(compiled):
 
 def test_manifest_content(compiled):
     docs = {d["kind"]: d for d in yaml.safe_load_all((compiled / "boston-wlz" / "k8s" / "overlay.yaml").read_text())}
-    deployment, service, hpa, rollout = docs["Deployment"], docs["Service"], docs["HorizontalPodAutoscaler"], docs["Rollout"]
+    deployment, service, hpa, rollout = (
+        docs["Deployment"],
+        docs["Service"],
+        docs["HorizontalPodAutoscaler"],
+        docs["Rollout"],
+    )
     pod = deployment["spec"]["template"]["spec"]
-    assert pod["nodeSelector"] == {"node.kubernetes.io/instance-type": "g4dn.2xlarge",
-                                   "topology.kubernetes.io/zone": "us-east-1-wl1-bos-wlz-1"}
+    assert pod["nodeSelector"] == {
+        "node.kubernetes.io/instance-type": "g4dn.2xlarge",
+        "topology.kubernetes.io/zone": "us-east-1-wl1-bos-wlz-1",
+    }
     assert pod["containers"][0]["resources"]["limits"] == {"nvidia.com/gpu": 1, "cpu": "4", "memory": "16Gi"}
     # only the gateway faces clients: the Service has its port alone, the NetworkPolicy admits it alone
     assert [p["name"] for p in service["spec"]["ports"]] == ["gateway"]
@@ -65,13 +72,19 @@ def test_manifest_content(compiled):
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert pod["automountServiceAccountToken"] is False
     fetch = pod["initContainers"][0]
-    assert fetch["args"] == ["s3://field-ml/scene-seg/12/model.onnx", "/build/model.onnx",
-                             "5d41402abc4b2a76b9719d911017c592ae5f1e6d8c0b1e4f3a2b1c0d9e8f7a6b"]
+    assert fetch["args"] == [
+        "s3://field-ml/scene-seg/12/model.onnx",
+        "/build/model.onnx",
+        "5d41402abc4b2a76b9719d911017c592ae5f1e6d8c0b1e4f3a2b1c0d9e8f7a6b",
+    ]
     assert service["spec"]["type"] == "NodePort"
     # the planned pool: scaling {max: 20} in the spec, the planner's size as the starting replicas
     assert hpa["spec"]["minReplicas"] == 1 and hpa["spec"]["maxReplicas"] == 20
-    assert rollout["spec"]["replicas"] == json.loads((compiled / "edgespec.lock.json").read_text())[
-        "plan"]["overlay"]["estimates"]["instances"] > 1
+    assert (
+        rollout["spec"]["replicas"]
+        == json.loads((compiled / "edgespec.lock.json").read_text())["plan"]["overlay"]["estimates"]["instances"]
+        > 1
+    )
     # scaled on requests per second per pod (prometheus-adapter), never on CPU
     assert [m["type"] for m in hpa["spec"]["metrics"]] == ["Pods"]
     assert hpa["spec"]["metrics"][0]["pods"]["metric"]["name"] == "edgespec_requests_per_second"
@@ -106,7 +119,9 @@ def test_check_and_diff(run, compiled):
     before = tree(compiled)
     code, out, err = run("compile", AR, "-o", str(compiled), "--check", "--diff", "--format", "text")
     assert code == 1
-    assert "error[ES604]" in err and "changed boston-wlz/k8s/overlay.yaml" in err and "removed boston-wlz/stale.txt" in err
+    assert (
+        "error[ES604]" in err and "changed boston-wlz/k8s/overlay.yaml" in err and "removed boston-wlz/stale.txt" in err
+    )
     assert "-  replicas: 6\n+  replicas: 5\n" in out
     assert tree(compiled) == before  # --check writes nothing
 
@@ -137,9 +152,12 @@ def test_refuses_a_directory_it_did_not_write(run, tmp_path):
 
 
 def test_hostile_strings_change_nothing(run, tmp_path):
-    hostile = Path(AR).read_text().replace(
-        "s3://field-ml/scene-seg/12/model.onnx", "'s3://x/\"$(reboot)\";rm`-rf`/#.onnx'").replace(
-        "labels: {team: field-apps}", "labels: {team: field-apps}\n  description: \"\\\"; rm -rf / #\\nEOF\"")
+    hostile = (
+        Path(AR)
+        .read_text()
+        .replace("s3://field-ml/scene-seg/12/model.onnx", "'s3://x/\"$(reboot)\";rm`-rf`/#.onnx'")
+        .replace("labels: {team: field-apps}", 'labels: {team: field-apps}\n  description: "\\"; rm -rf / #\\nEOF"')
+    )
     spec = tmp_path / "hostile.yaml"
     spec.write_text(hostile)
     out = tmp_path / "out"
@@ -150,19 +168,22 @@ def test_hostile_strings_change_nothing(run, tmp_path):
     golden = list(yaml.safe_load_all((GOLDEN / "boston-wlz" / "k8s" / "overlay.yaml").read_text()))[1]
     golden_fetch = golden["spec"]["template"]["spec"]["initContainers"][0]
     assert fetch["command"] == golden_fetch["command"]  # the script is fixed text
-    assert fetch["args"][0] == "s3://x/\"$(reboot)\";rm`-rf`/#.onnx"  # one argv element, never interpolated
+    assert fetch["args"][0] == 's3://x/"$(reboot)";rm`-rf`/#.onnx'  # one argv element, never interpolated
     assert b"rm -rf" not in (out / "boston-wlz" / "k8s" / "overlay.yaml").read_bytes()
 
 
 def test_targets_without_an_emitter_are_reported(run, tmp_path):
     """A Raspberry Pi without its accelerator (kind `host`) is the one kind still unsupported."""
     spec = tmp_path / "pi.yaml"
-    spec.write_text((ROOT / "examples" / "pos-fraud.yaml").read_text().replace("hardware: qcs6490",
-                                                                               "hardware: raspberry-pi-5"))
+    spec.write_text(
+        (ROOT / "examples" / "pos-fraud.yaml").read_text().replace("hardware: qcs6490", "hardware: raspberry-pi-5")
+    )
     code, _, err = run("compile", str(spec), "-o", str(tmp_path / "o"), "--format", "text")
     assert code == 0, err
-    assert "warning[ES602]: pos-terminal: edgespec does not emit CPU-only bundles for a host computer without its " \
-        "accelerator yet; no artifacts there for card-scoring" in err  # the kind's declared reason
+    assert (
+        "warning[ES602]: pos-terminal: edgespec does not emit CPU-only bundles for a host computer without its "
+        "accelerator yet; no artifacts there for card-scoring" in err
+    )  # the kind's declared reason
     files = json.loads((tmp_path / "o" / "edgespec.lock.json").read_text())["files"]
     assert files == {}
 
@@ -195,8 +216,9 @@ def test_no_change_recompile_writes_nothing(run, compiled):
 
 
 def test_json_format_keeps_stderr_machine_readable(run, tmp_path):
-    code, _, err = run("compile", str(ROOT / "examples" / "store-vision.yaml"), "-o", str(tmp_path / "o"),
-                       "--format", "json")
+    code, _, err = run(
+        "compile", str(ROOT / "examples" / "store-vision.yaml"), "-o", str(tmp_path / "o"), "--format", "json"
+    )
     assert code == 0
     doc = json.loads(err)  # only the diagnostics document, no status lines
     assert doc["version"] == 1 and doc["summary"]["errors"] == 0

@@ -43,10 +43,15 @@ def test_capability():
     coral = dev("c", "coral-usb")
     assert constraints.capability("image-classification", "tflite", Recipe("int8"), coral) == []
     assert "runs int8, not fp16" in constraints.capability("image-classification", "tflite", Recipe("fp16"), coral)[0]
-    assert "does not run text-generation" in constraints.capability("text-generation", "tflite", Recipe("int8"), coral)[0]
+    assert (
+        "does not run text-generation" in constraints.capability("text-generation", "tflite", Recipe("int8"), coral)[0]
+    )
     assert "cannot load coreml" in constraints.capability("image-classification", "coreml", Recipe("int8"), coral)[0]
     nano = dev("n", "jetson-orin-nano-8gb")
-    assert "has no DLA" in constraints.capability("image-classification", "onnx", Recipe("int8", accelerator="dla"), nano)[0]
+    assert (
+        "has no DLA"
+        in constraints.capability("image-classification", "onnx", Recipe("int8", accelerator="dla"), nano)[0]
+    )
 
 
 def test_memory():
@@ -56,12 +61,15 @@ def test_memory():
     assert reason.startswith("memory: needs 4.00 GB") and "2.00 GB usable" in reason
 
 
-@pytest.mark.parametrize("dest_fields,level", [
-    ({"hardware": "jetson-agx-orin-64gb", "site": "a"}, "site"),
-    ({"hardware": "aws-ec2", "region": "us-east-1"}, "region"),
-    ({"hardware": "aws-ec2", "region": "eu-west-1"}, "anywhere"),
-    ({"hardware": "cloudflare-workers-ai"}, "anywhere"),
-])
+@pytest.mark.parametrize(
+    "dest_fields,level",
+    [
+        ({"hardware": "jetson-agx-orin-64gb", "site": "a"}, "site"),
+        ({"hardware": "aws-ec2", "region": "us-east-1"}, "region"),
+        ({"hardware": "aws-ec2", "region": "eu-west-1"}, "anywhere"),
+        ({"hardware": "cloudflare-workers-ai"}, "anywhere"),
+    ],
+)
 def test_privacy_distance(dest_fields, level):
     source = dev("cam", "jetson-orin-nx-16gb", site="a", jurisdiction="us")
     assert constraints.distance(source, dev("x", **dest_fields)) == level
@@ -82,8 +90,14 @@ def test_privacy_and_residency_reasons():
 
 
 def test_latency_throughput_accuracy_offline():
-    ctx = ctx_for({"latency": {"p50_ms": 8, "p95_ms": 20, "p99_ms": 13}, "throughput": {"rps": 50},
-                   "accuracy": {"max_drop": 0.01, "min": 0.85}, "offline": "required"})
+    ctx = ctx_for(
+        {
+            "latency": {"p50_ms": 8, "p95_ms": 20, "p99_ms": 13},
+            "throughput": {"rps": 50},
+            "accuracy": {"max_drop": 0.01, "min": 0.85},
+            "offline": "required",
+        }
+    )
     assert finished(ctx, est(p50=5, p95=6), local_answer=True) == []
     reasons = finished(ctx, est(p50=10, p95=12, accuracy=0.84, drop=0.06, utilisation=0.9), local_answer=False)
     assert [spell(r) for r in reasons] == [
@@ -107,8 +121,9 @@ def test_power_budget():
     assert constraints.power(5, cam, run) is None  # 15 W x 20% = 3 W: exactly the budget holds
     # without a declared rate there is nothing to average over: the draw while busy is compared
     busy = constraints.power(0.0, cam, run)
-    assert spell(busy) == ("power: cam draws 15 W while busy (15W mode) > power_budget_w 3 W "
-                           "(no throughput.rps to average over)")
+    assert spell(busy) == (
+        "power: cam draws 15 W while busy (15W mode) > power_budget_w 3 W (no throughput.rps to average over)"
+    )
     roomy = dev("cam", "jetson-orin-nano-8gb", power_mode="15W", power_budget_w=15)
     assert constraints.power(0.0, roomy, run) is None
     # a device without a budget, or beside a budgeted one, is not checked; a busy share caps at 100%
@@ -133,16 +148,39 @@ def test_a_lower_power_mode_draws_less_on_average():
 
 
 def _budgeted(budget: float | None, *, cloud: bool = False) -> dict:
-    targets = {"cam": {"hardware": "jetson-orin-nano-8gb", "power_mode": "15W", "count": 50, "jurisdiction": "us",
-                       "network": {"rtt_ms": 40, "uplink_mbps": 20}}}
+    targets = {
+        "cam": {
+            "hardware": "jetson-orin-nano-8gb",
+            "power_mode": "15W",
+            "count": 50,
+            "jurisdiction": "us",
+            "network": {"rtt_ms": 40, "uplink_mbps": 20},
+        }
+    }
     if budget is not None:
         targets["cam"]["power_budget_w"] = budget
     if cloud:
-        targets["cloud"] = {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6.xlarge", "count": 4,
-                            "network": {"rtt_ms": 40}}
-    return spec({"det": model("object-detection", "25M", 60, 0.6)}, targets,
-                {"w": {"model": "det", "data_source": ["cam"], "latency": {"p95_ms": 300}, "throughput": {"rps": 10},
-                       "objective": "accuracy", "optimize": {"prune": "auto"}}})  # pruned weights consented to
+        targets["cloud"] = {
+            "hardware": "aws-ec2",
+            "region": "us-east-1",
+            "instance_type": "g6.xlarge",
+            "count": 4,
+            "network": {"rtt_ms": 40},
+        }
+    return spec(
+        {"det": model("object-detection", "25M", 60, 0.6)},
+        targets,
+        {
+            "w": {
+                "model": "det",
+                "data_source": ["cam"],
+                "latency": {"p95_ms": 300},
+                "throughput": {"rps": 10},
+                "objective": "accuracy",
+                "optimize": {"prune": "auto"},
+            }
+        },
+    )  # pruned weights consented to
 
 
 def _draw(c) -> float:
@@ -158,8 +196,13 @@ def test_the_power_budget_picks_the_recipe():
     for c in wp.candidates:
         over = _draw(c) > 3
         assert [r for r in c.reasons if r.startswith("power: ")] == (
-            [f"power: {_draw(c):.2f} W average on cam at 10 rps ({_draw(c) / 15:.0%} busy at 15 W, 15W mode) "
-             "> power_budget_w 3 W"] if over else []), c.key
+            [
+                f"power: {_draw(c):.2f} W average on cam at 10 rps ({_draw(c) / 15:.0%} busy at 15 W, 15W mode) "
+                "> power_budget_w 3 W"
+            ]
+            if over
+            else []
+        ), c.key
     feasible = [c for c in wp.candidates if c.feasible]
     assert feasible and wp.chosen.estimates.accuracy == max(c.estimates.accuracy for c in feasible)
 
@@ -178,16 +221,45 @@ def test_the_budget_applies_to_every_pattern_that_runs_on_the_device():
     """split's head, a cascade's small tier and a federated device's share run on the data source:
     all are checked; the remote tier and the site aggregator are not the budgeted device."""
     doc = spec(
-        {"det": model("object-detection", "25M", 60, 0.6,
-                      split_points=[{"name": "neck", "flops_fraction": 0.4, "activation_bytes": "200KB"}],
-                      variants={"det-s": {"params": "5M", "gflops": 12, "accuracy": {"value": 0.5}}})},
-        {"cam": {"hardware": "jetson-orin-nano-8gb", "power_mode": "15W", "count": 50, "site": "a",
-                 "jurisdiction": "us", "power_budget_w": 0.05, "network": {"rtt_ms": 40, "uplink_mbps": 20}},
-         "agg": {"hardware": "jetson-agx-orin-64gb", "site": "a"},
-         "cloud": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6.xlarge", "count": 40,
-                   "network": {"rtt_ms": 40}}},
-        {"w": {"model": "det", "data_source": ["cam"], "latency": {"p95_ms": 500}, "throughput": {"rps": 10},
-               "escalation": {"to": "cloud", "confidence_below": 0.5}}})
+        {
+            "det": model(
+                "object-detection",
+                "25M",
+                60,
+                0.6,
+                split_points=[{"name": "neck", "flops_fraction": 0.4, "activation_bytes": "200KB"}],
+                variants={"det-s": {"params": "5M", "gflops": 12, "accuracy": {"value": 0.5}}},
+            )
+        },
+        {
+            "cam": {
+                "hardware": "jetson-orin-nano-8gb",
+                "power_mode": "15W",
+                "count": 50,
+                "site": "a",
+                "jurisdiction": "us",
+                "power_budget_w": 0.05,
+                "network": {"rtt_ms": 40, "uplink_mbps": 20},
+            },
+            "agg": {"hardware": "jetson-agx-orin-64gb", "site": "a"},
+            "cloud": {
+                "hardware": "aws-ec2",
+                "region": "us-east-1",
+                "instance_type": "g6.xlarge",
+                "count": 40,
+                "network": {"rtt_ms": 40},
+            },
+        },
+        {
+            "w": {
+                "model": "det",
+                "data_source": ["cam"],
+                "latency": {"p95_ms": 500},
+                "throughput": {"rps": 10},
+                "escalation": {"to": "cloud", "confidence_below": 0.5},
+            }
+        },
+    )
     p, _ = run(doc)
     wp = p.workloads["w"]
     assert wp.chosen.pattern == "cloud"
@@ -227,22 +299,37 @@ def test_a_power_budget_is_summed_over_workloads():
 
 
 def test_a_budget_on_a_device_without_a_power_figure_is_said_to_go_unchecked():
-    doc = spec({"m": model(format="torchscript")}, {"phones": {"hardware": "apple-a15", "count": 10, "power_budget_w": 2}},
-               {"w": {"model": "m", "data_source": ["phones"], "latency": {"p95_ms": 100}, "throughput": {"rps": 1}}})
+    doc = spec(
+        {"m": model(format="torchscript")},
+        {"phones": {"hardware": "apple-a15", "count": 10, "power_budget_w": 2}},
+        {"w": {"model": "m", "data_source": ["phones"], "latency": {"p95_ms": 100}, "throughput": {"rps": 1}}},
+    )
     p, diagnostics = run(doc)
     assert p.workloads["w"].chosen.pattern == "on-device"
     (es503,) = [d for d in diagnostics if d.code == "ES503"]
     assert es503.pointer == "/targets/phones/power_budget_w" and "power_budget_w is not checked" in es503.message
 
 
-@pytest.mark.parametrize("fields,message,hint", [
-    ({"power_mode": "25W", "power_budget_w": 15}, "power mode 25W lets jetson-orin-nx-16gb draw 25 W, more than "
-     "power_budget_w 15 W", "modes within the budget: 15W, 10W"),
-    ({"power_budget_w": "12.95W"}, "default power mode 25W lets jetson-orin-nx-16gb draw 25 W, more than "
-     "power_budget_w 12.95 W", "modes within the budget: 10W"),
-    ({"power_budget_w": 5}, "default power mode 25W lets jetson-orin-nx-16gb draw 25 W, more than power_budget_w 5 W",
-     "no power mode of jetson-orin-nx-16gb fits: the lowest draws 10 W"),
-])
+@pytest.mark.parametrize(
+    "fields,message,hint",
+    [
+        (
+            {"power_mode": "25W", "power_budget_w": 15},
+            "power mode 25W lets jetson-orin-nx-16gb draw 25 W, more than power_budget_w 15 W",
+            "modes within the budget: 15W, 10W",
+        ),
+        (
+            {"power_budget_w": "12.95W"},
+            "default power mode 25W lets jetson-orin-nx-16gb draw 25 W, more than power_budget_w 12.95 W",
+            "modes within the budget: 10W",
+        ),
+        (
+            {"power_budget_w": 5},
+            "default power mode 25W lets jetson-orin-nx-16gb draw 25 W, more than power_budget_w 5 W",
+            "no power mode of jetson-orin-nx-16gb fits: the lowest draws 10 W",
+        ),
+    ],
+)
 def test_a_power_mode_above_the_budget_warns_with_the_modes_that_fit(fields, message, hint):
     doc = _budgeted(None)
     doc["targets"]["cam"] = {"hardware": "jetson-orin-nx-16gb", **fields}
@@ -309,5 +396,7 @@ def test_a_split_head_and_a_federated_share_must_fit_the_device():
         formed = [c for c in wp.candidates if c.pattern == pattern and c.estimates is not None and c.cut == "backbone"]
         assert formed, pattern
         for c in formed:
-            assert c.reasons[0].startswith("memory: needs ") and " cam (jetson-orin-nano-4gb)" in c.reasons[0], c.reasons
+            assert c.reasons[0].startswith("memory: needs ") and " cam (jetson-orin-nano-4gb)" in c.reasons[0], (
+                c.reasons
+            )
             assert c.blame == "cam"

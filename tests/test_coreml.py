@@ -28,13 +28,23 @@ from tests.conftest import ROOT
 COREML_VENV = Path(os.environ.get("EDGESPEC_COREML_VENV", ROOT / ".venv-coreml"))
 PROBE = ROOT / "tests" / "coreml_probe.py"
 SPEC = {
-    "apiVersion": "edgespec/v1", "kind": "EdgeDeployment", "metadata": {"name": "leafy", "version": "1.2.0"},
-    "models": {"tiny": {"task": "image-classification", "source": {"uri": "s3://m/tiny.pt", "format": "torchscript"},
-                        "params": "0.01M", "gflops": 0.01, "input": {"shape": [1, 3, 16, 16], "dtype": "float32"},
-                        "accuracy": {"metric": "top1", "value": 0.9}}},
+    "apiVersion": "edgespec/v1",
+    "kind": "EdgeDeployment",
+    "metadata": {"name": "leafy", "version": "1.2.0"},
+    "models": {
+        "tiny": {
+            "task": "image-classification",
+            "source": {"uri": "s3://m/tiny.pt", "format": "torchscript"},
+            "params": "0.01M",
+            "gflops": 0.01,
+            "input": {"shape": [1, 3, 16, 16], "dtype": "float32"},
+            "accuracy": {"metric": "top1", "value": 0.9},
+        }
+    },
     "targets": {"phone": {"hardware": "apple-a17-pro", "count": 1000, "jurisdiction": "us"}},
-    "workloads": {"look": {"model": "tiny", "data_source": ["phone"], "latency": {"p95_ms": 100},
-                           "pattern": "on-device"}},
+    "workloads": {
+        "look": {"model": "tiny", "data_source": ["phone"], "latency": {"p95_ms": 100}, "pattern": "on-device"}
+    },
 }
 
 
@@ -49,13 +59,20 @@ def spec_with(precision: str | None = None, fmt: str = "torchscript", hardware: 
 
 def compile_spec(tmp: Path, spec: dict, *args: str) -> subprocess.CompletedProcess:
     (tmp / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    return subprocess.run([sys.executable, "-m", "edgespec", "compile", str(tmp / "spec.yaml"), "-o", str(tmp / "out"),
-                           *args], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "edgespec", "compile", str(tmp / "spec.yaml"), "-o", str(tmp / "out"), *args],
+        capture_output=True,
+        text=True,
+    )
 
 
 def plan_of(tmp: Path) -> dict:
-    result = subprocess.run([sys.executable, "-m", "edgespec", "plan", str(tmp / "spec.yaml"), "--format", "json"],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "edgespec", "plan", str(tmp / "spec.yaml"), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(result.stdout)
 
 
@@ -76,13 +93,22 @@ def swift_errors(source: bytes) -> list[tuple]:
 # -- the bundle ------------------------------------------------------------------------------------
 def test_the_example_app_compiles_a_core_ml_bundle_for_its_phones(tmp_path):
     out = tmp_path / "out"
-    result = subprocess.run([sys.executable, "-m", "edgespec", "compile", str(ROOT / "examples" / "crop-doctor.yaml"),
-                             "-o", str(out)], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "edgespec", "compile", str(ROOT / "examples" / "crop-doctor.yaml"), "-o", str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert "ES602" not in result.stderr
     config = json.loads((out / "phones" / "coreml.json").read_text())
-    plan = json.loads(subprocess.run([sys.executable, "-m", "edgespec", "plan", str(ROOT / "examples" / "crop-doctor.yaml"),
-                                      "--format", "json"], capture_output=True, text=True, check=True).stdout)
+    plan = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "edgespec", "plan", str(ROOT / "examples" / "crop-doctor.yaml"), "--format", "json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     chosen = plan["workloads"]["diagnose"]
     (device,) = [p for p in chosen["placements"] if p["target"] == "phones"]
     (model,) = config["models"]
@@ -139,8 +165,12 @@ def test_onnx_on_apple_is_refused_at_the_workload_with_the_fix(tmp_path):
 
 def test_a_split_on_apple_is_reported_not_emitted(tmp_path):
     spec = spec_with()
-    spec["targets"]["cloud"] = {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g4dn.xlarge",
-                                "scaling": {"max": 2}}
+    spec["targets"]["cloud"] = {
+        "hardware": "aws-ec2",
+        "region": "us-east-1",
+        "instance_type": "g4dn.xlarge",
+        "scaling": {"max": 2},
+    }
     spec["models"]["tiny"]["split_points"] = [{"name": "conv", "activation_bytes": 4096, "flops_fraction": 0.5}]
     spec["workloads"]["look"] |= {"pattern": "split", "privacy": {"raw_data": "device", "features": "anywhere"}}
     result = compile_spec(tmp_path, spec)
@@ -177,14 +207,16 @@ def convert(tmp: Path, spec: dict, tiny: Path) -> tuple[Path, dict, subprocess.C
     for model in config["models"]:
         suffix = ".pt" if model["format"] == "torchscript" else ".pt2"
         (bundle / "models" / model["file"]).write_bytes((tiny / f"tiny{suffix}").read_bytes())
-    result = subprocess.run([str(coreml_python()), "convert_coreml.py"], cwd=bundle, capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run(
+        [str(coreml_python()), "convert_coreml.py"], cwd=bundle, capture_output=True, text=True, timeout=600
+    )
     return bundle, config, result
 
 
 def inspect(package: Path) -> dict:
-    result = subprocess.run([str(coreml_python()), str(PROBE), "inspect", str(package)], capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run(
+        [str(coreml_python()), str(PROBE), "inspect", str(package)], capture_output=True, text=True, check=True
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -201,9 +233,10 @@ WEIGHT_OPS = {"fp16": set(), "int8": {"constexpr_affine_dequantize"}, "int4": {"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("precision,fmt,hardware", [("fp16", "torchscript", "apple-a17-pro"),
-                                                    ("int8", "pt2", "apple-a14"),
-                                                    ("int4", "torchscript", "apple-m4")])
+@pytest.mark.parametrize(
+    "precision,fmt,hardware",
+    [("fp16", "torchscript", "apple-a17-pro"), ("int8", "pt2", "apple-a14"), ("int4", "torchscript", "apple-m4")],
+)
 def test_the_conversion_builds_what_the_plan_chose(tmp_path, tiny_models, precision, fmt, hardware):
     bundle, config, result = convert(tmp_path, spec_with(precision, fmt, hardware), tiny_models)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -253,5 +286,6 @@ def test_prediction_needs_macos():
 
 def test_the_requirements_the_bundle_names_are_the_ones_tested(tmp_path):
     assert compile_spec(tmp_path, spec_with()).returncode == 0
-    assert (tmp_path / "out" / "phone" / "requirements-convert.txt").read_bytes() == \
-        (ROOT / "tools" / "requirements-coreml.txt").read_bytes()
+    assert (tmp_path / "out" / "phone" / "requirements-convert.txt").read_bytes() == (
+        ROOT / "tools" / "requirements-coreml.txt"
+    ).read_bytes()

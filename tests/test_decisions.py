@@ -10,10 +10,11 @@ from tests.planner_helpers import model, run, spec
 
 
 def _classifier(**workload) -> dict:
-    return spec({"m": model("image-classification", "25M", 8.2, 0.9)},
-                {"cam": {"hardware": "jetson-orin-nx-16gb", "count": 10, "network": {"rtt_ms": 20, "uplink_mbps": 50}}},
-                {"w": {"model": "m", "data_source": ["cam"], "latency": {"p95_ms": 500}, "throughput": {"rps": 1},
-                       **workload}})
+    return spec(
+        {"m": model("image-classification", "25M", 8.2, 0.9)},
+        {"cam": {"hardware": "jetson-orin-nx-16gb", "count": 10, "network": {"rtt_ms": 20, "uplink_mbps": 50}}},
+        {"w": {"model": "m", "data_source": ["cam"], "latency": {"p95_ms": 500}, "throughput": {"rps": 1}, **workload}},
+    )
 
 
 def _prunes(doc) -> set[float]:
@@ -28,14 +29,34 @@ def test_no_pruned_recipe_without_consent():
 
 
 def _phones(objective: str, cloud: bool = True) -> dict:
-    targets = {"phones": {"hardware": "apple-a17-pro", "count": 100, "jurisdiction": "us",
-                          "network": {"rtt_ms": 30, "uplink_mbps": 20}}}
+    targets = {
+        "phones": {
+            "hardware": "apple-a17-pro",
+            "count": 100,
+            "jurisdiction": "us",
+            "network": {"rtt_ms": 30, "uplink_mbps": 20},
+        }
+    }
     if cloud:
-        targets["cloud"] = {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g4dn.xlarge",
-                            "network": {"rtt_ms": 30}}
-    return spec({"m": model("image-classification", "5M", 1.0, 0.9, format="torchscript")}, targets,
-                {"w": {"model": "m", "data_source": ["phones"], "latency": {"p95_ms": 500}, "throughput": {"rps": 1},
-                       "objective": objective}})
+        targets["cloud"] = {
+            "hardware": "aws-ec2",
+            "region": "us-east-1",
+            "instance_type": "g4dn.xlarge",
+            "network": {"rtt_ms": 30},
+        }
+    return spec(
+        {"m": model("image-classification", "5M", 1.0, 0.9, format="torchscript")},
+        targets,
+        {
+            "w": {
+                "model": "m",
+                "data_source": ["phones"],
+                "latency": {"p95_ms": 500},
+                "throughput": {"rps": 1},
+                "objective": objective,
+            }
+        },
+    )
 
 
 def test_energy_on_apple_is_unknown_not_zero():
@@ -87,15 +108,43 @@ def test_es501_leads_with_the_nearest_miss_by_relative_violation():
 
 
 def test_explain_rows_name_the_cut():
-    doc = spec({"det": model("object-detection", "25M", 60, 0.6, split_points=[
+    doc = spec(
+        {
+            "det": model(
+                "object-detection",
+                "25M",
+                60,
+                0.6,
+                split_points=[
                     {"name": "stem", "flops_fraction": 0.2, "activation_bytes": "300KB"},
-                    {"name": "neck", "flops_fraction": 0.6, "activation_bytes": "100KB"}])},
-               {"cam": {"hardware": "jetson-orin-nano-8gb", "count": 10, "jurisdiction": "us",
-                        "network": {"rtt_ms": 20, "uplink_mbps": 20}},
-                "cloud": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6.xlarge",
-                          "network": {"rtt_ms": 20}}},
-               {"w": {"model": "det", "data_source": ["cam"], "latency": {"p95_ms": 500}, "throughput": {"rps": 1},
-                      "pattern": "split"}})
+                    {"name": "neck", "flops_fraction": 0.6, "activation_bytes": "100KB"},
+                ],
+            )
+        },
+        {
+            "cam": {
+                "hardware": "jetson-orin-nano-8gb",
+                "count": 10,
+                "jurisdiction": "us",
+                "network": {"rtt_ms": 20, "uplink_mbps": 20},
+            },
+            "cloud": {
+                "hardware": "aws-ec2",
+                "region": "us-east-1",
+                "instance_type": "g6.xlarge",
+                "network": {"rtt_ms": 20},
+            },
+        },
+        {
+            "w": {
+                "model": "det",
+                "data_source": ["cam"],
+                "latency": {"p95_ms": 500},
+                "throughput": {"rps": 1},
+                "pattern": "split",
+            }
+        },
+    )
     text = render.explain(run(doc)[0].workloads["w"])
     rows = [line for line in text.splitlines() if line[:2] in ("* ", "+ ", "- ")]
     assert any("cut at stem" in r for r in rows) and any("cut at neck" in r for r in rows)
@@ -103,10 +152,14 @@ def test_explain_rows_name_the_cut():
 
 
 def test_federated_across_sites_says_why():
-    doc = spec({"m": model()},
-               {"a": {"hardware": "jetson-orin-nano-8gb", "count": 4, "site": "north"},
-                "b": {"hardware": "jetson-orin-nano-8gb", "count": 4, "site": "south"}},
-               {"w": {"model": "m", "data_source": ["a", "b"], "latency": {"p95_ms": 1}, "pattern": "federated"}})
+    doc = spec(
+        {"m": model()},
+        {
+            "a": {"hardware": "jetson-orin-nano-8gb", "count": 4, "site": "north"},
+            "b": {"hardware": "jetson-orin-nano-8gb", "count": 4, "site": "south"},
+        },
+        {"w": {"model": "m", "data_source": ["a", "b"], "latency": {"p95_ms": 1}, "pattern": "federated"}},
+    )
     _, diagnostics = run(doc)
     (es501,) = [d for d in diagnostics if d.code == "ES501"]
     assert "federated: the data sources are on sites north, south" in es501.message
@@ -115,13 +168,32 @@ def test_federated_across_sites_says_why():
 
 def test_a_client_fleet_is_a_data_source_without_compute():
     """Browsers or app installs: only their network figures matter; nothing runs on them."""
-    doc = spec({"m": model("image-classification", "25M", 8.2, 0.8)},
-               {"browsers": {"hardware": "client", "count": 50000, "jurisdiction": "de",
-                             "network": {"rtt_ms": 40, "uplink_mbps": 10}},
-                "fra": {"hardware": "aws-ec2", "region": "eu-central-1", "instance_type": "g4dn.xlarge",
-                        "network": {"rtt_ms": 25}}},
-               {"w": {"model": "m", "data_source": ["browsers"], "latency": {"p95_ms": 300}, "throughput": {"rps": 0.01},
-                      "privacy": {"raw_data": "region", "residency": ["eu"]}}})
+    doc = spec(
+        {"m": model("image-classification", "25M", 8.2, 0.8)},
+        {
+            "browsers": {
+                "hardware": "client",
+                "count": 50000,
+                "jurisdiction": "de",
+                "network": {"rtt_ms": 40, "uplink_mbps": 10},
+            },
+            "fra": {
+                "hardware": "aws-ec2",
+                "region": "eu-central-1",
+                "instance_type": "g4dn.xlarge",
+                "network": {"rtt_ms": 25},
+            },
+        },
+        {
+            "w": {
+                "model": "m",
+                "data_source": ["browsers"],
+                "latency": {"p95_ms": 300},
+                "throughput": {"rps": 0.01},
+                "privacy": {"raw_data": "region", "residency": ["eu"]},
+            }
+        },
+    )
     wp = run(doc)[0].workloads["w"]
     assert wp.chosen.pattern == "cloud" and wp.chosen.placements[0].target == "fra"
     assert {c.pattern for c in wp.candidates} == {"cloud"}  # nothing can run on the clients
@@ -129,6 +201,7 @@ def test_a_client_fleet_is_a_data_source_without_compute():
     from edgespec.planner import constraints
     from edgespec.planner.types import Recipe
     from tests.test_constraints import dev
+
     (reason,) = constraints.capability("image-classification", "onnx", Recipe("fp16"), dev("web", "client"))
     assert reason.startswith("capability: web is a client fleet without local inference")
     doc["targets"].pop("fra")  # nowhere to send the requests
@@ -141,14 +214,34 @@ def test_a_speech_model_may_declare_its_decoding():
     """Whisper-class speech recognition: with `generation`, gflops is per token and decoding (memory
     bound, one step per transcript token) dominates, as for text generation."""
     whisper = model("speech-recognition", "1.55B", 3.1, 0.9, input={"shape": [1, 80, 3000], "dtype": "float16"})
-    doc = spec({"asr": whisper},
-               {"box": {"hardware": "jetson-orin-nx-16gb", "count": 5, "network": {"rtt_ms": 20, "uplink_mbps": 50}}},
-               {"w": {"model": "asr", "data_source": ["box"], "latency": {"p95_ms": "20s"}, "throughput": {"rps": 0.01},
-                      "generation": {"prompt_tokens": 1500, "output_tokens": 100}, "pattern": "on-device",
-                      "optimize": {"precision": "fp16"}}})
-    short, long_ = (run({**doc, "workloads": {"w": {**doc["workloads"]["w"],
-                                                    "generation": {"prompt_tokens": 1500, "output_tokens": n}}}})[0]
-                    .workloads["w"].chosen.estimates for n in (50, 200))
+    doc = spec(
+        {"asr": whisper},
+        {"box": {"hardware": "jetson-orin-nx-16gb", "count": 5, "network": {"rtt_ms": 20, "uplink_mbps": 50}}},
+        {
+            "w": {
+                "model": "asr",
+                "data_source": ["box"],
+                "latency": {"p95_ms": "20s"},
+                "throughput": {"rps": 0.01},
+                "generation": {"prompt_tokens": 1500, "output_tokens": 100},
+                "pattern": "on-device",
+                "optimize": {"precision": "fp16"},
+            }
+        },
+    )
+    short, long_ = (
+        run(
+            {
+                **doc,
+                "workloads": {
+                    "w": {**doc["workloads"]["w"], "generation": {"prompt_tokens": 1500, "output_tokens": n}}
+                },
+            }
+        )[0]
+        .workloads["w"]
+        .chosen.estimates
+        for n in (50, 200)
+    )
     step = (long_.p50_ms - short.p50_ms) / 150  # what each transcript token adds
     assert step > 20  # a decode step reads the 3.1 GB of fp16 weights: tens of ms on an Orin NX
     assert "memory-bound" in " ".join(long_.notes)
@@ -157,15 +250,41 @@ def test_a_speech_model_may_declare_its_decoding():
 def test_json_reports_each_rejection_against_its_target():
     """A cascade the camera's power budget rules out is rejected against the camera, not the cloud
     tier it escalates to; a cloud placement privacy forbids, against the cloud."""
-    doc = spec({"det": model("object-detection", "25M", 60, 0.6)},
-               {"cam": {"hardware": "jetson-orin-nano-8gb", "power_mode": "15W", "count": 50, "jurisdiction": "us",
-                        "power_budget_w": 0.5, "network": {"rtt_ms": 40, "uplink_mbps": 20}},
-                "cloud": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6.xlarge",
-                          "network": {"rtt_ms": 40}},
-                "eu": {"hardware": "aws-ec2", "region": "eu-west-1", "instance_type": "g6.xlarge",
-                       "network": {"rtt_ms": 40}}},
-               {"w": {"model": "det", "data_source": ["cam"], "latency": {"p95_ms": 300}, "throughput": {"rps": 10},
-                      "privacy": {"raw_data": "region"}, "escalation": {"to": "cloud", "confidence_below": 0.5}}})
+    doc = spec(
+        {"det": model("object-detection", "25M", 60, 0.6)},
+        {
+            "cam": {
+                "hardware": "jetson-orin-nano-8gb",
+                "power_mode": "15W",
+                "count": 50,
+                "jurisdiction": "us",
+                "power_budget_w": 0.5,
+                "network": {"rtt_ms": 40, "uplink_mbps": 20},
+            },
+            "cloud": {
+                "hardware": "aws-ec2",
+                "region": "us-east-1",
+                "instance_type": "g6.xlarge",
+                "network": {"rtt_ms": 40},
+            },
+            "eu": {
+                "hardware": "aws-ec2",
+                "region": "eu-west-1",
+                "instance_type": "g6.xlarge",
+                "network": {"rtt_ms": 40},
+            },
+        },
+        {
+            "w": {
+                "model": "det",
+                "data_source": ["cam"],
+                "latency": {"p95_ms": 300},
+                "throughput": {"rps": 10},
+                "privacy": {"raw_data": "region"},
+                "escalation": {"to": "cloud", "confidence_below": 0.5},
+            }
+        },
+    )
     p, _ = run(doc)
     rejected = json.loads(render.as_json(p))["workloads"]["w"]["rejected"]
     eu = next(r for r in rejected if r["pattern"] == "cloud" and r["reason"].startswith("privacy:"))

@@ -53,7 +53,12 @@ CASES = [
     ("uplink-unit", "uplink_mbps: 20", "uplink_mbps: 20MB/s", [("ES205", 25, 40)]),
     ("gflops-zero-string", "gflops: 8.7", "gflops: 0G", [("ES206", 11, 13)]),
     ("accuracy-above-one", "value: 0.62", "value: 1.62", [("ES206", 13, 38)]),
-    ("fallback-fraction-one", "    gflops: 8.7\n", "    gflops: 8.7\n    cpu_fallback_fraction: 1\n", [("ES206", 12, 28)]),
+    (
+        "fallback-fraction-one",
+        "    gflops: 8.7\n",
+        "    gflops: 8.7\n    cpu_fallback_fraction: 1\n",
+        [("ES206", 12, 28)],
+    ),
     ("fraction-above-one", "flops_fraction: 0.6", "flops_fraction: 1.2", [("ES206", 17, 38)]),
     ("negative-latency", "p95_ms: 50", "p95_ms: -5", [("ES206", 35, 35)]),
     ("zero-count", "count: 10", "count: 0", [("ES206", 21, 12)]),
@@ -71,7 +76,12 @@ CASES = [
     ("empty-stages", "stages: [{percent: 1, soak: 2h}, {percent: 100}]", "stages: []", [("ES209", 43, 11)]),
     # ES3xx: meaning
     ("unknown-model", "    model: det", "    model: dett", [("ES301", 33, 12)]),
-    ("unknown-escalation-model", "{to: mec, confidence_below", "{to: mec, model: big, confidence_below", [("ES301", 40, 34)]),
+    (
+        "unknown-escalation-model",
+        "{to: mec, confidence_below",
+        "{to: mec, model: big, confidence_below",
+        [("ES301", 40, 34)],
+    ),
     ("unknown-data-source", "data_source: [cam]", "data_source: [camera]", [("ES302", 34, 19)]),
     ("unknown-escalation-target", "{to: mec,", "{to: mek,", [("ES302", 40, 22)]),
     ("variant-parent-unknown", "distilled_from: det}", "distilled_from: dit}", [("ES303", 15, 86)]),
@@ -87,25 +97,53 @@ CASES = [
     ("rollout-not-to-100", "{percent: 100}]", "{percent: 50}]", [("ES311", 43, 46)]),
     ("rollout-decreasing", "{percent: 1, soak: 2h}", "{percent: 60, soak: 2h}, {percent: 30}", [("ES311", 43, 47)]),
     ("variant-larger", "det-tiny: {params: 1.1M", "det-tiny: {params: 5M", [("ES312", 15, 7)]),
-    ("split-point-order", "      - {name: neck, flops_fraction: 0.6, activation_bytes: 800KiB}",
-     "      - {name: neck, flops_fraction: 0.6, activation_bytes: 800KiB}\n"
-     "      - {name: neck, flops_fraction: 0.4, activation_bytes: 1MB}", [("ES313", 18, 16), ("ES313", 18, 38)]),
+    (
+        "split-point-order",
+        "      - {name: neck, flops_fraction: 0.6, activation_bytes: 800KiB}",
+        "      - {name: neck, flops_fraction: 0.6, activation_bytes: 800KiB}\n"
+        "      - {name: neck, flops_fraction: 0.4, activation_bytes: 1MB}",
+        [("ES313", 18, 16), ("ES313", 18, 38)],
+    ),
     ("power-mode-over-budget", "power_mode: 25W", "power_mode: 25W\n    power_budget_w: 15W", [("ES314", 22, 17)]),
     ("default-mode-over-budget", "    power_mode: 25W\n", "    power_budget_w: 12\n", [("ES314", 22, 21)]),
     ("jurisdiction-missing", "    jurisdiction: us\n", "", [("ES315", 37, 41)]),
-    ("pool-fixed-and-scaled", "    instance_type: g4dn.2xlarge", "    instance_type: g4dn.2xlarge\n    count: 2\n    scaling: {max: 4}",
-     [("ES316", 32, 5)]),
-    ("pool-bounds-reversed", "    instance_type: g4dn.2xlarge", "    instance_type: g4dn.2xlarge\n    scaling: {min: 5, max: 4}",
-     [("ES316", 31, 20)]),
+    (
+        "pool-fixed-and-scaled",
+        "    instance_type: g4dn.2xlarge",
+        "    instance_type: g4dn.2xlarge\n    count: 2\n    scaling: {max: 4}",
+        [("ES316", 32, 5)],
+    ),
+    (
+        "pool-bounds-reversed",
+        "    instance_type: g4dn.2xlarge",
+        "    instance_type: g4dn.2xlarge\n    scaling: {min: 5, max: 4}",
+        [("ES316", 31, 20)],
+    ),
     ("scaling-on-a-device", "    power_mode: 25W", "    power_mode: 25W\n    scaling: {max: 4}", [("ES310", 23, 5)]),
-    ("rate-limit-on-wavelength", "    instance_type: g4dn.2xlarge", "    instance_type: g4dn.2xlarge\n    rate_limit_per_minute: 600",
-     [("ES310", 31, 5)]),
-    ("jurisdiction-against-region", "    instance_type: g4dn.2xlarge", "    instance_type: g4dn.2xlarge\n    jurisdiction: de",
-     [("ES317", 31, 19)]),
-    ("generation-on-a-detector", "    throughput: {rps: 15}", "    throughput: {rps: 15}\n    generation: {prompt_tokens: 10, output_tokens: 5}",
-     [("ES318", 37, 5)]),
-    ("power-budget-on-wavelength", "    instance_type: g4dn.2xlarge", "    instance_type: g4dn.2xlarge\n    power_budget_w: 300",
-     [("ES310", 31, 5)]),
+    (
+        "rate-limit-on-wavelength",
+        "    instance_type: g4dn.2xlarge",
+        "    instance_type: g4dn.2xlarge\n    rate_limit_per_minute: 600",
+        [("ES310", 31, 5)],
+    ),
+    (
+        "jurisdiction-against-region",
+        "    instance_type: g4dn.2xlarge",
+        "    instance_type: g4dn.2xlarge\n    jurisdiction: de",
+        [("ES317", 31, 19)],
+    ),
+    (
+        "generation-on-a-detector",
+        "    throughput: {rps: 15}",
+        "    throughput: {rps: 15}\n    generation: {prompt_tokens: 10, output_tokens: 5}",
+        [("ES318", 37, 5)],
+    ),
+    (
+        "power-budget-on-wavelength",
+        "    instance_type: g4dn.2xlarge",
+        "    instance_type: g4dn.2xlarge\n    power_budget_w: 300",
+        [("ES310", 31, 5)],
+    ),
     # ES4xx: catalog
     ("unknown-hardware", "hardware: jetson-orin-nx-16gb", "hardware: jetson-orin-nx-16g", [("ES401", 20, 15)]),
     ("unknown-power-mode", "power_mode: 25W", "power_mode: 30W", [("ES402", 22, 17)]),
@@ -113,14 +151,26 @@ CASES = [
     ("unknown-region", "region: us-east-1", "region: us-est-1", [("ES405", 28, 13)]),
     ("unknown-wavelength-zone", "zone: us-east-1-wl1-bos-wlz-1", "zone: us-east-1-wl1-bso-wlz-1", [("ES405", 29, 11)]),
     ("zone-of-another-region", "zone: us-east-1-wl1-bos-wlz-1", "zone: us-west-2-wl1-sea-wlz-1", [("ES310", 29, 11)]),
-    ("unknown-workers-ai-model", "    split_points:", "    workers_ai: {model: \"@cf/meta/detr\", accuracy: 0.5}\n    split_points:",
-     [("ES406", 16, 25)]),
-    ("workers-ai-model-of-another-task", "    split_points:",
-     "    workers_ai: {model: \"@cf/microsoft/resnet-50\", accuracy: 0.5}\n    split_points:", [("ES406", 16, 25)]),
+    (
+        "unknown-workers-ai-model",
+        "    split_points:",
+        '    workers_ai: {model: "@cf/meta/detr", accuracy: 0.5}\n    split_points:',
+        [("ES406", 16, 25)],
+    ),
+    (
+        "workers-ai-model-of-another-task",
+        "    split_points:",
+        '    workers_ai: {model: "@cf/microsoft/resnet-50", accuracy: 0.5}\n    split_points:',
+        [("ES406", 16, 25)],
+    ),
     ("uk-is-gb", "features: region}", "features: region, residency: [uk]}", [("ES407", 38, 61)]),
     ("unknown-bloc", "    jurisdiction: us", "    jurisdiction: eea\n    description: fine", []),
-    ("host-not-a-host", "hardware: jetson-orin-nx-16gb\n    count: 10\n    power_mode: 25W",
-     "hardware: coral-usb\n    count: 10\n    host: jetson-orin-nano-8gb", [("ES404", 22, 11)]),
+    (
+        "host-not-a-host",
+        "hardware: jetson-orin-nx-16gb\n    count: 10\n    power_mode: 25W",
+        "hardware: coral-usb\n    count: 10\n    host: jetson-orin-nano-8gb",
+        [("ES404", 22, 11)],
+    ),
 ]
 
 
@@ -146,8 +196,9 @@ def test_table_is_large_enough():
     assert len({c[0] for c in CASES}) == len(CASES)
 
 
-@pytest.mark.parametrize("case_id,find,replace,expected", CASES + YAML12_CASES,
-                         ids=[c[0] for c in CASES + YAML12_CASES])
+@pytest.mark.parametrize(
+    "case_id,find,replace,expected", CASES + YAML12_CASES, ids=[c[0] for c in CASES + YAML12_CASES]
+)
 def test_diagnostic(case_id, find, replace, expected):
     spec, diagnostics = validate(load_bytes(apply(find, replace).encode(), "spec.yaml"))
     assert [(d.code, d.line, d.column) for d in diagnostics] == expected

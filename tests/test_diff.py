@@ -30,7 +30,9 @@ def test_json_contract(run, changed):
     assert checkout["status"] == "changed"
     before, after = checkout["placements"]
     assert checkout["pattern"] == ["cascade", "on-device"]
-    assert [p["target"] for p in before] == ["checkout-tpu", "metro-mec"] and [p["target"] for p in after] == ["checkout-tpu"]
+    assert [p["target"] for p in before] == ["checkout-tpu", "metro-mec"] and [p["target"] for p in after] == [
+        "checkout-tpu"
+    ]
     assert checkout["estimates"]["accuracy"] == {"old": 0.912, "new": 0.9, "delta": -0.012}
     assert checkout["estimates"]["p95_ms"]["delta"] < 0 and checkout["estimates"]["cost_usd_per_month"]["delta"] < 0
     assert d["artifacts"]["metro-mec"]["removed"]  # the pool's stack goes with it
@@ -38,8 +40,12 @@ def test_json_contract(run, changed):
     assert set(shelf["estimates"]) == {"cost_usd_per_month"} and "placements" not in shelf
     checkout = d["artifacts"]["checkout-tpu"]["changed"]
     # the lanes run the full model instead of the distilled one and no longer escalate: a new package
-    assert {"checkout-tpu/edgetpu.json", "checkout-tpu/router/checkout-recognition.json", "checkout-tpu/package.json",
-            "checkout-tpu/greengrass/greengrass.yaml"} <= set(checkout)
+    assert {
+        "checkout-tpu/edgetpu.json",
+        "checkout-tpu/router/checkout-recognition.json",
+        "checkout-tpu/package.json",
+        "checkout-tpu/greengrass/greengrass.yaml",
+    } <= set(checkout)
     assert before[0]["model"] == "product-classifier-mobile" and after[0]["model"] == "product-classifier"
     # 1,500 stores: the store package is unchanged, but its Greengrass rollout rate follows the fleet size
     assert all(p.startswith("store-orin/greengrass/") for p in d["artifacts"]["store-orin"]["changed"])
@@ -58,8 +64,13 @@ def test_markdown_for_a_pull_request(run, changed):
 def test_lock_files_diff_like_specs(run, tmp_path, changed):
     for name, spec in (("a", FLAGSHIP), ("b", changed)):
         assert run("compile", str(spec), "-o", str(tmp_path / name))[0] == 0
-    from_locks = run("diff", str(tmp_path / "a" / "edgespec.lock.json"), str(tmp_path / "b" / "edgespec.lock.json"),
-                     "--format", "json")[1]
+    from_locks = run(
+        "diff",
+        str(tmp_path / "a" / "edgespec.lock.json"),
+        str(tmp_path / "b" / "edgespec.lock.json"),
+        "--format",
+        "json",
+    )[1]
     from_specs = run("diff", str(FLAGSHIP), str(changed), "--format", "json")[1]
     assert json.loads(from_locks) == json.loads(from_specs)
 
@@ -72,8 +83,13 @@ def test_no_change(run, example):
 
 
 def test_between_examples(run):
-    code, out, _ = run("diff", str(ROOT / "examples" / "pos-fraud.yaml"), str(ROOT / "examples" / "ar-carrier-edge.yaml"),
-                       "--format", "json")
+    code, out, _ = run(
+        "diff",
+        str(ROOT / "examples" / "pos-fraud.yaml"),
+        str(ROOT / "examples" / "ar-carrier-edge.yaml"),
+        "--format",
+        "json",
+    )
     d = json.loads(out)
     assert code == 0
     assert d["workloads"]["card-scoring"]["status"] == "removed" and d["workloads"]["overlay"]["status"] == "added"

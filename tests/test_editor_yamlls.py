@@ -10,8 +10,15 @@ import pytest
 from tests.lsp_client import LspClient
 from tests.tools import ROOT, npm_tool
 
-SETTINGS = {"yaml": {"validate": True, "hover": True, "completion": True, "format": {"enable": False},
-                     "schemaStore": {"enable": False}}}
+SETTINGS = {
+    "yaml": {
+        "validate": True,
+        "hover": True,
+        "completion": True,
+        "format": {"enable": False},
+        "schemaStore": {"enable": False},
+    }
+}
 BASE = (ROOT / "tests" / "specs" / "base.yaml").read_text()
 MODELINE = "# yaml-language-server: $schema=../schemas/edgespec-v1.schema.json\n"
 
@@ -49,8 +56,9 @@ def test_valid_spec_has_no_diagnostics(server, workspace):
 
 
 def test_errors_are_reported_at_the_right_lines(server, workspace):
-    text = MODELINE + BASE.replace("    objective: cost", "    objectiv: cost") \
-        .replace("offline: required", "offline: always").replace("    model: det\n", "")
+    text = MODELINE + BASE.replace("    objective: cost", "    objectiv: cost").replace(
+        "offline: required", "offline: always"
+    ).replace("    model: det\n", "")
     uri = _open(server, workspace, "bad.yaml", text)
     found = _lines(server.diagnostics(uri, want=lambda d: len(d) >= 3))
     lines = text.splitlines()
@@ -66,8 +74,9 @@ def test_completion_inside_privacy(server, workspace):
     text = MODELINE + BASE.replace("    privacy: {raw_data: site, features: region}", "    privacy:\n      ")
     uri = _open(server, workspace, "complete.yaml", text)
     line = text.splitlines().index("    privacy:") + 1
-    result = server.request("textDocument/completion", {"textDocument": {"uri": uri},
-                                                        "position": {"line": line, "character": 6}})
+    result = server.request(
+        "textDocument/completion", {"textDocument": {"uri": uri}, "position": {"line": line, "character": 6}}
+    )
     items = result["items"] if isinstance(result, dict) else result
     labels = {item["label"] for item in items}
     assert {"raw_data", "features", "residency"} <= labels, labels
@@ -77,8 +86,9 @@ def test_hover_shows_the_field_description(server, workspace):
     text = MODELINE + BASE
     uri = _open(server, workspace, "hover.yaml", text)
     line = text.splitlines().index("    offline: required")
-    hover = server.request("textDocument/hover", {"textDocument": {"uri": uri},
-                                                  "position": {"line": line, "character": 6}})
+    hover = server.request(
+        "textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": line, "character": 6}}
+    )
     contents = hover["contents"]
     value = contents["value"] if isinstance(contents, dict) else str(contents)
     assert "must keep answering without uplink" in value, value

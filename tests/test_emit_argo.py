@@ -66,26 +66,39 @@ def test_rollout_follows_the_spec(docs):
     rollout, deployment, hpa = docs["Rollout"], docs["Deployment"], docs["HorizontalPodAutoscaler"]
     # stages [10% for 30m, 50% for 2h, 100%]
     assert rollout["spec"]["strategy"]["canary"]["steps"] == [
-        {"setWeight": 10}, {"pause": {"duration": "1800s"}}, {"setWeight": 50}, {"pause": {"duration": "7200s"}},
-        {"setWeight": 100}]
+        {"setWeight": 10},
+        {"pause": {"duration": "1800s"}},
+        {"setWeight": 50},
+        {"pause": {"duration": "7200s"}},
+        {"setWeight": 100},
+    ]
     assert len(spec["rollout"]["stages"]) == 3
     ref = rollout["spec"]["workloadRef"]
     assert (ref["kind"], ref["name"]) == ("Deployment", deployment["metadata"]["name"])
     assert deployment["spec"]["replicas"] == 0  # Argo runs the pods; the Deployment only holds the template
-    assert rollout["spec"]["selector"]["matchLabels"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    assert (
+        rollout["spec"]["selector"]["matchLabels"].items()
+        <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    )
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "overlay"}
     analysis = rollout["spec"]["strategy"]["canary"]["analysis"]
     assert analysis["templates"] == [{"templateName": docs["AnalysisTemplate"]["metadata"]["name"]}]
-    assert {a["name"]: a["valueFrom"]["podTemplateHashValue"] for a in analysis["args"]} == \
-        {"canary-hash": "Latest", "stable-hash": "Stable"}
+    assert {a["name"]: a["valueFrom"]["podTemplateHashValue"] for a in analysis["args"]} == {
+        "canary-hash": "Latest",
+        "stable-hash": "Stable",
+    }
 
 
 def test_analysis_thresholds_come_from_the_spec(docs):
     metrics = {m["name"]: m for m in docs["AnalysisTemplate"]["spec"]["metrics"]}
     # rollback: {accuracy_drop: 0.02, error_rate: 0.01}; the workload's p95 budget is 50 ms
     assert {n: m["successCondition"] for n, m in metrics.items()} == {
-        "canary-reporting": "result[0] >= 1", "error-rate": "result[0] <= 0.01", "latency-p95-ms": "result[0] <= 50",
-        "accuracy-drop": "result[0] <= 0.02", "confidence-drop": "result[0] <= 0.02"}
+        "canary-reporting": "result[0] >= 1",
+        "error-rate": "result[0] <= 0.01",
+        "latency-p95-ms": "result[0] <= 50",
+        "accuracy-drop": "result[0] <= 0.02",
+        "confidence-drop": "result[0] <= 0.02",
+    }
     # no canary series at all is neither success nor failure: inconclusive, which pauses the rollout
     reporting = metrics["canary-reporting"]
     assert reporting["failureCondition"] == "result[0] < 0" and reporting["initialDelay"] == "5m"
@@ -106,8 +119,10 @@ def selectors(query: str) -> list:
     import promql_parser
 
     found = []
-    promql_parser.walk(promql_parser.parse(_resolve(query)),
-                       lambda node: found.append(node) if isinstance(node, promql_parser.VectorSelector) else None)
+    promql_parser.walk(
+        promql_parser.parse(_resolve(query)),
+        lambda node: found.append(node) if isinstance(node, promql_parser.VectorSelector) else None,
+    )
     return found
 
 
@@ -152,16 +167,26 @@ def test_gateway_serves_through_triton_and_exports_what_the_analysis_reads(docs,
         status, body = call(f"{base}/v1/infer", CONFIDENT.tobytes())
         assert status == 200 and body["source"] == "server" and body["confidence"] > 0.99
         np.testing.assert_allclose(body["outputs"][0], (CONFIDENT @ np.eye(4, 3, dtype=np.float32)).reshape(-1))
-        assert triton.infer_headers[-1]["inputs"][0] == {"name": "x", "shape": [1, 4], "datatype": "FP32",
-                                                    "parameters": {"binary_data_size": 16}}
-        assert call(f"{base}/v1/feedback", json.dumps({"id": body["id"], "label": 0}).encode(),
-                    "application/json") == (200, {"correct": True})
+        assert triton.infer_headers[-1]["inputs"][0] == {
+            "name": "x",
+            "shape": [1, 4],
+            "datatype": "FP32",
+            "parameters": {"binary_data_size": 16},
+        }
+        assert call(f"{base}/v1/feedback", json.dumps({"id": body["id"], "label": 0}).encode(), "application/json") == (
+            200,
+            {"correct": True},
+        )
         status, body = call(f"{base}/v1/infer", UNSURE.tobytes())
         assert status == 200 and body["confidence"] < 0.4
-        assert call(f"{base}/v1/feedback", json.dumps({"id": body["id"], "label": 2}).encode(),
-                    "application/json") == (200, {"correct": False})
-        assert call(f"{base}/v1/feedback", json.dumps({"id": body["id"], "label": 2}).encode(),
-                    "application/json")[0] == 404  # scored once
+        assert call(f"{base}/v1/feedback", json.dumps({"id": body["id"], "label": 2}).encode(), "application/json") == (
+            200,
+            {"correct": False},
+        )
+        assert (
+            call(f"{base}/v1/feedback", json.dumps({"id": body["id"], "label": 2}).encode(), "application/json")[0]
+            == 404
+        )  # scored once
         assert call(f"{base}/v1/feedback", b"{not json", "application/json")[0] == 400
         assert call(f"{base}/v1/infer", b"\x00" * 3)[0] == 400
         triton.stop()  # the model server goes away: errors, counted
@@ -219,12 +244,20 @@ def test_the_pod_mounts_what_the_gateway_reads(docs):
 def test_no_rollout_no_argo(run, tmp_path):
     text = (ROOT / "examples" / "ar-carrier-edge.yaml").read_text()
     path = tmp_path / "spec.yaml"
-    path.write_text(text[:text.index("\nrollout:")] + "\n")
+    path.write_text(text[: text.index("\nrollout:")] + "\n")
     code, _, err = run("compile", str(path), "-o", str(tmp_path / "out"))
     assert code == 0, err
-    kinds = [d["kind"] for d in yaml.safe_load_all((tmp_path / "out" / "boston-wlz" / "k8s" / "overlay.yaml").read_text())]
-    assert kinds == ["ConfigMap", "Deployment", "Service", "HorizontalPodAutoscaler", "NetworkPolicy",
-                     "PodDisruptionBudget"]
+    kinds = [
+        d["kind"] for d in yaml.safe_load_all((tmp_path / "out" / "boston-wlz" / "k8s" / "overlay.yaml").read_text())
+    ]
+    assert kinds == [
+        "ConfigMap",
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+    ]
 
 
 def test_the_hpa_metric_comes_from_the_gateways_counter(docs):
@@ -237,8 +270,12 @@ def test_the_hpa_metric_comes_from_the_gateways_counter(docs):
     assert rule["name"]["as"] == metric == "edgespec_requests_per_second"
     series = promql_parser.parse(rule["seriesQuery"])
     assert series.name == "edgespec_requests_total"  # what the gateway exports (the test above reads it)
-    query = (rule["metricsQuery"].replace("<<.Series>>", "edgespec_requests_total")
-             .replace("<<.LabelMatchers>>", 'namespace="field",pod=~"overlay-.*"').replace("<<.GroupBy>>", "pod"))
+    query = (
+        rule["metricsQuery"]
+        .replace("<<.Series>>", "edgespec_requests_total")
+        .replace("<<.LabelMatchers>>", 'namespace="field",pod=~"overlay-.*"')
+        .replace("<<.GroupBy>>", "pod")
+    )
     parsed = promql_parser.parse(query)
     assert isinstance(parsed, promql_parser.AggregateExpr) and str(parsed.op) == "sum"
     assert isinstance(parsed.expr, promql_parser.Call) and parsed.expr.func.name == "rate"  # per second, per pod
@@ -250,9 +287,13 @@ def tiled_onnx(path: Path, values: int) -> None:
     from onnx import TensorProto, helper, numpy_helper
 
     repeats = numpy_helper.from_array(np.array([1, values // 4], dtype=np.int64), name="repeats")
-    graph = helper.make_graph([helper.make_node("Tile", ["x", "repeats"], ["scores"])], "tiled",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
-                              [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, values])], [repeats])
+    graph = helper.make_graph(
+        [helper.make_node("Tile", ["x", "repeats"], ["scores"])],
+        "tiled",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, values])],
+        [repeats],
+    )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9), str(path))
 
 
@@ -271,9 +312,12 @@ def test_a_million_value_output_travels_as_binary_and_is_answered_within_the_bud
         assert status == 406 and "Accept: application/octet-stream" in refused["error"]
         assert triton.infer_headers[-1]["parameters"] == {"binary_data_output": True}
 
-        request = urllib.request.Request(f"{base}/v1/infer", data=x.tobytes(), method="POST",
-                                         headers={"Content-Type": "application/octet-stream",
-                                                  "Accept": "application/octet-stream", **AUTH})
+        request = urllib.request.Request(
+            f"{base}/v1/infer",
+            data=x.tobytes(),
+            method="POST",
+            headers={"Content-Type": "application/octet-stream", "Accept": "application/octet-stream", **AUTH},
+        )
         start = time.perf_counter()
         with urllib.request.urlopen(request, timeout=30) as response:
             size = int(response.headers["Inference-Header-Content-Length"])
@@ -310,8 +354,11 @@ def test_the_gateways_memory_is_bounded(docs, tmp_path, monkeypatch):
     triton = StandInTriton(tmp_path / "model.onnx", gateway["server_model"])
     x = np.array([[8.0, 0.0, 0.0, 0.0]], dtype=np.float32)
     binary = {"Accept": "application/octet-stream", **AUTH}
-    for bound, setting, status in (("max_output_bytes", 1_000_000, 503), ("output_budget_bytes", 1_000_000, 503),
-                                   ("output_budget_bytes", 2_000_000, 200)):
+    for bound, setting, status in (
+        ("max_output_bytes", 1_000_000, 503),
+        ("output_budget_bytes", 1_000_000, 503),
+        ("output_budget_bytes", 2_000_000, 200),
+    ):
         settings = {**gateway, bound: setting, "server_timeout_ms": 10_000}  # bounds, not the clock, decide
         edited = {**docs, "ConfigMap": {"data": {"gateway.json": json.dumps(settings)}}}
         router, server, base = start_gateway(edited, tmp_path, monkeypatch, triton.url)
@@ -379,11 +426,15 @@ def test_the_gateway_requires_the_secrets_token(docs, tmp_path, monkeypatch):
     assert gateway["auth"]["token_file"] == f"{mounts['gateway-token']['mountPath']}/token"
     assert volumes["gateway-token"]["secret"]["secretName"] == f"{docs['Deployment']['metadata']['name']}-gateway-token"
     # HTTPS with the kubernetes.io/tls Secret's files (tls.crt, tls.key); probes speak HTTPS too
-    assert gateway["tls"] == {"cert_file": f"{mounts['gateway-tls']['mountPath']}/tls.crt",
-                              "key_file": f"{mounts['gateway-tls']['mountPath']}/tls.key"}
+    assert gateway["tls"] == {
+        "cert_file": f"{mounts['gateway-tls']['mountPath']}/tls.crt",
+        "key_file": f"{mounts['gateway-tls']['mountPath']}/tls.key",
+    }
     assert volumes["gateway-tls"]["secret"]["secretName"] == f"{docs['Deployment']['metadata']['name']}-gateway-tls"
     assert all(mounts[name]["readOnly"] for name in volumes)
-    assert container["readinessProbe"]["httpGet"]["scheme"] == container["livenessProbe"]["httpGet"]["scheme"] == "HTTPS"
+    assert (
+        container["readinessProbe"]["httpGet"]["scheme"] == container["livenessProbe"]["httpGet"]["scheme"] == "HTTPS"
+    )
     assert not any(d.get("kind") == "Secret" for d in docs.values() if isinstance(d, dict))  # never emitted
     tiled_onnx(tmp_path / "model.onnx", 4)
     triton = StandInTriton(tmp_path / "model.onnx", gateway["server_model"])

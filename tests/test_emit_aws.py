@@ -25,17 +25,24 @@ TLS_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gateway-t
 
 def instance_script(sub: str) -> str:
     """The user data as the instance runs it: the stack's parameters substituted, `${!` unescaped."""
-    return (sub.replace("${AWS::StackName}", "my-stack").replace("${AWS::Region}", "us-east-1")
-            .replace("${GatewayTokenSecretArn}", SECRET_ARN).replace("${GatewayTlsSecretArn}", TLS_SECRET_ARN)
-            .replace("${!", "${"))
+    return (
+        sub.replace("${AWS::StackName}", "my-stack")
+        .replace("${AWS::Region}", "us-east-1")
+        .replace("${GatewayTokenSecretArn}", SECRET_ARN)
+        .replace("${GatewayTlsSecretArn}", TLS_SECRET_ARN)
+        .replace("${!", "${")
+    )
+
+
 AR = ROOT / "examples" / "ar-carrier-edge.yaml"
 
 
 def ar_as_ec2() -> str:
     """The AR example with its Wavelength pool as the default EC2 stack (the example itself runs it
     as Kubernetes pods): the stack is what these tests read."""
-    return "".join(line for line in AR.read_text().splitlines(keepends=True)
-                   if not line.strip().startswith("orchestrator:"))
+    return "".join(
+        line for line in AR.read_text().splitlines(keepends=True) if not line.strip().startswith("orchestrator:")
+    )
 
 
 class _Loader(yaml.SafeLoader):
@@ -63,13 +70,33 @@ def cfn_lint(template: Path) -> None:
 
 
 def ec2_spec(uri: str) -> str:
-    doc = spec({"clf": model("image-classification", "25M", 8.2, 0.9)},
-               {"cam": {"hardware": "qcs6490", "count": 100, "jurisdiction": "us",
-                        "network": {"rtt_ms": 30, "uplink_mbps": 20}},
-                "cloud": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g4dn.xlarge", "count": 4,
-                          "network": {"rtt_ms": 30}}},
-               {"w": {"model": "clf", "data_source": ["cam"], "latency": {"p95_ms": 500}, "throughput": {"rps": 1},
-                      "pattern": "cloud"}})
+    doc = spec(
+        {"clf": model("image-classification", "25M", 8.2, 0.9)},
+        {
+            "cam": {
+                "hardware": "qcs6490",
+                "count": 100,
+                "jurisdiction": "us",
+                "network": {"rtt_ms": 30, "uplink_mbps": 20},
+            },
+            "cloud": {
+                "hardware": "aws-ec2",
+                "region": "us-east-1",
+                "instance_type": "g4dn.xlarge",
+                "count": 4,
+                "network": {"rtt_ms": 30},
+            },
+        },
+        {
+            "w": {
+                "model": "clf",
+                "data_source": ["cam"],
+                "latency": {"p95_ms": 500},
+                "throughput": {"rps": 1},
+                "pattern": "cloud",
+            }
+        },
+    )
     doc["models"]["clf"]["source"]["uri"] = uri
     doc["models"]["clf"]["calibration"] = {"uri": uri + ".cache"}  # an int8 engine's cache, beside it
     return yaml.safe_dump(doc, sort_keys=False)
@@ -118,8 +145,11 @@ def test_ec2_stack_with_an_https_model(run, tmp_path):
     assert policies == ["read-gateway-secrets", "publish-serving-signal"]  # nothing on S3 to read
     (token,) = r["InstanceRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     # the two secrets the stack was given (the clients' token, the endpoint's certificate), read-only
-    assert token == {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-                     "Resource": [{"Ref": "GatewayTokenSecretArn"}, {"Ref": "GatewayTlsSecretArn"}]}
+    assert token == {
+        "Effect": "Allow",
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": [{"Ref": "GatewayTokenSecretArn"}, {"Ref": "GatewayTlsSecretArn"}],
+    }
     # count: 4 is a fixed pool: four instances, nothing to scale
     asg = r["AutoScalingGroup"]["Properties"]
     assert (asg["MinSize"], asg["DesiredCapacity"], asg["MaxSize"]) == ("4", "4", "4")
@@ -140,8 +170,9 @@ def test_hostile_object_keys(run, tmp_path, key):
     assert {"Fn::Sub": arn} in resources and all(x["Fn::Sub"] in (arn, arn + ".cache") for x in resources)
     sub = r["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
     # the stack name, the region and the two secrets are the only substitutions
-    assert sub.count("${") == sub.count("${!") + sub.count("${AWS::StackName}") + sub.count("${AWS::Region}") \
-        + sub.count("${GatewayTokenSecretArn}") + sub.count("${GatewayTlsSecretArn}")
+    assert sub.count("${") == sub.count("${!") + sub.count("${AWS::StackName}") + sub.count(
+        "${AWS::Region}"
+    ) + sub.count("${GatewayTokenSecretArn}") + sub.count("${GatewayTlsSecretArn}")
     user_data = instance_script(sub)  # what the instance runs
     script = tmp_path / "user-data.sh"
     script.write_text(user_data)
@@ -185,14 +216,17 @@ class _Imds(BaseHTTPRequestHandler):
             if self.headers.get("X-aws-ec2-metadata-token") != "token-1":
                 return self._reply(401, "")
             meta = {"tags/instance/aws:autoscaling:groupName": "my-asg", "placement/region": "us-east-1"}
-            return self._reply(200, meta[self.path[len("/latest/meta-data/"):]])
+            return self._reply(200, meta[self.path[len("/latest/meta-data/") :]])
         if self.path == "/metrics":  # two models, 30 more requests answered every scrape
             type(self).served += 30
             n = type(self).served
-            return self._reply(200, "# TYPE nv_inference_request_success counter\n"
-                                    f'nv_inference_request_success{{model="a",version="1"}} {n - 10}\n'
-                                    f'nv_inference_request_success{{model="b",version="1"}} 10\n'
-                                    'nv_inference_request_failure{model="a",version="1"} 3\n')
+            return self._reply(
+                200,
+                "# TYPE nv_inference_request_success counter\n"
+                f'nv_inference_request_success{{model="a",version="1"}} {n - 10}\n'
+                f'nv_inference_request_success{{model="b",version="1"}} 10\n'
+                'nv_inference_request_failure{model="a",version="1"} 3\n',
+            )
         self._reply(404, "")
 
     def do_POST(self):  # CloudWatch (the AWS CLI's endpoint; the JSON protocol botocore speaks to it)
@@ -223,10 +257,17 @@ def test_the_serving_signal_publisher_runs(run, tmp_path):
     # docker run --rm IMAGE ARGS...: run the AWS CLI with ARGS against the stand-in
     (shims / "docker").write_text(f'#!/bin/bash\nshift 3\nexec {shlex.quote(str(aws))} --endpoint-url {url} "$@"\n')
     (shims / "docker").chmod(0o755)
-    env = {**os.environ, "PATH": f"{shims}:{os.environ['PATH']}", "EDGESPEC_IMDS": url,
-           "EDGESPEC_TRITON_METRICS": f"{url}/metrics", "EDGESPEC_SIGNAL_INTERVAL": "0.5",
-           "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_CONFIG_FILE": "/dev/null",
-           "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
+    env = {
+        **os.environ,
+        "PATH": f"{shims}:{os.environ['PATH']}",
+        "EDGESPEC_IMDS": url,
+        "EDGESPEC_TRITON_METRICS": f"{url}/metrics",
+        "EDGESPEC_SIGNAL_INTERVAL": "0.5",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    }
     proc = subprocess.Popen(["bash", str(script)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
@@ -241,8 +282,13 @@ def test_the_serving_signal_publisher_runs(run, tmp_path):
     target, doc = _Imds.cloudwatch[0]
     assert target.endswith(".PutMetricData") and doc["Namespace"] == "edgespec/Serving"
     # 30 requests answered per 0.5 s scrape: 60 per second, for the instance's group
-    assert doc["MetricData"] == [{"MetricName": "RequestsPerSecond", "Value": 60.0,
-                                  "Dimensions": [{"Name": "AutoScalingGroupName", "Value": "my-asg"}]}]
+    assert doc["MetricData"] == [
+        {
+            "MetricName": "RequestsPerSecond",
+            "Value": 60.0,
+            "Dimensions": [{"Name": "AutoScalingGroupName", "Value": "my-asg"}],
+        }
+    ]
 
 
 def test_one_form_per_pool_and_the_stack_rolls_out_in_batches(run, tmp_path):
@@ -257,16 +303,18 @@ def test_one_form_per_pool_and_the_stack_rolls_out_in_batches(run, tmp_path):
     assert (out / "boston-wlz" / "cloudformation.yaml").exists() and not (out / "boston-wlz" / "k8s").exists()
     pods = compile_spec(run, tmp_path / "pods", AR.read_text())
     assert (pods / "boston-wlz" / "k8s").is_dir() and not (pods / "boston-wlz" / "cloudformation.yaml").exists()
-    group = yaml.load((out / "boston-wlz" / "cloudformation.yaml").read_text(), Loader=_Loader)[
-        "Resources"]["AutoScalingGroup"]
+    group = yaml.load((out / "boston-wlz" / "cloudformation.yaml").read_text(), Loader=_Loader)["Resources"][
+        "AutoScalingGroup"
+    ]
     desired = int(group["Properties"]["DesiredCapacity"])
     batch = max(1, math.ceil(desired * 10 / 100))
     assert group["CreationPolicy"] == {"ResourceSignal": {"Count": desired, "Timeout": "PT1H"}}
     update = group["UpdatePolicy"]["AutoScalingRollingUpdate"]
     assert (update["MaxBatchSize"], update["MinInstancesInService"]) == (batch, max(0, desired - batch))
     assert update["WaitOnResourceSignals"] is True and update["MinSuccessfulInstancesPercent"] == 100
-    sub = yaml.load((out / "boston-wlz" / "cloudformation.yaml").read_text(), Loader=_Loader)[
-        "Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+    sub = yaml.load((out / "boston-wlz" / "cloudformation.yaml").read_text(), Loader=_Loader)["Resources"][
+        "LaunchTemplate"
+    ]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
     script = instance_script(sub).splitlines()
     trap = script.index("trap 'signal 1' ERR")
     assert trap < next(i for i, line in enumerate(script) if line.startswith("docker run"))  # failures are signalled
@@ -274,7 +322,8 @@ def test_one_form_per_pool_and_the_stack_rolls_out_in_batches(run, tmp_path):
     # a device target has no orchestrator to choose
     doc = yaml.safe_load(AR.read_text())
     doc["targets"][next(n for n, t in doc["targets"].items() if not t["hardware"].startswith("aws-"))] |= {
-        "orchestrator": "ec2"}
+        "orchestrator": "ec2"
+    }
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     code, _, err = run("compile", str(path), "-o", str(tmp_path / "bad"))
@@ -302,10 +351,17 @@ def test_a_regional_stack_serves_behind_its_load_balancer(run, tmp_path):
     for i, gateway in enumerate(gateways):
         group, listener = r[f"TargetGroup{i}"]["Properties"], r[f"Listener{i}"]["Properties"]
         assert (group["Protocol"], group["Port"], group["HealthCheckProtocol"], group["HealthCheckPath"]) == (
-            "HTTPS", gateway["port"], "HTTPS", "/healthz")
+            "HTTPS",
+            gateway["port"],
+            "HTTPS",
+            "/healthz",
+        )
         assert gateway["tls"]["cert_file"]  # the gateway itself serves TLS: the hop behind the balancer is encrypted
         assert (listener["Protocol"], listener["Port"], listener["SslPolicy"]) == (
-            "HTTPS", gateway["port"], load_balancer.SSL_POLICY)
+            "HTTPS",
+            gateway["port"],
+            load_balancer.SSL_POLICY,
+        )
         assert listener["Certificates"] == [{"CertificateArn": {"Ref": "LoadBalancerCertificateArn"}}]
     asg = r["AutoScalingGroup"]["Properties"]
     assert asg["TargetGroupARNs"] == [{"Ref": f"TargetGroup{i}"} for i in range(len(gateways))]

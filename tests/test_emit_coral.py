@@ -116,11 +116,20 @@ def test_server_quantizes_inputs_and_dequantizes_outputs(bundle):
         # the model's own numbers back, to its int8 resolution (not the int8 codes 10, 0, -10, -20)
         np.testing.assert_allclose(out, x, atol=SCALE / 2)
         # KServe v2 with binary outputs, as the gateway asks
-        header = json.dumps({"inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP32",
-                                         "parameters": {"binary_data_size": 16}}],
-                             "parameters": {"binary_data_output": True}}).encode()
-        request = urllib.request.Request(f"{base}/v2/models/m/infer", data=header + x.tobytes(), method="POST",
-                                         headers={"Inference-Header-Content-Length": str(len(header))})
+        header = json.dumps(
+            {
+                "inputs": [
+                    {"name": "input", "shape": [1, 4], "datatype": "FP32", "parameters": {"binary_data_size": 16}}
+                ],
+                "parameters": {"binary_data_output": True},
+            }
+        ).encode()
+        request = urllib.request.Request(
+            f"{base}/v2/models/m/infer",
+            data=header + x.tobytes(),
+            method="POST",
+            headers={"Inference-Header-Content-Length": str(len(header))},
+        )
         with urllib.request.urlopen(request, timeout=5) as response:
             size = int(response.headers["Inference-Header-Content-Length"])
             raw = response.read()
@@ -132,8 +141,9 @@ def test_server_quantizes_inputs_and_dequantizes_outputs(bundle):
             urllib.request.urlopen(bad, timeout=5)
         assert err.value.code == 400
         with pytest.raises(urllib.error.HTTPError) as err:
-            urllib.request.urlopen(urllib.request.Request(f"{base}/v1/models/nope/infer", data=b"", method="POST"),
-                                   timeout=5)
+            urllib.request.urlopen(
+                urllib.request.Request(f"{base}/v1/models/nope/infer", data=b"", method="POST"), timeout=5
+            )
         assert err.value.code == 404
     finally:
         server.shutdown()

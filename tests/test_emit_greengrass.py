@@ -66,11 +66,18 @@ def test_deployments_pass_cfn_lint(out):
 def test_rollout_and_rollback_mapping(out):
     cli = json.loads((out / "store-orin" / "greengrass" / "create-deployment.json").read_text())
     rate = cli["iotJobConfiguration"]["jobExecutionsRolloutConfig"]["exponentialRate"]
-    assert rate == {"baseRatePerMinute": 12, "incrementFactor": 5.0,  # 1% of 1,200 stores; 10%/1% capped at 5
-                    "rateIncreaseCriteria": {"numberOfSucceededThings": 12}}
+    assert rate == {
+        "baseRatePerMinute": 12,
+        "incrementFactor": 5.0,  # 1% of 1,200 stores; 10%/1% capped at 5
+        "rateIncreaseCriteria": {"numberOfSucceededThings": 12},
+    }
     (criterion,) = cli["iotJobConfiguration"]["abortConfig"]["criteriaList"]
-    assert criterion == {"failureType": "FAILED", "action": "CANCEL", "thresholdPercentage": 5.0,
-                         "minNumberOfExecutedThings": 12}
+    assert criterion == {
+        "failureType": "FAILED",
+        "action": "CANCEL",
+        "thresholdPercentage": 5.0,
+        "minNumberOfExecutedThings": 12,
+    }
     assert cli["deploymentPolicies"]["failureHandlingPolicy"] == "ROLLBACK"
     template = yaml.safe_load((out / "store-orin" / "greengrass" / "greengrass.yaml").read_text())
     props = template["Resources"]["Deployment"]["Properties"]
@@ -95,8 +102,11 @@ def test_package_identity_matches_the_files(out):
     lock = json.loads((out / "edgespec.lock.json").read_text())
     (entry,) = package["models"]
     chosen = lock["plan"][entry["workload"]]
-    root = spec["models"][entry["model"]] if entry["model"] in spec["models"] else next(
-        m for m in spec["models"].values() if entry["model"] in m.get("variants", {}))
+    root = (
+        spec["models"][entry["model"]]
+        if entry["model"] in spec["models"]
+        else next(m for m in spec["models"].values() if entry["model"] in m.get("variants", {}))
+    )
     assert entry["sha256"] == root["source"].get("sha256")
     placement = next(p for p in chosen["placements"] if p["target"] == "store-orin")
     assert entry["recipe"]["label"] == placement["recipe"] and entry["pattern"] == chosen["pattern"]
@@ -119,9 +129,16 @@ def aws_env(endpoint: str) -> dict:
     import os
     import sys
 
-    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-            "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
+    return {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    }
 
 
 def test_create_deployment_input_is_accepted_by_the_aws_cli(out):
@@ -133,8 +150,12 @@ def test_create_deployment_input_is_accepted_by_the_aws_cli(out):
             cli_input["targetArn"] = f"arn:aws:iot:us-east-1:123456789012:thinggroup/{target}"
             path = out / f"{target}-input.json"
             path.write_text(json.dumps(cli_input))
-            result = subprocess.run([executable("aws"), "greengrassv2", "create-deployment", "--cli-input-json",
-                                     f"file://{path}"], env=aws_env(api.url), capture_output=True, text=True)
+            result = subprocess.run(
+                [executable("aws"), "greengrassv2", "create-deployment", "--cli-input-json", f"file://{path}"],
+                env=aws_env(api.url),
+                capture_output=True,
+                text=True,
+            )
             assert result.returncode == 0, result.stderr
             method, url, body = api.requests[-1]
             assert (method, url) == ("POST", "/greengrass/v2/deployments")
@@ -145,8 +166,12 @@ def test_create_deployment_input_is_accepted_by_the_aws_cli(out):
         cli_input["iotJobConfiguration"]["jobExecutionsRolloutConfig"]["maximumPerMinutes"] = 10
         path.write_text(json.dumps(cli_input))
         sent_before = len(api.requests)
-        result = subprocess.run([executable("aws"), "greengrassv2", "create-deployment", "--cli-input-json",
-                                 f"file://{path}"], env=aws_env(api.url), capture_output=True, text=True)
+        result = subprocess.run(
+            [executable("aws"), "greengrassv2", "create-deployment", "--cli-input-json", f"file://{path}"],
+            env=aws_env(api.url),
+            capture_output=True,
+            text=True,
+        )
         assert result.returncode != 0 and "maximumPerMinutes" in result.stderr and len(api.requests) == sent_before
     finally:
         api.stop()
@@ -154,13 +179,17 @@ def test_create_deployment_input_is_accepted_by_the_aws_cli(out):
 
 def prometheus_api(values):
     """A Prometheus HTTP API whose answer to a query depends on the criterion it belongs to."""
+
     def respond(method, path, headers, body):
         from urllib.parse import parse_qs, urlparse
 
         query = parse_qs(urlparse(path).query)["query"][0]
         value = next((v for marker, v in values.items() if marker in query), 0.0)
-        return 200, {"status": "success", "data": {"resultType": "vector",
-                                                   "result": [{"metric": {}, "value": [1.0, str(value)]}]}}
+        return 200, {
+            "status": "success",
+            "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1.0, str(value)]}]},
+        }
+
     return respond
 
 
@@ -168,8 +197,23 @@ def watch(out, prometheus: str, api: str, *extra: str) -> subprocess.CompletedPr
     import sys
 
     script = out / "store-orin" / "greengrass" / "watch_rollout.py"
-    return subprocess.run([sys.executable, str(script), "--prometheus", prometheus, "--deployment-id", "d-canary",
-                           "--interval", "0.05", *extra], env=aws_env(api), capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--prometheus",
+            prometheus,
+            "--deployment-id",
+            "d-canary",
+            "--interval",
+            "0.05",
+            *extra,
+        ],
+        env=aws_env(api),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_rollback_settings_read_what_the_devices_export(out):
@@ -181,16 +225,30 @@ def test_rollback_settings_read_what_the_devices_export(out):
     assert settings["package"] == package and settings["watch_s"] == 14 * 3600  # soaks 2 h + 12 h
     # rollback: {accuracy_drop: 0.02, error_rate: 0.05, latency_p95_ms: 60}
     assert {(c["workload"], c["name"], c["threshold"]) for c in settings["criteria"]} == {
-        ("shelf-monitoring", "error-rate", 0.05), ("shelf-monitoring", "latency-p95-ms", 60),
+        ("shelf-monitoring", "error-rate", 0.05),
+        ("shelf-monitoring", "latency-p95-ms", 60),
         ("shelf-monitoring", "device-latency-p95-ms", 60),
-        ("shelf-monitoring", "accuracy-drop", 0.02), ("shelf-monitoring", "confidence-drop", 0.02)}
-    assert settings["reporting_query"] == f'count(edgespec_package_info{{target="store-orin",package="{package}"}}) or vector(0)'
-    exported = {"edgespec_errors_total", "edgespec_requests_total", "edgespec_request_duration_seconds_bucket",
-                "edgespec_feedback_total", "edgespec_confidence_sum", "edgespec_confidence_count"}
+        ("shelf-monitoring", "accuracy-drop", 0.02),
+        ("shelf-monitoring", "confidence-drop", 0.02),
+    }
+    assert (
+        settings["reporting_query"]
+        == f'count(edgespec_package_info{{target="store-orin",package="{package}"}}) or vector(0)'
+    )
+    exported = {
+        "edgespec_errors_total",
+        "edgespec_requests_total",
+        "edgespec_request_duration_seconds_bucket",
+        "edgespec_feedback_total",
+        "edgespec_confidence_sum",
+        "edgespec_confidence_count",
+    }
     for c in settings["criteria"]:
         found = []
-        promql_parser.walk(promql_parser.parse(c["query"]),
-                           lambda n: found.append(n) if isinstance(n, promql_parser.VectorSelector) else None)
+        promql_parser.walk(
+            promql_parser.parse(c["query"]),
+            lambda n: found.append(n) if isinstance(n, promql_parser.VectorSelector) else None,
+        )
         for selector in found:
             assert selector.name in exported
             matchers = {m.name: (str(m.op), m.value) for m in selector.matchers.matchers}
@@ -227,8 +285,17 @@ def test_watch_rolls_back_when_confidence_drops(out):
     prometheus = StandIn(prometheus_api({"edgespec_confidence_sum": 0.05}))  # 0.05 > accuracy_drop 0.02
     api = StandIn(greengrass_api)
     try:
-        result = watch(out, prometheus.url, api.url, "--duration", "30", "--rollback-to", "1.3.0",
-                       "--target-arn", "arn:aws:iot:us-east-1:123456789012:thinggroup/store-orin")
+        result = watch(
+            out,
+            prometheus.url,
+            api.url,
+            "--duration",
+            "30",
+            "--rollback-to",
+            "1.3.0",
+            "--target-arn",
+            "arn:aws:iot:us-east-1:123456789012:thinggroup/store-orin",
+        )
     finally:
         prometheus.stop()
         api.stop()
@@ -268,8 +335,10 @@ def test_models_are_the_components_artifacts_and_install_needs_no_aws_cli(out, t
     package = json.loads((out / "store-orin" / "package.json").read_text())
     calibrations = [m["calibration"] for m in package["models"] if "calibration" in m]
     assert calibrations and all(c["sha256"] for c in calibrations)
-    sources = sorted({m["uri"] for m in package["models"] if m["uri"].startswith("s3://")}
-                     | {c["uri"] for c in calibrations if c["uri"].startswith("s3://")})
+    sources = sorted(
+        {m["uri"] for m in package["models"] if m["uri"].startswith("s3://")}
+        | {c["uri"] for c in calibrations if c["uri"].startswith("s3://")}
+    )
     artifacts = [a for a in recipe["Manifests"][0]["Artifacts"] if not a["URI"].startswith("s3://my-bucket/")]
     assert [a["URI"] for a in artifacts] == sources and all(a["Permission"] == {"Read": "OWNER"} for a in artifacts)
     install = recipe["Manifests"][0]["Lifecycle"]["Install"]["Script"]
@@ -290,8 +359,12 @@ def test_models_are_the_components_artifacts_and_install_needs_no_aws_cli(out, t
     (bin_dir / "sha256sum").chmod(0o755)
     bundle = tmp_path / "bundle"  # the script works in its own folder
     shutil.copytree(out / "store-orin", bundle)
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "TRTEXEC": str(bin_dir / "trtexec"), "TRT_RAN": str(tmp_path / "ran"),
-           "EDGESPEC_ARTIFACTS": str(artifacts_dir)}
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "TRTEXEC": str(bin_dir / "trtexec"),
+        "TRT_RAN": str(tmp_path / "ran"),
+        "EDGESPEC_ARTIFACTS": str(artifacts_dir),
+    }
     assert subprocess.run(["bash", "-c", "command -v aws"], env=env).returncode != 0
     result = subprocess.run(["bash", str(bundle / "build_engine.sh")], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -350,16 +423,24 @@ def test_deploy_keeps_the_groups_other_components(out, tmp_path):
     def api(method, path, headers, body):
         calls.append((method, path, body))
         if method == "POST" and path == "/greengrass/v2/createComponentVersion":
-            return 201, {"arn": "arn:aws:greengrass:us-east-1:1:components:x:versions:1.4.0",
-                         "componentName": "x", "componentVersion": "1.4.0",
-                         "creationTimestamp": 0, "status": {"componentState": "DEPLOYABLE"}}
+            return 201, {
+                "arn": "arn:aws:greengrass:us-east-1:1:components:x:versions:1.4.0",
+                "componentName": "x",
+                "componentVersion": "1.4.0",
+                "creationTimestamp": 0,
+                "status": {"componentState": "DEPLOYABLE"},
+            }
         if method == "GET" and path.startswith("/greengrass/v2/deployments?"):
             return 200, {"deployments": [{"deploymentId": "d-old", "targetArn": "arn"}]}
         if method == "GET" and path == "/greengrass/v2/deployments/d-old":
-            return 200, {"deploymentId": "d-old", "components": {
-                "aws.greengrass.Nucleus": {"componentVersion": "2.13.0"},
-                "com.example.Camera": {"componentVersion": "1.2.0"},
-                "com.edgespec.store-vision.store-orin": {"componentVersion": "1.3.0"}}}
+            return 200, {
+                "deploymentId": "d-old",
+                "components": {
+                    "aws.greengrass.Nucleus": {"componentVersion": "2.13.0"},
+                    "com.example.Camera": {"componentVersion": "1.2.0"},
+                    "com.edgespec.store-vision.store-orin": {"componentVersion": "1.3.0"},
+                },
+            }
         if method == "POST" and path == "/greengrass/v2/deployments":
             return 201, {"deploymentId": "d-new"}
         return 404, {"message": path}
@@ -367,8 +448,12 @@ def test_deploy_keeps_the_groups_other_components(out, tmp_path):
     stand_in = StandIn(api)
     group = "arn:aws:iot:us-east-1:123456789012:thinggroup/store-orin"
     try:
-        result = subprocess.run(["python3", str(out / "store-orin" / "greengrass" / "deploy.py"), group, "my-bucket"],
-                                env=aws_env(stand_in.url), capture_output=True, text=True)
+        result = subprocess.run(
+            ["python3", str(out / "store-orin" / "greengrass" / "deploy.py"), group, "my-bucket"],
+            env=aws_env(stand_in.url),
+            capture_output=True,
+            text=True,
+        )
     finally:
         stand_in.stop()
     assert result.returncode == 0, result.stderr
@@ -377,13 +462,18 @@ def test_deploy_keeps_the_groups_other_components(out, tmp_path):
     import base64
 
     recipe = json.loads(base64.b64decode(json.loads(recipe_body)["inlineRecipe"]))
-    assert recipe["Manifests"][0]["Artifacts"][0]["URI"].startswith("s3://my-bucket/com.edgespec.store-vision.store-orin/")
-    (deployment,) = [json.loads(body) for method, path, body in calls if (method, path) == (
-        "POST", "/greengrass/v2/deployments")]
+    assert recipe["Manifests"][0]["Artifacts"][0]["URI"].startswith(
+        "s3://my-bucket/com.edgespec.store-vision.store-orin/"
+    )
+    (deployment,) = [
+        json.loads(body) for method, path, body in calls if (method, path) == ("POST", "/greengrass/v2/deployments")
+    ]
     assert deployment["targetArn"] == group
-    assert deployment["components"] == {"aws.greengrass.Nucleus": {"componentVersion": "2.13.0"},
-                                        "com.example.Camera": {"componentVersion": "1.2.0"},
-                                        "com.edgespec.store-vision.store-orin": {"componentVersion": "1.4.0"}}
+    assert deployment["components"] == {
+        "aws.greengrass.Nucleus": {"componentVersion": "2.13.0"},
+        "com.example.Camera": {"componentVersion": "1.2.0"},
+        "com.edgespec.store-vision.store-orin": {"componentVersion": "1.4.0"},
+    }
     assert deployment["deploymentPolicies"]["failureHandlingPolicy"] == "ROLLBACK"
 
 

@@ -38,17 +38,25 @@ def test_golden(flagship):
 
 
 def test_dockerfile_passes_hadolint(flagship):
-    result = subprocess.run([executable("hadolint"), "--failure-threshold", "error", str(flagship / "store-orin" / "Dockerfile")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [executable("hadolint"), "--failure-threshold", "error", str(flagship / "store-orin" / "Dockerfile")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout
 
 
 def test_scripts_pass_shellcheck_and_bash_n(flagship):
     scripts = sorted(str(p) for p in flagship.rglob("*.sh"))  # every shell script of the compiled output
     assert {Path(s).relative_to(flagship).as_posix() for s in scripts} == {
-        "store-orin/build_engine.sh", "store-orin/power-mode.sh", "store-orin/router/install.sh",
-        "checkout-tpu/setup_host.sh", "checkout-tpu/router/install.sh",
-        "store-orin/otel/install.sh", "checkout-tpu/otel/install.sh"}
+        "store-orin/build_engine.sh",
+        "store-orin/power-mode.sh",
+        "store-orin/router/install.sh",
+        "checkout-tpu/setup_host.sh",
+        "checkout-tpu/router/install.sh",
+        "store-orin/otel/install.sh",
+        "checkout-tpu/otel/install.sh",
+    }
     result = subprocess.run([executable("shellcheck"), *scripts], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
     for script in scripts:
@@ -58,8 +66,11 @@ def test_scripts_pass_shellcheck_and_bash_n(flagship):
 
 def test_compose_matches_the_compose_spec(flagship):
     compose = flagship / "store-orin" / "compose.yaml"
-    result = subprocess.run([executable("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(compose)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [executable("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(compose)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     service = yaml.safe_load(compose.read_text())["services"]["triton"]
     assert service["runtime"] == "nvidia" and service["restart"] == "unless-stopped"
@@ -82,21 +93,38 @@ def test_config_pbtxt_parses_with_tritons_protobuf(flagship):
 
 
 def _jetson_doc(gflops: float = 8.7, **workload) -> dict:
-    return spec({"det": model("object-detection", "3M", gflops, 0.6,
-                              input={"shape": [1, 3, 640, 640], "dtype": "float32", "name": "images"})},
-                {"cam": {"hardware": "jetson-agx-orin-64gb", "count": 10}},
-                {"w": {"model": "det", "data_source": ["cam"], "latency": {"p95_ms": 100}, **workload}})
+    return spec(
+        {
+            "det": model(
+                "object-detection",
+                "3M",
+                gflops,
+                0.6,
+                input={"shape": [1, 3, 640, 640], "dtype": "float32", "name": "images"},
+            )
+        },
+        {"cam": {"hardware": "jetson-agx-orin-64gb", "count": 10}},
+        {"w": {"model": "det", "data_source": ["cam"], "latency": {"p95_ms": 100}, **workload}},
+    )
 
 
 def _trtexec_flags(out: Path) -> list[str]:
     script = (out / "cam" / "build_engine.sh").read_text()
-    return [line.strip().rstrip(" \\") for line in script.split('"$TRTEXEC"', 1)[1].splitlines()[1:]
-            if line.strip().startswith("--")]
+    return [
+        line.strip().rstrip(" \\")
+        for line in script.split('"$TRTEXEC"', 1)[1].splitlines()[1:]
+        if line.strip().startswith("--")
+    ]
 
 
 def test_fp16_on_dla_with_dynamic_batching(run, tmp_path):
-    out = compile_doc(run, tmp_path, _jetson_doc(gflops=60, throughput={"rps": 45}, objective="energy",
-                                                 optimize={"precision": "fp16", "prune": "none"}))
+    out = compile_doc(
+        run,
+        tmp_path,
+        _jetson_doc(
+            gflops=60, throughput={"rps": 45}, objective="energy", optimize={"precision": "fp16", "prune": "none"}
+        ),
+    )
     flags = _trtexec_flags(out)
     name = next((out / "cam" / "model_repository").iterdir()).name
     assert "--fp16" in flags and "--int8" not in flags
@@ -127,8 +155,10 @@ def test_int8_is_built_from_the_declared_calibration_cache(run, tmp_path):
     workload = json.loads(text)["workloads"]["w"]
     assert workload["chosen"] is None if "chosen" in workload else not workload["placements"]
     reasons = [x for r in workload["rejected"] for x in r["reasons"]]
-    assert any("int8 on jetson-agx-orin-64gb is a TensorRT engine built from a calibration cache; declare "
-               "`calibration:`" in x for x in reasons), reasons
+    assert any(
+        "int8 on jetson-agx-orin-64gb is a TensorRT engine built from a calibration cache; declare `calibration:`" in x
+        for x in reasons
+    ), reasons
 
 
 def stand_ins(tmp_path: Path, aws: str, trtexec: str, **env: str) -> dict:
@@ -143,14 +173,19 @@ def stand_ins(tmp_path: Path, aws: str, trtexec: str, **env: str) -> dict:
 
 def test_build_script_runs_and_passes_hostile_uris_as_one_argument(run, tmp_path):
     doc = _jetson_doc(optimize={"precision": "fp16", "prune": "none"})
-    hostile = "s3://bucket/\"$(touch${IFS}PWNED)\";touch${IFS}PWNED2;`touch${IFS}PWNED3`'\\n.onnx"
+    hostile = 's3://bucket/"$(touch${IFS}PWNED)";touch${IFS}PWNED2;`touch${IFS}PWNED3`\'\\n.onnx'
     doc["models"]["det"]["source"]["uri"] = hostile
     out = compile_doc(run, tmp_path, doc)
-    env = stand_ins(tmp_path, aws='printf "%s\\n" "$@" > "$AWS_ARGS"; echo onnx > "${@: -1}"',
-                    trtexec='printf "%s\\n" "$@" > "$TRT_ARGS"',
-                    AWS_ARGS=str(tmp_path / "aws.args"), TRT_ARGS=str(tmp_path / "trt.args"))
-    result = subprocess.run(["bash", str(out / "cam" / "build_engine.sh")], cwd=tmp_path, env=env,
-                            capture_output=True, text=True)
+    env = stand_ins(
+        tmp_path,
+        aws='printf "%s\\n" "$@" > "$AWS_ARGS"; echo onnx > "${@: -1}"',
+        trtexec='printf "%s\\n" "$@" > "$TRT_ARGS"',
+        AWS_ARGS=str(tmp_path / "aws.args"),
+        TRT_ARGS=str(tmp_path / "trt.args"),
+    )
+    result = subprocess.run(
+        ["bash", str(out / "cam" / "build_engine.sh")], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "aws.args").read_text().splitlines()[3] == hostile  # s3 cp --only-show-errors URI DEST
     assert not list(tmp_path.rglob("PWNED*")) and not list(out.rglob("PWNED*"))
@@ -162,10 +197,12 @@ def test_sha256_is_verified_before_building(run, tmp_path):
     doc = _jetson_doc(optimize={"precision": "fp16", "prune": "none"})
     doc["models"]["det"]["source"]["sha256"] = "0" * 64
     out = compile_doc(run, tmp_path, doc)
-    env = stand_ins(tmp_path, aws='echo tampered > "${@: -1}"', trtexec='touch "$TRT_RAN"',
-                    TRT_RAN=str(tmp_path / "trt.ran"))
-    result = subprocess.run(["bash", str(out / "cam" / "build_engine.sh")], cwd=tmp_path, env=env,
-                            capture_output=True, text=True)
+    env = stand_ins(
+        tmp_path, aws='echo tampered > "${@: -1}"', trtexec='touch "$TRT_RAN"', TRT_RAN=str(tmp_path / "trt.ran")
+    )
+    result = subprocess.run(
+        ["bash", str(out / "cam" / "build_engine.sh")], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
     assert result.returncode != 0 and "FAILED" in result.stdout + result.stderr
     assert not (tmp_path / "trt.ran").exists()
 
@@ -216,27 +253,79 @@ def test_an_llm_gets_no_cnn_engine(run, tmp_path):
     """An int4 Llama on a Jetson is not compiled like a CNN (a trtexec engine and a Triton
     tensorrt_plan cannot generate text): it runs in llama.cpp's server from its GGUF file
     (tests/test_jetson_llm.py); on a GPU pool vLLM runs the checkpoint (tests/test_llm_pool.py)."""
-    base = {"apiVersion": "edgespec/v1", "kind": "EdgeDeployment", "metadata": {"name": "llm", "version": "1.0.0"},
-            "models": {"chat": {"task": "text-generation", "source": {"uri": "s3://m/llama", "format": "safetensors"},
-                                "params": "8B", "gflops": 16, "input": {"shape": [1, 512], "dtype": "int64"},
-                                "accuracy": {"metric": "mmlu", "value": 0.66}}},
-            "workloads": {"assist": {"model": "chat", "data_source": ["agx"], "latency": {"p95_ms": 60000},
-                                     "generation": {"prompt_tokens": 100, "output_tokens": 50}}}}
-    device = {**base, "targets": {"agx": {"hardware": "jetson-agx-orin-64gb", "jurisdiction": "us"}},
-              "models": {"chat": {**base["models"]["chat"], "source": {"uri": "s3://m/llama.gguf", "format": "gguf"}}}}
-    pool = {**base, "targets": {"agx": {"hardware": "client", "count": 100, "jurisdiction": "us",
-                                        "network": {"rtt_ms": 20, "uplink_mbps": 50}},
-                                "gpu": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6e.xlarge",
-                                        "network": {"rtt_ms": 20}}}}
+    base = {
+        "apiVersion": "edgespec/v1",
+        "kind": "EdgeDeployment",
+        "metadata": {"name": "llm", "version": "1.0.0"},
+        "models": {
+            "chat": {
+                "task": "text-generation",
+                "source": {"uri": "s3://m/llama", "format": "safetensors"},
+                "params": "8B",
+                "gflops": 16,
+                "input": {"shape": [1, 512], "dtype": "int64"},
+                "accuracy": {"metric": "mmlu", "value": 0.66},
+            }
+        },
+        "workloads": {
+            "assist": {
+                "model": "chat",
+                "data_source": ["agx"],
+                "latency": {"p95_ms": 60000},
+                "generation": {"prompt_tokens": 100, "output_tokens": 50},
+            }
+        },
+    }
+    device = {
+        **base,
+        "targets": {"agx": {"hardware": "jetson-agx-orin-64gb", "jurisdiction": "us"}},
+        "models": {"chat": {**base["models"]["chat"], "source": {"uri": "s3://m/llama.gguf", "format": "gguf"}}},
+    }
+    pool = {
+        **base,
+        "targets": {
+            "agx": {
+                "hardware": "client",
+                "count": 100,
+                "jurisdiction": "us",
+                "network": {"rtt_ms": 20, "uplink_mbps": 50},
+            },
+            "gpu": {
+                "hardware": "aws-ec2",
+                "region": "us-east-1",
+                "instance_type": "g6e.xlarge",
+                "network": {"rtt_ms": 20},
+            },
+        },
+    }
     for name, doc, expected in (
-            ("device", device, ["agx/README.md", "agx/build_engine.sh", "agx/check_gguf.py", "agx/compose.yaml",
-                                "agx/greengrass/README.md", "agx/greengrass/create-deployment.json",
-                                "agx/greengrass/deploy.py", "agx/greengrass/greengrass.yaml",
-                                "agx/greengrass/recipe.json", "agx/health.json", "agx/health.py", "agx/package.json",
-                                "agx/power-mode.sh", "agx/router/assist.json",
-                                "agx/router/edgespec-router-assist.service", "agx/router/install.sh",
-                                "agx/router/requirements.txt", "agx/router/router.py", "edgespec.lock.json"]),
-            ("pool", pool, ["edgespec.lock.json", "gpu/cloudformation.yaml"])):
+        (
+            "device",
+            device,
+            [
+                "agx/README.md",
+                "agx/build_engine.sh",
+                "agx/check_gguf.py",
+                "agx/compose.yaml",
+                "agx/greengrass/README.md",
+                "agx/greengrass/create-deployment.json",
+                "agx/greengrass/deploy.py",
+                "agx/greengrass/greengrass.yaml",
+                "agx/greengrass/recipe.json",
+                "agx/health.json",
+                "agx/health.py",
+                "agx/package.json",
+                "agx/power-mode.sh",
+                "agx/router/assist.json",
+                "agx/router/edgespec-router-assist.service",
+                "agx/router/install.sh",
+                "agx/router/requirements.txt",
+                "agx/router/router.py",
+                "edgespec.lock.json",
+            ],
+        ),
+        ("pool", pool, ["edgespec.lock.json", "gpu/cloudformation.yaml"]),
+    ):
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump(doc, sort_keys=False))
         out = tmp_path / name

@@ -77,14 +77,19 @@ def test_pii_never_leaves(hospital):
         deleted = {a["key"] for a in config["processors"]["attributes/pii"]["actions"] if a["action"] == "delete"}
         assert {"edgespec.input", "edgespec.output"} <= deleted
         assert "attributes/pii" in config["service"]["pipelines"]["traces"]["processors"]
-        assert config["exporters"]["otlphttp"]["sending_queue"]["queue_size"] == 2 * 24 * 3600 // 5 * 2  # 2d, 2 pipelines
+        assert (
+            config["exporters"]["otlphttp"]["sending_queue"]["queue_size"] == 2 * 24 * 3600 // 5 * 2
+        )  # 2d, 2 pipelines
 
 
 def test_plain_http_off_the_device_is_refused(run, tmp_path):
     """ES320 at the endpoint's line; a collector on the device itself may take plain HTTP."""
     text = (ROOT / "examples" / "store-vision.yaml").read_text()
-    for endpoint, refused in (("http://otel.example.com:4318", True), ("http://127.0.0.1:4318", False),
-                              ("https://otel.example.com:4318", False)):
+    for endpoint, refused in (
+        ("http://otel.example.com:4318", True),
+        ("http://127.0.0.1:4318", False),
+        ("https://otel.example.com:4318", False),
+    ):
         path = tmp_path / "spec.yaml"
         path.write_text(text.replace("https://otel.example.com:4318", endpoint))
         code, out, _ = run("validate", str(path), "--format", "json")
@@ -96,17 +101,33 @@ def test_plain_http_off_the_device_is_refused(run, tmp_path):
 # the config's component type -> the module that provides it in the collector's build manifest
 COMPONENT_MODULES = {
     ("receivers", "otlp"): "go.opentelemetry.io/collector/receiver/otlpreceiver",
-    ("receivers", "prometheus"): "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/prometheusreceiver",
+    (
+        "receivers",
+        "prometheus",
+    ): "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/prometheusreceiver",
     ("processors", "memory_limiter"): "go.opentelemetry.io/collector/processor/memorylimiterprocessor",
     ("processors", "resource"): "github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourceprocessor",
-    ("processors", "probabilistic_sampler"):
-        "github.com/open-telemetry/opentelemetry-collector-contrib/processor/probabilisticsamplerprocessor",
-    ("processors", "attributes"): "github.com/open-telemetry/opentelemetry-collector-contrib/processor/attributesprocessor",
+    (
+        "processors",
+        "probabilistic_sampler",
+    ): "github.com/open-telemetry/opentelemetry-collector-contrib/processor/probabilisticsamplerprocessor",
+    (
+        "processors",
+        "attributes",
+    ): "github.com/open-telemetry/opentelemetry-collector-contrib/processor/attributesprocessor",
     ("exporters", "otlphttp"): "go.opentelemetry.io/collector/exporter/otlphttpexporter",
-    ("extensions", "file_storage"): "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage",
-    ("extensions", "health_check"): "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension",
-    ("extensions", "bearertokenauth"):
-        "github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension",
+    (
+        "extensions",
+        "file_storage",
+    ): "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage",
+    (
+        "extensions",
+        "health_check",
+    ): "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension",
+    (
+        "extensions",
+        "bearertokenauth",
+    ): "github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension",
 }
 
 

@@ -20,12 +20,23 @@ from tests.tools import TOOLS, executable, node, npm_tool
 def _doc() -> dict:
     chat = model("text-generation", "8B", 16, 0.68, input={"shape": [1, 4096], "dtype": "int64"})
     chat["workers_ai"] = {"model": "@cf/meta/llama-3.1-8b-instruct-fp8", "accuracy": 0.68}
-    return spec({"chat": chat},
-                {"phones": {"hardware": "apple-a15", "count": 1000, "network": {"rtt_ms": 60, "uplink_mbps": 10}},
-                 "workers": {"hardware": "cloudflare-workers-ai"}},
-                {"ask": {"model": "chat", "data_source": ["phones"], "latency": {"p95_ms": 400},
-                         "throughput": {"rps": 0.001}, "generation": {"prompt_tokens": 50, "output_tokens": 10},
-                         "pattern": "cloud"}})
+    return spec(
+        {"chat": chat},
+        {
+            "phones": {"hardware": "apple-a15", "count": 1000, "network": {"rtt_ms": 60, "uplink_mbps": 10}},
+            "workers": {"hardware": "cloudflare-workers-ai"},
+        },
+        {
+            "ask": {
+                "model": "chat",
+                "data_source": ["phones"],
+                "latency": {"p95_ms": 400},
+                "throughput": {"rps": 0.001},
+                "generation": {"prompt_tokens": 50, "output_tokens": 10},
+                "pattern": "cloud",
+            }
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -40,16 +51,38 @@ def project(tmp_path_factory) -> Path:
 def bundle(project, tmp_path_factory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
     env = {**os.environ, "WRANGLER_SEND_METRICS": "false", "CI": "true"}
-    result = subprocess.run([*npm_tool("wrangler", "bin/wrangler.js"), "deploy", "--dry-run", "-c", "wrangler.jsonc",
-                             "--outdir", str(dist)], cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            *npm_tool("wrangler", "bin/wrangler.js"),
+            "deploy",
+            "--dry-run",
+            "-c",
+            "wrangler.jsonc",
+            "--outdir",
+            str(dist),
+        ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "env.AI" in result.stdout
     return dist / "index.js"
 
 
 def test_config_matches_wranglers_schema(project):
-    result = subprocess.run([executable("check-jsonschema"), "--schemafile", str(TOOLS / "wrangler" / "config-schema.json"),
-                             str(project / "wrangler.jsonc")], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            executable("check-jsonschema"),
+            "--schemafile",
+            str(TOOLS / "wrangler" / "config-schema.json"),
+            str(project / "wrangler.jsonc"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     config = json.loads((project / "wrangler.jsonc").read_text())
     assert config["ai"] == {"binding": "AI"} and config["compatibility_date"]
@@ -67,9 +100,21 @@ def test_model_id_comes_from_the_catalog(project):
 def _in_workerd(project, bundle, requests, *token):
     compat = json.loads((project / "wrangler.jsonc").read_text())["compatibility_date"]
     miniflare = str(TOOLS / "miniflare" / "dist" / "src" / "index.js")
-    result = subprocess.run([node(), str(Path(__file__).parent / "workers" / "run_worker.mjs"), miniflare, str(bundle),
-                             compat, json.dumps(requests), *token], cwd=bundle.parent, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [
+            node(),
+            str(Path(__file__).parent / "workers" / "run_worker.mjs"),
+            miniflare,
+            str(bundle),
+            compat,
+            json.dumps(requests),
+            *token,
+        ],
+        cwd=bundle.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -79,8 +124,12 @@ def test_worker_answers_in_workerd(project, bundle):
     requests = [
         {"path": "/healthz", "method": "GET"},
         {"path": "/v1/ask", "method": "POST", "body": json.dumps({"prompt": "hello"}), "headers": auth},
-        {"path": "/v1/ask", "method": "POST", "body": json.dumps({"messages": [{"role": "user", "content": "hi"}]}),
-         "headers": auth},
+        {
+            "path": "/v1/ask",
+            "method": "POST",
+            "body": json.dumps({"messages": [{"role": "user", "content": "hi"}]}),
+            "headers": auth,
+        },
         {"path": "/v1/ask", "method": "POST", "body": "not json", "headers": auth},
         {"path": "/v1/ask", "method": "POST", "body": json.dumps({"prompt": 42}), "headers": auth},
         {"path": "/v1/ask", "method": "GET", "headers": auth},
@@ -88,8 +137,12 @@ def test_worker_answers_in_workerd(project, bundle):
         {"path": "/v1/ask", "method": "POST", "body": json.dumps({"prompt": "fail"}), "headers": auth},
         {"path": "/v1/ask", "method": "POST", "body": json.dumps({"prompt": "slow"}), "headers": auth},
         {"path": "/v1/ask", "method": "POST", "body": json.dumps({"prompt": "hello"})},
-        {"path": "/v1/ask", "method": "POST", "body": json.dumps({"prompt": "hello"}),
-         "headers": {"Authorization": "Bearer s3cret-tokem"}},
+        {
+            "path": "/v1/ask",
+            "method": "POST",
+            "body": json.dumps({"prompt": "hello"}),
+            "headers": {"Authorization": "Bearer s3cret-tokem"},
+        },
     ]
     responses = _in_workerd(project, bundle, requests, "s3cret-token")
     statuses = [r["status"] for r in responses]
@@ -133,8 +186,12 @@ def _run_rollout(project: Path, tmp_path: Path, gate: str | None) -> tuple[subpr
     calls, sleeps = tmp_path / "calls.jsonl", tmp_path / "sleeps.txt"
     calls.unlink(missing_ok=True)
     sleeps.unlink(missing_ok=True)
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{Path(node()).parent}{os.pathsep}{os.environ['PATH']}",
-           "CALLS": str(calls), "SLEEPS": str(sleeps)}
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{Path(node()).parent}{os.pathsep}{os.environ['PATH']}",
+        "CALLS": str(calls),
+        "SLEEPS": str(sleeps),
+    }
     env.pop("EDGESPEC_GATE", None)
     if gate is not None:
         env["EDGESPEC_GATE"] = gate
@@ -162,7 +219,8 @@ def test_gradual_deployment_follows_the_stages(assistant, tmp_path):
         ["versions", "upload", "--tag", package, "--message", f"edgespec package {package}"],
         ["versions", "deploy", "canary-2@5%", "stable-1@95%", "--yes", "--message", f"edgespec {package} at 5%"],
         ["versions", "deploy", "canary-2@25%", "stable-1@75%", "--yes", "--message", f"edgespec {package} at 25%"],
-        ["versions", "deploy", "canary-2@100%", "--yes", "--message", f"edgespec {package} at 100%"]]
+        ["versions", "deploy", "canary-2@100%", "--yes", "--message", f"edgespec {package} at 100%"],
+    ]
     assert waited == [3600, 21600]
 
 
@@ -182,8 +240,13 @@ def test_the_pinned_wrangler_knows_every_flag(assistant, tmp_path):
     for call in calls:
         command = tuple(call[:2])
         if command not in helps:
-            result = subprocess.run([*npm_tool("wrangler", "bin/wrangler.js"), *command, "--help"], env=env,
-                                    capture_output=True, text=True, timeout=60)
+            result = subprocess.run(
+                [*npm_tool("wrangler", "bin/wrangler.js"), *command, "--help"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert result.returncode == 0, result.stderr
             helps[command] = result.stdout
         for flag in (a for a in call[2:] if a.startswith("--")):

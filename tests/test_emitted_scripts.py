@@ -44,6 +44,7 @@ def test_every_python_file(outputs):
 def test_every_dockerfile(outputs):
     dockerfiles = _all(outputs, "Dockerfile")
     assert dockerfiles
-    result = subprocess.run([executable("hadolint"), "--failure-threshold", "error", *dockerfiles],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [executable("hadolint"), "--failure-threshold", "error", *dockerfiles], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout

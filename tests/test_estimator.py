@@ -41,8 +41,9 @@ def test_memory_bound_when_weights_dominate():
     work = estimate.Work(gflops=0.01, params=2e9, precision="fp16")
     c = estimate.compute(d, work)
     assert c.bound == "memory"
-    assert c.p50_ms == pytest.approx(cal["precisions"]["fp16"]["overhead_ms"]
-                                     + 4e9 / (102.4e9 * cal["bandwidth_efficiency"]) * 1e3)
+    assert c.p50_ms == pytest.approx(
+        cal["precisions"]["fp16"]["overhead_ms"] + 4e9 / (102.4e9 * cal["bandwidth_efficiency"]) * 1e3
+    )
 
 
 def test_coral_spills_parameters_beyond_sram_over_usb():

@@ -36,8 +36,13 @@ def as_ec2(example: Path, folder: Path) -> Path:
     instances) instead of `orchestrator: kubernetes`."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / example.name
-    path.write_text("".join(line for line in example.read_text().splitlines(keepends=True)
-                            if not line.strip().startswith("orchestrator:")))
+    path.write_text(
+        "".join(
+            line
+            for line in example.read_text().splitlines(keepends=True)
+            if not line.strip().startswith("orchestrator:")
+        )
+    )
     return path
 
 
@@ -57,8 +62,16 @@ def planned_input(spec: dict, model: str) -> dict | None:
     layout = given.get("layout") or ("NCHW" if shape[1] in (1, 3) else "NHWC")
     channels, height, width = (shape[1], shape[2], shape[3]) if layout == "NCHW" else (shape[3], shape[1], shape[2])
     norm = given.get("normalize") or {}
-    return {"encoding": given["encoding"], "layout": layout, "channels": channels, "height": height,
-            "width": width, "dtype": given["dtype"], "mean": norm.get("mean"), "std": norm.get("std")}
+    return {
+        "encoding": given["encoding"],
+        "layout": layout,
+        "channels": channels,
+        "height": height,
+        "width": width,
+        "dtype": given["dtype"],
+        "mean": norm.get("mean"),
+        "std": norm.get("std"),
+    }
 
 
 def check_input(settings: dict, spec: dict, model: str) -> None:
@@ -88,8 +101,12 @@ def check_pool(out: Path, workload: str, chosen: dict, p: dict, spec: dict) -> N
     assert args[args.index("--engine") + 1] == f"/models/{name}/1/model.plan"
     assert int(args[args.index("--max-batch") + 1]) == (pool["batch"] if pool["batching"] == "dynamic" else 1)
     triton = pod["containers"][0]
-    assert {"mountPath": f"/models/{name}/config.pbtxt", "name": "gateway", "subPath": "config.pbtxt",
-            "readOnly": True} in triton["volumeMounts"]
+    assert {
+        "mountPath": f"/models/{name}/config.pbtxt",
+        "name": "gateway",
+        "subPath": "config.pbtxt",
+        "readOnly": True,
+    } in triton["volumeMounts"]
     gateway = json.loads(data["gateway.json"])
     assert gateway["server_model"] == name
     assert gateway["server_timeout_ms"] >= pool["serving_p95_ms"]
@@ -241,8 +258,11 @@ def test_a_dropped_recipe_is_caught(run, tmp_path, monkeypatch):
     example = ROOT / "examples" / "store-vision.yaml"
     real = kubernetes._init_containers
     with monkeypatch.context() as m:
-        m.setattr(kubernetes, "_init_containers", lambda spec, model, recipe, *rest: real(
-            spec, model, recipe._replace(precision="fp32"), *rest))
+        m.setattr(
+            kubernetes,
+            "_init_containers",
+            lambda spec, model, recipe, *rest: real(spec, model, recipe._replace(precision="fp32"), *rest),
+        )
         plans = _compile_and_plan(run, example, tmp_path / "k8s")
     with pytest.raises(AssertionError):
         check(tmp_path / "k8s", yaml.safe_load(example.read_text()), plans)
@@ -280,22 +300,34 @@ def test_the_build_script_builds_the_planned_engine(run, tmp_path):
     import onnx
     from onnx import TensorProto, helper
 
-    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "tiny",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, 8, 8])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3, 8, 8])])
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9),
-              str(tmp_path / "model.onnx"))
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "tiny",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3, 8, 8])],
+    )
+    onnx.save(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9),
+        str(tmp_path / "model.onnx"),
+    )
     plans = _compile_and_plan(run, ROOT / "examples" / "store-vision.yaml", tmp_path / "out")
     code = yaml.safe_load((tmp_path / "out" / "metro-mec" / "k8s" / "_gateway-code.yaml").read_text())
     (tmp_path / "build_engine.py").write_text(code["data"]["build_engine.py"])
     docs = _k8s(tmp_path / "out", "metro-mec", "checkout-recognition")
-    (build,) = [c for c in docs["Deployment"]["spec"]["template"]["spec"]["initContainers"]
-                if c["name"] == "build-engine"]
-    args = [a.replace("/build/", f"{tmp_path}/").replace("/models/", f"{tmp_path}/models/")
-            for a in build["command"][2:]]
+    (build,) = [
+        c for c in docs["Deployment"]["spec"]["template"]["spec"]["initContainers"] if c["name"] == "build-engine"
+    ]
+    args = [
+        a.replace("/build/", f"{tmp_path}/").replace("/models/", f"{tmp_path}/models/") for a in build["command"][2:]
+    ]
     env = {"PYTHONPATH": str(ROOT / "tests" / "standins")}
-    result = subprocess.run([sys.executable, str(tmp_path / "build_engine.py"), *args], capture_output=True, text=True,
-                            env=env, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "build_engine.py"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     engine = json.loads(next((tmp_path / "models").rglob("model.plan")).read_text())
     pool = plans["checkout-recognition"]["estimates"]["pool"]
@@ -303,24 +335,44 @@ def test_the_build_script_builds_the_planned_engine(run, tmp_path):
     assert engine["profiles"] == [{"x": [[1, 3, 8, 8], [pool["batch"] // 2, 3, 8, 8], [pool["batch"], 3, 8, 8]]}]
     # int8 without its calibration cache stops with the reason; with it, the cache is used
     int8 = [a if a != "fp16" else "int8" for a in args]
-    result = subprocess.run([sys.executable, str(tmp_path / "build_engine.py"), *int8], capture_output=True,
-                            text=True, env=env, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "build_engine.py"), *int8],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     assert result.returncode == 1 and "calibration cache" in result.stderr
     (tmp_path / "calibration.cache").write_text("TRT-1003-EntropyCalibration2\n")
     cache = ["--calibration-cache", str(tmp_path / "calibration.cache")]
-    result = subprocess.run([sys.executable, str(tmp_path / "build_engine.py"), *int8, *cache], capture_output=True,
-                            text=True, env=env, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "build_engine.py"), *int8, *cache],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     engine = json.loads(next((tmp_path / "models").rglob("model.plan")).read_text())
     assert engine["flags"] == ["FP16", "INT8"] and engine["calibration_cache"].startswith("TRT-1003")
     # a model exported with a fixed batch of 1 cannot serve the planned batch: said, not built
-    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "fixed",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8, 8])])
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9),
-              str(tmp_path / "model.onnx"))
-    result = subprocess.run([sys.executable, str(tmp_path / "build_engine.py"), *args], capture_output=True,
-                            text=True, env=env, cwd=tmp_path)
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "fixed",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8, 8])],
+    )
+    onnx.save(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9),
+        str(tmp_path / "model.onnx"),
+    )
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "build_engine.py"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     assert result.returncode == 1 and "dynamic batch dimension" in result.stderr
 
 
@@ -328,22 +380,47 @@ def pattern_doc(pattern: str) -> dict:
     """One workload pinned to `pattern` on Jetson cameras, with every remote tier it may use."""
     from tests.planner_helpers import model, spec
 
-    det = model("image-classification", "25M", 8.0, 0.9,
-                input={"shape": [1, 3, 224, 224], "dtype": "float32", "encoding": "jpeg", "encoded_bytes": "20KB",
-                       "name": "images"},
-                split_points=[{"name": "mid", "flops_fraction": 0.3, "activation_bytes": "100KB"}],
-                variants={"det-small": {"params": "3M", "gflops": 0.6, "accuracy": {"value": 0.84}}})
+    det = model(
+        "image-classification",
+        "25M",
+        8.0,
+        0.9,
+        input={
+            "shape": [1, 3, 224, 224],
+            "dtype": "float32",
+            "encoding": "jpeg",
+            "encoded_bytes": "20KB",
+            "name": "images",
+        },
+        split_points=[{"name": "mid", "flops_fraction": 0.3, "activation_bytes": "100KB"}],
+        variants={"det-small": {"params": "3M", "gflops": 0.6, "accuracy": {"value": 0.84}}},
+    )
     det["source"]["uri"] = "s3://m/det.onnx"
     network = {"rtt_ms": 20, "uplink_mbps": 50}
-    targets = {"cam": {"hardware": "jetson-orin-nano-8gb", "count": 8, "site": "s1", "jurisdiction": "us",
-                       "network": network},
-               "hub": {"hardware": "jetson-agx-orin-64gb", "site": "s1", "jurisdiction": "us", "network": network},
-               "cloud": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6.xlarge",
-                         "network": {"rtt_ms": 20}},
-               "edge": {"hardware": "aws-wavelength", "zone": "us-east-1-wl1-bos-wlz-1",
-                        "instance_type": "g4dn.2xlarge", "network": {"rtt_ms": 10}}}
-    workload = {"model": "det", "data_source": ["cam"], "latency": {"p95_ms": 400}, "throughput": {"rps": 2},
-                "pattern": pattern, "privacy": {"raw_data": "anywhere", "features": "anywhere"}}
+    targets = {
+        "cam": {"hardware": "jetson-orin-nano-8gb", "count": 8, "site": "s1", "jurisdiction": "us", "network": network},
+        "hub": {"hardware": "jetson-agx-orin-64gb", "site": "s1", "jurisdiction": "us", "network": network},
+        "cloud": {
+            "hardware": "aws-ec2",
+            "region": "us-east-1",
+            "instance_type": "g6.xlarge",
+            "network": {"rtt_ms": 20},
+        },
+        "edge": {
+            "hardware": "aws-wavelength",
+            "zone": "us-east-1-wl1-bos-wlz-1",
+            "instance_type": "g4dn.2xlarge",
+            "network": {"rtt_ms": 10},
+        },
+    }
+    workload = {
+        "model": "det",
+        "data_source": ["cam"],
+        "latency": {"p95_ms": 400},
+        "throughput": {"rps": 2},
+        "pattern": pattern,
+        "privacy": {"raw_data": "anywhere", "features": "anywhere"},
+    }
     if pattern == "cascade":
         workload["escalation"] = {"to": "cloud", "confidence_below": 0.6}
     return spec({"det": det}, targets, {"w": workload})

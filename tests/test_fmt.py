@@ -79,7 +79,7 @@ def test_commented_spec():
     top = [line.split(":")[0] for line in lines if re.match(r"^[a-z]", line)]
     assert top == ["apiVersion", "kind", "metadata", "models", "targets", "workloads"]
     assert out.index("  # why this name\n  name: commented") < out.index("  version: 1.0.0")
-    workload = out[out.index("  w:"):]
+    workload = out[out.index("  w:") :]
     assert workload.index("    model: m") < workload.index("    data_source:") < workload.index("    latency:")
     assert "    # the model comes last here\n    model: m" in workload  # a comment travels with its key
     assert "apiVersion: edgespec/v1" in out and "version: 1.0.0" in out  # needless quotes dropped

@@ -80,8 +80,11 @@ def test_cohorts_script_puts_the_fleet_into_thing_groups(out):
             group = parts[1]
             return 200, {"things": fleet if group == "store-orin-fleet" else members.get(group, [])}
         if method == "POST" and parts[0] == "thing-groups":
-            return 200, {"thingGroupName": parts[1], "thingGroupArn": FLEET.rsplit("/", 1)[0] + "/" + parts[1],
-                         "thingGroupId": "id-" + parts[1]}
+            return 200, {
+                "thingGroupName": parts[1],
+                "thingGroupArn": FLEET.rsplit("/", 1)[0] + "/" + parts[1],
+                "thingGroupId": "id-" + parts[1],
+            }
         if method == "PUT" and parts == ["thing-groups", "addThingToThingGroup"]:
             doc = json.loads(body)
             members.setdefault(doc["thingGroupName"], []).append(doc["thingName"])
@@ -90,15 +93,23 @@ def test_cohorts_script_puts_the_fleet_into_thing_groups(out):
 
     api = StandIn(iot)
     try:
-        result = subprocess.run([sys.executable, str(out / "store-orin" / "greengrass" / "cohorts.py"), FLEET],
-                                env=aws_env(api.url), capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, str(out / "store-orin" / "greengrass" / "cohorts.py"), FLEET],
+            env=aws_env(api.url),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     finally:
         api.stop()
     assert result.returncode == 0, result.stderr
     created = sorted(p for m, p, _ in api.requests if m == "POST")
     assert created == [f"/thing-groups/store-orin-fleet-cohort-{i}" for i in (1, 2, 3)]
-    assert {g: len(m) for g, m in members.items()} == {"store-orin-fleet-cohort-1": 1, "store-orin-fleet-cohort-2": 3,
-                                                       "store-orin-fleet-cohort-3": 36}
+    assert {g: len(m) for g, m in members.items()} == {
+        "store-orin-fleet-cohort-1": 1,
+        "store-orin-fleet-cohort-2": 3,
+        "store-orin-fleet-cohort-3": 36,
+    }
     assert sorted(sum(members.values(), [])) == fleet  # everyone in exactly one cohort
 
 
@@ -113,8 +124,13 @@ class Fleet:
     def __call__(self, method, path, headers, body):
         url = urlparse(path)
         if method == "POST" and url.path == "/greengrass/v2/createComponentVersion":
-            return 201, {"arn": "arn", "componentName": COMPONENT, "componentVersion": "1.4.0",
-                         "creationTimestamp": 0, "status": {"componentState": "DEPLOYABLE"}}
+            return 201, {
+                "arn": "arn",
+                "componentName": COMPONENT,
+                "componentVersion": "1.4.0",
+                "creationTimestamp": 0,
+                "status": {"componentState": "DEPLOYABLE"},
+            }
         if method == "GET" and url.path == "/greengrass/v2/deployments":
             group = parse_qs(url.query)["targetArn"][0].rsplit("/", 1)[1]
             return 200, {"deployments": [{"deploymentId": f"old-{group}"}]}
@@ -137,16 +153,31 @@ def fleet_series(new: str, slow_canary: bool) -> list[Device]:
     canary = [Device(f"store-{i:04d}", {**labels, "package": new}, 10.0, 0.02) for i in range(12)]
     if slow_canary:
         canary[7] = Device("store-0007", {**labels, "package": new}, 0.5, 0.4)
-    stable = [Device(f"store-{i:04d}", {**labels, "package": "1.3.0+0123456789ab"}, 10.0, 0.02)
-              for i in range(12, 40)]
+    stable = [Device(f"store-{i:04d}", {**labels, "package": "1.3.0+0123456789ab"}, 10.0, 0.02) for i in range(12, 40)]
     return canary + stable
 
 
 def run_rollout(out: Path, prometheus: str, api: str, soak: str = "1.5") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(out / "store-orin" / "greengrass" / "watch_rollout.py"),
-                           "--prometheus", prometheus, "--fleet-group", FLEET, "--bucket", "my-bucket",
-                           "--soak", soak, "--interval", "0.2"],
-                          env=aws_env(api), capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [
+            sys.executable,
+            str(out / "store-orin" / "greengrass" / "watch_rollout.py"),
+            "--prometheus",
+            prometheus,
+            "--fleet-group",
+            FLEET,
+            "--bucket",
+            "my-bucket",
+            "--soak",
+            soak,
+            "--interval",
+            "0.2",
+        ],
+        env=aws_env(api),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_one_slow_canary_device_rolls_the_canary_cohort_back(out, tmp_path):
@@ -200,17 +231,25 @@ def test_a_republished_version_must_hold_the_same_content(out):
         def respond(method, path, headers, body):
             calls.append((method, path))
             if path == "/greengrass/v2/createComponentVersion":
-                return 409, {"message": "Component version already exists", "__type": "ConflictException"}, {
-                    "Content-Type": "application/json", "x-amzn-ErrorType": "ConflictException"}
+                return (
+                    409,
+                    {"message": "Component version already exists", "__type": "ConflictException"},
+                    {"Content-Type": "application/json", "x-amzn-ErrorType": "ConflictException"},
+                )
             if method == "GET" and "/components/" in path:
                 other = {**recipe, "ComponentConfiguration": {"DefaultConfiguration": {"ContentSha256": theirs}}}
-                return 200, {"recipeOutputFormat": "JSON", "componentName": COMPONENT, "componentVersion": "1.4.0",
-                             "recipe": base64.b64encode(json.dumps(other).encode()).decode()}
+                return 200, {
+                    "recipeOutputFormat": "JSON",
+                    "componentName": COMPONENT,
+                    "componentVersion": "1.4.0",
+                    "recipe": base64.b64encode(json.dumps(other).encode()).decode(),
+                }
             if method == "GET" and path.startswith("/greengrass/v2/deployments?"):
                 return 200, {"deployments": []}
             if method == "POST" and path == "/greengrass/v2/deployments":
                 return 201, {"deploymentId": "d-1"}
             return 404, {"message": path}
+
         return respond
 
     script = str(out / "store-orin" / "greengrass" / "deploy.py")
@@ -219,14 +258,20 @@ def test_a_republished_version_must_hold_the_same_content(out):
         calls.clear()
         stand_in = StandIn(api(theirs))
         try:
-            result = subprocess.run([sys.executable, script, FLEET, "my-bucket"], env=aws_env(stand_in.url),
-                                    capture_output=True, text=True, timeout=120)
+            result = subprocess.run(
+                [sys.executable, script, FLEET, "my-bucket"],
+                env=aws_env(stand_in.url),
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
         finally:
             stand_in.stop()
         assert result.returncode == code, result.stderr
         get = [p for m, p in calls if m == "GET" and "/components/" in p]
         assert get and unquote(get[0]).startswith(
-            f"/greengrass/v2/components/arn:aws:greengrass:us-east-1:123456789012:components:{COMPONENT}:versions:1.4.0")
+            f"/greengrass/v2/components/arn:aws:greengrass:us-east-1:123456789012:components:{COMPONENT}:versions:1.4.0"
+        )
         deployed = ("POST", "/greengrass/v2/deployments") in calls
         assert deployed == (code == 0)
     assert "exists already with content sha256 " + "0" * 64 in result.stderr

@@ -36,20 +36,41 @@ def channel_means_onnx(path: Path, size: int = 32) -> None:
     from onnx import TensorProto, helper
 
     graph = helper.make_graph(
-        [helper.make_node("GlobalAveragePool", ["images"], ["pooled"]),
-         helper.make_node("Flatten", ["pooled"], ["means"])], "means",
+        [
+            helper.make_node("GlobalAveragePool", ["images"], ["pooled"]),
+            helper.make_node("Flatten", ["pooled"], ["means"]),
+        ],
+        "means",
         [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, size, size])],
-        [helper.make_tensor_value_info("means", TensorProto.FLOAT, [1, 3])])
+        [helper.make_tensor_value_info("means", TensorProto.FLOAT, [1, 3])],
+    )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9), str(path))
 
 
 def image_doc(pattern: str = "on-device", **input_fields) -> dict:
-    given = {"shape": [1, 3, 32, 32], "dtype": "float32", "encoding": "png",
-             "normalize": {"mean": MEAN, "std": STD}, "encoded_bytes": "2KB", **input_fields}
-    workload = {"model": "clf", "data_source": ["cam"], "latency": {"p95_ms": 400}, "throughput": {"rps": 1},
-                "pattern": pattern}
-    targets = {"cam": {"hardware": "jetson-orin-nx-16gb", "count": 2, "jurisdiction": "us",
-                       "network": {"rtt_ms": 30, "uplink_mbps": 20}}}
+    given = {
+        "shape": [1, 3, 32, 32],
+        "dtype": "float32",
+        "encoding": "png",
+        "normalize": {"mean": MEAN, "std": STD},
+        "encoded_bytes": "2KB",
+        **input_fields,
+    }
+    workload = {
+        "model": "clf",
+        "data_source": ["cam"],
+        "latency": {"p95_ms": 400},
+        "throughput": {"rps": 1},
+        "pattern": pattern,
+    }
+    targets = {
+        "cam": {
+            "hardware": "jetson-orin-nx-16gb",
+            "count": 2,
+            "jurisdiction": "us",
+            "network": {"rtt_ms": 30, "uplink_mbps": 20},
+        }
+    }
     models = {"clf": model("image-classification", "25M", 8.0, 0.9, input=given)}
     if pattern == "cascade":
         models["clf"]["variants"] = {"clf-small": {"params": "2M", "gflops": 0.5, "accuracy": {"value": 0.8}}}
@@ -131,8 +152,17 @@ def gateway(run, tmp_path, monkeypatch):
 def test_the_settings_carry_the_planned_encoding(run, tmp_path):
     out = compiled(run, tmp_path, image_doc())
     config = json.loads((out / "cam" / "router" / "sort.json").read_text())
-    assert config["input"] == {"encoding": "png", "layout": "NCHW", "channels": 3, "height": 32, "width": 32,
-                               "dtype": "float32", "mean": MEAN, "std": STD, "max_bytes": 20_000_000}
+    assert config["input"] == {
+        "encoding": "png",
+        "layout": "NCHW",
+        "channels": 3,
+        "height": 32,
+        "width": 32,
+        "dtype": "float32",
+        "mean": MEAN,
+        "std": STD,
+        "max_bytes": 20_000_000,
+    }
     assert "Pillow==11.0.0" in (out / "cam" / "router" / "requirements.txt").read_text().splitlines()
 
 
@@ -143,8 +173,14 @@ def test_a_png_is_decoded_resized_and_normalised_exactly(gateway):
     assert body["outputs"][0] == pytest.approx(EXPECTED, abs=1e-5)
     # what reached the model server is the planned tensor: float32 [1, 3, 32, 32], binary
     (header,) = g.triton.infer_headers
-    assert header["inputs"] == [{"name": "images", "shape": [1, 3, 32, 32], "datatype": "FP32",
-                                 "parameters": {"binary_data_size": 3 * 32 * 32 * 4}}]
+    assert header["inputs"] == [
+        {
+            "name": "images",
+            "shape": [1, 3, 32, 32],
+            "datatype": "FP32",
+            "parameters": {"binary_data_size": 3 * 32 * 32 * 4},
+        }
+    ]
 
 
 def test_a_jpeg_is_decoded_too_and_raw_tensors_still_work(gateway):
@@ -177,8 +213,9 @@ def test_a_raw_model_refuses_images(gateway):
     assert status == 415 and "raw tensors" in body["error"]
 
 
-@pytest.mark.parametrize("shape, dtype", [([1, 32, 32, 3], "uint8"), ([1, 1, 32, 32], "float16"),
-                                          ([1, 3, 32, 32], "float32")])
+@pytest.mark.parametrize(
+    "shape, dtype", [([1, 32, 32, 3], "uint8"), ([1, 1, 32, 32], "float16"), ([1, 3, 32, 32], "float32")]
+)
 def test_layouts_and_dtypes_follow_the_input(run, tmp_path, shape, dtype):
     """The decoded tensor matches what the same steps in NumPy give, for NHWC pixels, a grey
     half-float image and scaled floats without normalisation."""
@@ -191,8 +228,10 @@ def test_layouts_and_dtypes_follow_the_input(run, tmp_path, shape, dtype):
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
     tensor = np.frombuffer(module.image_tensor(buffer.getvalue(), "image/png", config), dtype=np.dtype(dtype))
-    resized = np.asarray(picture.convert("RGB" if config["channels"] == 3 else "L")
-                         .resize((32, 32), Image.Resampling.BILINEAR), dtype=np.uint8).reshape(32, 32, -1)
+    resized = np.asarray(
+        picture.convert("RGB" if config["channels"] == 3 else "L").resize((32, 32), Image.Resampling.BILINEAR),
+        dtype=np.uint8,
+    ).reshape(32, 32, -1)
     want = resized if dtype == "uint8" else (resized.astype(np.float32) / 255).astype(dtype)
     if config["layout"] == "NCHW":
         want = want.transpose(2, 0, 1)
@@ -253,10 +292,10 @@ def test_an_encoding_that_does_not_fit_is_refused_at_its_line(run, tmp_path):
     """ES319: a compressed size on a raw input (the plan would price bytes no client sends), an
     image on a non-image shape, normalisation on pixels, and a mean per channel."""
     text = (Path(__file__).parent.parent / "examples" / "store-vision.yaml").read_text()
-    broken = text.replace("dtype: float32, encoding: jpeg, encoded_bytes: 60KB",
-                          "dtype: float32, encoded_bytes: 60KB")
-    broken = broken.replace("      shape: [1, 3, 224, 224]\n      dtype: float32\n",
-                            "      shape: [1, 3, 224, 224]\n      dtype: uint8\n")
+    broken = text.replace("dtype: float32, encoding: jpeg, encoded_bytes: 60KB", "dtype: float32, encoded_bytes: 60KB")
+    broken = broken.replace(
+        "      shape: [1, 3, 224, 224]\n      dtype: float32\n", "      shape: [1, 3, 224, 224]\n      dtype: uint8\n"
+    )
     broken = broken.replace("mean: [0.485, 0.456, 0.406]", "mean: [0.485]")
     assert broken.count("encoding: jpeg") == 1 and "dtype: uint8" in broken
     path = tmp_path / "spec.yaml"
@@ -265,8 +304,9 @@ def test_an_encoding_that_does_not_fit_is_refused_at_its_line(run, tmp_path):
     assert code == 1 and "Traceback" not in err
     found = [(d["code"], d["line"], d["message"]) for d in json.loads(out)["diagnostics"]]
     lines = broken.splitlines()
-    at = {c: next(i + 1 for i, line in enumerate(lines) if c in line)
-          for c in ("encoded_bytes: 60KB", "normalize: {mean")}
+    at = {
+        c: next(i + 1 for i, line in enumerate(lines) if c in line) for c in ("encoded_bytes: 60KB", "normalize: {mean")
+    }
     assert ("ES319", at["encoded_bytes: 60KB"]) in [(c, n) for c, n, _ in found]
     normalize = [m for c, n, m in found if c == "ES319" and n == at["normalize: {mean"]]
     assert any("applies to float inputs" in m for m in normalize), found

@@ -28,15 +28,30 @@ Q4_K_M_BITS = 4.84  # llama.cpp tools/quantize/README.md, Llama 2 7B
 
 def llm_doc(hardware="jetson-agx-orin-64gb", params="3.2B", fmt="gguf", pattern="on-device") -> dict:
     return {
-        "apiVersion": "edgespec/v1", "kind": "EdgeDeployment", "metadata": {"name": "kiosk", "version": "1.0.0"},
-        "models": {"chat": {"task": "text-generation",
-                            "source": {"uri": "s3://m/llama-q4_k_m.gguf", "format": fmt, "sha256": SHA},
-                            "params": params, "gflops": 6.4, "input": {"shape": [1, 512], "dtype": "int64"},
-                            "accuracy": {"metric": "mmlu", "value": 0.63}}},
+        "apiVersion": "edgespec/v1",
+        "kind": "EdgeDeployment",
+        "metadata": {"name": "kiosk", "version": "1.0.0"},
+        "models": {
+            "chat": {
+                "task": "text-generation",
+                "source": {"uri": "s3://m/llama-q4_k_m.gguf", "format": fmt, "sha256": SHA},
+                "params": params,
+                "gflops": 6.4,
+                "input": {"shape": [1, 512], "dtype": "int64"},
+                "accuracy": {"metric": "mmlu", "value": 0.63},
+            }
+        },
         "targets": {"agx": {"hardware": hardware, "jurisdiction": "us"}},
-        "workloads": {"assist": {"model": "chat", "data_source": ["agx"], "latency": {"p95_ms": "20s"},
-                                 "generation": {"prompt_tokens": 300, "output_tokens": 120},
-                                 "privacy": {"raw_data": "device"}, "pattern": pattern}},
+        "workloads": {
+            "assist": {
+                "model": "chat",
+                "data_source": ["agx"],
+                "latency": {"p95_ms": "20s"},
+                "generation": {"prompt_tokens": 300, "output_tokens": 120},
+                "privacy": {"raw_data": "device"},
+                "pattern": pattern,
+            }
+        },
     }
 
 
@@ -73,8 +88,10 @@ def test_a_checkpoint_llama_cpp_cannot_load_is_refused_with_the_fix(run, tmp_pat
     path.write_text(yaml.safe_dump(llm_doc(fmt="safetensors"), sort_keys=False))
     code, text, _ = run("plan", str(path), "--format", "json")
     reasons = [x for r in json.loads(text)["workloads"]["assist"]["rejected"] for x in r["reasons"]]
-    assert any("runs LLMs in llama.cpp, which loads gguf files, not safetensors" in x and "convert_hf_to_gguf" in x
-               for x in reasons), reasons
+    assert any(
+        "runs LLMs in llama.cpp, which loads gguf files, not safetensors" in x and "convert_hf_to_gguf" in x
+        for x in reasons
+    ), reasons
     from edgespec.planner import constraints
     from edgespec.planner.device import resolve
     from edgespec.planner.types import Recipe
@@ -133,8 +150,11 @@ def test_the_bundle_serves_the_planned_model(bundle):
 def test_the_bundle_passes_its_linters(bundle):
     out, _ = bundle
     target = out / "agx"
-    compose = subprocess.run([executable("check-jsonschema"), "--builtin-schema", "vendor.compose-spec",
-                              str(target / "compose.yaml")], capture_output=True, text=True)
+    compose = subprocess.run(
+        [executable("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(target / "compose.yaml")],
+        capture_output=True,
+        text=True,
+    )
     assert compose.returncode == 0, compose.stdout
     for script in ("build_engine.sh", "router/install.sh"):
         subprocess.run([executable("shellcheck"), str(target / script)], check=True)
@@ -166,9 +186,11 @@ def test_the_catalogs_file_types_are_llama_cpps():
     names = {"F32": "ALL_F32", "F16": "MOSTLY_F16", "Q8_0": "MOSTLY_Q8_0", "Q4_K_M": "MOSTLY_Q4_K_M"}
     for quant in table["quant_types"].values():
         assert gguf.LlamaFileType[names[quant["type"]]].value == quant["file_type"]
-    accepted = {"fp16": {"MOSTLY_F16", "MOSTLY_BF16"}, "int8": {"MOSTLY_Q8_0"},
-                "int4": {"MOSTLY_Q4_0", "MOSTLY_Q4_1", "MOSTLY_Q4_K_S", "MOSTLY_Q4_K_M", "MOSTLY_IQ4_NL",
-                         "MOSTLY_IQ4_XS"}}
+    accepted = {
+        "fp16": {"MOSTLY_F16", "MOSTLY_BF16"},
+        "int8": {"MOSTLY_Q8_0"},
+        "int4": {"MOSTLY_Q4_0", "MOSTLY_Q4_1", "MOSTLY_Q4_K_S", "MOSTLY_Q4_K_M", "MOSTLY_IQ4_NL", "MOSTLY_IQ4_XS"},
+    }
     for precision, members in accepted.items():
         assert sorted(table["accepted_file_types"][precision]) == sorted(gguf.LlamaFileType[m].value for m in members)
 
@@ -179,15 +201,19 @@ def test_check_gguf_reads_the_files_own_header(bundle, tmp_path, file_type, ok):
     model = tmp_path / "model.gguf"
     write_gguf(model, file_type)
     types = [str(t) for t in catalog._load("serving.yaml")["llama_cpp"]["accepted_file_types"]["int4"]]
-    result = subprocess.run([sys.executable, str(out / "agx" / "check_gguf.py"), str(model), "int4", *types],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(out / "agx" / "check_gguf.py"), str(model), "int4", *types], capture_output=True, text=True
+    )
     assert (result.returncode == 0) == ok, result.stderr
     if not ok:
         assert "the plan serves it at int4" in result.stderr and "llama-quantize" in result.stderr
         assert ("Q8_0" if file_type == 7 else "not recorded") in result.stderr
     (tmp_path / "not.gguf").write_bytes(b"PK\x03\x04 a zip, say")
-    result = subprocess.run([sys.executable, str(out / "agx" / "check_gguf.py"), str(tmp_path / "not.gguf"),
-                             "int4", *types], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(out / "agx" / "check_gguf.py"), str(tmp_path / "not.gguf"), "int4", *types],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1 and "not a GGUF file" in result.stderr
 
 
@@ -211,8 +237,11 @@ def test_the_router_streams_from_the_llm_server_within_the_budget(bundle, tmp_pa
     server, base, config = start_router(out, tmp_path, monkeypatch, llama.url)
     try:
         request = urllib.request.Request(
-            f"{base}/v1/chat/completions", method="POST", headers={"Content-Type": "application/json"},
-            data=json.dumps({"stream": True, "messages": [{"role": "user", "content": "hi"}]}).encode())
+            f"{base}/v1/chat/completions",
+            method="POST",
+            headers={"Content-Type": "application/json"},
+            data=json.dumps({"stream": True, "messages": [{"role": "user", "content": "hi"}]}).encode(),
+        )
         start = time.perf_counter()
         with urllib.request.urlopen(request, timeout=10) as r:
             first = r.readline()
@@ -228,8 +257,11 @@ def test_the_router_streams_from_the_llm_server_within_the_budget(bundle, tmp_pa
     stalled.stall = 1.5
     server, base, _ = start_router(out, tmp_path, monkeypatch, stalled.url, timeout_ms=500)
     try:
-        request = urllib.request.Request(f"{base}/v1/chat/completions", method="POST",
-                                         data=json.dumps({"messages": [{"role": "user", "content": "hi"}]}).encode())
+        request = urllib.request.Request(
+            f"{base}/v1/chat/completions",
+            method="POST",
+            data=json.dumps({"messages": [{"role": "user", "content": "hi"}]}).encode(),
+        )
         start = time.perf_counter()
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(request, timeout=10)
@@ -243,8 +275,14 @@ def test_an_llm_cascade_on_a_jetson_is_reported_not_emitted(run, tmp_path):
     """A cascade escalates on the local answer's confidence, which a text generator does not give:
     ES606 says so, and no llama-server or router is emitted for it."""
     doc = llm_doc(pattern="cascade")
-    doc["models"]["chat"]["variants"] = {"chat-1b": {"params": "1.2B", "gflops": 2.5, "accuracy": {"value": 0.5},
-                                                      "source": {"uri": "s3://m/small.gguf", "format": "gguf"}}}
+    doc["models"]["chat"]["variants"] = {
+        "chat-1b": {
+            "params": "1.2B",
+            "gflops": 2.5,
+            "accuracy": {"value": 0.5},
+            "source": {"uri": "s3://m/small.gguf", "format": "gguf"},
+        }
+    }
     doc["models"]["chat"]["workers_ai"] = {"model": "@cf/meta/llama-3.1-8b-instruct-fp8", "accuracy": 0.68}
     doc["targets"]["cloud"] = {"hardware": "cloudflare-workers-ai", "network": {"rtt_ms": 30}}
     doc["targets"]["agx"]["network"] = {"rtt_ms": 30, "uplink_mbps": 20}

@@ -22,13 +22,34 @@ LLM_INPUT = {"shape": [1, 4096], "dtype": "int64"}
 
 def _busy_doc(rps: float) -> dict:
     """Two detectors on one camera class, each fine alone at `rps`; a cloud tier to move to."""
-    return spec({"det": model("object-detection", "25M", 400, 0.6)},
-                {"cam": {"hardware": "jetson-orin-nano-8gb", "power_mode": "15W", "count": 20, "jurisdiction": "us",
-                         "network": {"rtt_ms": 20, "uplink_mbps": 50}},
-                 "cloud": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6.xlarge",
-                           "network": {"rtt_ms": 20}}},
-                {name: {"model": "det", "data_source": ["cam"], "latency": {"p95_ms": 400},
-                        "throughput": {"rps": rps}, "objective": "cost"} for name in ("a", "b")})
+    return spec(
+        {"det": model("object-detection", "25M", 400, 0.6)},
+        {
+            "cam": {
+                "hardware": "jetson-orin-nano-8gb",
+                "power_mode": "15W",
+                "count": 20,
+                "jurisdiction": "us",
+                "network": {"rtt_ms": 20, "uplink_mbps": 50},
+            },
+            "cloud": {
+                "hardware": "aws-ec2",
+                "region": "us-east-1",
+                "instance_type": "g6.xlarge",
+                "network": {"rtt_ms": 20},
+            },
+        },
+        {
+            name: {
+                "model": "det",
+                "data_source": ["cam"],
+                "latency": {"p95_ms": 400},
+                "throughput": {"rps": rps},
+                "objective": "cost",
+            }
+            for name in ("a", "b")
+        },
+    )
 
 
 def test_a_device_shared_by_two_workloads_that_fit_only_alone():
@@ -45,17 +66,44 @@ def test_a_device_shared_by_two_workloads_that_fit_only_alone():
 
 
 def _llm_doc(cloud: bool) -> dict:
-    targets = {"box": {"hardware": "jetson-orin-nano-8gb", "count": 5, "jurisdiction": "us",
-                       "network": {"rtt_ms": 30, "uplink_mbps": 50}}}
+    targets = {
+        "box": {
+            "hardware": "jetson-orin-nano-8gb",
+            "count": 5,
+            "jurisdiction": "us",
+            "network": {"rtt_ms": 30, "uplink_mbps": 50},
+        }
+    }
     if cloud:  # Workers AI serves its own copy: a Jetson's llama.cpp takes GGUF, a vLLM pool would not
         targets["cloud"] = {"hardware": "cloudflare-workers-ai", "network": {"rtt_ms": 30}}
-    models = {name: model("text-generation", "7B", 14, 0.6, input=LLM_INPUT, format="gguf",
-                          workers_ai={"model": "@cf/meta/llama-3.1-8b-instruct-fp8", "accuracy": 0.6})
-              for name in ("chat", "code")}
-    return spec(models, targets, {
-        name: {"model": name, "data_source": ["box"], "latency": {"p95_ms": "60s"}, "throughput": {"rps": 0.001},
-               "generation": {"prompt_tokens": 100, "output_tokens": 50}, "optimize": {"precision": "int4"},
-               "objective": "cost"} for name in ("chat", "code")})
+    models = {
+        name: model(
+            "text-generation",
+            "7B",
+            14,
+            0.6,
+            input=LLM_INPUT,
+            format="gguf",
+            workers_ai={"model": "@cf/meta/llama-3.1-8b-instruct-fp8", "accuracy": 0.6},
+        )
+        for name in ("chat", "code")
+    }
+    return spec(
+        models,
+        targets,
+        {
+            name: {
+                "model": name,
+                "data_source": ["box"],
+                "latency": {"p95_ms": "60s"},
+                "throughput": {"rps": 0.001},
+                "generation": {"prompt_tokens": 100, "output_tokens": 50},
+                "optimize": {"precision": "int4"},
+                "objective": "cost",
+            }
+            for name in ("chat", "code")
+        },
+    )
 
 
 def test_two_llms_on_one_8gb_board():
@@ -90,15 +138,41 @@ def run_file(path):
 
 def test_a_pool_bound_is_shared():
     """Two workloads each need 3 instances of a pool bounded at 4: one must go elsewhere."""
-    doc = spec({"m": model("image-classification", "25M", 8.2, 0.9)},
-               {"cam": {"hardware": "raspberry-pi-5", "count": 1000, "jurisdiction": "us",
-                        "network": {"rtt_ms": 20, "uplink_mbps": 50}},
-                "pool": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g4dn.xlarge",
-                         "scaling": {"max": 4}, "network": {"rtt_ms": 20}},
-                "big": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6.xlarge",
-                        "network": {"rtt_ms": 20}}},
-               {name: {"model": "m", "data_source": ["cam"], "latency": {"p95_ms": 300}, "throughput": {"rps": 4},
-                       "pattern": "cloud", "objective": "cost"} for name in ("a", "b")})
+    doc = spec(
+        {"m": model("image-classification", "25M", 8.2, 0.9)},
+        {
+            "cam": {
+                "hardware": "raspberry-pi-5",
+                "count": 1000,
+                "jurisdiction": "us",
+                "network": {"rtt_ms": 20, "uplink_mbps": 50},
+            },
+            "pool": {
+                "hardware": "aws-ec2",
+                "region": "us-east-1",
+                "instance_type": "g4dn.xlarge",
+                "scaling": {"max": 4},
+                "network": {"rtt_ms": 20},
+            },
+            "big": {
+                "hardware": "aws-ec2",
+                "region": "us-east-1",
+                "instance_type": "g6.xlarge",
+                "network": {"rtt_ms": 20},
+            },
+        },
+        {
+            name: {
+                "model": "m",
+                "data_source": ["cam"],
+                "latency": {"p95_ms": 300},
+                "throughput": {"rps": 4},
+                "pattern": "cloud",
+                "objective": "cost",
+            }
+            for name in ("a", "b")
+        },
+    )
     p, diagnostics = run(doc)
     on_pool = [n for n in ("a", "b") if p.workloads[n].chosen.placements[0].target == "pool"]
     alone = run({**doc, "workloads": {"a": doc["workloads"]["a"]}})[0].workloads["a"].chosen
@@ -112,19 +186,44 @@ def random_shared_spec(seed: int) -> dict:
     """Two to four workloads on shared devices with random rates, sizes and budgets."""
     rng = random.Random(seed)
     hw = rng.choice(["jetson-orin-nano-8gb", "jetson-orin-nx-16gb", "raspberry-pi-5"])
-    targets = {"dev": {"hardware": hw, "count": rng.randint(1, 30), "jurisdiction": "us",
-                       "network": {"rtt_ms": rng.randint(10, 60), "uplink_mbps": rng.choice([5, 50])}},
-               "cloud": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g4dn.xlarge",
-                         "scaling": {"max": rng.randint(1, 3)}, "network": {"rtt_ms": rng.randint(10, 80)}}}
+    targets = {
+        "dev": {
+            "hardware": hw,
+            "count": rng.randint(1, 30),
+            "jurisdiction": "us",
+            "network": {"rtt_ms": rng.randint(10, 60), "uplink_mbps": rng.choice([5, 50])},
+        },
+        "cloud": {
+            "hardware": "aws-ec2",
+            "region": "us-east-1",
+            "instance_type": "g4dn.xlarge",
+            "scaling": {"max": rng.randint(1, 3)},
+            "network": {"rtt_ms": rng.randint(10, 80)},
+        },
+    }
     if hw.startswith("jetson") and rng.random() < 0.4:
         targets["dev"]["power_budget_w"] = rng.choice([3, 5, 8])
-    models = {f"m{i}": model("image-classification", f"{rng.randint(100, 1500)}M", round(rng.uniform(20, 150), 2), 0.9,
-                             variants={f"m{i}-s": {"params": "2M", "gflops": 0.3, "accuracy": {"value": 0.8}}})
-              for i in range(2)}
-    workloads = {f"w{i}": {"model": f"m{rng.randrange(2)}", "data_source": ["dev"],
-                           "latency": {"p95_ms": rng.choice([50, 200, 1000])}, "throughput": {"rps": rng.choice([5, 15, 40])},
-                           "accuracy": {"max_drop": 0.05}, "objective": rng.choice(["latency", "cost", "energy", "accuracy"])}
-                 for i in range(rng.randint(2, 4))}
+    models = {
+        f"m{i}": model(
+            "image-classification",
+            f"{rng.randint(100, 1500)}M",
+            round(rng.uniform(20, 150), 2),
+            0.9,
+            variants={f"m{i}-s": {"params": "2M", "gflops": 0.3, "accuracy": {"value": 0.8}}},
+        )
+        for i in range(2)
+    }
+    workloads = {
+        f"w{i}": {
+            "model": f"m{rng.randrange(2)}",
+            "data_source": ["dev"],
+            "latency": {"p95_ms": rng.choice([50, 200, 1000])},
+            "throughput": {"rps": rng.choice([5, 15, 40])},
+            "accuracy": {"max_drop": 0.05},
+            "objective": rng.choice(["latency", "cost", "energy", "accuracy"]),
+        }
+        for i in range(rng.randint(2, 4))
+    }
     return spec(models, targets, workloads)
 
 

@@ -42,8 +42,11 @@ def test_a_fleet_runtime_applies_only_to_targets_that_run_its_os():
     snapdragon = kinds.REGISTERED["snapdragon"]
     hardware = catalog.hardware()
     assert snapdragon.fleet_for(hardware["qcs6490"]) is snapdragon.fleet
-    assert [h for h, e in hardware.items() if e["kind"] == "snapdragon" and snapdragon.fleet_for(e) is None] == \
-        ["snapdragon-8-gen-2", "snapdragon-8-gen-3", "snapdragon-8-elite"]
+    assert [h for h, e in hardware.items() if e["kind"] == "snapdragon" and snapdragon.fleet_for(e) is None] == [
+        "snapdragon-8-gen-2",
+        "snapdragon-8-gen-3",
+        "snapdragon-8-elite",
+    ]
     assert kinds.REGISTERED["jetson"].fleet_for(hardware["jetson-orin-nano-8gb"]) is not None  # no `os`: the runtime's
     assert kinds.REGISTERED["apple"].fleet_for(hardware["apple-a16"]) is None  # no fleet runtime at all
 
@@ -56,6 +59,15 @@ def test_the_shared_emitters_keep_no_table_of_kinds():
 
     for module in (emit, greengrass, router, telemetry):
         source = inspect.getsource(module)
-        for leftover in ('kind == "', 'kind != "', '"jetson":', '"coral":', "SERVER_PORT", "FLEET_KINDS",
-                         "EMITTERS", "SCRAPE =", '"architecture": "aarch64"'):
+        for leftover in (
+            'kind == "',
+            'kind != "',
+            '"jetson":',
+            '"coral":',
+            "SERVER_PORT",
+            "FLEET_KINDS",
+            "EMITTERS",
+            "SCRAPE =",
+            '"architecture": "aarch64"',
+        ):
             assert leftover not in source, (module.__name__, leftover)

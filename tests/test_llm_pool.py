@@ -23,17 +23,37 @@ from tests.test_emit_aws import instance_script
 from tests.tools import executable
 
 SPEC = {
-    "apiVersion": "edgespec/v1", "kind": "EdgeDeployment", "metadata": {"name": "llm", "version": "1.0.0"},
-    "models": {"chat": {"task": "text-generation",
-                        "source": {"uri": "s3://m/llama-3.1-8b-awq", "format": "safetensors"},
-                        "params": "8B", "gflops": 16, "input": {"shape": [1, 512], "dtype": "int64"},
-                        "accuracy": {"metric": "mmlu", "value": 0.66}}},
-    "targets": {"app": {"hardware": "client", "count": 1000, "jurisdiction": "us",
-                        "network": {"rtt_ms": 20, "uplink_mbps": 50}},
-                "gpu": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6e.xlarge",
-                        "network": {"rtt_ms": 20}}},
-    "workloads": {"assist": {"model": "chat", "data_source": ["app"], "latency": {"p95_ms": 30000},
-                             "throughput": {"rps": 0.002}, "generation": {"prompt_tokens": 500, "output_tokens": 200}}},
+    "apiVersion": "edgespec/v1",
+    "kind": "EdgeDeployment",
+    "metadata": {"name": "llm", "version": "1.0.0"},
+    "models": {
+        "chat": {
+            "task": "text-generation",
+            "source": {"uri": "s3://m/llama-3.1-8b-awq", "format": "safetensors"},
+            "params": "8B",
+            "gflops": 16,
+            "input": {"shape": [1, 512], "dtype": "int64"},
+            "accuracy": {"metric": "mmlu", "value": 0.66},
+        }
+    },
+    "targets": {
+        "app": {
+            "hardware": "client",
+            "count": 1000,
+            "jurisdiction": "us",
+            "network": {"rtt_ms": 20, "uplink_mbps": 50},
+        },
+        "gpu": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6e.xlarge", "network": {"rtt_ms": 20}},
+    },
+    "workloads": {
+        "assist": {
+            "model": "chat",
+            "data_source": ["app"],
+            "latency": {"p95_ms": 30000},
+            "throughput": {"rps": 0.002},
+            "generation": {"prompt_tokens": 500, "output_tokens": 200},
+        }
+    },
 }
 
 
@@ -54,8 +74,12 @@ def emitted(tmp_path_factory):
     code, _, err = run_cli("compile", str(spec), "-o", str(tmp / "ec2"))  # the default: an EC2 stack
     assert code == 0, err
     pods = tmp / "pods.yaml"  # the same pool on Kubernetes
-    pods.write_text(yaml.safe_dump({**SPEC, "targets": {**SPEC["targets"], "gpu": {
-        **SPEC["targets"]["gpu"], "orchestrator": "kubernetes"}}}, sort_keys=False))
+    pods.write_text(
+        yaml.safe_dump(
+            {**SPEC, "targets": {**SPEC["targets"], "gpu": {**SPEC["targets"]["gpu"], "orchestrator": "kubernetes"}}},
+            sort_keys=False,
+        )
+    )
     code, _, err = run_cli("compile", str(pods), "-o", str(tmp / "out"))
     assert code == 0, err
     code, text, _ = run_cli("plan", str(spec), "--format", "json")
@@ -124,20 +148,32 @@ def test_the_stack_runs_the_same_vllm(emitted):
 
 def test_the_manifests_are_valid_kubernetes(emitted):
     out = emitted[0]
-    result = subprocess.run([executable("kubernetes-validate"), "--strict", str(out / "gpu" / "k8s" / "assist.yaml")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [executable("kubernetes-validate"), "--strict", str(out / "gpu" / "k8s" / "assist.yaml")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("precision, quantization, ok", [
-    ("fp16", None, True),
-    ("fp16", {"quant_method": "awq", "bits": 4}, False),  # a quantized checkpoint where fp16 was planned
-    ("int4", {"quant_method": "awq", "bits": 4, "group_size": 128}, True),
-    ("int4", {"quant_method": "gptq", "bits": 8}, False),
-    ("int4", None, False),
-    ("int8", {"quant_method": "compressed-tensors",
-              "config_groups": {"group_0": {"weights": {"num_bits": 8, "type": "int"}}}}, True),
-])
+@pytest.mark.parametrize(
+    "precision, quantization, ok",
+    [
+        ("fp16", None, True),
+        ("fp16", {"quant_method": "awq", "bits": 4}, False),  # a quantized checkpoint where fp16 was planned
+        ("int4", {"quant_method": "awq", "bits": 4, "group_size": 128}, True),
+        ("int4", {"quant_method": "gptq", "bits": 8}, False),
+        ("int4", None, False),
+        (
+            "int8",
+            {
+                "quant_method": "compressed-tensors",
+                "config_groups": {"group_0": {"weights": {"num_bits": 8, "type": "int"}}},
+            },
+            True,
+        ),
+    ],
+)
 def test_the_checkpoint_check(emitted, tmp_path, precision, quantization, ok):
     code_map = emitted[3]
     script = tmp_path / "check_checkpoint.py"
@@ -224,8 +260,12 @@ def _auth() -> dict:
 def _ask(base, body, timeout=10):
     from tests.test_emit_argo import AUTH
 
-    request = urllib.request.Request(f"{base}/v1/chat/completions", data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", **AUTH})
+    request = urllib.request.Request(
+        f"{base}/v1/chat/completions",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", **AUTH},
+    )
     return urllib.request.urlopen(request, timeout=timeout)
 
 
@@ -250,8 +290,10 @@ def test_the_gateway_streams_the_planned_model(emitted, tmp_path, monkeypatch):
             assert json.load(r)["choices"][0]["message"]["content"] == "hello world"
         assert vllm.requests[-1]["max_tokens"] == 5  # a client's own limit stands
         with pytest.raises(urllib.error.HTTPError) as err:
-            urllib.request.urlopen(urllib.request.Request(f"{base}/v1/chat/completions", data=b"not json",
-                                                          method="POST", headers=_auth()), timeout=5)
+            urllib.request.urlopen(
+                urllib.request.Request(f"{base}/v1/chat/completions", data=b"not json", method="POST", headers=_auth()),
+                timeout=5,
+            )
         assert err.value.code == 400
         metrics = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
         requests = [line for line in metrics.splitlines() if line.startswith("edgespec_requests_total{")]

@@ -30,24 +30,43 @@ def codes(raw: bytes, limits: Limits = Limits()) -> list[tuple[str, int, int]]:
     return [(d.code, d.line, d.column) for d in loaded.diagnostics]
 
 
-@pytest.mark.parametrize("raw,expected", [
-    (b"", [("ES108", 1, 1)]),
-    (b"# only a comment\n", [("ES108", 1, 1)]),
-    (b"---\n", [("ES108", 1, 1)]),
-    (b"- a\n- b\n", [("ES109", 1, 1)]),
-    (b"just a string\n", [("ES109", 1, 1)]),
-    (b"a: 1\n---\nb: 2\n", [("ES107", 2, 1)]),
-    (b"a: 1\nb: \xff\xfe\n", [("ES103", 2, 4)]),
-    (b"a:\n\tb: 1\n", [("ES105", 2, 1)]),
-    (b"a: 1\na: 2\n", [("ES106", 2, 1)]),
-    (b"a: [1, 2\n", [("ES104", 2, 1)]),
-    (b"a: 'unterminated\n", [("ES104", 2, 1)]),
-    (b"a: *nope\n", [("ES114", 1, 4)]),
-    (b"a: !!set {x}\n", [("ES112", 1, 4)]),
-    (b"a: !!int abc\n", [("ES112", 1, 4)]),
-    (b"[a]: 1\n", [("ES113", 1, 1)]),
-], ids=["empty", "comment-only", "empty-document", "list", "scalar", "two-documents", "not-utf8", "tab",
-        "duplicate", "unclosed-flow", "unclosed-quote", "undefined-alias", "set-tag", "bad-int-tag", "complex-key"])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        (b"", [("ES108", 1, 1)]),
+        (b"# only a comment\n", [("ES108", 1, 1)]),
+        (b"---\n", [("ES108", 1, 1)]),
+        (b"- a\n- b\n", [("ES109", 1, 1)]),
+        (b"just a string\n", [("ES109", 1, 1)]),
+        (b"a: 1\n---\nb: 2\n", [("ES107", 2, 1)]),
+        (b"a: 1\nb: \xff\xfe\n", [("ES103", 2, 4)]),
+        (b"a:\n\tb: 1\n", [("ES105", 2, 1)]),
+        (b"a: 1\na: 2\n", [("ES106", 2, 1)]),
+        (b"a: [1, 2\n", [("ES104", 2, 1)]),
+        (b"a: 'unterminated\n", [("ES104", 2, 1)]),
+        (b"a: *nope\n", [("ES114", 1, 4)]),
+        (b"a: !!set {x}\n", [("ES112", 1, 4)]),
+        (b"a: !!int abc\n", [("ES112", 1, 4)]),
+        (b"[a]: 1\n", [("ES113", 1, 1)]),
+    ],
+    ids=[
+        "empty",
+        "comment-only",
+        "empty-document",
+        "list",
+        "scalar",
+        "two-documents",
+        "not-utf8",
+        "tab",
+        "duplicate",
+        "unclosed-flow",
+        "unclosed-quote",
+        "undefined-alias",
+        "set-tag",
+        "bad-int-tag",
+        "complex-key",
+    ],
+)
 def test_bad_files(raw, expected):
     assert codes(raw) == expected
 
@@ -70,7 +89,7 @@ def test_nesting_limit():
 
 def test_nesting_limit_block_style():
     text = "".join("  " * i + f"k{i}:\n" for i in range(100)) + "  " * 100 + "v\n"
-    (code, line, _), = codes(text.encode())
+    ((code, line, _),) = codes(text.encode())
     assert code == "ES110" and line == 65
 
 
@@ -88,8 +107,7 @@ def test_billion_laughs_is_refused_fast_and_small():
 def test_aliases_within_limit_are_expanded():
     loaded = load_bytes(b"base: &b {x: 1, y: [1, 2]}\ncopy: *b\nmerged:\n  <<: *b\n  y: [3]\n", "f.yaml")
     assert loaded.diagnostics == []
-    assert loaded.data == {"base": {"x": 1, "y": [1, 2]}, "copy": {"x": 1, "y": [1, 2]},
-                           "merged": {"x": 1, "y": [3]}}
+    assert loaded.data == {"base": {"x": 1, "y": [1, 2]}, "copy": {"x": 1, "y": [1, 2]}, "merged": {"x": 1, "y": [3]}}
 
 
 def test_anchored_scalars_are_aliased():
@@ -99,10 +117,24 @@ def test_anchored_scalars_are_aliased():
 
 
 def test_yaml_12_core_schema():
-    loaded = load_bytes(b"a: yes\nb: on\nc: true\nd: 0o17\ne: 0x1f\nf: 1e3\ng: ~\nh: 2024-01-01\n"
-                        b"i: '12'\nj: .inf\non: 1\n1: 2\n", "f.yaml")
-    assert loaded.data == {"a": "yes", "b": "on", "c": True, "d": 15, "e": 31, "f": 1000.0, "g": None,
-                           "h": "2024-01-01", "i": "12", "j": float("inf"), "on": 1, "1": 2}
+    loaded = load_bytes(
+        b"a: yes\nb: on\nc: true\nd: 0o17\ne: 0x1f\nf: 1e3\ng: ~\nh: 2024-01-01\ni: '12'\nj: .inf\non: 1\n1: 2\n",
+        "f.yaml",
+    )
+    assert loaded.data == {
+        "a": "yes",
+        "b": "on",
+        "c": True,
+        "d": 15,
+        "e": 31,
+        "f": 1000.0,
+        "g": None,
+        "h": "2024-01-01",
+        "i": "12",
+        "j": float("inf"),
+        "on": 1,
+        "1": 2,
+    }
 
 
 def test_bom_is_accepted():
@@ -110,7 +142,7 @@ def test_bom_is_accepted():
 
 
 def test_positions_of_keys_and_values():
-    loaded = load_bytes(b"top:\n  list: [a, {k: v}]\n  \"quoted key\": 3\n", "f.yaml")
+    loaded = load_bytes(b'top:\n  list: [a, {k: v}]\n  "quoted key": 3\n', "f.yaml")
     src = loaded.source
     assert (src.keys["/top/list"].line, src.keys["/top/list"].column) == (2, 3)
     assert (src.values["/top/list/1/k"].line, src.values["/top/list/1/k"].column) == (2, 17)
@@ -159,9 +191,35 @@ def core_schema(value: str):
     return value
 
 
-@given(st.text(alphabet="~nNulTtrRuUeEfFaAlLsSIiNn+-.0123456789oOxXbcd _/:", max_size=8)
-       | st.sampled_from(["", "~", "null", "NULL", "True", "FALSE", ".inf", "-.Inf", ".NaN", "0o17", "0x1F", "1e5",
-                          "+12", "-0", "1.", ".5", "08", "0o8", "nulL", "yes", "on", "2026-01-01"]))
+@given(
+    st.text(alphabet="~nNulTtrRuUeEfFaAlLsSIiNn+-.0123456789oOxXbcd _/:", max_size=8)
+    | st.sampled_from(
+        [
+            "",
+            "~",
+            "null",
+            "NULL",
+            "True",
+            "FALSE",
+            ".inf",
+            "-.Inf",
+            ".NaN",
+            "0o17",
+            "0x1F",
+            "1e5",
+            "+12",
+            "-0",
+            "1.",
+            ".5",
+            "08",
+            "0o8",
+            "nulL",
+            "yes",
+            "on",
+            "2026-01-01",
+        ]
+    )
+)
 def test_plain_scalars_resolve_by_the_core_schema(value):
     got, want = _resolve_plain(value), core_schema(value)
     assert type(got) is type(want)

@@ -35,16 +35,20 @@ def test_valid_spec_is_clean_then_errors_appear_as_you_type(server, tmp_path):
 
 
 def test_unknown_hardware_with_a_suggestion(server, tmp_path):
-    uri = server.open(tmp_path / "b.yaml", BASE.replace("hardware: jetson-orin-nx-16gb", "hardware: jetson-orin-nx16gb"))
+    uri = server.open(
+        tmp_path / "b.yaml", BASE.replace("hardware: jetson-orin-nx-16gb", "hardware: jetson-orin-nx16gb")
+    )
     (d,) = server.diagnostics(uri)
     assert d["code"] == "ES401" and d["range"]["start"]["line"] == 19 and "jetson-orin-nx-16gb" in d["message"]
 
 
 def test_infeasible_budget_and_privacy_conflict(server, tmp_path):
-    text = BASE.replace("latency: {p50_ms: 20, p95_ms: 50}", "latency: {p95_ms: 0.01}") \
-        .replace("privacy: {raw_data: site, features: region}", "privacy: {raw_data: device, features: device}") \
-        .replace("    params: 3.2M\n", "    params: 3.2M\n    calibration: {uri: s3://m/det.cache}\n") \
+    text = (
+        BASE.replace("latency: {p50_ms: 20, p95_ms: 50}", "latency: {p95_ms: 0.01}")
+        .replace("privacy: {raw_data: site, features: region}", "privacy: {raw_data: device, features: device}")
+        .replace("    params: 3.2M\n", "    params: 3.2M\n    calibration: {uri: s3://m/det.cache}\n")
         .replace("distilled_from: det}", "distilled_from: det, calibration: {uri: s3://m/tiny.cache}}")
+    )
     uri = server.open(tmp_path / "c.yaml", text)
     (d,) = server.diagnostics(uri)
     assert d["code"] == "ES501" and d["range"]["start"]["line"] == 32  # at the workload's name
@@ -55,9 +59,12 @@ def test_hover_shows_the_plan(server, tmp_path):
     uri = server.open(tmp_path / "d.yaml", BASE)
     server.diagnostics(uri, want=lambda d: True)
     line = BASE.splitlines().index("  watch:")
-    hover = server.request("textDocument/hover", {"textDocument": {"uri": uri},
-                                                  "position": {"line": line, "character": 3}})
+    hover = server.request(
+        "textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": line, "character": 3}}
+    )
     value = hover["contents"]["value"]
     assert value.startswith("**watch**: ") and "predicted p95" in value and "why:" in value
-    assert server.request("textDocument/hover", {"textDocument": {"uri": uri},
-                                                 "position": {"line": 0, "character": 1}}) is None
+    assert (
+        server.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 1}})
+        is None
+    )

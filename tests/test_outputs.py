@@ -15,8 +15,11 @@ def test_the_cli_offers_exactly_the_registered_renderers():
     assert cli.FORMATS == diagnostics_render.FORMATS == ("auto", *outputs.DIAGNOSTICS)
     assert tuple(plan_render.RENDERERS) == outputs.PLAN
     assert diff.FORMATS == outputs.DIFF
-    choices = {name: [p for p in command.params if p.name == "fmt"][0].type.choices
-               for name, command in cli.cli.commands.items() if any(p.name == "fmt" for p in command.params)}
+    choices = {
+        name: [p for p in command.params if p.name == "fmt"][0].type.choices
+        for name, command in cli.cli.commands.items()
+        if any(p.name == "fmt" for p in command.params)
+    }
     assert tuple(choices["plan"]) == outputs.PLAN and tuple(choices["diff"]) == outputs.DIFF
     assert tuple(choices["validate"]) == cli.FORMATS
 

@@ -33,10 +33,20 @@ def test_json_contract(run):
             assert {"precision", "prune", "variant"} <= set(p["recipe"])
         e = w["estimates"]
         assert {"p50", "p95", "p99", "local_p95", "remote_p95"} == set(e["latency_ms"])
-        assert e["latency_ms"]["p99"] == round(2 * e["latency_ms"]["p95"] - e["latency_ms"]["p50"], 3) or \
-            abs(e["latency_ms"]["p99"] - (2 * e["latency_ms"]["p95"] - e["latency_ms"]["p50"])) < 2e-3
-        for key in ("compute_ms", "network_ms", "accuracy", "accuracy_drop", "model_size_mb", "energy_mj",
-                    "cost_usd_per_1k", "cost_usd_per_month"):
+        assert (
+            e["latency_ms"]["p99"] == round(2 * e["latency_ms"]["p95"] - e["latency_ms"]["p50"], 3)
+            or abs(e["latency_ms"]["p99"] - (2 * e["latency_ms"]["p95"] - e["latency_ms"]["p50"])) < 2e-3
+        )
+        for key in (
+            "compute_ms",
+            "network_ms",
+            "accuracy",
+            "accuracy_drop",
+            "model_size_mb",
+            "energy_mj",
+            "cost_usd_per_1k",
+            "cost_usd_per_month",
+        ):
             assert key in e
         for r in w["rejected"]:
             assert {"pattern", "target", "recipe", "reason"} <= set(r) and r["reason"]
@@ -58,16 +68,26 @@ def test_explain_lists_every_candidate(run):
 
 
 def test_infeasible_is_es501_exit_1(run, tmp_path):
-    doc = spec({"llm": model("text-generation", "7B", 14, 0.6, input={"shape": [1, 2048], "dtype": "int64"})},
-               {"stick": {"hardware": "coral-usb", "host": "raspberry-pi-5"}},
-               {"chat": {"model": "llm", "data_source": ["stick"], "latency": {"p95_ms": "5s"},
-                         "generation": {"prompt_tokens": 100, "output_tokens": 50}}})
+    doc = spec(
+        {"llm": model("text-generation", "7B", 14, 0.6, input={"shape": [1, 2048], "dtype": "int64"})},
+        {"stick": {"hardware": "coral-usb", "host": "raspberry-pi-5"}},
+        {
+            "chat": {
+                "model": "llm",
+                "data_source": ["stick"],
+                "latency": {"p95_ms": "5s"},
+                "generation": {"prompt_tokens": 100, "output_tokens": 50},
+            }
+        },
+    )
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     code, out, err = run("plan", str(path), "--diagnostics-format", "text")
     assert code == 1
-    assert ("error[ES501]: no feasible plan for workload 'chat': every candidate breaks a constraint no margin "
-            "can meet: on-device: capability: coral-usb") in err
+    assert (
+        "error[ES501]: no feasible plan for workload 'chat': every candidate breaks a constraint no margin "
+        "can meet: on-device: capability: coral-usb"
+    ) in err
     assert "chat" in out and "INFEASIBLE" in out
 
 

@@ -32,8 +32,12 @@ def checked():
 
 def outputs(spec, source, **kwargs):
     planned, diagnostics = plan(spec, source, **kwargs)
-    return (plan_render.as_json(planned), plan_render.text(planned),
-            render("text", diagnostics, {source.file: source.text}), planned)
+    return (
+        plan_render.as_json(planned),
+        plan_render.text(planned),
+        render("text", diagnostics, {source.file: source.text}),
+        planned,
+    )
 
 
 def test_parallel_and_compact_plans_are_identical(checked):
@@ -43,9 +47,13 @@ def test_parallel_and_compact_plans_are_identical(checked):
     assert "ES501" in reference[2]
     assert "joint placement:" in reference[1]  # workloads moved so that shared devices hold, in every mode
     fragment = plan_render.json_fragment  # the JSON entries made by the processes that planned them
-    for kwargs in ({"keep_all": False, "jobs": 1}, {"keep_all": False, "jobs": 2}, {"keep_all": True, "jobs": 3},
-                   {"keep_all": False, "jobs": 2, "fragment": fragment},
-                   {"keep_all": False, "jobs": 1, "fragment": fragment}):
+    for kwargs in (
+        {"keep_all": False, "jobs": 1},
+        {"keep_all": False, "jobs": 2},
+        {"keep_all": True, "jobs": 3},
+        {"keep_all": False, "jobs": 2, "fragment": fragment},
+        {"keep_all": False, "jobs": 1, "fragment": fragment},
+    ):
         got = outputs(spec, source, **kwargs)
         assert got[:3] == reference[:3], kwargs
         assert list(got[3].workloads) == list(reference[3].workloads)  # spec order kept
@@ -76,5 +84,6 @@ def test_shared_results_never_leak_between_workloads():
     together, _ = run(doc)
     for name in list(doc["workloads"])[::3]:
         alone, _ = run({**doc, "workloads": {name: doc["workloads"][name]}})
-        assert plan_render._workload_json(alone.workloads[name]) == \
-            plan_render._workload_json(together.workloads[name]), name
+        assert plan_render._workload_json(alone.workloads[name]) == plan_render._workload_json(
+            together.workloads[name]
+        ), name

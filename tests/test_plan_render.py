@@ -59,8 +59,8 @@ def test_fragment_matches_the_dict_path_on_a_generated_spec():
 @pytest.mark.parametrize("odd", [math.nan, math.inf, -math.inf, 3, 0, 1e-12, 123456789.123456])
 def test_fragment_matches_the_dict_path_on_unusual_numbers(odd):
     estimates = Estimates(odd, odd, odd, odd, odd, odd, odd, odd, odd, odd, odd, odd, 7 if odd == 3 else None, ())
-    recipe = Recipe("int8", odd if isinstance(odd, int) else 0.25, "tiny \"v\" ü", "dla")
+    recipe = Recipe("int8", odd if isinstance(odd, int) else 0.25, 'tiny "v" ü', "dla")
     chosen = Candidate("on-device", (Placement("dev\n", "device", "m\u2028", recipe),), estimates)
     missed = Candidate("cloud", (Placement("cloud", "remote", "m", Recipe("fp16")),), None, ("capability: «no»", "x"))
-    wp = WorkloadPlan("w", "latency", chosen, (chosen, missed), "why \"quoted\"\ttab")
+    wp = WorkloadPlan("w", "latency", chosen, (chosen, missed), 'why "quoted"\ttab')
     assert plan_render.json_fragment(wp) == dict_path(wp)

@@ -11,37 +11,74 @@ import pytest
 from edgespec import catalog
 from tests.planner_helpers import model, run, spec
 
-DEVICES = ["jetson-orin-nx-16gb", "jetson-orin-nano-8gb", "coral-usb", "snapdragon-8-gen-3", "apple-a16",
-           "raspberry-pi-5", "jetson-agx-orin-64gb"]
+DEVICES = [
+    "jetson-orin-nx-16gb",
+    "jetson-orin-nano-8gb",
+    "coral-usb",
+    "snapdragon-8-gen-3",
+    "apple-a16",
+    "raspberry-pi-5",
+    "jetson-agx-orin-64gb",
+]
 OBJECTIVES = ["latency", "cost", "energy", "accuracy"]
 
 
 def random_spec(seed: int) -> dict:
     rng = random.Random(seed)
     hw = rng.choice(DEVICES)
-    device = {"hardware": hw, "count": rng.randint(1, 50), "site": "s", "jurisdiction": "us",
-              "network": {"rtt_ms": rng.randint(5, 60), "uplink_mbps": rng.choice([2, 20, 100])}}
+    device = {
+        "hardware": hw,
+        "count": rng.randint(1, 50),
+        "site": "s",
+        "jurisdiction": "us",
+        "network": {"rtt_ms": rng.randint(5, 60), "uplink_mbps": rng.choice([2, 20, 100])},
+    }
     if hw == "coral-usb":
         device["host"] = "raspberry-pi-5"
-    targets = {"dev": device,
-               "srv": {"hardware": "jetson-agx-orin-64gb", "site": "s", "jurisdiction": "us"},
-               "cloud": {"hardware": "aws-ec2", "region": "us-east-1", "count": rng.randint(1, 5),
-                         "instance_type": rng.choice(["g4dn.xlarge", "g6.xlarge"]),
-                         "network": {"rtt_ms": rng.randint(10, 80)}},
-               "mec": {"hardware": "aws-wavelength", "region": "us-east-1", "zone": "us-east-1-wl1-bos-wlz-1",
-                       "instance_type": "g4dn.2xlarge", "count": 3, "network": {"rtt_ms": rng.randint(5, 20)}}}
-    m = model("image-classification", f"{rng.randint(2, 80)}M", round(rng.uniform(0.3, 60), 2), 0.9,
-              input={"shape": [1, 3, 224, 224], "dtype": "uint8", "encoding": "jpeg", "encoded_bytes": f"{rng.randint(10, 200)}KB"},
-              variants={"small": {"params": "2M", "gflops": 0.3, "accuracy": {"value": round(rng.uniform(0.7, 0.88), 3)}}},
-              split_points=[{"name": "mid", "flops_fraction": 0.4, "activation_bytes": f"{rng.randint(20, 400)}KB"}])
-    w = {"model": "m", "data_source": ["dev"],
-         "latency": {"p95_ms": rng.choice([10, 30, 80, 200, 1000])},
-         "throughput": {"rps": rng.choice([0.1, 1, 10])},
-         "accuracy": {"max_drop": rng.choice([0.005, 0.02, 0.1])},
-         "privacy": {"raw_data": rng.choice(["device", "site", "region", "anywhere"]), "features": "anywhere"},
-         "offline": rng.choice(["required", "none"]),
-         "escalation": {"to": rng.choice(["srv", "cloud", "mec"]), "confidence_below": 0.5},
-         "objective": rng.choice(OBJECTIVES)}
+    targets = {
+        "dev": device,
+        "srv": {"hardware": "jetson-agx-orin-64gb", "site": "s", "jurisdiction": "us"},
+        "cloud": {
+            "hardware": "aws-ec2",
+            "region": "us-east-1",
+            "count": rng.randint(1, 5),
+            "instance_type": rng.choice(["g4dn.xlarge", "g6.xlarge"]),
+            "network": {"rtt_ms": rng.randint(10, 80)},
+        },
+        "mec": {
+            "hardware": "aws-wavelength",
+            "region": "us-east-1",
+            "zone": "us-east-1-wl1-bos-wlz-1",
+            "instance_type": "g4dn.2xlarge",
+            "count": 3,
+            "network": {"rtt_ms": rng.randint(5, 20)},
+        },
+    }
+    m = model(
+        "image-classification",
+        f"{rng.randint(2, 80)}M",
+        round(rng.uniform(0.3, 60), 2),
+        0.9,
+        input={
+            "shape": [1, 3, 224, 224],
+            "dtype": "uint8",
+            "encoding": "jpeg",
+            "encoded_bytes": f"{rng.randint(10, 200)}KB",
+        },
+        variants={"small": {"params": "2M", "gflops": 0.3, "accuracy": {"value": round(rng.uniform(0.7, 0.88), 3)}}},
+        split_points=[{"name": "mid", "flops_fraction": 0.4, "activation_bytes": f"{rng.randint(20, 400)}KB"}],
+    )
+    w = {
+        "model": "m",
+        "data_source": ["dev"],
+        "latency": {"p95_ms": rng.choice([10, 30, 80, 200, 1000])},
+        "throughput": {"rps": rng.choice([0.1, 1, 10])},
+        "accuracy": {"max_drop": rng.choice([0.005, 0.02, 0.1])},
+        "privacy": {"raw_data": rng.choice(["device", "site", "region", "anywhere"]), "features": "anywhere"},
+        "offline": rng.choice(["required", "none"]),
+        "escalation": {"to": rng.choice(["srv", "cloud", "mec"]), "confidence_below": 0.5},
+        "objective": rng.choice(OBJECTIVES),
+    }
     budget = rng.choice([None, None, 0.5, 3])  # drawn last: the earlier draws stay as they were
     if budget is not None:
         device["power_budget_w"] = budget
@@ -96,11 +133,19 @@ def test_search_space_is_complete(seed):
         expected.add((variant, precision, prune, None))
         if dla and precision in ("int8", "fp16"):
             expected.add((variant, precision, prune, "dla"))
-    got = {(p.recipe.variant, p.recipe.precision, p.recipe.prune, p.recipe.accelerator)
-           for c in wp.candidates if c.pattern == "on-device" for p in c.placements}
+    got = {
+        (p.recipe.variant, p.recipe.precision, p.recipe.prune, p.recipe.accelerator)
+        for c in wp.candidates
+        if c.pattern == "on-device"
+        for p in c.placements
+    }
     assert got == expected
-    cloud = {(p.recipe.variant, p.recipe.precision, p.recipe.prune) for c in wp.candidates if c.pattern == "cloud"
-             for p in c.placements}
+    cloud = {
+        (p.recipe.variant, p.recipe.precision, p.recipe.prune)
+        for c in wp.candidates
+        if c.pattern == "cloud"
+        for p in c.placements
+    }
     assert cloud == {(v, p, f) for v, p, f in itertools.product([None, "small"], ["fp32", "fp16", "int8"], prunes)}
     assert {c.pattern for c in wp.candidates} >= {"on-device", "cloud", "mec", "split", "cascade"}
 

@@ -19,10 +19,19 @@ LLM_INPUT = {"shape": [1, 4096], "dtype": "int64"}
 
 
 # -- jurisdictions ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("region,country", [
-    ("eu-west-2", "gb"), ("eu-central-2", "ch"), ("eu-central-1", "de"), ("me-south-1", "bh"),
-    ("ap-northeast-1", "jp"), ("eu-west-1", "ie"), ("us-east-1", "us"), ("ap-east-1", "hk"),
-])
+@pytest.mark.parametrize(
+    "region,country",
+    [
+        ("eu-west-2", "gb"),
+        ("eu-central-2", "ch"),
+        ("eu-central-1", "de"),
+        ("me-south-1", "bh"),
+        ("ap-northeast-1", "jp"),
+        ("eu-west-1", "ie"),
+        ("us-east-1", "us"),
+        ("ap-east-1", "hk"),
+    ],
+)
 def test_regions_map_to_their_country(region, country):
     assert dev("r", "aws-ec2", region=region).jurisdiction == country
 
@@ -47,14 +56,17 @@ def value_of(instance_type: str, region: str) -> float:
     return catalog.value(catalog.hourly_price(instance_type, region))
 
 
-@pytest.mark.parametrize("source,region,level", [
-    ("de", "eu-central-1", "region"),  # Frankfurt is in Germany
-    ("eu", "eu-central-1", "region"),  # a source in the EU: any EU country is its region
-    ("eu", "eu-west-2", "anywhere"),  # London is not in the EU
-    ("eu", "eu-central-2", "anywhere"),  # nor is Zurich
-    ("us", "eu-west-1", "anywhere"),
-    (None, "us-east-1", "anywhere"),  # a source nobody placed cannot be shown to stay in its region
-])
+@pytest.mark.parametrize(
+    "source,region,level",
+    [
+        ("de", "eu-central-1", "region"),  # Frankfurt is in Germany
+        ("eu", "eu-central-1", "region"),  # a source in the EU: any EU country is its region
+        ("eu", "eu-west-2", "anywhere"),  # London is not in the EU
+        ("eu", "eu-central-2", "anywhere"),  # nor is Zurich
+        ("us", "eu-west-1", "anywhere"),
+        (None, "us-east-1", "anywhere"),  # a source nobody placed cannot be shown to stay in its region
+    ],
+)
 def test_region_level_privacy_compares_jurisdictions(source, region, level):
     fields = {"jurisdiction": source} if source else {}
     cam = dev("cam", "jetson-orin-nx-16gb", **fields)
@@ -74,21 +86,44 @@ def test_residency_takes_countries_and_blocs():
 
 
 def test_a_source_without_jurisdiction_is_told_so():
-    ctx = ctx_for({"latency": {"p95_ms": 100}, "privacy": {"raw_data": "region"}},
-                  {"cam": {"hardware": "jetson-orin-nx-16gb"}})
+    ctx = ctx_for(
+        {"latency": {"p95_ms": 100}, "privacy": {"raw_data": "region"}}, {"cam": {"hardware": "jetson-orin-nx-16gb"}}
+    )
     (reason,) = constraints.transfer_allowed(ctx, dev("v", "aws-ec2", region="us-east-1"), "raw_data")
-    assert reason == "privacy: raw_data=region forbids sending input from cam to v (in US; cam declares no jurisdiction)"
+    assert (
+        reason == "privacy: raw_data=region forbids sending input from cam to v (in US; cam declares no jurisdiction)"
+    )
 
 
 def test_a_wavelength_zone_given_only_by_zone_is_in_its_region():
     """raw_data: region allows MEC when the zone is in the source's country (it used to count as anywhere)."""
-    doc = spec({"m": model("image-classification", "25M", 8.2, 0.9)},
-               {"cam": {"hardware": "jetson-orin-nano-4gb", "count": 10, "jurisdiction": "us",
-                        "network": {"rtt_ms": 10, "uplink_mbps": 50}},
-                "wlz": {"hardware": "aws-wavelength", "zone": "us-east-1-wl1-bos-wlz-1",
-                        "instance_type": "g4dn.2xlarge", "network": {"rtt_ms": 10}}},
-               {"w": {"model": "m", "data_source": ["cam"], "latency": {"p95_ms": 200}, "throughput": {"rps": 5},
-                      "privacy": {"raw_data": "region"}, "pattern": "mec"}})
+    doc = spec(
+        {"m": model("image-classification", "25M", 8.2, 0.9)},
+        {
+            "cam": {
+                "hardware": "jetson-orin-nano-4gb",
+                "count": 10,
+                "jurisdiction": "us",
+                "network": {"rtt_ms": 10, "uplink_mbps": 50},
+            },
+            "wlz": {
+                "hardware": "aws-wavelength",
+                "zone": "us-east-1-wl1-bos-wlz-1",
+                "instance_type": "g4dn.2xlarge",
+                "network": {"rtt_ms": 10},
+            },
+        },
+        {
+            "w": {
+                "model": "m",
+                "data_source": ["cam"],
+                "latency": {"p95_ms": 200},
+                "throughput": {"rps": 5},
+                "privacy": {"raw_data": "region"},
+                "pattern": "mec",
+            }
+        },
+    )
     wp = run(doc)[0].workloads["w"]
     assert wp.chosen is not None and wp.chosen.pattern == "mec"
 
@@ -103,12 +138,29 @@ def test_prices_are_per_region():
 
 
 def _cloud_doc(region: str, instance_type: str = "g4dn.xlarge", **target) -> dict:
-    return spec({"m": model("image-classification", "25M", 8.2, 0.9)},
-                {"cam": {"hardware": "jetson-orin-nano-4gb", "count": 100, "network": {"rtt_ms": 20, "uplink_mbps": 50}},
-                 "cloud": {"hardware": "aws-ec2", "region": region, "instance_type": instance_type,
-                           "network": {"rtt_ms": 20}, **target}},
-                {"w": {"model": "m", "data_source": ["cam"], "latency": {"p95_ms": 300}, "throughput": {"rps": 2},
-                       "pattern": "cloud", "optimize": {"precision": "fp16", "prune": "none"}}})
+    return spec(
+        {"m": model("image-classification", "25M", 8.2, 0.9)},
+        {
+            "cam": {"hardware": "jetson-orin-nano-4gb", "count": 100, "network": {"rtt_ms": 20, "uplink_mbps": 50}},
+            "cloud": {
+                "hardware": "aws-ec2",
+                "region": region,
+                "instance_type": instance_type,
+                "network": {"rtt_ms": 20},
+                **target,
+            },
+        },
+        {
+            "w": {
+                "model": "m",
+                "data_source": ["cam"],
+                "latency": {"p95_ms": 300},
+                "throughput": {"rps": 2},
+                "pattern": "cloud",
+                "optimize": {"precision": "fp16", "prune": "none"},
+            }
+        },
+    )
 
 
 def test_an_unknown_price_is_unknown_in_the_plan():
@@ -120,8 +172,12 @@ def test_an_unknown_price_is_unknown_in_the_plan():
 
 def test_an_unknown_cost_never_wins_on_cost():
     doc = _cloud_doc("sa-east-1")
-    doc["targets"]["priced"] = {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g4dn.xlarge",
-                                "network": {"rtt_ms": 20}}
+    doc["targets"]["priced"] = {
+        "hardware": "aws-ec2",
+        "region": "us-east-1",
+        "instance_type": "g4dn.xlarge",
+        "network": {"rtt_ms": 20},
+    }
     wp = run(doc)[0].workloads["w"]
     assert wp.chosen.placements[0].target == "priced"
 
@@ -203,12 +259,23 @@ def test_a_model_too_large_for_one_gpu_spans_several():
 
 # -- Workers AI ------------------------------------------------------------------------------------
 def _chat(**model_extra) -> dict:
-    return spec({"chat": model("text-generation", "8B", 16, 0.68, input=LLM_INPUT, **model_extra)},
-                {"phones": {"hardware": "apple-a15", "count": 1000, "network": {"rtt_ms": 60, "uplink_mbps": 10}},
-                 "workers": {"hardware": "cloudflare-workers-ai"}},
-                {"w": {"model": "chat", "data_source": ["phones"], "latency": {"p95_ms": "3s"},
-                       "throughput": {"rps": 0.001}, "generation": {"prompt_tokens": 300, "output_tokens": 120},
-                       "pattern": "cloud"}})
+    return spec(
+        {"chat": model("text-generation", "8B", 16, 0.68, input=LLM_INPUT, **model_extra)},
+        {
+            "phones": {"hardware": "apple-a15", "count": 1000, "network": {"rtt_ms": 60, "uplink_mbps": 10}},
+            "workers": {"hardware": "cloudflare-workers-ai"},
+        },
+        {
+            "w": {
+                "model": "chat",
+                "data_source": ["phones"],
+                "latency": {"p95_ms": "3s"},
+                "throughput": {"rps": 0.001},
+                "generation": {"prompt_tokens": 300, "output_tokens": 120},
+                "pattern": "cloud",
+            }
+        },
+    )
 
 
 def test_workers_ai_only_serves_a_model_the_spec_names():
@@ -226,25 +293,43 @@ def test_workers_ai_reports_the_declared_accuracy_and_checks_the_rate_limit():
     doc["workloads"]["w"]["throughput"]["rps"] = 0.01  # 10 rps: over 300 requests a minute
     wp = run(doc)[0].workloads["w"]
     assert wp.chosen is None
-    assert "throughput: 10 rps to workers exceeds the Workers AI limit of 300 requests/minute (5.0 rps)" in \
-        misses(wp)["cloud"][0]
+    assert (
+        "throughput: 10 rps to workers exceeds the Workers AI limit of 300 requests/minute (5.0 rps)"
+        in misses(wp)["cloud"][0]
+    )
     doc["targets"]["workers"]["rate_limit_per_minute"] = 1200  # raised for the account
     assert run(doc)[0].workloads["w"].chosen is not None
 
 
 # -- Hugging Face checkpoints ----------------------------------------------------------------------
 def test_safetensors_is_a_source_format_for_llms():
-    doc = spec({"llm": model("text-generation", "8B", 16, 0.68, input=LLM_INPUT, format="safetensors")},
-               {"phones": {"hardware": "apple-a15", "count": 100, "network": {"rtt_ms": 30, "uplink_mbps": 10}},
-                "cloud": {"hardware": "aws-ec2", "region": "us-east-1", "instance_type": "g6e.xlarge",
-                          "network": {"rtt_ms": 30}}},
-               {"w": {"model": "llm", "data_source": ["phones"], "latency": {"p95_ms": "30s"},
-                      "throughput": {"rps": 0.01}, "generation": {"prompt_tokens": 300, "output_tokens": 120},
-                      "pattern": "cloud"}})
+    doc = spec(
+        {"llm": model("text-generation", "8B", 16, 0.68, input=LLM_INPUT, format="safetensors")},
+        {
+            "phones": {"hardware": "apple-a15", "count": 100, "network": {"rtt_ms": 30, "uplink_mbps": 10}},
+            "cloud": {
+                "hardware": "aws-ec2",
+                "region": "us-east-1",
+                "instance_type": "g6e.xlarge",
+                "network": {"rtt_ms": 30},
+            },
+        },
+        {
+            "w": {
+                "model": "llm",
+                "data_source": ["phones"],
+                "latency": {"p95_ms": "30s"},
+                "throughput": {"rps": 0.01},
+                "generation": {"prompt_tokens": 300, "output_tokens": 120},
+                "pattern": "cloud",
+            }
+        },
+    )
     wp = run(doc)[0].workloads["w"]
     assert wp.chosen is not None and wp.chosen.estimates.pool.serving.mode == "continuous"
     cnn = dev("c", "aws-ec2", region="us-east-1")
     from edgespec.planner.types import Recipe
+
     reasons = constraints.capability("image-classification", "safetensors", Recipe("fp16"), cnn)
     assert reasons and "export image-classification models to ONNX" in reasons[0]
 
@@ -267,6 +352,7 @@ def test_the_pool_sizing_is_spelled_out_for_explain():
     pool = wp.chosen.estimates.pool
     note = serving.note(pool)
     from edgespec.planner import render
+
     assert f"      pool: {note}" in render.explain(wp).splitlines()
     assert f"{pool.instances} x g4dn.xlarge in us-east-1" in note and "200 rps" in note
     assert f"batch {pool.serving.batch}" in note and "$0.526/h" in note

@@ -13,8 +13,13 @@ from tests.tools import executable
 
 
 def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
     return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
 
 
@@ -24,8 +29,11 @@ def hooks_repo(tmp_path_factory) -> tuple[Path, str]:
     import shutil
 
     repo = tmp_path_factory.mktemp("hooks") / "edgespec"
-    shutil.copytree(ROOT, repo, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "node_modules", "__pycache__", ".pytest_cache", "*.egg-info"))
+    shutil.copytree(
+        ROOT,
+        repo,
+        ignore=shutil.ignore_patterns(".git", ".venv", "node_modules", "__pycache__", ".pytest_cache", "*.egg-info"),
+    )
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "snapshot")
@@ -34,8 +42,14 @@ def hooks_repo(tmp_path_factory) -> tuple[Path, str]:
 
 def run_precommit(project: Path, home: Path):
     env = {**os.environ, "PRE_COMMIT_HOME": str(home), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    return subprocess.run([executable("pre-commit"), "run", "--all-files", "--color", "never"], cwd=project, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [executable("pre-commit"), "run", "--all-files", "--color", "never"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.mark.slow
@@ -43,8 +57,11 @@ def test_hooks(hooks_repo, tmp_path):
     repo, rev = hooks_repo
     project = tmp_path / "project"
     (project / "deploy").mkdir(parents=True)
-    spec = (ROOT / "examples" / "ar-carrier-edge.yaml").read_text().replace(
-        "../schemas/edgespec-v1.schema.json", "schema.json")
+    spec = (
+        (ROOT / "examples" / "ar-carrier-edge.yaml")
+        .read_text()
+        .replace("../schemas/edgespec-v1.schema.json", "schema.json")
+    )
     (project / "deploy" / "ar.edgespec.yaml").write_text(spec)
     (project / ".pre-commit-config.yaml").write_text(f"""\
 repos:
@@ -57,8 +74,9 @@ repos:
         args: [deploy/ar.edgespec.yaml, -o, deploy/out]
 """)
     git(project, "init", "-q")
-    subprocess.run([executable("edgespec"), "compile", "deploy/ar.edgespec.yaml", "-o", "deploy/out"], cwd=project,
-                   check=True)
+    subprocess.run(
+        [executable("edgespec"), "compile", "deploy/ar.edgespec.yaml", "-o", "deploy/out"], cwd=project, check=True
+    )
     git(project, "add", "-A")
     home = tmp_path / "pre-commit-home"
 
@@ -68,7 +86,9 @@ repos:
 
     # kind above apiVersion (not canonical) and a changed count (stale output): fmt and
     # compile-check fail, validate still passes
-    swapped = spec.replace("apiVersion: edgespec/v1\nkind: EdgeDeployment\n", "kind: EdgeDeployment\napiVersion: edgespec/v1\n")
+    swapped = spec.replace(
+        "apiVersion: edgespec/v1\nkind: EdgeDeployment\n", "kind: EdgeDeployment\napiVersion: edgespec/v1\n"
+    )
     assert swapped != spec
     (project / "deploy" / "ar.edgespec.yaml").write_text(swapped.replace("count: 20\n", "count: 30\n", 1))
     git(project, "add", "-A")

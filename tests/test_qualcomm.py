@@ -30,13 +30,29 @@ from tests.tools import load_module
 QNN_VENV = Path(os.environ.get("EDGESPEC_QNN_VENV", ROOT / ".venv-qnn"))
 CHIPS = sorted(h for h, e in catalog.hardware().items() if e["kind"] == "snapdragon")
 SPEC = {
-    "apiVersion": "edgespec/v1", "kind": "EdgeDeployment", "metadata": {"name": "lane", "version": "1.0.0"},
-    "models": {"clf": {"task": "image-classification", "source": {"uri": "s3://m/clf.onnx", "format": "onnx"},
-                       "params": "0.01M", "gflops": 0.01, "input": {"shape": [1, 3, 32, 32], "dtype": "float32"},
-                       "accuracy": {"metric": "top1", "value": 0.9}}},
+    "apiVersion": "edgespec/v1",
+    "kind": "EdgeDeployment",
+    "metadata": {"name": "lane", "version": "1.0.0"},
+    "models": {
+        "clf": {
+            "task": "image-classification",
+            "source": {"uri": "s3://m/clf.onnx", "format": "onnx"},
+            "params": "0.01M",
+            "gflops": 0.01,
+            "input": {"shape": [1, 3, 32, 32], "dtype": "float32"},
+            "accuracy": {"metric": "top1", "value": 0.9},
+        }
+    },
     "targets": {"cam": {"hardware": "qcs6490", "count": 10, "jurisdiction": "us"}},
-    "workloads": {"sort": {"model": "clf", "data_source": ["cam"], "latency": {"p95_ms": 100},
-                           "pattern": "on-device", "optimize": {"precision": "int8", "prune": "none"}}},
+    "workloads": {
+        "sort": {
+            "model": "clf",
+            "data_source": ["cam"],
+            "latency": {"p95_ms": 100},
+            "pattern": "on-device",
+            "optimize": {"precision": "int8", "prune": "none"},
+        }
+    },
 }
 
 
@@ -51,30 +67,49 @@ def spec_with(hardware: str = "qcs6490", precision: str = "int8", cpu_share: flo
 
 def compile_spec(tmp: Path, spec: dict) -> subprocess.CompletedProcess:
     (tmp / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    return subprocess.run([sys.executable, "-m", "edgespec", "compile", str(tmp / "spec.yaml"), "-o", str(tmp / "out")],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "edgespec", "compile", str(tmp / "spec.yaml"), "-o", str(tmp / "out")],
+        capture_output=True,
+        text=True,
+    )
 
 
 def plan_of(spec: Path) -> dict:
-    return json.loads(subprocess.run([sys.executable, "-m", "edgespec", "plan", str(spec), "--format", "json"],
-                                     capture_output=True, text=True, check=True).stdout)
+    return json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "edgespec", "plan", str(spec), "--format", "json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
 
 
 # -- the bundle ------------------------------------------------------------------------------------
 def test_the_camera_example_builds_what_the_plan_chose(tmp_path):
     example = ROOT / "examples" / "smart-camera.yaml"
-    result = subprocess.run([sys.executable, "-m", "edgespec", "compile", str(example), "-o", str(tmp_path / "o")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "edgespec", "compile", str(example), "-o", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0 and "ES602" not in result.stderr, result.stderr
     bundle = tmp_path / "o" / "cameras"
     config = json.loads((bundle / "qnn.json").read_text())
     (placement,) = plan_of(example)["workloads"]["count-people"]["placements"]
     (model,) = config["models"]
-    assert (model["model"], model["precision"]) == (placement["model"], placement["recipe"]["precision"]) == \
-        ("people-detector", "int8")
+    assert (
+        (model["model"], model["precision"])
+        == (placement["model"], placement["recipe"]["precision"])
+        == ("people-detector", "int8")
+    )
     assert model["cpu_fallback_fraction"] == 0.05  # what the plan assumed, checked by compile_qnn.py
-    assert config["chip"] == {"os": "linux", "htp_arch": 68, "soc_model": 93,
-                              "ai_hub_chipsets": ["qualcomm-qcs6490", "qualcomm-qcs6490-proxy"]}
+    assert config["chip"] == {
+        "os": "linux",
+        "htp_arch": 68,
+        "soc_model": 93,
+        "ai_hub_chipsets": ["qualcomm-qcs6490", "qualcomm-qcs6490-proxy"],
+    }
     # a Linux board: the server, its unit, the router in front, and a Greengrass package
     router = json.loads((bundle / "router" / "count-people.json").read_text())
     assert router["server_url"] == "http://127.0.0.1:8080" and router["server_model"] == model["name"]
@@ -92,8 +127,11 @@ def test_a_phone_soc_gets_compiled_models_not_a_fleet_agent(tmp_path, hardware):
     assert files == ["README.md", "aihub.py", "compile_qnn.py", "qnn.json", "requirements-convert.txt"]
     chip = json.loads((bundle / "qnn.json").read_text())["chip"]
     entry = catalog.hardware()[hardware]
-    assert (chip["os"], chip["htp_arch"], chip["soc_model"]) == \
-        ("android", entry["htp_arch"]["value"], entry["qnn_soc_model"]["value"])
+    assert (chip["os"], chip["htp_arch"], chip["soc_model"]) == (
+        "android",
+        entry["htp_arch"]["value"],
+        entry["qnn_soc_model"]["value"],
+    )
     assert "Android app" in (bundle / "README.md").read_text()
 
 
@@ -122,8 +160,9 @@ def test_onnx_is_the_format_a_snapdragon_takes(tmp_path):
 
 def test_the_requirements_the_bundle_names_are_the_ones_tested(tmp_path):
     assert compile_spec(tmp_path, spec_with()).returncode == 0
-    assert (tmp_path / "out" / "cam" / "requirements-convert.txt").read_bytes() == \
-        (ROOT / "tools" / "requirements-qnn.txt").read_bytes()
+    assert (tmp_path / "out" / "cam" / "requirements-convert.txt").read_bytes() == (
+        ROOT / "tools" / "requirements-qnn.txt"
+    ).read_bytes()
 
 
 # -- compiled for real ---------------------------------------------------------------------------------
@@ -150,8 +189,9 @@ def bundle_for(tmp: Path, spec: dict, model_writer=tiny_cnn) -> Path:
 
 
 def run_compile(bundle: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(qnn_python()), "compile_qnn.py"], cwd=bundle, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [str(qnn_python()), "compile_qnn.py"], cwd=bundle, capture_output=True, text=True, timeout=600
+    )
 
 
 @pytest.mark.slow
@@ -210,18 +250,37 @@ def test_the_ai_hub_script_against_ai_hubs_api_layer(tmp_path):
     bundle = bundle_for(tmp_path, spec_with())
     home = tmp_path / "home"
     env = {**os.environ, "HOME": str(home)}
-    configure = subprocess.run([str(QNN_VENV / "bin" / "qai-hub"), "configure", "--api_token", "test-token",
-                                "--api_url", "http://aihub.invalid", "--web_url", "http://aihub.invalid"],
-                               env=env, capture_output=True, text=True)
+    configure = subprocess.run(
+        [
+            str(QNN_VENV / "bin" / "qai-hub"),
+            "configure",
+            "--api_token",
+            "test-token",
+            "--api_url",
+            "http://aihub.invalid",
+            "--web_url",
+            "http://aihub.invalid",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert configure.returncode == 0, configure.stderr
     log = tmp_path / "calls.json"
-    result = subprocess.run([str(qnn_python()), str(ROOT / "tests" / "aihub_stub.py"), str(bundle), str(log)],
-                            env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(qnn_python()), str(ROOT / "tests" / "aihub_stub.py"), str(bundle), str(log)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     calls = json.loads(log.read_text())
     # the device by chipset attribute, the first the catalog names, then its hosted proxy
-    assert [c["attributes"] for c in calls if c["call"] == "get_device_list"][:2] == \
-        [["chipset:qualcomm-qcs6490"], ["chipset:qualcomm-qcs6490-proxy"]]
+    assert [c["attributes"] for c in calls if c["call"] == "get_device_list"][:2] == [
+        ["chipset:qualcomm-qcs6490"],
+        ["chipset:qualcomm-qcs6490-proxy"],
+    ]
     (quantize,) = [c for c in calls if c["call"] == "create_quantize_job"]  # int8: AI Hub's quantizer, w8a8
     assert (quantize["weights"], quantize["activations"]) == ("QUANTIZE_DTYPE_INT8", "QUANTIZE_DTYPE_INT8")
     (compiled,) = [c for c in calls if c["call"] == "create_compile_job"]
@@ -238,8 +297,18 @@ def test_the_ai_hub_script_against_ai_hubs_api_layer(tmp_path):
 @pytest.mark.slow
 def test_a_wrong_runtime_is_refused_before_ai_hub_is_called(tmp_path):
     bundle = bundle_for(tmp_path, spec_with())
-    result = subprocess.run([str(qnn_python()), str(ROOT / "tests" / "aihub_stub.py"), str(bundle),
-                             str(tmp_path / "calls.json"), "--runtime", "coreml"], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            str(qnn_python()),
+            str(ROOT / "tests" / "aihub_stub.py"),
+            str(bundle),
+            str(tmp_path / "calls.json"),
+            "--runtime",
+            "coreml",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2 and "invalid choice: 'coreml'" in result.stderr
 
 
@@ -261,11 +330,15 @@ def test_the_board_server_and_router_answer_through_onnx_runtime(tmp_path, monke
     _, gateway = router_module.serve(bundle / "router" / "sort.json", port=0)
     threading.Thread(target=gateway.serve_forever, daemon=True).start()
     x = np.random.default_rng(3).random((1, 3, 32, 32), dtype=np.float32)
-    reference = ort.InferenceSession(str(bundle / "build" / "work" / f"{config['models'][0]['name']}.qdq.onnx"),
-                                     providers=["CPUExecutionProvider"]).run(None, {"images": x})[0]
+    reference = ort.InferenceSession(
+        str(bundle / "build" / "work" / f"{config['models'][0]['name']}.qdq.onnx"), providers=["CPUExecutionProvider"]
+    ).run(None, {"images": x})[0]
     try:
-        request = urllib.request.Request(f"http://127.0.0.1:{gateway.server_address[1]}/v1/infer", data=x.tobytes(),
-                                         headers={"Content-Type": "application/octet-stream"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{gateway.server_address[1]}/v1/infer",
+            data=x.tobytes(),
+            headers={"Content-Type": "application/octet-stream"},
+        )
         answer = json.loads(urllib.request.urlopen(request, timeout=30).read())
     finally:
         gateway.shutdown()

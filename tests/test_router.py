@@ -30,9 +30,13 @@ def tiny_onnx(path: Path) -> None:
     from onnx import TensorProto, helper, numpy_helper
 
     weights = numpy_helper.from_array(np.eye(4, 3, dtype=np.float32), name="W")
-    graph = helper.make_graph([helper.make_node("MatMul", ["x", "W"], ["logits"])], "tiny",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
-                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 3])], [weights])
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["logits"])],
+        "tiny",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 3])],
+        [weights],
+    )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9), str(path))
 
 
@@ -63,16 +67,38 @@ def _compile(run, tmp_path: Path, doc: dict) -> Path:
 
 
 def cascade_doc() -> dict:
-    return spec({"clf": model("image-classification", "25M", 8.0, 0.9,
-                              input={"shape": [1, 3, 224, 224], "dtype": "uint8", "encoding": "jpeg",
-                                     "encoded_bytes": "20KB"},
-                              variants={"clf-small": {"params": "2M", "gflops": 0.5, "accuracy": {"value": 0.8}}})},
-                {"cam": {"hardware": "jetson-orin-nx-16gb", "count": 10, "jurisdiction": "us",
-                         "network": {"rtt_ms": 30, "uplink_mbps": 20}},
-                 "cloud": {"hardware": "aws-ec2", "region": "us-east-1", "count": 4, "network": {"rtt_ms": 30}}},
-                {"sort": {"model": "clf", "data_source": ["cam"], "latency": {"p95_ms": 400}, "throughput": {"rps": 1},
-                          "pattern": "cascade", "escalation": {"to": "cloud", "confidence_below": 0.6},
-                          "offline": "preferred"}})
+    return spec(
+        {
+            "clf": model(
+                "image-classification",
+                "25M",
+                8.0,
+                0.9,
+                input={"shape": [1, 3, 224, 224], "dtype": "uint8", "encoding": "jpeg", "encoded_bytes": "20KB"},
+                variants={"clf-small": {"params": "2M", "gflops": 0.5, "accuracy": {"value": 0.8}}},
+            )
+        },
+        {
+            "cam": {
+                "hardware": "jetson-orin-nx-16gb",
+                "count": 10,
+                "jurisdiction": "us",
+                "network": {"rtt_ms": 30, "uplink_mbps": 20},
+            },
+            "cloud": {"hardware": "aws-ec2", "region": "us-east-1", "count": 4, "network": {"rtt_ms": 30}},
+        },
+        {
+            "sort": {
+                "model": "clf",
+                "data_source": ["cam"],
+                "latency": {"p95_ms": 400},
+                "throughput": {"rps": 1},
+                "pattern": "cascade",
+                "escalation": {"to": "cloud", "confidence_below": 0.6},
+                "offline": "preferred",
+            }
+        },
+    )
 
 
 def split_doc() -> dict:
@@ -117,7 +143,9 @@ def local_model(config: dict, work: Path, tmp_path: Path):
 def post(base: str, tensor: np.ndarray | bytes) -> tuple[int, dict]:
     data = tensor if isinstance(tensor, bytes) else tensor.tobytes()
     try:
-        with urllib.request.urlopen(urllib.request.Request(f"{base}/v1/infer", data=data, method="POST"), timeout=10) as r:
+        with urllib.request.urlopen(
+            urllib.request.Request(f"{base}/v1/infer", data=data, method="POST"), timeout=10
+        ) as r:
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read())
@@ -144,7 +172,9 @@ def scrape(base: str) -> Scraped:
 
 def test_cascade_escalates_and_degrades_offline(run, tmp_path, monkeypatch):
     remote = FakeRemote()
-    config, router, server, base, local_server = start_router(_compile(run, tmp_path, cascade_doc()), tmp_path, monkeypatch, remote)
+    config, router, server, base, local_server = start_router(
+        _compile(run, tmp_path, cascade_doc()), tmp_path, monkeypatch, remote
+    )
     try:
         assert config["mode"] == "cascade" and config["confidence_below"] == 0.6
         status, body = post(base, CONFIDENT)
@@ -190,8 +220,9 @@ def test_cascade_escalates_and_degrades_offline(run, tmp_path, monkeypatch):
 
 def test_cascade_without_its_local_server_asks_the_remote(run, tmp_path, monkeypatch):
     remote = FakeRemote()
-    config, router, server, base, local_server = start_router(_compile(run, tmp_path, cascade_doc()), tmp_path,
-                                                              monkeypatch, remote)
+    config, router, server, base, local_server = start_router(
+        _compile(run, tmp_path, cascade_doc()), tmp_path, monkeypatch, remote
+    )
     try:
         assert post(base, CONFIDENT)[1]["source"] == "local"  # learns the input from the server's metadata
         local_server.stop()  # the device's model server is down
@@ -210,7 +241,9 @@ def test_cascade_without_its_local_server_asks_the_remote(run, tmp_path, monkeyp
 
 def test_split_queues_while_offline_and_drains_when_back(run, tmp_path, monkeypatch):
     remote = FakeRemote()
-    config, router, server, base, local_server = start_router(_compile(run, tmp_path, split_doc()), tmp_path, monkeypatch, remote)
+    config, router, server, base, local_server = start_router(
+        _compile(run, tmp_path, split_doc()), tmp_path, monkeypatch, remote
+    )
     port = remote.port
     try:
         assert config["mode"] == "split" and config["local_model"].endswith("-head.onnx")
@@ -279,7 +312,7 @@ def test_installer(run, tmp_path):
         assert "systemctl restart edgespec-router-sort.service" in script
         assert 'install -m 0644 "$DEST/router/edgespec-router-sort.service" /etc/systemd/system/' in script
         if name == "cascade":
-            assert "fetch()" not in script and "pip\" install" not in script and "local_model" not in config
+            assert "fetch()" not in script and 'pip" install' not in script and "local_model" not in config
         else:
             assert f'if [[ ! -f "$DEST/router/{config["local_model"]}" ]]; then' in script and "fetch s3" not in script
             assert 'pip" install --no-cache-dir --only-binary=:all: -r "$DEST/router/requirements.txt"' in script
@@ -344,8 +377,12 @@ def test_offline_device_keeps_answering_buffers_telemetry_and_drains(run, tmp_pa
     doc["telemetry"] = {"endpoint": "https://otel.example.com:4318", "offline_buffer": "1h"}
     router_dir = _compile(run, tmp_path, doc)
     config = json.loads((router_dir / "sort.json").read_text())
-    assert config["telemetry"] == {"endpoint": "http://127.0.0.1:4318", "interval_s": 15,
-                                   "spool_dir": "/var/lib/edgespec-router-sort/otlp-spool", "spool_limit": 240}
+    assert config["telemetry"] == {
+        "endpoint": "http://127.0.0.1:4318",
+        "interval_s": 15,
+        "spool_dir": "/var/lib/edgespec-router-sort/otlp-spool",
+        "spool_limit": 240,
+    }
     package = json.loads((router_dir.parent / "package.json").read_text())["package"]
     work = tmp_path / "device" / "router"
     shutil.copytree(router_dir, work)
@@ -354,11 +391,20 @@ def test_offline_device_keeps_answering_buffers_telemetry_and_drains(run, tmp_pa
     (work / "sort.json").write_text(json.dumps({**config, "server_timeout_ms": 10_000}))
     local_env, local_server = local_model(config, work, tmp_path)  # the device's own model server
     remote, collector, spool, port = FakeRemote(), FakeCollector(), tmp_path / "spool", _free_port()
-    env = {**os.environ, **local_env, "EDGESPEC_REMOTE_URL": remote.infer_url,
-           "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "EDGESPEC_SPOOL_DIR": str(spool),
-           "EDGESPEC_EXPORT_INTERVAL_S": "0.2", "AWS_IOT_THING_NAME": "lane-0042"}
-    process = subprocess.Popen([sys.executable, str(work / "router.py"), str(work / "sort.json"), "--port", str(port)],
-                               env=env, stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        **local_env,
+        "EDGESPEC_REMOTE_URL": remote.infer_url,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
+        "EDGESPEC_SPOOL_DIR": str(spool),
+        "EDGESPEC_EXPORT_INTERVAL_S": "0.2",
+        "AWS_IOT_THING_NAME": "lane-0042",
+    }
+    process = subprocess.Popen(
+        [sys.executable, str(work / "router.py"), str(work / "sort.json"), "--port", str(port)],
+        env=env,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         assert _wait(lambda: _healthy(base)), process.stderr.read1().decode() if process.poll() is not None else ""
@@ -383,9 +429,14 @@ def test_offline_device_keeps_answering_buffers_telemetry_and_drains(run, tmp_pa
 
     # each export's snapshot time (every point of one export carries it; an export taken before the
     # first request holds gauges only, so no one metric type is in every export)
-    times = [next(p.time_unix_nano for m in e.resource_metrics[0].scope_metrics[0].metrics
-                  for p in (*m.sum.data_points, *m.gauge.data_points, *m.histogram.data_points))
-             for e in collector.exports]
+    times = [
+        next(
+            p.time_unix_nano
+            for m in e.resource_metrics[0].scope_metrics[0].metrics
+            for p in (*m.sum.data_points, *m.gauge.data_points, *m.histogram.data_points)
+        )
+        for e in collector.exports
+    ]
     assert times == sorted(times)  # in the order they were taken: nothing reordered, nothing lost in between
     last = collector.exports[-1]
     requests = {dict(k)["outcome"]: v for k, v in _points(last, "edgespec_requests_total").items()}
@@ -395,8 +446,12 @@ def test_offline_device_keeps_answering_buffers_telemetry_and_drains(run, tmp_pa
     assert resource["service.version"] == package  # which device runs which version
     assert resource["service.instance.id"] == "lane-0042"  # and which device it is (the Greengrass thing)
     # privacy.pii: telemetry carries counts and histograms by these labels only, never inputs or outputs
-    keys = {a.key for m in last.resource_metrics[0].scope_metrics[0].metrics
-            for p in [*m.sum.data_points, *m.gauge.data_points, *m.histogram.data_points] for a in p.attributes}
+    keys = {
+        a.key
+        for m in last.resource_metrics[0].scope_metrics[0].metrics
+        for p in [*m.sum.data_points, *m.gauge.data_points, *m.histogram.data_points]
+        for a in p.attributes
+    }
     assert keys <= {"workload", "target", "package", "outcome", "stage", "result", "mode"}
 
 
@@ -475,8 +530,9 @@ def test_the_remote_tier_is_called_over_tls_with_its_token(run, tmp_path, monkey
     (tmp_path / "remote-token").write_text(TlsRemote.TOKEN + "\n")
     monkeypatch.setenv("EDGESPEC_REMOTE_CA_FILE", certificate()[0])
     monkeypatch.setenv("EDGESPEC_REMOTE_TOKEN_FILE", str(tmp_path / "remote-token"))
-    config, router, server, base, local_server = start_router(_compile(run, tmp_path, cascade_doc()), tmp_path,
-                                                              monkeypatch, remote)
+    config, router, server, base, local_server = start_router(
+        _compile(run, tmp_path, cascade_doc()), tmp_path, monkeypatch, remote
+    )
     try:
         status, body = post(base, UNSURE)
         assert status == 200 and body["source"] == "remote", body

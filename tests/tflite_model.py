@@ -32,8 +32,7 @@ def _tensor(builder, name, shape, dtype, buffer, quantization=None):
     if quantization is not None:
         scale, zero_point = quantization
         scales = _vector(builder, tflite.QuantizationParametersStartScaleVector, [scale], builder.PrependFloat32)
-        zeros = _vector(builder, tflite.QuantizationParametersStartZeroPointVector, [zero_point],
-                        builder.PrependInt64)
+        zeros = _vector(builder, tflite.QuantizationParametersStartZeroPointVector, [zero_point], builder.PrependInt64)
         tflite.QuantizationParametersStart(builder)
         tflite.QuantizationParametersAddScale(builder, scales)
         tflite.QuantizationParametersAddZeroPoint(builder, zeros)
@@ -60,9 +59,11 @@ def _buffer(builder, data: bytes | None):
 
 def int8_reshape(scale: float = 0.05, zero_point: int = -10) -> bytes:
     b = flatbuffers.Builder(1024)
-    tensors = [_tensor(b, "input", [1, 4], INT8, 1, (scale, zero_point)),
-               _tensor(b, "scores", [1, 4], INT8, 2, (scale, zero_point)),
-               _tensor(b, "shape", [2], INT32, 3)]
+    tensors = [
+        _tensor(b, "input", [1, 4], INT8, 1, (scale, zero_point)),
+        _tensor(b, "scores", [1, 4], INT8, 2, (scale, zero_point)),
+        _tensor(b, "shape", [2], INT32, 3),
+    ]
     tensors_vec = _vector(b, tflite.SubGraphStartTensorsVector, tensors, b.PrependUOffsetTRelative)
     op_inputs = _ints(b, tflite.OperatorStartInputsVector, [0, 2])
     op_outputs = _ints(b, tflite.OperatorStartOutputsVector, [1])
@@ -89,8 +90,12 @@ def int8_reshape(scale: float = 0.05, zero_point: int = -10) -> bytes:
     tflite.OperatorCodeAddVersion(b, 1)
     code = tflite.OperatorCodeEnd(b)
     codes = _vector(b, tflite.ModelStartOperatorCodesVector, [code], b.PrependUOffsetTRelative)
-    buffers = [_buffer(b, None), _buffer(b, None), _buffer(b, None),
-               _buffer(b, np.array([1, 4], dtype="<i4").tobytes())]
+    buffers = [
+        _buffer(b, None),
+        _buffer(b, None),
+        _buffer(b, None),
+        _buffer(b, np.array([1, 4], dtype="<i4").tobytes()),
+    ]
     buffers_vec = _vector(b, tflite.ModelStartBuffersVector, buffers, b.PrependUOffsetTRelative)
     description = b.CreateString("edgespec test: int8 reshape")
     tflite.ModelStart(b)

@@ -59,8 +59,10 @@ def build(trt, onnx, engine, precision, max_batch, workspace_mib, calibration=No
         if any(d < 0 for d in dims):
             sys.exit(f"{onnx}: input {tensor.name} has dynamic dimensions besides the batch: export it with fixed ones")
         if batch >= 0 and batch < max_batch:
-            sys.exit(f"{onnx}: input {tensor.name} has a fixed batch of {batch}, the plan batches {max_batch}: "
-                     "export the model with a dynamic batch dimension")
+            sys.exit(
+                f"{onnx}: input {tensor.name} has a fixed batch of {batch}, the plan batches {max_batch}: "
+                "export the model with a dynamic batch dimension"
+            )
         top = max(1, max_batch)
         profile.set_shape(tensor.name, (1, *dims), (max(1, top // 2), *dims), (top, *dims))
     config.add_optimization_profile(profile)

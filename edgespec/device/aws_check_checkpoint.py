@@ -35,14 +35,18 @@ def check(directory, precision):
     quantization = json.loads(config_path.read_text()).get("quantization_config")
     if precision not in BITS:
         if quantization:
-            return (f"{directory}: the plan serves it at {precision}, but the checkpoint is quantized "
-                    f"({quantization.get('quant_method', 'unknown method')})")
+            return (
+                f"{directory}: the plan serves it at {precision}, but the checkpoint is quantized "
+                f"({quantization.get('quant_method', 'unknown method')})"
+            )
         return None
     found = set(widths(quantization or {}))
     if BITS[precision] not in found:
-        return (f"{directory}: the plan serves it at {precision}, but the checkpoint declares "
-                f"{'no quantization' if not quantization else 'weight widths ' + str(sorted(found))}: "
-                f"give a {BITS[precision]}-bit checkpoint (AWQ or GPTQ for int4, compressed-tensors for int8)")
+        return (
+            f"{directory}: the plan serves it at {precision}, but the checkpoint declares "
+            f"{'no quantization' if not quantization else 'weight widths ' + str(sorted(found))}: "
+            f"give a {BITS[precision]}-bit checkpoint (AWQ or GPTQ for int4, compressed-tensors for int8)"
+        )
     return None
 
 

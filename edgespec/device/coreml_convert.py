@@ -31,8 +31,15 @@ HERE = pathlib.Path(__file__).resolve().parent
 CONVERSION_DATE = "com.github.apple.coremltools.conversion_date"
 # Core ML takes no int64 or 8-bit integer multiarray inputs: token ids come in as int32, and raw
 # 8-bit images as float32 (the app converts them as it fills the MLMultiArray)
-INPUT_DTYPES = {"float32": "float32", "float16": "float16", "int32": "int32", "int64": "int32",
-                "uint8": "float32", "int8": "float32", "bool": "bool"}
+INPUT_DTYPES = {
+    "float32": "float32",
+    "float16": "float16",
+    "int32": "int32",
+    "int64": "int32",
+    "uint8": "float32",
+    "int8": "float32",
+    "bool": "bool",
+}
 
 
 def sha256_of(path):
@@ -47,8 +54,12 @@ def source_of(model):
     """models/<file>, present and (for a file with a declared sha256) the file the spec names."""
     source = HERE / "models" / model["file"]
     if not source.exists():
-        hint = (f"the plan prunes {model['prune']:.0%} of the channels: structured pruning needs fine-tuning, "
-                "so put the pruned model there" if model["prune"] else f"fetch {model['uri']}")
+        hint = (
+            f"the plan prunes {model['prune']:.0%} of the channels: structured pruning needs fine-tuning, "
+            "so put the pruned model there"
+            if model["prune"]
+            else f"fetch {model['uri']}"
+        )
         sys.exit(f"{model['name']}: models/{model['file']} is missing ({hint})")
     if model["sha256"] and source.is_file() and sha256_of(source) != model["sha256"]:
         sys.exit(f"{model['name']}: models/{model['file']} does not match the spec's sha256 {model['sha256']}")
@@ -76,9 +87,14 @@ def convert(model, config):
         return ct.models.MLModel(str(source), compute_units=units, skip_model_load=True)
     given = model["input"]
     inputs = [ct.TensorType(name="input", shape=tuple(given["shape"]), dtype=getattr(np, INPUT_DTYPES[given["dtype"]]))]
-    mlmodel = ct.convert(pytorch_program(model, source), inputs=inputs, convert_to="mlprogram",
-                         minimum_deployment_target=getattr(ct.target, config["minimum_deployment_target"]),
-                         compute_units=units, compute_precision=ct.precision.FLOAT16)
+    mlmodel = ct.convert(
+        pytorch_program(model, source),
+        inputs=inputs,
+        convert_to="mlprogram",
+        minimum_deployment_target=getattr(ct.target, config["minimum_deployment_target"]),
+        compute_units=units,
+        compute_precision=ct.precision.FLOAT16,
+    )
     spec = mlmodel.get_spec()
     for i, output in enumerate(list(spec.description.output)):
         ct.utils.rename_feature(spec, output.name, "output" if i == 0 else f"output_{i}")
@@ -97,7 +113,9 @@ def compress(mlmodel, model):
         op = cto.OpPalettizerConfig(mode="kmeans", nbits=4, weight_threshold=threshold)
         return cto.palettize_weights(mlmodel, cto.OptimizationConfig(global_config=op))
     if model["precision"] != "fp16":
-        sys.exit(f"{model['name']}: the Neural Engine computes in float16; {model['precision']} is not a Core ML recipe")
+        sys.exit(
+            f"{model['name']}: the Neural Engine computes in float16; {model['precision']} is not a Core ML recipe"
+        )
     return mlmodel
 
 
@@ -108,9 +126,14 @@ def describe(mlmodel, model, config):
     mlmodel.version = config["deployment"]["version"]
     meta = mlmodel.user_defined_metadata
     meta.pop(CONVERSION_DATE, None)
-    for key, value in (("model", model["model"]), ("precision", model["precision"]),
-                       ("deployment", config["deployment"]["name"]), ("target", config["target"]),
-                       ("hardware", config["hardware"]), ("compute_units", config["compute_units"])):
+    for key, value in (
+        ("model", model["model"]),
+        ("precision", model["precision"]),
+        ("deployment", config["deployment"]["name"]),
+        ("target", config["target"]),
+        ("hardware", config["hardware"]),
+        ("compute_units", config["compute_units"]),
+    ):
         meta[f"edgespec.{key}"] = str(value)
 
 

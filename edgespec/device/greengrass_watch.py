@@ -69,9 +69,18 @@ def cancel(deployment_id: str) -> None:
 
 
 def redeploy(target_arn: str, name: str, components: dict) -> None:
-    aws("greengrassv2", "create-deployment", "--target-arn", target_arn, "--deployment-name", name,
-        "--components", json.dumps(components, sort_keys=True),
-        "--deployment-policies", json.dumps({"failureHandlingPolicy": "ROLLBACK"}))
+    aws(
+        "greengrassv2",
+        "create-deployment",
+        "--target-arn",
+        target_arn,
+        "--deployment-name",
+        name,
+        "--components",
+        json.dumps(components, sort_keys=True),
+        "--deployment-policies",
+        json.dumps({"failureHandlingPolicy": "ROLLBACK"}),
+    )
 
 
 def watch(settings: dict, prometheus: str, interval: float, duration: float) -> tuple[int, str]:
@@ -100,14 +109,19 @@ def watch(settings: dict, prometheus: str, interval: float, duration: float) -> 
             ok = value <= c["threshold"]
             failures[key] = 0 if ok else failures[key] + 1
             device = f" (device {labels[DEVICE]})" if DEVICE in labels else ""
-            print(f"{key}: {value:.6g}{device} {'<=' if ok else '>'} {c['threshold']:g}"
-                  + ("" if ok else f" (failure {failures[key]})"), flush=True)
+            print(
+                f"{key}: {value:.6g}{device} {'<=' if ok else '>'} {c['threshold']:g}"
+                + ("" if ok else f" (failure {failures[key]})"),
+                flush=True,
+            )
             if failures[key] > settings["failure_limit"]:
                 return 1, f"{key} = {value:.6g}{device} > {c['threshold']:g} ({c['explanation']})"
         if time.monotonic() >= deadline:
             if not reported:
-                return 3, (f"{settings['package']}: no device on this package reported telemetry; nothing was "
-                           "judged (is the fleet's collector exporting to this backend?)")
+                return 3, (
+                    f"{settings['package']}: no device on this package reported telemetry; nothing was "
+                    "judged (is the fleet's collector exporting to this backend?)"
+                )
             return 0, ""
         time.sleep(interval)
 
@@ -115,8 +129,9 @@ def watch(settings: dict, prometheus: str, interval: float, duration: float) -> 
 def deploy(group_arn: str, bucket: str, otlp_token_secret: str | None) -> dict:
     """deploy.py for one group: {"deploymentId", "targetArn", "previous"}."""
     extra = ["--otlp-token-secret", otlp_token_secret] if otlp_token_secret else []
-    result = subprocess.run([sys.executable, str(HERE / "deploy.py"), group_arn, bucket, "--json", *extra],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(HERE / "deploy.py"), group_arn, bucket, "--json", *extra], capture_output=True, text=True
+    )
     sys.stderr.write(result.stderr)
     if result.returncode != 0:
         raise SystemExit(result.returncode)
@@ -140,15 +155,19 @@ def staged(settings: dict, args: argparse.Namespace) -> int:
             print(f"{why}; the rollout stops at cohort {cohort['cohort']} and is not widened", file=sys.stderr)
             return 3
         if code:
-            print(f"rolling back {settings['package']} on cohorts 1-{cohort['cohort']}: {why}", file=sys.stderr,
-                  flush=True)
+            print(
+                f"rolling back {settings['package']} on cohorts 1-{cohort['cohort']}: {why}",
+                file=sys.stderr,
+                flush=True,
+            )
             cancel(reached[-1]["deploymentId"])
             for done in reversed(reached):
                 if done["previous"]:
                     redeploy(done["targetArn"], f"{settings['deployment_name']}-rollback", done["previous"])
                 else:
-                    print(f"{done['targetArn']} had no deployment before this one: nothing to return to",
-                          file=sys.stderr)
+                    print(
+                        f"{done['targetArn']} had no deployment before this one: nothing to return to", file=sys.stderr
+                    )
             return 1
         print(f"cohort {cohort['cohort']}: every criterion held for {soak:g} s", flush=True)
     print(f"{settings['package']} is on every cohort of {fleet}", flush=True)
@@ -166,8 +185,11 @@ def single(settings: dict, args: argparse.Namespace) -> int:
     print(f"rolling back {settings['package']}: {why}", file=sys.stderr, flush=True)
     cancel(args.deployment_id)
     if args.rollback_to:
-        redeploy(args.target_arn, f"{settings['deployment_name']}-rollback",
-                 {settings["component"]: {"componentVersion": args.rollback_to}})
+        redeploy(
+            args.target_arn,
+            f"{settings['deployment_name']}-rollback",
+            {settings["component"]: {"componentVersion": args.rollback_to}},
+        )
     return 1
 
 
@@ -180,13 +202,20 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--deployment-id", help="watch this one deployment")
     parser.add_argument("--bucket", help="the artifact bucket (with --fleet-group)")
     parser.add_argument("--otlp-token-secret", metavar="ARN", help="passed to deploy.py (with --fleet-group)")
-    parser.add_argument("--soak", type=float, help="seconds to watch each stage that has a soak time, "
-                        "instead of the spec's (a rehearsal)")
+    parser.add_argument(
+        "--soak",
+        type=float,
+        help="seconds to watch each stage that has a soak time, instead of the spec's (a rehearsal)",
+    )
     parser.add_argument("--rollback-to", metavar="VERSION", help="component version to deploy on rollback")
     parser.add_argument("--target-arn", help="the thing group ARN (needed with --rollback-to)")
     parser.add_argument("--interval", type=float, default=settings["interval_s"], help="seconds between checks")
-    parser.add_argument("--duration", type=float, default=settings["watch_s"],
-                        help="seconds to watch one deployment (default: the rollout's soak times)")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=settings["watch_s"],
+        help="seconds to watch one deployment (default: the rollout's soak times)",
+    )
     args = parser.parse_args(argv)
     if args.fleet_group:
         if not args.bucket or ":thinggroup/" not in args.fleet_group:

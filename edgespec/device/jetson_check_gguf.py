@@ -13,9 +13,27 @@ import sys
 
 SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
 STRING, ARRAY = 8, 9
-NAMES = {0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S",
-         12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K",
-         25: "IQ4_NL", 30: "IQ4_XS", 32: "BF16"}
+NAMES = {
+    0: "F32",
+    1: "F16",
+    2: "Q4_0",
+    3: "Q4_1",
+    7: "Q8_0",
+    8: "Q5_0",
+    9: "Q5_1",
+    10: "Q2_K",
+    11: "Q3_K_S",
+    12: "Q3_K_M",
+    13: "Q3_K_L",
+    14: "Q4_K_S",
+    15: "Q4_K_M",
+    16: "Q5_K_S",
+    17: "Q5_K_M",
+    18: "Q6_K",
+    25: "IQ4_NL",
+    30: "IQ4_XS",
+    32: "BF16",
+}
 
 
 class Reader:
@@ -79,8 +97,11 @@ def main(argv):
     if found not in accepted:
         want = ", ".join(NAMES.get(t, str(t)) for t in sorted(accepted))
         got = "not recorded" if found is None else NAMES.get(found, f"type {found}")
-        print(f"{path}: the plan serves it at {precision} ({want}); the file is {got}. Quantize it with "
-              f"llama-quantize to one of those types, or change the spec's precision", file=sys.stderr)
+        print(
+            f"{path}: the plan serves it at {precision} ({want}); the file is {got}. Quantize it with "
+            f"llama-quantize to one of those types, or change the spec's precision",
+            file=sys.stderr,
+        )
         return 1
     print(f"{path}: {NAMES.get(found, found)}, as planned ({precision})")
     return 0

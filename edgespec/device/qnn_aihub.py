@@ -56,11 +56,18 @@ def to_compile(hub, model, source):
     import onnx
 
     name = onnx.load(str(source), load_external_data=False).graph.input[0].name
-    weights, activations = ((hub.QuantizeDtype.INT8, hub.QuantizeDtype.INT8) if model["precision"] == "int8"
-                            else (hub.QuantizeDtype.INT4, hub.QuantizeDtype.INT16))
-    job = hub.submit_quantize_job(model=str(source), calibration_data=calibration(model, name),
-                                  weights_dtype=weights, activations_dtype=activations,
-                                  name=f"{model['name']}-quantize")
+    weights, activations = (
+        (hub.QuantizeDtype.INT8, hub.QuantizeDtype.INT8)
+        if model["precision"] == "int8"
+        else (hub.QuantizeDtype.INT4, hub.QuantizeDtype.INT16)
+    )
+    job = hub.submit_quantize_job(
+        model=str(source),
+        calibration_data=calibration(model, name),
+        weights_dtype=weights,
+        activations_dtype=activations,
+        name=f"{model['name']}-quantize",
+    )
     quantized = job.get_target_model()
     if quantized is None:
         sys.exit(f"{model['name']}: AI Hub's quantize job failed: {job.url}")
@@ -76,22 +83,36 @@ def run(hub, model, chip, runtime, out):
     device, chipset = pick_device(hub, chip["ai_hub_chipsets"])
     name = onnx.load(str(source), load_external_data=False).graph.input[0].name
     specs = {name: (tuple(model["input_shape"]), model["input_dtype"])}
-    compiled = hub.submit_compile_job(model=to_compile(hub, model, source), device=device, input_specs=specs,
-                                      options=f"--target_runtime {runtime}", name=f"{model['name']}-{runtime}")
+    compiled = hub.submit_compile_job(
+        model=to_compile(hub, model, source),
+        device=device,
+        input_specs=specs,
+        options=f"--target_runtime {runtime}",
+        name=f"{model['name']}-{runtime}",
+    )
     target = compiled.get_target_model()
     if target is None:
         sys.exit(f"{model['name']}: AI Hub's compile job failed: {compiled.url}")
     path = out / f"{model['name']}{RUNTIMES[runtime]}"
     target.download(str(path))
-    profiled = hub.submit_inference_job(model=target, device=device, inputs=None, profile=True,
-                                        name=f"{model['name']}-{runtime}-profile")
+    profiled = hub.submit_inference_job(
+        model=target, device=device, inputs=None, profile=True, name=f"{model['name']}-{runtime}-profile"
+    )
     profile = profiled.download_profile()
     (out / f"{model['name']}-{runtime}-profile.json").write_text(json.dumps(profile, indent=2, sort_keys=True) + "\n")
     summary = profile.get("execution_summary", {})
     micros = summary.get("estimated_inference_time")
-    return {"model": model["name"], "precision": model["precision"], "runtime": runtime, "device": device.name,
-            "chipset": chipset, "file": path.name, "compile_job": compiled.url, "profile_job": profiled.url,
-            "estimated_inference_time_ms": None if micros is None else micros / 1000}
+    return {
+        "model": model["name"],
+        "precision": model["precision"],
+        "runtime": runtime,
+        "device": device.name,
+        "chipset": chipset,
+        "file": path.name,
+        "compile_job": compiled.url,
+        "profile_job": profiled.url,
+        "estimated_inference_time_ms": None if micros is None else micros / 1000,
+    }
 
 
 def main(argv=None):

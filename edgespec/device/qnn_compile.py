@@ -41,8 +41,12 @@ def sha256_of(path):
 def source_of(model):
     source = HERE / "models" / model["file"]
     if not source.exists():
-        hint = (f"the plan prunes {model['prune']:.0%} of the channels: structured pruning needs fine-tuning, "
-                "so put the pruned model there" if model["prune"] else f"fetch {model['uri']}")
+        hint = (
+            f"the plan prunes {model['prune']:.0%} of the channels: structured pruning needs fine-tuning, "
+            "so put the pruned model there"
+            if model["prune"]
+            else f"fetch {model['uri']}"
+        )
         sys.exit(f"{model['name']}: models/{model['file']} is missing ({hint})")
     if model["sha256"] and sha256_of(source) != model["sha256"]:
         sys.exit(f"{model['name']}: models/{model['file']} does not match the spec's sha256 {model['sha256']}")
@@ -61,8 +65,10 @@ def quantized(model, source, work):
         return source
     files = sorted(glob.glob(str(HERE / "calibration" / model["model"] / "*.npy")))
     if not files:
-        sys.exit(f"{model['name']}: int8 on the HTP needs calibration inputs in calibration/{model['model']}/*.npy "
-                 "(about 100 real inputs in the spec's declared shape), or a QDQ-quantized ONNX model")
+        sys.exit(
+            f"{model['name']}: int8 on the HTP needs calibration inputs in calibration/{model['model']}/*.npy "
+            "(about 100 real inputs in the spec's declared shape), or a QDQ-quantized ONNX model"
+        )
     name = graph.input[0].name
 
     class Reader(CalibrationDataReader):
@@ -73,8 +79,7 @@ def quantized(model, source, work):
             path = next(self.items, None)
             return None if path is None else {name: np.load(path).astype(model["input_dtype"])}
 
-    config = get_qnn_qdq_config(str(source), Reader(), activation_type=QuantType.QUInt8,
-                                weight_type=QuantType.QUInt8)
+    config = get_qnn_qdq_config(str(source), Reader(), activation_type=QuantType.QUInt8, weight_type=QuantType.QUInt8)
     out = work / f"{model['name']}.qdq.onnx"
     quantize(str(source), str(out), config)
     return out
@@ -93,8 +98,12 @@ def compile_for_htp(model, chip, graph_path, work):
     options.add_session_config_entry("ep.context_enable", "1")
     options.add_session_config_entry("ep.context_file_path", str(context))
     options.add_session_config_entry("ep.context_embed_mode", "0")  # the context binary beside it
-    provider = {"backend_type": "htp", "htp_arch": str(chip["htp_arch"]), "soc_model": str(chip["soc_model"]),
-                "htp_graph_finalization_optimization_mode": "3"}
+    provider = {
+        "backend_type": "htp",
+        "htp_arch": str(chip["htp_arch"]),
+        "soc_model": str(chip["soc_model"]),
+        "htp_graph_finalization_optimization_mode": "3",
+    }
     if model["precision"] == "fp16":
         provider["enable_htp_fp16_precision"] = "1"
     options.add_provider_for_devices(devices, provider)
@@ -107,12 +116,21 @@ def report(model, chip, graph_path, context):
     import onnx
 
     total = [n for n in onnx.load(str(graph_path), load_external_data=False).graph.node if n.op_type not in QDQ_OPS]
-    left = [n for n in onnx.load(str(context), load_external_data=False).graph.node
-            if n.op_type != "EPContext" and n.op_type not in QDQ_OPS]
+    left = [
+        n
+        for n in onnx.load(str(context), load_external_data=False).graph.node
+        if n.op_type != "EPContext" and n.op_type not in QDQ_OPS
+    ]
     share = len(left) / len(total) if total else 0.0
-    return {"model": model["name"], "htp_arch": chip["htp_arch"], "nodes": len(total), "cpu_nodes": len(left),
-            "cpu_fallback_fraction": round(share, 4), "cpu_ops": sorted({n.op_type for n in left}),
-            "planned_cpu_fallback_fraction": model["cpu_fallback_fraction"]}
+    return {
+        "model": model["name"],
+        "htp_arch": chip["htp_arch"],
+        "nodes": len(total),
+        "cpu_nodes": len(left),
+        "cpu_fallback_fraction": round(share, 4),
+        "cpu_ops": sorted({n.op_type for n in left}),
+        "planned_cpu_fallback_fraction": model["cpu_fallback_fraction"],
+    }
 
 
 def main():
@@ -123,19 +141,25 @@ def main():
     for model in config["models"]:
         source = source_of(model)
         if model["precision"] not in ("int8", "fp16"):
-            sys.exit(f"{model['name']}: compile_qnn.py builds int8 (QDQ) and fp16 models; for "
-                     f"{model['precision']}, compile with aihub.py (AI Hub's quantizer)")
+            sys.exit(
+                f"{model['name']}: compile_qnn.py builds int8 (QDQ) and fp16 models; for "
+                f"{model['precision']}, compile with aihub.py (AI Hub's quantizer)"
+            )
         graph = quantized(model, source, work) if model["precision"] == "int8" else source
         context = compile_for_htp(model, config["chip"], graph, work)
         found = report(model, config["chip"], graph, context)
         reports.append(found)
-        print(f"{model['name']}: wrote {context.relative_to(HERE)} for HTP v{config['chip']['htp_arch']}; "
-              f"{found['cpu_nodes']} of {found['nodes']} ops on the CPU ({', '.join(found['cpu_ops']) or 'none'})")
+        print(
+            f"{model['name']}: wrote {context.relative_to(HERE)} for HTP v{config['chip']['htp_arch']}; "
+            f"{found['cpu_nodes']} of {found['nodes']} ops on the CPU ({', '.join(found['cpu_ops']) or 'none'})"
+        )
         if found["cpu_fallback_fraction"] > model["cpu_fallback_fraction"] + SLACK:
-            failed.append(f"{model['name']}: {found['cpu_fallback_fraction']:.0%} of the ops run on the CPU "
-                          f"({', '.join(found['cpu_ops'])}), the plan assumed {model['cpu_fallback_fraction']:.0%}: "
-                          f"declare `cpu_fallback_fraction: {found['cpu_fallback_fraction']}` on {model['model']} and "
-                          "plan again")
+            failed.append(
+                f"{model['name']}: {found['cpu_fallback_fraction']:.0%} of the ops run on the CPU "
+                f"({', '.join(found['cpu_ops'])}), the plan assumed {model['cpu_fallback_fraction']:.0%}: "
+                f"declare `cpu_fallback_fraction: {found['cpu_fallback_fraction']}` on {model['model']} and "
+                "plan again"
+            )
     (HERE / "build" / "qnn-report.json").write_text(json.dumps(reports, indent=2, sort_keys=True) + "\n")
     if failed:
         sys.exit("\n".join(failed))

@@ -36,8 +36,7 @@ def session(model, cpu):
     if QNN_EP not in {d.ep_name for d in ort.get_ep_devices()}:
         ort.register_execution_provider_library(QNN_EP, library)
     options = ort.SessionOptions()
-    options.add_provider_for_devices([d for d in ort.get_ep_devices() if d.ep_name == QNN_EP],
-                                     {"backend_type": "htp"})
+    options.add_provider_for_devices([d for d in ort.get_ep_devices() if d.ep_name == QNN_EP], {"backend_type": "htp"})
     return ort.InferenceSession(str(HERE / "build" / f"{model['name']}_ctx.onnx"), sess_options=options)
 
 
@@ -78,10 +77,16 @@ class Handler(BaseHTTPRequestHandler):
             return self._reply(200, {"models": sorted(self.models)})
         if len(parts) == 3 and parts[:2] == ["v2", "models"] and parts[2] in self.models:
             served = self.models[parts[2]]
-            return self._reply(200, {"name": parts[2], "versions": ["1"], "platform": "onnxruntime_qnn",
-                                     "inputs": [{"name": served.input, "datatype": KSERVE[served.dtype.name],
-                                                 "shape": served.shape}],
-                                     "outputs": [{"name": n} for n in served.outputs]})
+            return self._reply(
+                200,
+                {
+                    "name": parts[2],
+                    "versions": ["1"],
+                    "platform": "onnxruntime_qnn",
+                    "inputs": [{"name": served.input, "datatype": KSERVE[served.dtype.name], "shape": served.shape}],
+                    "outputs": [{"name": n} for n in served.outputs],
+                },
+            )
         return self._reply(404, {"error": "not found"})
 
     def do_POST(self):  # noqa: N802
@@ -93,22 +98,36 @@ class Handler(BaseHTTPRequestHandler):
         try:  # KServe v2, binary tensor data extension: a JSON header, then the tensor
             size = int(self.headers["Inference-Header-Content-Length"])
             header = json.loads(body[:size])
-            body = body[size:size + int(header["inputs"][0]["parameters"]["binary_data_size"])]
+            body = body[size : size + int(header["inputs"][0]["parameters"]["binary_data_size"])]
             binary = bool((header.get("parameters") or {}).get("binary_data_output"))
         except (KeyError, ValueError, TypeError, IndexError):
             return self._reply(400, {"error": "expected a KServe v2 request with binary tensor data"})
         if len(body) != served.expected_bytes:
-            return self._reply(400, {"error": f"expected {served.expected_bytes} bytes of {served.dtype.name} "
-                                              f"{served.shape}"})
+            return self._reply(
+                400, {"error": f"expected {served.expected_bytes} bytes of {served.dtype.name} {served.shape}"}
+            )
         results = served.infer(body)
-        outputs = [{"name": n, "datatype": KSERVE[r.dtype.name], "shape": list(r.shape)}
-                   for n, r in zip(served.outputs, results)]
+        outputs = [
+            {"name": n, "datatype": KSERVE[r.dtype.name], "shape": list(r.shape)}
+            for n, r in zip(served.outputs, results)
+        ]
         if not binary:
-            return self._reply(200, {"model_name": parts[2], "model_version": "1", "outputs": [
-                {**o, "data": r.reshape(-1).tolist()} for o, r in zip(outputs, results)]})
+            return self._reply(
+                200,
+                {
+                    "model_name": parts[2],
+                    "model_version": "1",
+                    "outputs": [{**o, "data": r.reshape(-1).tolist()} for o, r in zip(outputs, results)],
+                },
+            )
         data = [r.astype(r.dtype.newbyteorder("<")).tobytes() for r in results]
-        head = json.dumps({"model_name": parts[2], "model_version": "1", "outputs": [
-            {**o, "parameters": {"binary_data_size": len(d)}} for o, d in zip(outputs, data)]}).encode()
+        head = json.dumps(
+            {
+                "model_name": parts[2],
+                "model_version": "1",
+                "outputs": [{**o, "parameters": {"binary_data_size": len(d)}} for o, d in zip(outputs, data)],
+            }
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Inference-Header-Content-Length", str(len(head)))

@@ -69,10 +69,25 @@ PROVIDERS = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecution
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CONFIDENCE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
 # KServe v2 datatypes -> struct codes (little-endian)
-DATATYPES = {"FP32": "f", "FP16": "e", "FP64": "d", "UINT8": "B", "INT8": "b", "INT16": "h", "INT32": "i",
-             "INT64": "q", "BOOL": "?"}
-ONNX_TYPES = {"tensor(float)": "FP32", "tensor(float16)": "FP16", "tensor(uint8)": "UINT8", "tensor(int8)": "INT8",
-              "tensor(int32)": "INT32", "tensor(int64)": "INT64"}
+DATATYPES = {
+    "FP32": "f",
+    "FP16": "e",
+    "FP64": "d",
+    "UINT8": "B",
+    "INT8": "b",
+    "INT16": "h",
+    "INT32": "i",
+    "INT64": "q",
+    "BOOL": "?",
+}
+ONNX_TYPES = {
+    "tensor(float)": "FP32",
+    "tensor(float16)": "FP16",
+    "tensor(uint8)": "UINT8",
+    "tensor(int8)": "INT8",
+    "tensor(int32)": "INT32",
+    "tensor(int64)": "INT64",
+}
 ERRORS = (OSError, ValueError, KeyError)  # network failures (URLError, HTTPError) are OSErrors
 # Memory is bounded: a model server's answer above max_output_bytes is an error; the answers held
 # at once stay within output_budget_bytes (a request that would pass it gets 503); an answer above
@@ -113,8 +128,8 @@ class Metrics:
         self.resource = resource
         self.start_ns = time.time_ns()
         self.lock = threading.Lock()
-        self.sums = {}        # (name, labels) -> int
-        self.gauges = {}      # (name, labels) -> number
+        self.sums = {}  # (name, labels) -> int
+        self.gauges = {}  # (name, labels) -> number
         self.histograms = {}  # (name, labels) -> [bounds, per-bucket counts, sum, count]
 
     def inc(self, name, labels, n=1):
@@ -175,26 +190,46 @@ class Metrics:
             # Named as they are scraped (counters end in _total, the latency unit is in the name), so a
             # Prometheus-compatible backend shows the same series with or without OTLP name suffixes.
             for (name, labels), value in sorted(self.sums.items()):
-                m = metrics.setdefault(name, {"name": f"{name}_total", "sum": {
-                    "aggregationTemporality": 2, "isMonotonic": True, "dataPoints": []}})
-                m["sum"]["dataPoints"].append({"attributes": attrs(labels), "startTimeUnixNano": start,
-                                               "timeUnixNano": now, "asInt": str(value)})
+                m = metrics.setdefault(
+                    name,
+                    {
+                        "name": f"{name}_total",
+                        "sum": {"aggregationTemporality": 2, "isMonotonic": True, "dataPoints": []},
+                    },
+                )
+                m["sum"]["dataPoints"].append(
+                    {"attributes": attrs(labels), "startTimeUnixNano": start, "timeUnixNano": now, "asInt": str(value)}
+                )
             for (name, labels), value in sorted(self.gauges.items()):
                 m = metrics.setdefault(name, {"name": name, "gauge": {"dataPoints": []}})
-                m["gauge"]["dataPoints"].append({"attributes": attrs(labels), "timeUnixNano": now,
-                                                 "asDouble": float(value)})
+                m["gauge"]["dataPoints"].append(
+                    {"attributes": attrs(labels), "timeUnixNano": now, "asDouble": float(value)}
+                )
             for (name, labels), (bounds, counts, total, count) in sorted(self.histograms.items()):
-                m = metrics.setdefault(name, {"name": name, "histogram": {
-                    "aggregationTemporality": 2, "dataPoints": []}})
+                m = metrics.setdefault(
+                    name, {"name": name, "histogram": {"aggregationTemporality": 2, "dataPoints": []}}
+                )
                 if name.endswith("_seconds"):
                     m["unit"] = "s"
-                m["histogram"]["dataPoints"].append({
-                    "attributes": attrs(labels), "startTimeUnixNano": start, "timeUnixNano": now,
-                    "count": str(count), "sum": total, "bucketCounts": [str(n) for n in counts],
-                    "explicitBounds": list(bounds)})
-        return {"resourceMetrics": [{
-            "resource": {"attributes": attrs(sorted(self.resource.items()))},
-            "scopeMetrics": [{"scope": {"name": "edgespec.router"}, "metrics": list(metrics.values())}]}]}
+                m["histogram"]["dataPoints"].append(
+                    {
+                        "attributes": attrs(labels),
+                        "startTimeUnixNano": start,
+                        "timeUnixNano": now,
+                        "count": str(count),
+                        "sum": total,
+                        "bucketCounts": [str(n) for n in counts],
+                        "explicitBounds": list(bounds),
+                    }
+                )
+        return {
+            "resourceMetrics": [
+                {
+                    "resource": {"attributes": attrs(sorted(self.resource.items()))},
+                    "scopeMetrics": [{"scope": {"name": "edgespec.router"}, "metrics": list(metrics.values())}],
+                }
+            ]
+        }
 
 
 def _escape(value):
@@ -221,7 +256,7 @@ class Spool:
         tmp.write_bytes(payload)
         os.replace(tmp, path)
         dropped = 0
-        for old in self.files()[:-self.limit] if self.limit else []:
+        for old in self.files()[: -self.limit] if self.limit else []:
             old.unlink()
             dropped += 1
         return dropped
@@ -237,8 +272,9 @@ class Exporter:
         self.timeout_s = timeout_s
 
     def send(self, payload):
-        request = urllib.request.Request(self.url, data=payload, method="POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.url, data=payload, method="POST", headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
             response.read()
 
@@ -283,9 +319,15 @@ class Router:
         package = os.environ.get("EDGESPEC_PACKAGE") or _package(base)
         # on every series: which package served it (a rollout compares canary and stable by it)
         self.workload = {"workload": config["workload"], "target": config.get("target", ""), "package": package}
-        self.metrics = Metrics({"service.name": f"edgespec-router-{config['workload']}", "service.version": package,
-                                "service.instance.id": device_id(),
-                                "edgespec.workload": config["workload"], "edgespec.mode": self.mode})
+        self.metrics = Metrics(
+            {
+                "service.name": f"edgespec-router-{config['workload']}",
+                "service.version": package,
+                "service.instance.id": device_id(),
+                "edgespec.workload": config["workload"],
+                "edgespec.mode": self.mode,
+            }
+        )
         self.metrics.set("edgespec_package_info", {**self.workload, "mode": self.mode}, 1)
         self.input = None  # (name, datatype, shape) once known
         # A KServe v2 model server runs the local model (server mode, cascade); else ONNX Runtime (split head).
@@ -294,16 +336,19 @@ class Router:
             import onnxruntime as ort
 
             available = set(ort.get_available_providers())
-            self.session = ort.InferenceSession(str(base / config["local_model"]),
-                                                providers=[p for p in PROVIDERS if p in available])
+            self.session = ort.InferenceSession(
+                str(base / config["local_model"]), providers=[p for p in PROVIDERS if p in available]
+            )
             i = self.session.get_inputs()[0]
             self.input = (i.name, ONNX_TYPES[i.type], [d if isinstance(d, int) else 1 for d in i.shape])
         # The remote's address exists only once it is deployed: EDGESPEC_REMOTE_URL overrides the file.
         self.url = os.environ.get("EDGESPEC_REMOTE_URL") or config.get("remote_url", "")
-        self.remote_tls = remote_context(self.url, os.environ.get("EDGESPEC_REMOTE_CA_FILE")
-                                         or config.get("remote_ca_file"))
-        self.remote_token = _token(os.environ.get("EDGESPEC_REMOTE_TOKEN_FILE") or config.get("remote_token_file"),
-                                   "the remote tier's token")
+        self.remote_tls = remote_context(
+            self.url, os.environ.get("EDGESPEC_REMOTE_CA_FILE") or config.get("remote_ca_file")
+        )
+        self.remote_token = _token(
+            os.environ.get("EDGESPEC_REMOTE_TOKEN_FILE") or config.get("remote_token_file"), "the remote tier's token"
+        )
         self.queue = collections.deque(maxlen=config.get("queue_limit", 1))
         self.slots = threading.BoundedSemaphore(config.get("max_inflight", MAX_INFLIGHT))
         self.budget = Budget(config.get("output_budget_bytes", OUTPUT_BUDGET_BYTES))
@@ -339,13 +384,28 @@ class Router:
         arrays from ONNX Runtime (a split head, whose output is only forwarded)."""
         name, datatype, shape = self.input
         if self.server:
-            header = json.dumps({"inputs": [{"name": name, "shape": shape, "datatype": datatype,
-                                             "parameters": {"binary_data_size": len(payload)}}],
-                                 "parameters": {"binary_data_output": True}}).encode()
+            header = json.dumps(
+                {
+                    "inputs": [
+                        {
+                            "name": name,
+                            "shape": shape,
+                            "datatype": datatype,
+                            "parameters": {"binary_data_size": len(payload)},
+                        }
+                    ],
+                    "parameters": {"binary_data_output": True},
+                }
+            ).encode()
             request = urllib.request.Request(
-                f"{self.server}/v2/models/{self.config['server_model']}/infer", data=header + payload, method="POST",
-                headers={"Content-Type": "application/octet-stream",
-                         "Inference-Header-Content-Length": str(len(header))})
+                f"{self.server}/v2/models/{self.config['server_model']}/infer",
+                data=header + payload,
+                method="POST",
+                headers={
+                    "Content-Type": "application/octet-stream",
+                    "Inference-Header-Content-Length": str(len(header)),
+                },
+            )
             limit = self.config.get("max_output_bytes", MAX_OUTPUT_BYTES)
             with urllib.request.urlopen(request, timeout=self.config["server_timeout_ms"] / 1000) as response:
                 declared = int(response.headers.get("Content-Length") or limit)
@@ -406,8 +466,9 @@ class Router:
         if self.remote_token:
             headers["Authorization"] = "Bearer " + self.remote_token.decode()
         request = urllib.request.Request(self.url, data=payload, method="POST", headers=headers)
-        with urllib.request.urlopen(request, timeout=self.config["remote_timeout_ms"] / 1000,
-                                    context=self.remote_tls) as response:
+        with urllib.request.urlopen(
+            request, timeout=self.config["remote_timeout_ms"] / 1000, context=self.remote_tls
+        ) as response:
             return json.loads(response.read())
 
     def count(self, outcome):
@@ -452,8 +513,12 @@ class Router:
                     result = self.remote(*forward)
                     self.count("escalated")
                     remote_outputs = result.get("outputs") if isinstance(result, dict) else None
-                    return 200, {"source": "remote", "confidence": None, "result": result,
-                                 "id": self.remember(remote_outputs)}
+                    return 200, {
+                        "source": "remote",
+                        "confidence": None,
+                        "result": result,
+                        "id": self.remember(remote_outputs),
+                    }
                 except ERRORS:
                     self.error("remote")
             self.count("error")
@@ -461,8 +526,11 @@ class Router:
         if self.mode in ("cascade", "server"):
             confidence = self.confidence(outputs)
             self.metrics.observe("edgespec_confidence", self.workload, confidence, CONFIDENCE_BUCKETS)
-            answer = {"source": "server" if self.mode == "server" else "local", "confidence": confidence,
-                      "outputs": outputs}  # buffers: the handler writes them as JSON or binary data
+            answer = {
+                "source": "server" if self.mode == "server" else "local",
+                "confidence": confidence,
+                "outputs": outputs,
+            }  # buffers: the handler writes them as JSON or binary data
             if self.mode == "server" or confidence >= self.config["confidence_below"]:
                 self.count("server" if self.mode == "server" else "local")
                 return 200, {**answer, "id": self.remember(outputs)}
@@ -471,8 +539,12 @@ class Router:
                 result = self.remote(*forward)
                 self.count("escalated")
                 remote_outputs = result.get("outputs") if isinstance(result, dict) else None
-                return 200, {"source": "remote", "confidence": confidence, "result": result,
-                             "id": self.remember(remote_outputs or outputs)}
+                return 200, {
+                    "source": "remote",
+                    "confidence": confidence,
+                    "result": result,
+                    "id": self.remember(remote_outputs or outputs),
+                }
             except ERRORS:
                 self.error("remote")
                 self.count("degraded")
@@ -545,8 +617,10 @@ def remote_context(url, cafile=None):
             raise SystemExit(f"{cafile}: cannot read the remote tier's CA ({err.strerror})")
     if parts.scheme == "http" and parts.hostname in LOOPBACK:
         return None
-    raise SystemExit(f"{url}: the remote tier must be called over https:// (inputs would cross the network in "
-                     "clear text); the edgespec gateways serve TLS with the certificate you give them")
+    raise SystemExit(
+        f"{url}: the remote tier must be called over https:// (inputs would cross the network in "
+        "clear text); the edgespec gateways serve TLS with the certificate you give them"
+    )
 
 
 def server_tls(config):
@@ -671,15 +745,33 @@ def _kserve_outputs(body, header_size):
         if n is None:
             outputs.append(o["data"])
             continue
-        outputs.append(_decode(data[offset:offset + n], o["datatype"]))
+        outputs.append(_decode(data[offset : offset + n], o["datatype"]))
         offset += n
     return outputs
 
 
-KSERVE_OF = {"f": "FP32", "e": "FP16", "d": "FP64", "B": "UINT8", "b": "INT8", "h": "INT16", "i": "INT32",
-             "q": "INT64", "?": "BOOL"}  # memoryview formats
-KSERVE_OF_NUMPY = {"float32": "FP32", "float16": "FP16", "float64": "FP64", "uint8": "UINT8", "int8": "INT8",
-                   "int16": "INT16", "int32": "INT32", "int64": "INT64", "bool": "BOOL"}
+KSERVE_OF = {
+    "f": "FP32",
+    "e": "FP16",
+    "d": "FP64",
+    "B": "UINT8",
+    "b": "INT8",
+    "h": "INT16",
+    "i": "INT32",
+    "q": "INT64",
+    "?": "BOOL",
+}  # memoryview formats
+KSERVE_OF_NUMPY = {
+    "float32": "FP32",
+    "float16": "FP16",
+    "float64": "FP64",
+    "uint8": "UINT8",
+    "int8": "INT8",
+    "int16": "INT16",
+    "int32": "INT32",
+    "int64": "INT64",
+    "bool": "BOOL",
+}
 
 
 def _binary(values):
@@ -748,13 +840,28 @@ def handler(router):
             if "application/octet-stream" not in (self.headers.get("Accept") or ""):
                 size = sum(_nbytes(o) for o in outputs)
                 if size > JSON_OUTPUT_BYTES:
-                    return self._send(406, {"error": f"the outputs are {size} bytes: ask for them as binary tensor "
-                                                     "data (Accept: application/octet-stream)"})
+                    return self._send(
+                        406,
+                        {
+                            "error": f"the outputs are {size} bytes: ask for them as binary tensor "
+                            "data (Accept: application/octet-stream)"
+                        },
+                    )
                 return self._send(status, {**body, "outputs": [_jsonable(o) for o in outputs]})
             tensors = [_binary(o) for o in outputs]
-            header = json.dumps({**body, "outputs": [
-                {"datatype": datatype, "shape": [len(data) // struct.calcsize(DATATYPES[datatype])],
-                 "parameters": {"binary_data_size": len(data)}} for datatype, data in tensors]}).encode()
+            header = json.dumps(
+                {
+                    **body,
+                    "outputs": [
+                        {
+                            "datatype": datatype,
+                            "shape": [len(data) // struct.calcsize(DATATYPES[datatype])],
+                            "parameters": {"binary_data_size": len(data)},
+                        }
+                        for datatype, data in tensors
+                    ],
+                }
+            ).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/octet-stream")
             self.send_header("Inference-Header-Content-Length", str(len(header)))
@@ -790,8 +897,12 @@ def handler(router):
             body["model"] = router.config["server_model"]  # the planned model, whatever the client names
             if router.config.get("max_tokens"):
                 body.setdefault("max_tokens", router.config["max_tokens"])  # what the plan assumed
-            request = urllib.request.Request(router.server + self.path, data=json.dumps(body).encode(),
-                                             method="POST", headers={"Content-Type": "application/json"})
+            request = urllib.request.Request(
+                router.server + self.path,
+                data=json.dumps(body).encode(),
+                method="POST",
+                headers={"Content-Type": "application/json"},
+            )
             start = time.perf_counter()
             try:
                 response = urllib.request.urlopen(request, timeout=router.config["server_timeout_ms"] / 1000)
@@ -829,8 +940,9 @@ def handler(router):
                     self.close_connection = True
                     return None
             router.count("server")
-            router.metrics.observe("edgespec_request_duration_seconds", router.workload,
-                                   time.perf_counter() - start, LATENCY_BUCKETS)
+            router.metrics.observe(
+                "edgespec_request_duration_seconds", router.workload, time.perf_counter() - start, LATENCY_BUCKETS
+            )
             return None
 
         def do_POST(self):  # noqa: N802
@@ -891,8 +1003,13 @@ def handler(router):
                 if len(tensor) != expected:  # the settings and the server disagree: a broken bundle
                     router.error("decode")
                     router.count("error")
-                    return self._send(500, {"error": f"the decoded image is {len(tensor)} bytes; the model "
-                                                     f"server takes {expected} bytes of {datatype} {shape}"})
+                    return self._send(
+                        500,
+                        {
+                            "error": f"the decoded image is {len(tensor)} bytes; the model "
+                            f"server takes {expected} bytes of {datatype} {shape}"
+                        },
+                    )
                 status, body = router.infer(tensor, sent)
             elif length != expected:
                 router.count("rejected")

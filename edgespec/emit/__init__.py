@@ -55,9 +55,13 @@ def emit(spec: Spec, plan: Plan, source: SourceMap) -> Emitted:
         registered = kinds.get(kind)
         if registered is None:
             why = kinds.UNSUPPORTED[kind].reason if kind in kinds.UNSUPPORTED else f"no emitter for {kind} targets"
-            out.diagnostics.append(diag(
-                "ES602", f"{target}: {why}; no artifacts there for {', '.join(sorted({w for w, _ in uses}))}",
-                **source.at(f"/targets/{target}", key=True)))
+            out.diagnostics.append(
+                diag(
+                    "ES602",
+                    f"{target}: {why}; no artifacts there for {', '.join(sorted({w for w, _ in uses}))}",
+                    **source.at(f"/targets/{target}", key=True),
+                )
+            )
             continue
         for emitter in registered.emit_functions():
             part = emitter(spec, plan, target, toolchain(), source)

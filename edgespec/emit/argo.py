@@ -27,6 +27,7 @@ def template_name(workload: str) -> str:
 def _pods(workload: str) -> rollback.Select:
     def select(which: str, extra: str) -> str:
         return f'{{workload="{workload}",rollouts_pod_template_hash="{{{{args.{which}-hash}}}}"{extra}}}'
+
     return select
 
 
@@ -41,23 +42,30 @@ def analysis_template(spec: Spec, workload: str, labels: dict, prometheus: str) 
         "interval": f"{rollback.INTERVAL_S}s",
         "successCondition": "result[0] >= 1",
         "failureCondition": "result[0] < 0",  # never: no series is inconclusive, which pauses
-        "provider": {"prometheus": {"address": "{{args.prometheus-address}}",
-                                    "query": rollback.reporting_query(canary)}},
+        "provider": {
+            "prometheus": {"address": "{{args.prometheus-address}}", "query": rollback.reporting_query(canary)}
+        },
     }
-    metrics = [reporting] + [{
-        "name": c["name"],
-        "interval": f"{rollback.INTERVAL_S}s",
-        "failureLimit": rollback.FAILURE_LIMIT,
-        "successCondition": f"result[0] <= {c['threshold']:g}",
-        "provider": {"prometheus": {"address": "{{args.prometheus-address}}", "query": c["query"]}},
-    } for c in rollback.criteria(spec, workload, _pods(workload))]
+    metrics = [reporting] + [
+        {
+            "name": c["name"],
+            "interval": f"{rollback.INTERVAL_S}s",
+            "failureLimit": rollback.FAILURE_LIMIT,
+            "successCondition": f"result[0] <= {c['threshold']:g}",
+            "provider": {"prometheus": {"address": "{{args.prometheus-address}}", "query": c["query"]}},
+        }
+        for c in rollback.criteria(spec, workload, _pods(workload))
+    ]
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AnalysisTemplate",
         "metadata": {"name": template_name(workload), "labels": labels},
         "spec": {
-            "args": [{"name": "canary-hash"}, {"name": "stable-hash"},
-                     {"name": "prometheus-address", "value": prometheus}],
+            "args": [
+                {"name": "canary-hash"},
+                {"name": "stable-hash"},
+                {"name": "prometheus-address", "value": prometheus},
+            ],
             "metrics": metrics,
         },
     }
@@ -82,14 +90,18 @@ def rollout(spec: Spec, workload: str, labels: dict, selector: dict, replicas: i
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": selector},
             "workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": workload},
-            "strategy": {"canary": {
-                "steps": steps(spec),
-                "analysis": {
-                    "templates": [{"templateName": template_name(workload)}],
-                    "startingStep": 1,  # from the first canary pods on
-                    "args": [{"name": "canary-hash", "valueFrom": {"podTemplateHashValue": "Latest"}},
-                             {"name": "stable-hash", "valueFrom": {"podTemplateHashValue": "Stable"}}],
-                },
-            }},
+            "strategy": {
+                "canary": {
+                    "steps": steps(spec),
+                    "analysis": {
+                        "templates": [{"templateName": template_name(workload)}],
+                        "startingStep": 1,  # from the first canary pods on
+                        "args": [
+                            {"name": "canary-hash", "valueFrom": {"podTemplateHashValue": "Latest"}},
+                            {"name": "stable-hash", "valueFrom": {"podTemplateHashValue": "Stable"}},
+                        ],
+                    },
+                }
+            },
         },
     }

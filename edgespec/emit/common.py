@@ -56,9 +56,17 @@ def input_config(spec: Spec, model: str) -> dict | None:
         return None
     layout, channels, height, width = image
     norm = given.normalize
-    return {"encoding": given.encoding, "layout": layout, "channels": channels, "height": height, "width": width,
-            "dtype": given.dtype, "mean": list(norm.mean) if norm else None, "std": list(norm.std) if norm else None,
-            "max_bytes": MAX_IMAGE_BYTES}
+    return {
+        "encoding": given.encoding,
+        "layout": layout,
+        "channels": channels,
+        "height": height,
+        "width": width,
+        "dtype": given.dtype,
+        "mean": list(norm.mean) if norm else None,
+        "std": list(norm.std) if norm else None,
+        "max_bytes": MAX_IMAGE_BYTES,
+    }
 
 
 MAX_OUTPUT_BYTES = 16 * 1024 * 1024  # the largest model-server answer a gateway takes (router.py)
@@ -70,8 +78,11 @@ def gateway_limits(batch: int = 1) -> dict:
     """What bounds a gateway's memory (router.py): requests served at once (twice what the model
     server batches, at least 4), the largest answer it takes from the model server, and the bytes of
     answers it holds at once; past a bound a request gets 503."""
-    return {"max_inflight": max(4, 2 * batch), "max_output_bytes": MAX_OUTPUT_BYTES,
-            "output_budget_bytes": OUTPUT_BUDGET_BYTES}
+    return {
+        "max_inflight": max(4, 2 * batch),
+        "max_output_bytes": MAX_OUTPUT_BYTES,
+        "output_budget_bytes": OUTPUT_BUDGET_BYTES,
+    }
 
 
 def gateway_memory_mib(limits: dict) -> int:
@@ -93,11 +104,12 @@ def budget_ms(spec: Spec, workload: str) -> float | None:
     return lat.p95_ms or lat.p99_ms or lat.p50_ms
 
 
-def placements_on(plan: Plan, target: str, *, roles: tuple[str, ...] | None = None
-                  ) -> Iterator[tuple[str, Candidate, Placement]]:
+def placements_on(
+    plan: Plan, target: str, *, roles: tuple[str, ...] | None = None
+) -> Iterator[tuple[str, Candidate, Placement]]:
     """(workload, chosen candidate, placement) for every placement on `target`, by workload name."""
     for workload, wp in sorted(plan.workloads.items()):
-        for p in (wp.chosen.placements if wp.chosen else ()):
+        for p in wp.chosen.placements if wp.chosen else ():
             if p.target == target and (roles is None or p.role in roles):
                 yield workload, wp.chosen, p
 
@@ -107,17 +119,28 @@ def generates(spec: Spec, model: str) -> bool:
     return root_model(spec, model).task == "text-generation"
 
 
-def no_llm_runtime(spec: Spec, workload: str, target: str, model: str, source: SourceMap,
-                   what: str = "an LLM runtime bundle (llama.cpp, TensorRT-LLM)") -> Diagnostic:
-    return diag("ES606", f"{workload}: {target} would serve {model}, a text-generation model; edgespec does not emit "
-                f"{what} yet, so nothing is emitted for it there", **source.at(f"/workloads/{workload}", key=True),
-                hint="pin the workload to on-device (a Jetson serves it in llama.cpp) or a remote tier, set "
-                     "`orchestrator: kubernetes` on a GPU pool (vLLM pods), or place it on Workers AI with a "
-                     "declared `workers_ai` model")
+def no_llm_runtime(
+    spec: Spec,
+    workload: str,
+    target: str,
+    model: str,
+    source: SourceMap,
+    what: str = "an LLM runtime bundle (llama.cpp, TensorRT-LLM)",
+) -> Diagnostic:
+    return diag(
+        "ES606",
+        f"{workload}: {target} would serve {model}, a text-generation model; edgespec does not emit "
+        f"{what} yet, so nothing is emitted for it there",
+        **source.at(f"/workloads/{workload}", key=True),
+        hint="pin the workload to on-device (a Jetson serves it in llama.cpp) or a remote tier, set "
+        "`orchestrator: kubernetes` on a GPU pool (vLLM pods), or place it on Workers AI with a "
+        "declared `workers_ai` model",
+    )
 
 
-def whole_models_on(plan: Plan, target: str, source: SourceMap, diagnostics: list[Diagnostic], what: str,
-                    spec: Spec | None = None) -> Iterator[tuple[str, Candidate, Placement]]:
+def whole_models_on(
+    plan: Plan, target: str, source: SourceMap, diagnostics: list[Diagnostic], what: str, spec: Spec | None = None
+) -> Iterator[tuple[str, Candidate, Placement]]:
     """Placements that run a whole model; a partial one (split head, federated cut) is reported (ES605),
     and with `spec`, a text-generation model (ES606: no LLM runtime bundle for it on this kind)."""
     for workload, candidate, p in placements_on(plan, target):
@@ -125,8 +148,13 @@ def whole_models_on(plan: Plan, target: str, source: SourceMap, diagnostics: lis
             diagnostics.append(no_llm_runtime(spec, workload, target, p.model, source))
             continue
         if candidate.pattern in PARTIAL:
-            diagnostics.append(diag(
-                "ES605", f"{workload}: {target} runs part of {p.model} ({candidate.pattern}); edgespec cannot cut "
-                f"the model file yet, so no {what} is emitted for it", **source.at(f"/workloads/{workload}", key=True)))
+            diagnostics.append(
+                diag(
+                    "ES605",
+                    f"{workload}: {target} runs part of {p.model} ({candidate.pattern}); edgespec cannot cut "
+                    f"the model file yet, so no {what} is emitted for it",
+                    **source.at(f"/workloads/{workload}", key=True),
+                )
+            )
             continue
         yield workload, candidate, p

@@ -37,8 +37,14 @@ from edgespec.spec.models import Spec
 
 EXTENSION = {"torchscript": ".pt", "pt2": ".pt2", "coreml": ".mlpackage"}
 WEIGHT_THRESHOLD = 2048  # Core ML Tools' default: smaller weight tensors (biases, norms) stay float16
-SWIFT_PLATFORM = {"iOS16": ".iOS(.v16)", "iOS17": ".iOS(.v17)", "iOS18": ".iOS(.v18)",
-                  "macOS13": ".macOS(.v13)", "macOS14": ".macOS(.v14)", "macOS15": ".macOS(.v15)"}
+SWIFT_PLATFORM = {
+    "iOS16": ".iOS(.v16)",
+    "iOS17": ".iOS(.v17)",
+    "iOS18": ".iOS(.v18)",
+    "macOS13": ".macOS(.v13)",
+    "macOS14": ".macOS(.v14)",
+    "macOS15": ".macOS(.v15)",
+}
 SWIFT_SOURCES = ("EdgespecRuntime.swift", "EdgespecTelemetry.swift")
 
 # convert_coreml.py's packages, pinned to the set edgespec's own tests convert with
@@ -59,12 +65,22 @@ def _models(spec: Spec, plan: Plan, target: str, source: SourceMap, out) -> dict
         root = root_model(spec, p.model)
         src = model_source(spec, p.model)
         name = engine_name(p.model, p.recipe)
-        entry = models.setdefault(name, {
-            "name": name, "model": p.model, "uri": src.uri, "sha256": src.sha256, "format": src.format,
-            "file": name + EXTENSION[src.format],
-            "input": {"shape": list(root.input.shape), "dtype": root.input.dtype},
-            "precision": p.recipe.precision, "prune": p.recipe.prune, "weight_threshold": WEIGHT_THRESHOLD,
-            "workloads": []})
+        entry = models.setdefault(
+            name,
+            {
+                "name": name,
+                "model": p.model,
+                "uri": src.uri,
+                "sha256": src.sha256,
+                "format": src.format,
+                "file": name + EXTENSION[src.format],
+                "input": {"shape": list(root.input.shape), "dtype": root.input.dtype},
+                "precision": p.recipe.precision,
+                "prune": p.recipe.prune,
+                "weight_threshold": WEIGHT_THRESHOLD,
+                "workloads": [],
+            },
+        )
         entry["workloads"] = sorted({*entry["workloads"], workload})
     return models
 
@@ -77,14 +93,22 @@ def _workloads(spec: Spec, plan: Plan, target: str, models: dict[str, dict]) -> 
         name = engine_name(p.model, p.recipe)
         if name not in models or c.pattern not in ("on-device", "cascade"):
             continue
-        entry: dict[str, object] = {"workload": workload, "mode": c.pattern, "model": name,
-                                    "input": input_config(spec, p.model)}
+        entry: dict[str, object] = {
+            "workload": workload,
+            "mode": c.pattern,
+            "model": name,
+            "input": input_config(spec, p.model),
+        }
         w, e, budget = spec.workloads[workload], c.estimates, budget_ms(spec, workload)
         if c.pattern == "cascade" and w.escalation is not None and e is not None:
             # the remote leg may take what the local stage leaves of the budget, never less than its own p95
             left = None if budget is None or e.local_p95_ms is None else budget - e.local_p95_ms
-            entry |= {"confidence_below": w.escalation.confidence_below, "offline": w.offline,
-                      "remote_target": c.remote_target, "remote_timeout_ms": timeout_ms(left, e.remote_p95_ms)}
+            entry |= {
+                "confidence_below": w.escalation.confidence_below,
+                "offline": w.offline,
+                "remote_target": c.remote_target,
+                "remote_timeout_ms": timeout_ms(left, e.remote_p95_ms),
+            }
         found.append(entry)
     return found
 
@@ -100,27 +124,49 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     hardware = spec.targets[target].hardware
     os_target = catalog.hardware()[hardware]["coreml_target"]["value"]
     listed = [models[k] for k in sorted(models)]
-    telemetry = None if spec.telemetry is None else {
-        "endpoint": spec.telemetry.endpoint, "interval_s": EXPORT_INTERVAL_S, "sample_rate": spec.telemetry.sample_rate,
-        "spool_limit": math.ceil(spec.telemetry.offline_buffer / EXPORT_INTERVAL_S)}
-    config = {"target": target, "hardware": hardware, "minimum_deployment_target": os_target,
-              "compute_units": apple.COMPUTE_UNITS,
-              "deployment": {"name": spec.metadata.name, "version": spec.metadata.version},
-              "models": listed, "workloads": _workloads(spec, plan, target, models), "telemetry": telemetry}
+    telemetry = (
+        None
+        if spec.telemetry is None
+        else {
+            "endpoint": spec.telemetry.endpoint,
+            "interval_s": EXPORT_INTERVAL_S,
+            "sample_rate": spec.telemetry.sample_rate,
+            "spool_limit": math.ceil(spec.telemetry.offline_buffer / EXPORT_INTERVAL_S),
+        }
+    )
+    config = {
+        "target": target,
+        "hardware": hardware,
+        "minimum_deployment_target": os_target,
+        "compute_units": apple.COMPUTE_UNITS,
+        "deployment": {"name": spec.metadata.name, "version": spec.metadata.version},
+        "models": listed,
+        "workloads": _workloads(spec, plan, target, models),
+        "telemetry": telemetry,
+    }
     base = f"{target}/"
     out.files[base + "coreml.json"] = json_bytes(config)
     out.files[base + "convert_coreml.py"] = ship("coreml_convert", __version__)
     out.files[base + "requirements-convert.txt"] = REQUIREMENTS_CONVERT
     swift = f"{base}EdgespecRuntime/"
-    out.files[swift + "Package.swift"] = render("apple/Package.swift.j2", version=__version__,
-                                                platform=SWIFT_PLATFORM[os_target])
+    out.files[swift + "Package.swift"] = render(
+        "apple/Package.swift.j2", version=__version__, platform=SWIFT_PLATFORM[os_target]
+    )
     for name in SWIFT_SOURCES:
         out.files[f"{swift}Sources/EdgespecRuntime/{name}"] = ship_text(f"apple/{name}", __version__, "//")
     digests = [f"{m['sha256']}  models/{m['file']}\n" for m in listed if m["sha256"]]
     if digests:
         out.files[base + "models.sha256"] = "".join(digests).encode()
     out.files[base + "README.md"] = render(
-        "apple/README.md.j2", version=__version__, target=target, hardware=hardware, os_target=os_target,
-        spec_name=spec.metadata.name, spec_version=spec.metadata.version, workloads=config["workloads"],
-        models=[{**m, "workloads": ", ".join(m["workloads"])} for m in listed], telemetry=telemetry is not None)
+        "apple/README.md.j2",
+        version=__version__,
+        target=target,
+        hardware=hardware,
+        os_target=os_target,
+        spec_name=spec.metadata.name,
+        spec_version=spec.metadata.version,
+        workloads=config["workloads"],
+        models=[{**m, "workloads": ", ".join(m["workloads"])} for m in listed],
+        telemetry=telemetry is not None,
+    )
     return out

@@ -80,8 +80,9 @@ class LlmServer:
     sha256: str
 
 
-def llm_servers(spec: Spec, plan: Plan, target: str, source: SourceMap | None = None,
-                diagnostics: list | None = None) -> list[LlmServer]:
+def llm_servers(
+    spec: Spec, plan: Plan, target: str, source: SourceMap | None = None, diagnostics: list | None = None
+) -> list[LlmServer]:
     """The LLMs the plan runs on `target`, one llama-server each, on ports from LLAMA_HTTP. Only an
     on-device LLM gets one: a cascade escalates on the local answer's confidence, which a text
     generator does not give (ES606 then)."""
@@ -92,34 +93,79 @@ def llm_servers(spec: Spec, plan: Plan, target: str, source: SourceMap | None = 
             continue
         if c.pattern != "on-device":
             if diagnostics is not None and source is not None:
-                diagnostics.append(no_llm_runtime(spec, workload, target, p.model, source,
-                                                  f"a {c.pattern} of LLMs (it escalates on a confidence a text "
-                                                  "generator does not give)"))
+                diagnostics.append(
+                    no_llm_runtime(
+                        spec,
+                        workload,
+                        target,
+                        p.model,
+                        source,
+                        f"a {c.pattern} of LLMs (it escalates on a confidence a text generator does not give)",
+                    )
+                )
             continue
         gen = spec.workloads[workload].generation
         name = engine_name(p.model, p.recipe)
         src = model_source(spec, p.model)
-        entry = found.setdefault(name, {"model": p.model, "precision": p.recipe.precision, "workloads": set(),
-                                        "context": 0, "uri": src.uri, "sha256": src.sha256 or ""})
+        entry = found.setdefault(
+            name,
+            {
+                "model": p.model,
+                "precision": p.recipe.precision,
+                "workloads": set(),
+                "context": 0,
+                "uri": src.uri,
+                "sha256": src.sha256 or "",
+            },
+        )
         entry["workloads"].add(workload)
         entry["context"] = max(entry["context"], gen.prompt_tokens + gen.output_tokens if gen else 0)
-    return [LlmServer(name, e["model"], e["precision"], table["quant_types"][e["precision"]]["type"],
-                      tuple(table["accepted_file_types"][e["precision"]]), tuple(sorted(e["workloads"])),
-                      e["context"], LLAMA_HTTP + i, e["uri"], e["sha256"])
-            for i, (name, e) in enumerate(sorted(found.items()))]
+    return [
+        LlmServer(
+            name,
+            e["model"],
+            e["precision"],
+            table["quant_types"][e["precision"]]["type"],
+            tuple(table["accepted_file_types"][e["precision"]]),
+            tuple(sorted(e["workloads"])),
+            e["context"],
+            LLAMA_HTTP + i,
+            e["uri"],
+            e["sha256"],
+        )
+        for i, (name, e) in enumerate(sorted(found.items()))
+    ]
 
 
 def llama_command(server: LlmServer) -> list[str]:
     """llama-server on the GGUF file: every layer on the GPU, one slot (the plan runs one sequence
     at a time) with the planned context, the served model named as planned, Prometheus metrics."""
-    return ["llama-server", "--model", f"/models/{server.name}.gguf", "--alias", server.name,
-            "--host", "0.0.0.0", "--port", str(LLAMA_CONTAINER_PORT), "--n-gpu-layers", "999",
-            "--parallel", "1", "--ctx-size", str(server.context), "--metrics"]
+    return [
+        "llama-server",
+        "--model",
+        f"/models/{server.name}.gguf",
+        "--alias",
+        server.name,
+        "--host",
+        "0.0.0.0",
+        "--port",
+        str(LLAMA_CONTAINER_PORT),
+        "--n-gpu-layers",
+        "999",
+        "--parallel",
+        "1",
+        "--ctx-size",
+        str(server.context),
+        "--metrics",
+    ]
 
 
 def engine_name(model: str, recipe: Recipe) -> str:
-    suffix = recipe.precision + (f"-p{round(recipe.prune * 100)}" if recipe.prune else "") + \
-        ("-dla" if recipe.accelerator == "dla" else "")
+    suffix = (
+        recipe.precision
+        + (f"-p{round(recipe.prune * 100)}" if recipe.prune else "")
+        + ("-dla" if recipe.accelerator == "dla" else "")
+    )
     return f"{model}-{suffix}"
 
 
@@ -149,8 +195,11 @@ def _flags(recipe: Recipe, input_name: str | None, shape: list[int], max_batch: 
     flags.append(f"--memPoolSize=workspace:{workspace_mib}")
     if max_batch and input_name:
         dims = "x".join(str(d) for d in shape[1:])
-        flags += [f"--minShapes={input_name}:1x{dims}", f"--optShapes={input_name}:{max(1, max_batch // 2)}x{dims}",
-                  f"--maxShapes={input_name}:{max_batch}x{dims}"]
+        flags += [
+            f"--minShapes={input_name}:1x{dims}",
+            f"--optShapes={input_name}:{max(1, max_batch // 2)}x{dims}",
+            f"--maxShapes={input_name}:{max_batch}x{dims}",
+        ]
     return tuple(flags)
 
 
@@ -173,10 +222,19 @@ def engines(spec: Spec, plan: Plan, target: str, source: SourceMap, diagnostics:
         flags = _flags(p.recipe, input_name, root.input.shape, batch, workspace)
         flags = tuple(f.format(name=name) for f in flags)
         calibration = placement_calibration(spec, p)
-        found[name] = Engine(name, p.model, p.recipe,
-                             tuple(sorted({*(previous.workloads if previous else ()), workload})),
-                             batch, delay, src.uri, src.sha256 or "", flags,
-                             calibration.uri if calibration else "", (calibration.sha256 or "") if calibration else "")
+        found[name] = Engine(
+            name,
+            p.model,
+            p.recipe,
+            tuple(sorted({*(previous.workloads if previous else ()), workload})),
+            batch,
+            delay,
+            src.uri,
+            src.sha256 or "",
+            flags,
+            calibration.uri if calibration else "",
+            (calibration.sha256 or "") if calibration else "",
+        )
     return [found[k] for k in sorted(found)]
 
 
@@ -193,14 +251,28 @@ def config(engine: Engine) -> bytes:
 
 
 def _probe(url: str) -> dict:
-    return {"test": ["CMD", "python3", "-c", f"import urllib.request; urllib.request.urlopen('{url}', timeout=2)"],
-            "interval": "15s", "timeout": "3s", "retries": 3, "start_period": "120s"}
+    return {
+        "test": ["CMD", "python3", "-c", f"import urllib.request; urllib.request.urlopen('{url}', timeout=2)"],
+        "interval": "15s",
+        "timeout": "3s",
+        "retries": 3,
+        "start_period": "120s",
+    }
 
 
-def compose(spec: Spec, target: str, power_mode: str | None, triton: bool = True,
-            llms: list[LlmServer] = (), llama_image: str = "") -> bytes:
-    labels = {"com.edgespec.deployment": spec.metadata.name, "com.edgespec.target": target,
-              "com.edgespec.version": spec.metadata.version}
+def compose(
+    spec: Spec,
+    target: str,
+    power_mode: str | None,
+    triton: bool = True,
+    llms: list[LlmServer] = (),
+    llama_image: str = "",
+) -> bytes:
+    labels = {
+        "com.edgespec.deployment": spec.metadata.name,
+        "com.edgespec.target": target,
+        "com.edgespec.version": spec.metadata.version,
+    }
     if power_mode:
         labels["com.edgespec.power-mode"] = power_mode  # the plan's figures assume it: ./power-mode.sh
     services = {}
@@ -237,8 +309,9 @@ def compose(spec: Spec, target: str, power_mode: str | None, triton: bool = True
 
 def health_urls(engines: list[Engine], llms: list[LlmServer]) -> list[str]:
     """What answers when the target's servers are ready (the Greengrass Run step watches them)."""
-    return ([f"http://127.0.0.1:{TRITON_HTTP}/v2/health/ready"] if engines else []) + \
-        [f"http://127.0.0.1:{s.port}/health" for s in llms]
+    return ([f"http://127.0.0.1:{TRITON_HTTP}/v2/health/ready"] if engines else []) + [
+        f"http://127.0.0.1:{s.port}/health" for s in llms
+    ]
 
 
 def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap):
@@ -251,22 +324,51 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     if not found and not llms:
         return out
     device = resolve(target, spec.targets[target])
-    common = dict(version=__version__, target=target, hardware=device.hardware,
-                  triton_image=toolchain["triton_server_jetson"]["image"], jetpack=toolchain["jetpack"]["version"],
-                  llama_image=toolchain["llama_cpp_jetson"]["image"])
-    view = [dict(name=e.name, env=e.env, uri=e.uri, sha256=e.sha256, precision=e.recipe.precision,
-                 calibration_uri=e.calibration_uri, calibration_sha256=e.calibration_sha256,
-                 prune=e.recipe.prune, prune_percent=round(e.recipe.prune * 100), flags=list(e.flags),
-                 recipe=e.recipe.label(), workloads=", ".join(e.workloads)) for e in found]
-    llm_view = [dict(name=s.name, uri=s.uri, sha256=s.sha256, precision=s.precision, quant_type=s.quant_type,
-                     file_types=" ".join(str(t) for t in s.file_types), workloads=", ".join(s.workloads),
-                     context=s.context, port=s.port) for s in llms]
+    common = dict(
+        version=__version__,
+        target=target,
+        hardware=device.hardware,
+        triton_image=toolchain["triton_server_jetson"]["image"],
+        jetpack=toolchain["jetpack"]["version"],
+        llama_image=toolchain["llama_cpp_jetson"]["image"],
+    )
+    view = [
+        dict(
+            name=e.name,
+            env=e.env,
+            uri=e.uri,
+            sha256=e.sha256,
+            precision=e.recipe.precision,
+            calibration_uri=e.calibration_uri,
+            calibration_sha256=e.calibration_sha256,
+            prune=e.recipe.prune,
+            prune_percent=round(e.recipe.prune * 100),
+            flags=list(e.flags),
+            recipe=e.recipe.label(),
+            workloads=", ".join(e.workloads),
+        )
+        for e in found
+    ]
+    llm_view = [
+        dict(
+            name=s.name,
+            uri=s.uri,
+            sha256=s.sha256,
+            precision=s.precision,
+            quant_type=s.quant_type,
+            file_types=" ".join(str(t) for t in s.file_types),
+            workloads=", ".join(s.workloads),
+            context=s.context,
+            port=s.port,
+        )
+        for s in llms
+    ]
     if found:
         out.files[f"{target}/Dockerfile"] = render("jetson/Dockerfile.j2", **common)
-    out.files[f"{target}/compose.yaml"] = compose(spec, target, device.power_mode, bool(found), llms,
-                                                  toolchain["llama_cpp_jetson"]["image"])
-    out.files[f"{target}/build_engine.sh"] = render("jetson/build_engine.sh.j2", engines=view, llms=llm_view,
-                                                    **common)
+    out.files[f"{target}/compose.yaml"] = compose(
+        spec, target, device.power_mode, bool(found), llms, toolchain["llama_cpp_jetson"]["image"]
+    )
+    out.files[f"{target}/build_engine.sh"] = render("jetson/build_engine.sh.j2", engines=view, llms=llm_view, **common)
     out.files[f"{target}/health.json"] = json_bytes({"urls": health_urls(found, llms)})
     if llms:
         out.files[f"{target}/check_gguf.py"] = ship("jetson_check_gguf", __version__)
@@ -275,7 +377,14 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     for e in found:
         out.files[f"{target}/model_repository/{e.name}/config.pbtxt"] = config(e)
     out.files[f"{target}/README.md"] = render(
-        "jetson/README.md.j2", engines=view, llms=llm_view, power_mode=device.power_mode, spec_name=spec.metadata.name,
-        spec_version=spec.metadata.version, any_int8=any(e.recipe.precision == "int8" for e in found),
-        batching=any(e.max_batch for e in found), **common)
+        "jetson/README.md.j2",
+        engines=view,
+        llms=llm_view,
+        power_mode=device.power_mode,
+        spec_name=spec.metadata.name,
+        spec_version=spec.metadata.version,
+        any_int8=any(e.recipe.precision == "int8" for e in found),
+        batching=any(e.max_batch for e in found),
+        **common,
+    )
     return out

@@ -20,10 +20,14 @@ from __future__ import annotations
 
 UID = 10001  # above 10000: no clash with a host user (checkov CKV_K8S_40)
 TMP = {"name": "tmp", "mountPath": "/tmp"}
-DNS_AND_HTTPS = [{"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
-                 {"ports": [{"protocol": "TCP", "port": 443}]}]
-DIGEST_WAIVER = ("CKV_K8S_43=images are pinned by version tag in edgespec's toolchain.yaml; a digest is per "
-                 "registry mirror and architecture and is not guessed")
+DNS_AND_HTTPS = [
+    {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+    {"ports": [{"protocol": "TCP", "port": 443}]},
+]
+DIGEST_WAIVER = (
+    "CKV_K8S_43=images are pinned by version tag in edgespec's toolchain.yaml; a digest is per "
+    "registry mirror and architecture and is not guessed"
+)
 
 # requests and limits of the helper containers (the servers' own are sized where they are defined)
 HELPER_RESOURCES = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
@@ -42,9 +46,14 @@ def _container(container: dict) -> dict:
         "imagePullPolicy": "Always",
         "env": [*env, {"name": "HOME", "value": "/tmp"}],
         "resources": {"requests": requests, "limits": limits},
-        "securityContext": {"runAsNonRoot": True, "runAsUser": UID, "runAsGroup": UID,
-                            "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-                            "capabilities": {"drop": ["ALL"]}},
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": UID,
+            "runAsGroup": UID,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
         "volumeMounts": [*[m for m in container.get("volumeMounts", []) if m["mountPath"] != "/tmp"], TMP],
     }
 
@@ -63,8 +72,13 @@ def harden(pod: dict) -> dict:
     return {
         **pod,
         "automountServiceAccountToken": False,
-        "securityContext": {"runAsNonRoot": True, "runAsUser": UID, "runAsGroup": UID, "fsGroup": UID,
-                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": UID,
+            "runAsGroup": UID,
+            "fsGroup": UID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
         "initContainers": [_container(c) for c in pod.get("initContainers", [])],
         "containers": [_container(c) for c in pod["containers"]],
         "volumes": [*pod.get("volumes", []), {"name": "tmp", "emptyDir": {}}],
@@ -77,9 +91,12 @@ def network_policy(name: str, labels: dict, selector: dict, port: str) -> dict:
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": {"name": name, "labels": labels},
-        "spec": {"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress", "Egress"],
-                 "ingress": [{"ports": [{"protocol": "TCP", "port": port}]}],
-                 "egress": DNS_AND_HTTPS},
+        "spec": {
+            "podSelector": {"matchLabels": selector},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"ports": [{"protocol": "TCP", "port": port}]}],
+            "egress": DNS_AND_HTTPS,
+        },
     }
 
 

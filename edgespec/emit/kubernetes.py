@@ -77,11 +77,15 @@ def code_config_map(spec: Spec, target: str) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": code_name(spec, target),
-                     "labels": {**_part_of(spec), "app.kubernetes.io/component": "gateway"}},
-        "data": {"router.py": ship("router", __version__).decode(),
-                 "build_engine.py": ship("aws_build_engine", __version__).decode(),
-                 "check_checkpoint.py": ship("aws_check_checkpoint", __version__).decode()},
+        "metadata": {
+            "name": code_name(spec, target),
+            "labels": {**_part_of(spec), "app.kubernetes.io/component": "gateway"},
+        },
+        "data": {
+            "router.py": ship("router", __version__).decode(),
+            "build_engine.py": ship("aws_build_engine", __version__).decode(),
+            "check_checkpoint.py": ship("aws_check_checkpoint", __version__).decode(),
+        },
     }
 
 
@@ -89,20 +93,33 @@ def engine_config(name: str, serving) -> str:
     """Triton's config.pbtxt for the engine a pool serves: a TensorRT plan, dynamic batching up to
     the planned batch with the planned queue delay."""
     batch = pool_mod.engine_batch(serving)
-    doc = {"name": name, "platform": "tensorrt_plan", "max_batch_size": batch,
-           "instance_group": [{"kind": Enum("KIND_GPU"), "count": 1}]}
+    doc = {
+        "name": name,
+        "platform": "tensorrt_plan",
+        "max_batch_size": batch,
+        "instance_group": [{"kind": Enum("KIND_GPU"), "count": 1}],
+    }
     if batch > 1:
-        doc["dynamic_batching"] = {"preferred_batch_size": [batch],
-                                   "max_queue_delay_microseconds": max(1, round(serving.queue_ms * 1000))}
+        doc["dynamic_batching"] = {
+            "preferred_batch_size": [batch],
+            "max_queue_delay_microseconds": max(1, round(serving.queue_ms * 1000)),
+        }
     return dumps(doc).decode()
+
 
 # Fetch with the checksum verified when the spec declares one. The script is fixed text; the URI,
 # the destination and the digest arrive as positional arguments ("$1"...), never interpolated.
 _FETCH = {
-    "s3": ("aws_cli", 'set -eu; mkdir -p "$(dirname "$2")"; aws s3 cp --only-show-errors "$1" "$2"; '
-                      'if [ -n "$3" ]; then echo "$3  $2" | sha256sum -c -; fi'),
-    "https": ("curl", 'set -eu; mkdir -p "$(dirname "$2")"; curl -fsSL --retry 3 -o "$2" "$1"; '
-                      'if [ -n "$3" ]; then echo "$3  $2" | sha256sum -c -; fi'),
+    "s3": (
+        "aws_cli",
+        'set -eu; mkdir -p "$(dirname "$2")"; aws s3 cp --only-show-errors "$1" "$2"; '
+        'if [ -n "$3" ]; then echo "$3  $2" | sha256sum -c -; fi',
+    ),
+    "https": (
+        "curl",
+        'set -eu; mkdir -p "$(dirname "$2")"; curl -fsSL --retry 3 -o "$2" "$1"; '
+        'if [ -n "$3" ]; then echo "$3  $2" | sha256sum -c -; fi',
+    ),
 }
 
 
@@ -120,12 +137,18 @@ def _labels(spec: Spec, workload: str) -> dict[str, str]:
 
 # prometheus-adapter's chart values (`rules.custom`): the per-pod request rate the HPAs scale on,
 # from the gateway's request counter (https://github.com/kubernetes-sigs/prometheus-adapter).
-ADAPTER_RULES = {"rules": {"custom": [{
-    "seriesQuery": 'edgespec_requests_total{namespace!="",pod!=""}',
-    "resources": {"overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}},
-    "name": {"matches": "^edgespec_requests_total$", "as": pool_mod.SIGNAL},
-    "metricsQuery": "sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)",
-}]}}
+ADAPTER_RULES = {
+    "rules": {
+        "custom": [
+            {
+                "seriesQuery": 'edgespec_requests_total{namespace!="",pod!=""}',
+                "resources": {"overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}},
+                "name": {"matches": "^edgespec_requests_total$", "as": pool_mod.SIGNAL},
+                "metricsQuery": "sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)",
+            }
+        ]
+    }
+}
 
 
 def _quantity(rps: float) -> str:
@@ -133,19 +156,32 @@ def _quantity(rps: float) -> str:
     return f"{round(rps * 1000)}m"
 
 
-def gateway_config(spec: Spec, workload: str, model: str, target: str, serving,
-                   token_file: str = f"{TOKEN_DIR}/token",
-                   tls: dict | None = None) -> dict:
+def gateway_config(
+    spec: Spec,
+    workload: str,
+    model: str,
+    target: str,
+    serving,
+    token_file: str = f"{TOKEN_DIR}/token",
+    tls: dict | None = None,
+) -> dict:
     """The gateway waits for Triton at most the latency budget, never less than the pool's
     predicted serving p95 (at its planned batching), holds at most twice the planned batch,
     takes callers' bearer token from `token_file` and serves HTTPS with `tls` (here both from the
     Secrets' volumes): clients reach it over a network."""
-    return {"workload": workload, "target": target, "mode": "server",
-            "server_url": f"http://127.0.0.1:{TRITON_HTTP}", "server_model": model,
-            "server_timeout_ms": timeout_ms(budget_ms(spec, workload), serving.p95_ms if serving else None),
-            "port": GATEWAY, "telemetry": None, **gateway_limits(pool_mod.engine_batch(serving)),
-            "auth": {"token_file": token_file},
-            "tls": tls or {"cert_file": f"{TLS_DIR}/tls.crt", "key_file": f"{TLS_DIR}/tls.key"}}
+    return {
+        "workload": workload,
+        "target": target,
+        "mode": "server",
+        "server_url": f"http://127.0.0.1:{TRITON_HTTP}",
+        "server_model": model,
+        "server_timeout_ms": timeout_ms(budget_ms(spec, workload), serving.p95_ms if serving else None),
+        "port": GATEWAY,
+        "telemetry": None,
+        **gateway_limits(pool_mod.engine_batch(serving)),
+        "auth": {"token_file": token_file},
+        "tls": tls or {"cert_file": f"{TLS_DIR}/tls.crt", "key_file": f"{TLS_DIR}/tls.key"},
+    }
 
 
 def _init_containers(spec: Spec, model: str, recipe, name: str, serving, toolchain: dict) -> list[dict]:
@@ -154,25 +190,58 @@ def _init_containers(spec: Spec, model: str, recipe, name: str, serving, toolcha
     source = model_source(spec, model)
     image_key, script = _FETCH[servable.scheme(source.uri)]
     mounts = [{"name": "build", "mountPath": BUILD}]
-    steps = [{"name": "fetch-model", "image": toolchain[image_key]["image"], "command": ["sh", "-c", script, "fetch"],
-              "args": [source.uri, f"{BUILD}/model.onnx", source.sha256 or ""], "volumeMounts": mounts}]
-    build = ["python3", f"{GATEWAY_CODE_DIR}/build_engine.py", "--onnx", f"{BUILD}/model.onnx",
-             "--engine", f"{MODELS}/{name}/1/model.plan", "--precision", recipe.precision,
-             "--max-batch", str(pool_mod.engine_batch(serving)),
-             "--workspace-mib", str(WORKSPACE_MIB)]
+    steps = [
+        {
+            "name": "fetch-model",
+            "image": toolchain[image_key]["image"],
+            "command": ["sh", "-c", script, "fetch"],
+            "args": [source.uri, f"{BUILD}/model.onnx", source.sha256 or ""],
+            "volumeMounts": mounts,
+        }
+    ]
+    build = [
+        "python3",
+        f"{GATEWAY_CODE_DIR}/build_engine.py",
+        "--onnx",
+        f"{BUILD}/model.onnx",
+        "--engine",
+        f"{MODELS}/{name}/1/model.plan",
+        "--precision",
+        recipe.precision,
+        "--max-batch",
+        str(pool_mod.engine_batch(serving)),
+        "--workspace-mib",
+        str(WORKSPACE_MIB),
+    ]
     if recipe.precision == "int8":  # the planner chose int8 because the spec declares the cache
         calibration = calibration_of(spec, model)
         calibration_image, calibration_script = _FETCH[servable.scheme(calibration.uri)]
-        steps.append({"name": "fetch-calibration", "image": toolchain[calibration_image]["image"],
-                      "command": ["sh", "-c", calibration_script, "fetch"],
-                      "args": [calibration.uri, f"{BUILD}/calibration.cache", calibration.sha256 or ""],
-                      "volumeMounts": mounts})
+        steps.append(
+            {
+                "name": "fetch-calibration",
+                "image": toolchain[calibration_image]["image"],
+                "command": ["sh", "-c", calibration_script, "fetch"],
+                "args": [calibration.uri, f"{BUILD}/calibration.cache", calibration.sha256 or ""],
+                "volumeMounts": mounts,
+            }
+        )
         build += ["--calibration-cache", f"{BUILD}/calibration.cache"]
-    steps.append({"name": "build-engine", "image": toolchain["tensorrt"]["image"], "command": build,
-                  "resources": {"limits": {"nvidia.com/gpu": 1, "cpu": "4", "memory": "16Gi"},
-                                "requests": {"cpu": "2", "memory": "8Gi"}},
-                  "volumeMounts": [*mounts, {"name": "models", "mountPath": MODELS},
-                                   {"name": "gateway-code", "mountPath": GATEWAY_CODE_DIR, "readOnly": True}]})
+    steps.append(
+        {
+            "name": "build-engine",
+            "image": toolchain["tensorrt"]["image"],
+            "command": build,
+            "resources": {
+                "limits": {"nvidia.com/gpu": 1, "cpu": "4", "memory": "16Gi"},
+                "requests": {"cpu": "2", "memory": "8Gi"},
+            },
+            "volumeMounts": [
+                *mounts,
+                {"name": "models", "mountPath": MODELS},
+                {"name": "gateway-code", "mountPath": GATEWAY_CODE_DIR, "readOnly": True},
+            ],
+        }
+    )
     return steps
 
 
@@ -194,23 +263,36 @@ def _triton(spec: Spec, workload: str, placement, serving, toolchain: dict, targ
         "name": "triton",
         "image": toolchain["triton_server"]["image"],
         "args": ["tritonserver", f"--model-repository={MODELS}"],
-        "ports": [{"name": "http", "containerPort": TRITON_HTTP},
-                  {"name": "grpc", "containerPort": TRITON_GRPC},
-                  {"name": "metrics", "containerPort": TRITON_METRICS}],
-        "resources": {"limits": {"nvidia.com/gpu": 1, "cpu": "4", "memory": "16Gi"},
-                      "requests": {"cpu": "2", "memory": "8Gi"}},
+        "ports": [
+            {"name": "http", "containerPort": TRITON_HTTP},
+            {"name": "grpc", "containerPort": TRITON_GRPC},
+            {"name": "metrics", "containerPort": TRITON_METRICS},
+        ],
+        "resources": {
+            "limits": {"nvidia.com/gpu": 1, "cpu": "4", "memory": "16Gi"},
+            "requests": {"cpu": "2", "memory": "8Gi"},
+        },
         "readinessProbe": probe,
         "livenessProbe": {**probe, "httpGet": {"path": "/v2/health/live", "port": "http"}},
-        "volumeMounts": [{"name": "models", "mountPath": MODELS, "readOnly": True},
-                         {"name": "gateway", "mountPath": f"{MODELS}/{name}/config.pbtxt",
-                          "subPath": "config.pbtxt", "readOnly": True}],
+        "volumeMounts": [
+            {"name": "models", "mountPath": MODELS, "readOnly": True},
+            {
+                "name": "gateway",
+                "mountPath": f"{MODELS}/{name}/config.pbtxt",
+                "subPath": "config.pbtxt",
+                "readOnly": True,
+            },
+        ],
     }
     gateway = {**gateway_config(spec, workload, name, target, serving), "input": input_config(spec, placement.model)}
-    return Server(gateway,
-                  {"config.pbtxt": engine_config(name, serving)},
-                  _init_containers(spec, placement.model, placement.recipe, name, serving, toolchain), container,
-                  [{"name": "build", "emptyDir": {}}],
-                  [toolchain["triton_server"]["image"], toolchain["tensorrt"]["image"]])
+    return Server(
+        gateway,
+        {"config.pbtxt": engine_config(name, serving)},
+        _init_containers(spec, placement.model, placement.recipe, name, serving, toolchain),
+        container,
+        [{"name": "build", "emptyDir": {}}],
+        [toolchain["triton_server"]["image"], toolchain["tensorrt"]["image"]],
+    )
 
 
 def _vllm(spec: Spec, workload: str, placement, serving, toolchain: dict, target: str) -> Server:
@@ -224,35 +306,68 @@ def _vllm(spec: Spec, workload: str, placement, serving, toolchain: dict, target
     gen = spec.workloads[workload].generation
     sequences, gpus, tokens = pool_mod.llm_limits(spec, workload, serving)
     checkpoint = f"{MODELS}/{name}"
-    init = [{"name": "fetch-checkpoint", "image": toolchain["aws_cli"]["image"],
-             "command": ["sh", "-c", 'set -eu; aws s3 cp --recursive --only-show-errors "$1" "$2"', "fetch"],
-             "args": [source.uri.rstrip("/") + "/", checkpoint],
-             "volumeMounts": [{"name": "models", "mountPath": MODELS}]},
-            {"name": "check-checkpoint", "image": toolchain["python"]["image"],
-             "command": ["python3", f"{GATEWAY_CODE_DIR}/check_checkpoint.py", checkpoint,
-                         placement.recipe.precision],
-             "volumeMounts": [{"name": "models", "mountPath": MODELS, "readOnly": True},
-                              {"name": "gateway-code", "mountPath": GATEWAY_CODE_DIR, "readOnly": True}]}]
+    init = [
+        {
+            "name": "fetch-checkpoint",
+            "image": toolchain["aws_cli"]["image"],
+            "command": ["sh", "-c", 'set -eu; aws s3 cp --recursive --only-show-errors "$1" "$2"', "fetch"],
+            "args": [source.uri.rstrip("/") + "/", checkpoint],
+            "volumeMounts": [{"name": "models", "mountPath": MODELS}],
+        },
+        {
+            "name": "check-checkpoint",
+            "image": toolchain["python"]["image"],
+            "command": ["python3", f"{GATEWAY_CODE_DIR}/check_checkpoint.py", checkpoint, placement.recipe.precision],
+            "volumeMounts": [
+                {"name": "models", "mountPath": MODELS, "readOnly": True},
+                {"name": "gateway-code", "mountPath": GATEWAY_CODE_DIR, "readOnly": True},
+            ],
+        },
+    ]
     probe = {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 10, "failureThreshold": 3}
     container = {
         "name": "vllm",
         "image": toolchain["vllm"]["image"],
-        "args": ["--model", checkpoint, "--served-model-name", name, "--host", "0.0.0.0", "--port", str(LLM_HTTP),
-                 "--max-num-seqs", str(sequences), "--max-model-len", str(tokens),
-                 "--tensor-parallel-size", str(gpus), "--dtype", "float16"],
+        "args": [
+            "--model",
+            checkpoint,
+            "--served-model-name",
+            name,
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(LLM_HTTP),
+            "--max-num-seqs",
+            str(sequences),
+            "--max-model-len",
+            str(tokens),
+            "--tensor-parallel-size",
+            str(gpus),
+            "--dtype",
+            "float16",
+        ],
         "ports": [{"name": "http", "containerPort": LLM_HTTP}],
-        "resources": {"limits": {"nvidia.com/gpu": gpus, "cpu": str(8 * gpus), "memory": f"{32 * gpus}Gi"},
-                      "requests": {"cpu": str(4 * gpus), "memory": f"{16 * gpus}Gi"}},
+        "resources": {
+            "limits": {"nvidia.com/gpu": gpus, "cpu": str(8 * gpus), "memory": f"{32 * gpus}Gi"},
+            "requests": {"cpu": str(4 * gpus), "memory": f"{16 * gpus}Gi"},
+        },
         "readinessProbe": {**probe, "initialDelaySeconds": 30},
         "livenessProbe": {**probe, "initialDelaySeconds": 300},
-        "volumeMounts": [{"name": "models", "mountPath": MODELS, "readOnly": True},
-                         {"name": "shm", "mountPath": "/dev/shm"}],  # tensor parallelism shares memory
+        "volumeMounts": [
+            {"name": "models", "mountPath": MODELS, "readOnly": True},
+            {"name": "shm", "mountPath": "/dev/shm"},
+        ],  # tensor parallelism shares memory
     }
-    gateway = {**gateway_config(spec, workload, name, target, serving),
-               "mode": "llm", "server_url": f"http://127.0.0.1:{LLM_HTTP}",
-               "max_tokens": gen.output_tokens if gen else None, "max_body_bytes": 1_000_000}
-    return Server(gateway, {}, init, container, [{"name": "shm", "emptyDir": {"medium": "Memory"}}],
-                  [toolchain["vllm"]["image"]])
+    gateway = {
+        **gateway_config(spec, workload, name, target, serving),
+        "mode": "llm",
+        "server_url": f"http://127.0.0.1:{LLM_HTTP}",
+        "max_tokens": gen.output_tokens if gen else None,
+        "max_body_bytes": 1_000_000,
+    }
+    return Server(
+        gateway, {}, init, container, [{"name": "shm", "emptyDir": {"medium": "Memory"}}], [toolchain["vllm"]["image"]]
+    )
 
 
 class Packages(NamedTuple):
@@ -269,12 +384,28 @@ def gateway_packages(gateway: dict, toolchain: dict) -> Packages:
     if not gateway.get("input"):
         return Packages([], [], [], [])
     volume = {"name": "gateway-packages", "mountPath": GATEWAY_PACKAGES_DIR}
-    install = {"name": "gateway-packages", "image": toolchain["python"]["image"],
-               "command": ["python3", "-m", "pip", "install", "--no-cache-dir", "--only-binary=:all:",
-                           "--target", GATEWAY_PACKAGES_DIR, *router.requirements(False, True)],
-               "volumeMounts": [volume]}
-    return Packages([install], [{"name": "PYTHONPATH", "value": GATEWAY_PACKAGES_DIR}],
-                    [{**volume, "readOnly": True}], [{"name": "gateway-packages", "emptyDir": {}}])
+    install = {
+        "name": "gateway-packages",
+        "image": toolchain["python"]["image"],
+        "command": [
+            "python3",
+            "-m",
+            "pip",
+            "install",
+            "--no-cache-dir",
+            "--only-binary=:all:",
+            "--target",
+            GATEWAY_PACKAGES_DIR,
+            *router.requirements(False, True),
+        ],
+        "volumeMounts": [volume],
+    }
+    return Packages(
+        [install],
+        [{"name": "PYTHONPATH", "value": GATEWAY_PACKAGES_DIR}],
+        [{**volume, "readOnly": True}],
+        [{"name": "gateway-packages", "emptyDir": {}}],
+    )
 
 
 def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain: dict, code: dict) -> list[dict]:
@@ -295,8 +426,19 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
         "data": {"gateway.json": json.dumps(server.gateway, indent=2, sort_keys=True) + "\n", **server.data},
     }
     # The package identity the gateway reports: the spec's version plus a hash of what the pod runs.
-    content = sha256(json.dumps([config_map["data"], code["data"], source.uri, source.sha256 or "",
-                                 *server.images, toolchain["python"]["image"]], sort_keys=True).encode())
+    content = sha256(
+        json.dumps(
+            [
+                config_map["data"],
+                code["data"],
+                source.uri,
+                source.sha256 or "",
+                *server.images,
+                toolchain["python"]["image"],
+            ],
+            sort_keys=True,
+        ).encode()
+    )
     package = identity(spec.metadata.version, content)
     selector = {"app.kubernetes.io/name": workload}
     node_selector = {"node.kubernetes.io/instance-type": t.instance_type or ""}
@@ -312,46 +454,78 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
             "replicas": replicas,
             "selector": {"matchLabels": selector},
             "template": {
-                "metadata": {"labels": labels, "annotations": {
-                    "prometheus.io/scrape": "true", "prometheus.io/port": str(GATEWAY),
-                    "prometheus.io/path": "/metrics", "prometheus.io/scheme": "https"}},
-                "spec": k8s_security.harden({
-                    "nodeSelector": {k: v for k, v in node_selector.items() if v},
-                    "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
-                    "initContainers": [*server.init, *packages.init],
-                    "containers": [server.container, {
-                        "name": "gateway",
-                        "image": toolchain["python"]["image"],
-                        "command": ["python3", f"{GATEWAY_CODE_DIR}/router.py", f"{GATEWAY_DIR}/gateway.json",
-                                    "--host", "0.0.0.0"],
-                        "env": [{"name": "EDGESPEC_PACKAGE", "value": package}, *packages.env],
-                        "ports": [{"name": "gateway", "containerPort": GATEWAY}],
-                        # memory for max_inflight answers of max_output_bytes (router.py bounds both)
-                        "resources": {"requests": {"cpu": "250m", "memory": f"{memory}Mi"},
-                                      "limits": {"cpu": "1", "memory": f"{memory}Mi"}},
-                        "readinessProbe": {"httpGet": {"path": "/healthz", "port": "gateway", "scheme": "HTTPS"},
-                                           "periodSeconds": 10},
-                        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "gateway", "scheme": "HTTPS"},
-                                          "periodSeconds": 20,
-                                          "failureThreshold": 3},
-                        "volumeMounts": [{"name": "gateway", "mountPath": GATEWAY_DIR, "readOnly": True},
-                                         {"name": "gateway-code", "mountPath": GATEWAY_CODE_DIR, "readOnly": True},
-                                         {"name": "gateway-token", "mountPath": TOKEN_DIR, "readOnly": True},
-                                         {"name": "gateway-tls", "mountPath": TLS_DIR, "readOnly": True},
-                                         *packages.mounts],
-                    }],
-                    "volumes": [{"name": "models", "emptyDir": {}}, *server.volumes, *packages.volumes,
-                                {"name": "gateway", "configMap": {"name": f"{workload}-gateway"}},
-                                {"name": "gateway-code", "configMap": {"name": code["metadata"]["name"]}},
-                                # not emitted: create it (kubectl create secret generic <workload>-gateway-token
-                                # --from-literal=token=...); the pod does not start without it
-                                {"name": "gateway-token", "secret": {"secretName": token_secret(workload),
-                                                                     "defaultMode": 0o440}},
-                                # not emitted either: kubectl create secret tls <workload>-gateway-tls
-                                # --cert=... --key=... (or a cert-manager Certificate of that name)
-                                {"name": "gateway-tls", "secret": {"secretName": tls_secret(workload),
-                                                                   "defaultMode": 0o440}}],
-                }),
+                "metadata": {
+                    "labels": labels,
+                    "annotations": {
+                        "prometheus.io/scrape": "true",
+                        "prometheus.io/port": str(GATEWAY),
+                        "prometheus.io/path": "/metrics",
+                        "prometheus.io/scheme": "https",
+                    },
+                },
+                "spec": k8s_security.harden(
+                    {
+                        "nodeSelector": {k: v for k, v in node_selector.items() if v},
+                        "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+                        "initContainers": [*server.init, *packages.init],
+                        "containers": [
+                            server.container,
+                            {
+                                "name": "gateway",
+                                "image": toolchain["python"]["image"],
+                                "command": [
+                                    "python3",
+                                    f"{GATEWAY_CODE_DIR}/router.py",
+                                    f"{GATEWAY_DIR}/gateway.json",
+                                    "--host",
+                                    "0.0.0.0",
+                                ],
+                                "env": [{"name": "EDGESPEC_PACKAGE", "value": package}, *packages.env],
+                                "ports": [{"name": "gateway", "containerPort": GATEWAY}],
+                                # memory for max_inflight answers of max_output_bytes (router.py bounds both)
+                                "resources": {
+                                    "requests": {"cpu": "250m", "memory": f"{memory}Mi"},
+                                    "limits": {"cpu": "1", "memory": f"{memory}Mi"},
+                                },
+                                "readinessProbe": {
+                                    "httpGet": {"path": "/healthz", "port": "gateway", "scheme": "HTTPS"},
+                                    "periodSeconds": 10,
+                                },
+                                "livenessProbe": {
+                                    "httpGet": {"path": "/healthz", "port": "gateway", "scheme": "HTTPS"},
+                                    "periodSeconds": 20,
+                                    "failureThreshold": 3,
+                                },
+                                "volumeMounts": [
+                                    {"name": "gateway", "mountPath": GATEWAY_DIR, "readOnly": True},
+                                    {"name": "gateway-code", "mountPath": GATEWAY_CODE_DIR, "readOnly": True},
+                                    {"name": "gateway-token", "mountPath": TOKEN_DIR, "readOnly": True},
+                                    {"name": "gateway-tls", "mountPath": TLS_DIR, "readOnly": True},
+                                    *packages.mounts,
+                                ],
+                            },
+                        ],
+                        "volumes": [
+                            {"name": "models", "emptyDir": {}},
+                            *server.volumes,
+                            *packages.volumes,
+                            {"name": "gateway", "configMap": {"name": f"{workload}-gateway"}},
+                            {"name": "gateway-code", "configMap": {"name": code["metadata"]["name"]}},
+                            # not emitted: create it (kubectl create secret generic <workload>-gateway-token
+                            # --from-literal=token=...); the pod does not start without it
+                            {
+                                "name": "gateway-token",
+                                "secret": {"secretName": token_secret(workload), "defaultMode": 0o440},
+                            },
+                            # not emitted either: kubectl create secret tls <workload>-gateway-tls
+                            # --cert=... --key=... (or a cert-manager Certificate of that name)
+                            {
+                                "name": "gateway-tls",
+                                "secret": {"secretName": tls_secret(workload), "defaultMode": 0o440},
+                            },
+                        ],
+                    }
+                ),
             },
         },
     }
@@ -374,8 +548,10 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
         # Argo Rollouts runs the pods from the Deployment's template; the Deployment itself stays at 0.
         deployment["spec"]["replicas"] = 0
         scale_target = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": workload}
-        rollout_docs = [argo.rollout(spec, workload, labels, selector, replicas),
-                        argo.analysis_template(spec, workload, labels, toolchain["prometheus"]["version"])]
+        rollout_docs = [
+            argo.rollout(spec, workload, labels, selector, replicas),
+            argo.analysis_template(spec, workload, labels, toolchain["prometheus"]["version"]),
+        ]
     hpa = {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
@@ -386,13 +562,21 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
             "maxReplicas": scale.maximum,
             # the serving signal, not CPU: requests per second per pod (prometheus-adapter serves it
             # from the gateway's edgespec_requests_total, see prometheus-adapter-values.yaml)
-            "metrics": [{"type": "Pods", "pods": {
-                "metric": {"name": pool_mod.SIGNAL},
-                "target": {"type": "AverageValue", "averageValue": _quantity(scale.target_rps)}}}],
+            "metrics": [
+                {
+                    "type": "Pods",
+                    "pods": {
+                        "metric": {"name": pool_mod.SIGNAL},
+                        "target": {"type": "AverageValue", "averageValue": _quantity(scale.target_rps)},
+                    },
+                }
+            ],
         },
     }
-    security = [k8s_security.network_policy(workload, labels, selector, "gateway"),
-                k8s_security.disruption_budget(workload, labels, selector)]
+    security = [
+        k8s_security.network_policy(workload, labels, selector, "gateway"),
+        k8s_security.disruption_budget(workload, labels, selector),
+    ]
     return [config_map, deployment, service, hpa, *security, *rollout_docs]
 
 
@@ -424,13 +608,19 @@ def namespace_name(spec: Spec) -> str:
 
 
 def namespace(spec: Spec) -> dict:
-    return {"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": namespace_name(spec), "labels": _part_of(spec)}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": namespace_name(spec), "labels": _part_of(spec)},
+    }
 
 
 def in_namespace(spec: Spec, docs: list[dict]) -> list[dict]:
     """Every namespaced object of the deployment in its own namespace (k8s/_namespace.yaml)."""
     for doc in docs:
-        doc["metadata"] = {"name": doc["metadata"]["name"], "namespace": namespace_name(spec),
-                           **{k: v for k, v in doc["metadata"].items() if k != "name"}}
+        doc["metadata"] = {
+            "name": doc["metadata"]["name"],
+            "namespace": namespace_name(spec),
+            **{k: v for k, v in doc["metadata"].items() if k != "name"},
+        }
     return docs

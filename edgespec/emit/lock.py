@@ -16,25 +16,49 @@ def lock(spec_text: str, spec: Spec, plan: Plan, files: dict[str, bytes], toolch
     summary = {}
     for name, wp in sorted(plan.workloads.items()):
         c = wp.chosen
-        summary[name] = None if c is None else {
-            "pattern": c.pattern,
-            "placements": [{"target": p.target, "role": p.role, "model": p.model, "recipe": p.recipe.label()}
-                           for p in c.placements],
-            "estimates": {"p95_ms": round(c.estimates.p95_ms, 3), "accuracy": round(c.estimates.accuracy, 4),
-                          "energy_mj": None if c.estimates.energy_mj is None else round(c.estimates.energy_mj, 3), "instances": c.estimates.instances,
-                          "cost_usd_per_month": None if c.estimates.cost_usd_per_month is None
-                          else round(c.estimates.cost_usd_per_month, 2)},
+        summary[name] = (
+            None
+            if c is None
+            else {
+                "pattern": c.pattern,
+                "placements": [
+                    {"target": p.target, "role": p.role, "model": p.model, "recipe": p.recipe.label()}
+                    for p in c.placements
+                ],
+                "estimates": {
+                    "p95_ms": round(c.estimates.p95_ms, 3),
+                    "accuracy": round(c.estimates.accuracy, 4),
+                    "energy_mj": None if c.estimates.energy_mj is None else round(c.estimates.energy_mj, 3),
+                    "instances": c.estimates.instances,
+                    "cost_usd_per_month": None
+                    if c.estimates.cost_usd_per_month is None
+                    else round(c.estimates.cost_usd_per_month, 2),
+                },
+            }
+        )
+    return json_bytes(
+        {
+            "version": LOCK_VERSION,
+            "compiler": {"name": "edgespec", "version": __version__},
+            "spec": {"sha256": sha256(spec_text.encode("utf-8"))},
+            "plan": summary,
+            "rollout": [{"percent": s.percent, "soak_s": s.soak} for s in spec.rollout.stages] if spec.rollout else [],
+            "targets": {
+                name: {
+                    k: v
+                    for k, v in (
+                        ("hardware", t.hardware),
+                        ("count", device_count(t)),
+                        ("power_mode", t.power_mode),
+                        ("instance_type", t.instance_type),
+                        ("zone", t.zone),
+                        ("region", t.region),
+                    )
+                    if v is not None
+                }
+                for name, t in sorted(spec.targets.items())
+            },
+            "toolchain": {k: v.get("image") or v["version"] for k, v in sorted(toolchain.items())},
+            "files": file_hashes(files),
         }
-    return json_bytes({
-        "version": LOCK_VERSION,
-        "compiler": {"name": "edgespec", "version": __version__},
-        "spec": {"sha256": sha256(spec_text.encode("utf-8"))},
-        "plan": summary,
-        "rollout": [{"percent": s.percent, "soak_s": s.soak} for s in spec.rollout.stages] if spec.rollout else [],
-        "targets": {name: {k: v for k, v in (("hardware", t.hardware), ("count", device_count(t)), ("power_mode", t.power_mode),
-                                             ("instance_type", t.instance_type), ("zone", t.zone),
-                                             ("region", t.region)) if v is not None}
-                    for name, t in sorted(spec.targets.items())},
-        "toolchain": {k: v.get("image") or v["version"] for k, v in sorted(toolchain.items())},
-        "files": file_hashes(files),
-    })
+    )

@@ -50,8 +50,11 @@ class LlmLimits(NamedTuple):
 
 def llm_limits(spec: Spec, workload: str, planned: serving.Serving | None) -> LlmLimits:
     gen = spec.workloads[workload].generation
-    return LlmLimits(planned.batch if planned else 1, planned.gpus_per_replica if planned else 1,
-                     (gen.prompt_tokens + gen.output_tokens) if gen else 2048)
+    return LlmLimits(
+        planned.batch if planned else 1,
+        planned.gpus_per_replica if planned else 1,
+        (gen.prompt_tokens + gen.output_tokens) if gen else 2048,
+    )
 
 
 def largest(pools: list[serving.Pool]) -> serving.Pool:

@@ -48,8 +48,12 @@ onnxruntime==1.32.0
 
 def _chip(hardware: str) -> dict:
     entry = catalog.hardware()[hardware]
-    return {"os": entry["os"]["value"], "htp_arch": entry["htp_arch"]["value"],
-            "soc_model": entry["qnn_soc_model"]["value"], "ai_hub_chipsets": list(entry["ai_hub_chipsets"]["value"])}
+    return {
+        "os": entry["os"]["value"],
+        "htp_arch": entry["htp_arch"]["value"],
+        "soc_model": entry["qnn_soc_model"]["value"],
+        "ai_hub_chipsets": list(entry["ai_hub_chipsets"]["value"]),
+    }
 
 
 def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap):
@@ -62,11 +66,23 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
         root = root_model(spec, p.model)
         src = model_source(spec, p.model)
         name = engine_name(p.model, p.recipe)
-        entry = models.setdefault(name, {
-            "name": name, "model": p.model, "uri": src.uri, "sha256": src.sha256, "format": src.format,
-            "file": f"{name}.onnx", "input_shape": list(root.input.shape), "input_dtype": root.input.dtype,
-            "precision": p.recipe.precision, "prune": p.recipe.prune,
-            "cpu_fallback_fraction": root.cpu_fallback_fraction, "workloads": []})
+        entry = models.setdefault(
+            name,
+            {
+                "name": name,
+                "model": p.model,
+                "uri": src.uri,
+                "sha256": src.sha256,
+                "format": src.format,
+                "file": f"{name}.onnx",
+                "input_shape": list(root.input.shape),
+                "input_dtype": root.input.dtype,
+                "precision": p.recipe.precision,
+                "prune": p.recipe.prune,
+                "cpu_fallback_fraction": root.cpu_fallback_fraction,
+                "workloads": [],
+            },
+        )
         entry["workloads"] = sorted({*entry["workloads"], workload})
     if not models:
         return out
@@ -74,16 +90,27 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     for declared_name, declared in sorted(spec.models.items()):
         share = declared.cpu_fallback_fraction
         if id(declared) in placed and share >= HIGH_CPU_SHARE:
-            out.diagnostics.append(diag(
-                "ES609", f"{target}: {share:.0%} of {declared_name} runs on {hardware}'s CPU, not its NPU "
-                f"(cpu_fallback_fraction)", **source.at(f"/models/{declared_name}/cpu_fallback_fraction"),
-                hint="check compile_qnn.py's report (build/qnn-report.json) and AI Hub's profile before relying "
-                     "on the placement"))
+            out.diagnostics.append(
+                diag(
+                    "ES609",
+                    f"{target}: {share:.0%} of {declared_name} runs on {hardware}'s CPU, not its NPU "
+                    f"(cpu_fallback_fraction)",
+                    **source.at(f"/models/{declared_name}/cpu_fallback_fraction"),
+                    hint="check compile_qnn.py's report (build/qnn-report.json) and AI Hub's profile before relying "
+                    "on the placement",
+                )
+            )
     chip = _chip(hardware)
     board = snapdragon.KIND.fleet_for(catalog.hardware()[hardware]) is not None
     listed = [models[k] for k in sorted(models)]
-    config = {"target": target, "hardware": hardware, "chip": chip, "port": snapdragon.PORT,
-              "deployment": {"name": spec.metadata.name, "version": spec.metadata.version}, "models": listed}
+    config = {
+        "target": target,
+        "hardware": hardware,
+        "chip": chip,
+        "port": snapdragon.PORT,
+        "deployment": {"name": spec.metadata.name, "version": spec.metadata.version},
+        "models": listed,
+    }
     base = f"{target}/"
     out.files[base + "qnn.json"] = json_bytes(config)
     out.files[base + "compile_qnn.py"] = ship("qnn_compile", __version__)
@@ -102,7 +129,14 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
         out.files.update(part.files)
         out.diagnostics += part.diagnostics
     out.files[base + "README.md"] = render(
-        "qualcomm/README.md.j2", spec_name=spec.metadata.name, spec_version=spec.metadata.version, chip=chip,
-        board=board, port=snapdragon.PORT, any_sha=bool(digests),
-        models=[{**m, "workloads": ", ".join(m["workloads"])} for m in listed], **common)
+        "qualcomm/README.md.j2",
+        spec_name=spec.metadata.name,
+        spec_version=spec.metadata.version,
+        chip=chip,
+        board=board,
+        port=snapdragon.PORT,
+        any_sha=bool(digests),
+        models=[{**m, "workloads": ", ".join(m["workloads"])} for m in listed],
+        **common,
+    )
     return out

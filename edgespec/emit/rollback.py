@@ -20,12 +20,12 @@ from collections.abc import Callable
 from edgespec.emit.common import budget_ms
 from edgespec.spec.models import Spec
 
-WINDOW = "5m"            # rate window of error rate, latency and confidence
+WINDOW = "5m"  # rate window of error rate, latency and confidence
 ACCURACY_WINDOW = "30m"  # labels arrive slowly: a longer window for labelled-feedback accuracy
-INTERVAL_S = 60          # one measurement a minute
-FAILURE_LIMIT = 2        # a measurement may fail twice; the third failure fails the analysis
+INTERVAL_S = 60  # one measurement a minute
+FAILURE_LIMIT = 2  # a measurement may fail twice; the third failure fails the analysis
 
-DEVICE = "instance"      # the label that tells a fleet's devices apart (OTLP service.instance.id)
+DEVICE = "instance"  # the label that tells a fleet's devices apart (OTLP service.instance.id)
 
 Select = Callable[[str, str], str]  # (which, extra matchers) -> "{...}"
 
@@ -37,8 +37,10 @@ def _ratio(numerator: str, denominator: str) -> str:
 
 def _accuracy(select: Select, which: str) -> str:
     correct, everything = select(which, ',result="correct"'), select(which, "")
-    return (f"sum(rate(edgespec_feedback_total{correct}[{ACCURACY_WINDOW}])) / "
-            f"sum(rate(edgespec_feedback_total{everything}[{ACCURACY_WINDOW}]))")
+    return (
+        f"sum(rate(edgespec_feedback_total{correct}[{ACCURACY_WINDOW}])) / "
+        f"sum(rate(edgespec_feedback_total{everything}[{ACCURACY_WINDOW}]))"
+    )
 
 
 def _mean_confidence(select: Select, which: str) -> str:
@@ -63,25 +65,50 @@ def criteria(spec: Spec, workload: str, select: Select, per_device: bool = False
     canary = select("canary", "")
     out = []
     if rollback and rollback.error_rate is not None:
-        out.append({"name": "error-rate", "threshold": rollback.error_rate,
-                    "query": _ratio(f"edgespec_errors_total{canary}", f"edgespec_requests_total{canary}"),
-                    "explanation": "canary errors / canary requests"})
-    out.append({"name": "latency-p95-ms", "threshold": latency_budget_ms(spec, workload),
-                "query": f"((histogram_quantile(0.95, sum by (le) (rate(edgespec_request_duration_seconds_bucket"
-                         f"{canary}[{WINDOW}]))) * 1000) >= 0) or vector(0)",
-                "explanation": "canary p95 latency (ms) against the budget"})
+        out.append(
+            {
+                "name": "error-rate",
+                "threshold": rollback.error_rate,
+                "query": _ratio(f"edgespec_errors_total{canary}", f"edgespec_requests_total{canary}"),
+                "explanation": "canary errors / canary requests",
+            }
+        )
+    out.append(
+        {
+            "name": "latency-p95-ms",
+            "threshold": latency_budget_ms(spec, workload),
+            "query": f"((histogram_quantile(0.95, sum by (le) (rate(edgespec_request_duration_seconds_bucket"
+            f"{canary}[{WINDOW}]))) * 1000) >= 0) or vector(0)",
+            "explanation": "canary p95 latency (ms) against the budget",
+        }
+    )
     if per_device:
-        out.append({"name": "device-latency-p95-ms", "threshold": latency_budget_ms(spec, workload),
-                    "query": f"topk(1, (histogram_quantile(0.95, sum by (le, {DEVICE}) (rate("
-                             f"edgespec_request_duration_seconds_bucket{canary}[{WINDOW}]))) * 1000) >= 0) "
-                             "or vector(0)",
-                    "explanation": "p95 latency (ms) of the slowest canary device against the budget"})
+        out.append(
+            {
+                "name": "device-latency-p95-ms",
+                "threshold": latency_budget_ms(spec, workload),
+                "query": f"topk(1, (histogram_quantile(0.95, sum by (le, {DEVICE}) (rate("
+                f"edgespec_request_duration_seconds_bucket{canary}[{WINDOW}]))) * 1000) >= 0) "
+                "or vector(0)",
+                "explanation": "p95 latency (ms) of the slowest canary device against the budget",
+            }
+        )
     if rollback and rollback.accuracy_drop is not None:
-        out.append({"name": "accuracy-drop", "threshold": rollback.accuracy_drop,
-                    "query": f"(({_accuracy(select, 'stable')}) - ({_accuracy(select, 'canary')}) > -2) or vector(0)",
-                    "explanation": "stable minus canary labelled-feedback accuracy (0 until labels arrive)"})
-        out.append({"name": "confidence-drop", "threshold": rollback.accuracy_drop,
-                    "query": f"(({_mean_confidence(select, 'stable')}) - ({_mean_confidence(select, 'canary')})"
-                             " > -2) or vector(0)",
-                    "explanation": "stable minus canary mean top-class confidence (the accuracy proxy)"})
+        out.append(
+            {
+                "name": "accuracy-drop",
+                "threshold": rollback.accuracy_drop,
+                "query": f"(({_accuracy(select, 'stable')}) - ({_accuracy(select, 'canary')}) > -2) or vector(0)",
+                "explanation": "stable minus canary labelled-feedback accuracy (0 until labels arrive)",
+            }
+        )
+        out.append(
+            {
+                "name": "confidence-drop",
+                "threshold": rollback.accuracy_drop,
+                "query": f"(({_mean_confidence(select, 'stable')}) - ({_mean_confidence(select, 'canary')})"
+                " > -2) or vector(0)",
+                "explanation": "stable minus canary mean top-class confidence (the accuracy proxy)",
+            }
+        )
     return out

@@ -26,8 +26,15 @@ _Dumper.add_representer(str, _str)
 
 
 def yaml_documents(docs: list[dict]) -> bytes:
-    text = yaml.dump_all(docs, Dumper=_Dumper, sort_keys=True, default_flow_style=False,
-                         explicit_start=True, allow_unicode=True, width=120)
+    text = yaml.dump_all(
+        docs,
+        Dumper=_Dumper,
+        sort_keys=True,
+        default_flow_style=False,
+        explicit_start=True,
+        allow_unicode=True,
+        width=120,
+    )
     return text.encode("utf-8")
 
 

@@ -31,19 +31,27 @@ def problem(spec: Spec, workload: str, target: str, p: Placement, source: Source
     if generates(spec, p.model):
         if src.format == "safetensors" and scheme(src.uri) == "s3":
             return None
-        return diag("ES601", f"{workload}: the {target} server runs LLMs with vLLM from a Hugging Face checkpoint "
-                    f"(safetensors) on s3://; {p.model} is {src.format} at {scheme(src.uri) or 'a local path'}",
-                    **source.at(f"/models/{p.model}/source", key=True),
-                    hint="upload the checkpoint's folder (config.json and *.safetensors) to S3 and point the source "
-                         "at it")
+        return diag(
+            "ES601",
+            f"{workload}: the {target} server runs LLMs with vLLM from a Hugging Face checkpoint "
+            f"(safetensors) on s3://; {p.model} is {src.format} at {scheme(src.uri) or 'a local path'}",
+            **source.at(f"/models/{p.model}/source", key=True),
+            hint="upload the checkpoint's folder (config.json and *.safetensors) to S3 and point the source at it",
+        )
     if src.format != "onnx" or scheme(src.uri) not in SCHEMES:
-        return diag("ES601", f"{workload}: the {target} server runs ONNX models fetched from s3:// or https://; "
-                    f"{p.model} is {src.format} at {scheme(src.uri) or 'a local path'}",
-                    **source.at(f"/models/{p.model}/source", key=True),
-                    hint="export the model to ONNX and host it on S3 or HTTPS")
+        return diag(
+            "ES601",
+            f"{workload}: the {target} server runs ONNX models fetched from s3:// or https://; "
+            f"{p.model} is {src.format} at {scheme(src.uri) or 'a local path'}",
+            **source.at(f"/models/{p.model}/source", key=True),
+            hint="export the model to ONNX and host it on S3 or HTTPS",
+        )
     if p.recipe.precision == "int8" and scheme(calibration_of(spec, p.model).uri) not in SCHEMES:
-        return diag("ES601", f"{workload}: the {target} server fetches {p.model}'s calibration cache from s3:// or "
-                    f"https://; it is at {scheme(calibration_of(spec, p.model).uri) or 'a local path'}",
-                    **source.at(calibration_pointer(spec, p.model), key=True),
-                    hint="host the calibration cache on S3 or HTTPS")
+        return diag(
+            "ES601",
+            f"{workload}: the {target} server fetches {p.model}'s calibration cache from s3:// or "
+            f"https://; it is at {scheme(calibration_of(spec, p.model).uri) or 'a local path'}",
+            **source.at(calibration_pointer(spec, p.model), key=True),
+            hint="host the calibration cache on S3 or HTTPS",
+        )
     return None

@@ -8,8 +8,9 @@ from __future__ import annotations
 from edgespec.kinds import apple, aws, coral, jetson, snapdragon, unsupported, workers_ai
 from edgespec.kinds.base import FleetRuntime, Kind, Remote, Unsupported
 
-REGISTERED: dict[str, Kind] = {k.name: k for k in (jetson.KIND, coral.KIND, apple.KIND, snapdragon.KIND, workers_ai.KIND,
-                                                   aws.WAVELENGTH, aws.EC2)}
+REGISTERED: dict[str, Kind] = {
+    k.name: k for k in (jetson.KIND, coral.KIND, apple.KIND, snapdragon.KIND, workers_ai.KIND, aws.WAVELENGTH, aws.EC2)
+}
 UNSUPPORTED: dict[str, Unsupported] = {u.name: u for u in (unsupported.HOST,)}
 NOT_TARGETS = {"client": "web or mobile callers: a data source that runs nothing, for its network figures"}
 

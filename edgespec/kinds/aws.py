@@ -5,7 +5,15 @@ from edgespec.kinds.base import Kind, Remote
 
 EMITTERS = ("edgespec.emit.cloudformation", "edgespec.emit.kubernetes")
 # A Wavelength zone's instances are priced in the catalog at the parent region's rate, a lower bound
-WAVELENGTH = Kind(name="wavelength", emitters=EMITTERS, formats=("onnx", "safetensors"),
-                  remote=Remote("mec", "AWS Wavelength", pooled=True, price_is_lower_bound=True, split_tails=True))
-EC2 = Kind(name="ec2", emitters=EMITTERS, formats=("onnx", "safetensors"),
-           remote=Remote("cloud", "EC2", pooled=True, split_tails=True))
+WAVELENGTH = Kind(
+    name="wavelength",
+    emitters=EMITTERS,
+    formats=("onnx", "safetensors"),
+    remote=Remote("mec", "AWS Wavelength", pooled=True, price_is_lower_bound=True, split_tails=True),
+)
+EC2 = Kind(
+    name="ec2",
+    emitters=EMITTERS,
+    formats=("onnx", "safetensors"),
+    remote=Remote("cloud", "EC2", pooled=True, split_tails=True),
+)

@@ -14,10 +14,13 @@ def systemd_lifecycle(target: str, env: str, then: str) -> dict:
     stop it (a Run step would start a second server)."""
     home, unit = f"/opt/edgespec/{target}", f"edgespec-{target}.service"
     return {
-        "Install": {"Script": f"{env}mkdir -p {home} && cp -a {{artifacts:decompressedPath}}/bundle/. {home}/ && "
-                              f"cd {home} && bash setup_host.sh && install -m 0644 {unit} /etc/systemd/system/ "
-                              f"&& systemctl daemon-reload{then}",
-                    "RequiresPrivilege": True, "Timeout": 3600},
+        "Install": {
+            "Script": f"{env}mkdir -p {home} && cp -a {{artifacts:decompressedPath}}/bundle/. {home}/ && "
+            f"cd {home} && bash setup_host.sh && install -m 0644 {unit} /etc/systemd/system/ "
+            f"&& systemctl daemon-reload{then}",
+            "RequiresPrivilege": True,
+            "Timeout": 3600,
+        },
         "Startup": {"Script": f"systemctl restart {unit}", "RequiresPrivilege": True},
         "Shutdown": {"Script": f"systemctl stop {unit}", "RequiresPrivilege": True},
     }

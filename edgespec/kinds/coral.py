@@ -12,6 +12,7 @@ KIND = Kind(
         server_port=PORT,
         platform={"os": "linux", "architecture": "aarch64"},
         lifecycle=systemd_lifecycle,  # one process owns the accelerator: the bundle's unit
-        health_url=f"http://127.0.0.1:{PORT}/healthz"),
+        health_url=f"http://127.0.0.1:{PORT}/healthz",
+    ),
     formats=("tflite", "onnx", "savedmodel"),
 )

@@ -13,16 +13,22 @@ def lifecycle(target: str, env: str, then: str) -> dict:
     servers under Docker Compose and watches them (a target with routers only, a split head, has
     no servers to start); Shutdown stops them."""
     return {
-        "Install": {"Script": f"{env}cd {{artifacts:decompressedPath}}/bundle "
-                              f"&& if [ -f power-mode.sh ]; then bash power-mode.sh; fi && bash build_engine.sh{then}",
-                    "RequiresPrivilege": True, "Timeout": 3600},
-        "Run": {"Script": "cd {artifacts:decompressedPath}/bundle && "
-                          "if [ -f compose.yaml ]; then docker compose up -d; fi && "
-                          "python3 {artifacts:decompressedPath}/bundle/health.py",
-                "RequiresPrivilege": True},
-        "Shutdown": {"Script": "cd {artifacts:decompressedPath}/bundle && "
-                               "if [ -f compose.yaml ]; then docker compose down; fi",
-                     "RequiresPrivilege": True},
+        "Install": {
+            "Script": f"{env}cd {{artifacts:decompressedPath}}/bundle "
+            f"&& if [ -f power-mode.sh ]; then bash power-mode.sh; fi && bash build_engine.sh{then}",
+            "RequiresPrivilege": True,
+            "Timeout": 3600,
+        },
+        "Run": {
+            "Script": "cd {artifacts:decompressedPath}/bundle && "
+            "if [ -f compose.yaml ]; then docker compose up -d; fi && "
+            "python3 {artifacts:decompressedPath}/bundle/health.py",
+            "RequiresPrivilege": True,
+        },
+        "Shutdown": {
+            "Script": "cd {artifacts:decompressedPath}/bundle && if [ -f compose.yaml ]; then docker compose down; fi",
+            "RequiresPrivilege": True,
+        },
     }
 
 
@@ -36,6 +42,7 @@ KIND = Kind(
         watches_servers=True,
         model_artifacts=True,
         llm_servers=True,
-        scrape=(("triton", f"127.0.0.1:{TRITON_METRICS}"),)),
+        scrape=(("triton", f"127.0.0.1:{TRITON_METRICS}"),),
+    ),
     formats=("onnx", "gguf"),
 )

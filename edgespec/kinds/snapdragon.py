@@ -15,8 +15,9 @@ KIND = Kind(
         server_port=PORT,
         platform={"os": "linux", "architecture": "aarch64"},
         lifecycle=systemd_lifecycle,  # one process owns the accelerator: the bundle's unit
-        health_url=f"http://127.0.0.1:{PORT}/healthz"),
+        health_url=f"http://127.0.0.1:{PORT}/healthz",
+    ),
     formats=("onnx",),
     format_fix="ONNX Runtime's QNN execution provider and Qualcomm AI Hub both take ONNX: export with "
-               "torch.onnx.export (format onnx)",
+    "torch.onnx.export (format onnx)",
 )

@@ -110,8 +110,17 @@ class _Builder:
         return Span(s.line + 1, s.column + 1, e.line + 1, e.column + 1)
 
     def _error(self, code: str, message: str, span: Span, pointer: str, hint: str | None = None) -> Diagnostic:
-        return diag(code, message, file=self.file, line=span.line, column=span.column,
-                    end_line=span.end_line, end_column=span.end_column, pointer=pointer, hint=hint)
+        return diag(
+            code,
+            message,
+            file=self.file,
+            line=span.line,
+            column=span.column,
+            end_line=span.end_line,
+            end_column=span.end_column,
+            pointer=pointer,
+            hint=hint,
+        )
 
     # Building ----------------------------------------------------------------------------------
     def node(self, event: Any, pointer: str, depth: int) -> tuple[Any, int]:
@@ -140,20 +149,28 @@ class _Builder:
 
     def alias(self, event: Any, span: Span, pointer: str) -> tuple[Any, int]:
         if event.anchor not in self.anchors:
-            raise _Refused(self._error("ES114", f"alias *{event.anchor} has no anchor &{event.anchor} before it",
-                                       span, pointer))
+            raise _Refused(
+                self._error("ES114", f"alias *{event.anchor} has no anchor &{event.anchor} before it", span, pointer)
+            )
         value, count = self.anchors[event.anchor]
         self.alias_nodes += count
         if self.alias_nodes > self.limits.max_alias_nodes:
-            raise _Refused(self._error(
-                "ES111", f"aliases expand to more than {self.limits.max_alias_nodes} nodes",
-                span, pointer, hint="anchors that alias other anchors grow exponentially"))
+            raise _Refused(
+                self._error(
+                    "ES111",
+                    f"aliases expand to more than {self.limits.max_alias_nodes} nodes",
+                    span,
+                    pointer,
+                    hint="anchors that alias other anchors grow exponentially",
+                )
+            )
         return value, count
 
     def _check_depth(self, depth: int, span: Span, pointer: str) -> None:
         if depth > self.limits.max_depth:
-            raise _Refused(self._error("ES110", f"collections nest deeper than {self.limits.max_depth} levels",
-                                       span, pointer))
+            raise _Refused(
+                self._error("ES110", f"collections nest deeper than {self.limits.max_depth} levels", span, pointer)
+            )
 
     def collection_tag(self, event: Any, kind: str, span: Span, pointer: str) -> None:
         if event.tag not in (None, "!", _TAG + kind):
@@ -168,7 +185,7 @@ class _Builder:
         if tag not in _SCALAR_TAGS:
             self.diagnostics.append(self._error("ES112", f"unsupported tag {tag}", span, pointer))
             return value
-        kind = tag[len(_TAG):]
+        kind = tag[len(_TAG) :]
         if kind == "str":
             return value
         resolved = _resolve_plain(value)
@@ -211,22 +228,34 @@ class _Builder:
                 count += n
                 for part in value if isinstance(value, list) else [value]:
                     if not isinstance(part, dict):
-                        self.diagnostics.append(self._error(
-                            "ES204", "a merge key `<<` takes a mapping or a list of mappings", key_span, pointer))
+                        self.diagnostics.append(
+                            self._error(
+                                "ES204", "a merge key `<<` takes a mapping or a list of mappings", key_span, pointer
+                            )
+                        )
                         break
                     for k, v in part.items():
                         merged.setdefault(k, v)
                 continue
             if key_event.tag not in (None, "!", _TAG + "str"):
-                self.diagnostics.append(self._error("ES113", f"key {key!r} has the tag {key_event.tag}; keys are strings",
-                                                    key_span, pointer))
+                self.diagnostics.append(
+                    self._error(
+                        "ES113", f"key {key!r} has the tag {key_event.tag}; keys are strings", key_span, pointer
+                    )
+                )
             # pointer_join(pointer, key), without the call when there is nothing to escape
             child = pointer + "/" + key if "~" not in key and "/" not in key else pointer_join(pointer, key)
             if key in out:
                 first = self.source.keys[child]
-                self.diagnostics.append(self._error(
-                    "ES106", f"duplicate key {key!r}", key_span, child,
-                    hint=f"first defined at line {first.line}, column {first.column}"))
+                self.diagnostics.append(
+                    self._error(
+                        "ES106",
+                        f"duplicate key {key!r}",
+                        key_span,
+                        child,
+                        hint=f"first defined at line {first.line}, column {first.column}",
+                    )
+                )
                 # parse the repeated value (to stay in step) without recording its positions
                 saved, self.source = self.source, SourceMap(self.file)
                 try:
@@ -254,17 +283,23 @@ def _decode(raw: bytes, file: str) -> tuple[str | None, Diagnostic | None]:
     except UnicodeDecodeError as exc:
         before = raw[: exc.start]
         line = before.count(b"\n") + 1
-        column = len(before[before.rfind(b"\n") + 1:].decode("utf-8", "replace")) + 1
-        return None, diag("ES103", f"byte 0x{raw[exc.start]:02x} at offset {exc.start} is not valid UTF-8",
-                          file=file, line=line, column=column)
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+        return None, diag(
+            "ES103",
+            f"byte 0x{raw[exc.start]:02x} at offset {exc.start} is not valid UTF-8",
+            file=file,
+            line=line,
+            column=column,
+        )
 
 
 def load_bytes(raw: bytes, file: str, limits: Limits = Limits()) -> Loaded:
     """Load a spec from bytes. Never raises for bad input: problems come back as diagnostics."""
     source = SourceMap(file)
     if len(raw) > limits.max_bytes:
-        return Loaded(None, source, [diag("ES102", f"the file is {len(raw)} bytes; the limit is {limits.max_bytes}",
-                                          file=file)])
+        return Loaded(
+            None, source, [diag("ES102", f"the file is {len(raw)} bytes; the limit is {limits.max_bytes}", file=file)]
+        )
     text, problem = _decode(raw, file)
     if problem:
         return Loaded(None, source, [problem])
@@ -273,8 +308,20 @@ def load_bytes(raw: bytes, file: str, limits: Limits = Limits()) -> Loaded:
     if tab:
         line = text.count("\n", 0, tab.start()) + 1
         column = tab.end() - tab.start()
-        return Loaded(None, source, [diag("ES105", "a tab character is used for indentation", file=file,
-                                          line=line, column=column, hint="indent with spaces")])
+        return Loaded(
+            None,
+            source,
+            [
+                diag(
+                    "ES105",
+                    "a tab character is used for indentation",
+                    file=file,
+                    line=line,
+                    column=column,
+                    hint="indent with spaces",
+                )
+            ],
+        )
     parser = _EventLoader(text)
     builder = _Builder(parser, source, limits)
     try:
@@ -304,15 +351,29 @@ def _build_document(parser: Any, builder: _Builder, file: str) -> Any:
     parser.get_event()  # DocumentEnd
     if not parser.check_event(yaml.StreamEndEvent):
         second = parser.peek_event()
-        raise _Refused(diag("ES107", "the file holds more than one YAML document", file=file,
-                            line=second.start_mark.line + 1, column=second.start_mark.column + 1,
-                            hint="a spec is one document; remove the `---` and what follows, or split the file"))
+        raise _Refused(
+            diag(
+                "ES107",
+                "the file holds more than one YAML document",
+                file=file,
+                line=second.start_mark.line + 1,
+                column=second.start_mark.column + 1,
+                hint="a spec is one document; remove the `---` and what follows, or split the file",
+            )
+        )
     if data is None:
         raise _Refused(diag("ES108", "the spec is empty", file=file))
     if not isinstance(data, dict):
         span = builder._span(start)
-        raise _Refused(diag("ES109", f"the top level is a {type(data).__name__}, not a mapping", file=file,
-                            line=span.line, column=span.column))
+        raise _Refused(
+            diag(
+                "ES109",
+                f"the top level is a {type(data).__name__}, not a mapping",
+                file=file,
+                line=span.line,
+                column=span.column,
+            )
+        )
     return data
 
 
@@ -329,11 +390,15 @@ def load_path(path: str, limits: Limits = Limits()) -> Loaded:
                 raise IsADirectoryError(path)
             size = os.path.getsize(path)
             if size > limits.max_bytes:
-                return Loaded(None, SourceMap(display), [diag(
-                    "ES102", f"the file is {size} bytes; the limit is {limits.max_bytes}", file=display)])
+                return Loaded(
+                    None,
+                    SourceMap(display),
+                    [diag("ES102", f"the file is {size} bytes; the limit is {limits.max_bytes}", file=display)],
+                )
             with open(path, "rb") as fh:
                 raw = fh.read(limits.max_bytes + 1)
     except OSError as exc:
-        return Loaded(None, SourceMap(display), [diag("ES101", f"cannot read the file: {exc.strerror or exc}",
-                                                      file=display)])
+        return Loaded(
+            None, SourceMap(display), [diag("ES101", f"cannot read the file: {exc.strerror or exc}", file=display)]
+        )
     return load_bytes(raw, display, limits)

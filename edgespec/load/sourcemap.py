@@ -64,4 +64,3 @@ class SourceMap:
             if not p:
                 return "", Span(1, 1, 1, 1)
             p = p.rsplit("/", 1)[0]
-

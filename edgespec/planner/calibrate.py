@@ -38,18 +38,28 @@ PRECISION_RULES = [
     ("TFLite", "fp32", "a float TFLite model on the CPU"),
 ]
 FALLBACK_ORDER = {
-    "jetson-gpu": ["fp16", "int8", "fp32"], "coral-tpu": ["int8"], "apple-ane": ["fp16"],
-    "snapdragon-npu": ["int8", "fp16"], "arm-cpu": ["fp32"], "datacenter-gpu": ["fp16", "int8", "fp32"],
+    "jetson-gpu": ["fp16", "int8", "fp32"],
+    "coral-tpu": ["int8"],
+    "apple-ane": ["fp16"],
+    "snapdragon-npu": ["int8", "fp16"],
+    "arm-cpu": ["fp32"],
+    "datacenter-gpu": ["fp16", "int8", "fp32"],
 }
 # Tail latency over median, per class (a model assumption, see docs/planner.md): dedicated
 # accelerators with fixed shapes vary little; phones and CPUs share the chip with the OS.
-P95_OVER_P50 = {"jetson-gpu": 1.15, "coral-tpu": 1.1, "apple-ane": 1.3, "snapdragon-npu": 1.3,
-                "arm-cpu": 1.25, "datacenter-gpu": 1.15}
+P95_OVER_P50 = {
+    "jetson-gpu": 1.15,
+    "coral-tpu": 1.1,
+    "apple-ane": 1.3,
+    "snapdragon-npu": 1.3,
+    "arm-cpu": 1.25,
+    "datacenter-gpu": 1.15,
+}
 
-EFFICIENCY_GRID = [round(0.01 * 1.06 ** i, 5) for i in range(80) if 0.01 * 1.06 ** i <= 1.0]
+EFFICIENCY_GRID = [round(0.01 * 1.06**i, 5) for i in range(80) if 0.01 * 1.06**i <= 1.0]
 OVERHEAD_GRID = [0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0]
 BANDWIDTH_GRID = [round(0.1 + 0.025 * i, 3) for i in range(37)]
-SPILL_GRID = [round(0.05 * 1.1 ** i, 4) for i in range(45)]
+SPILL_GRID = [round(0.05 * 1.1**i, 4) for i in range(45)]
 
 OUT = Path(__file__).resolve().parents[1] / "catalog" / "calibration.yaml"
 
@@ -91,16 +101,33 @@ def _rows(text: str) -> list[Row]:
         gflops = float(r["gflops"]) if r["gflops"] else 2 * params / 1e9  # LLM: 2 FLOPs per parameter per token
         value = float(r["value"])
         measured = 1000.0 / value if r["metric"] == "tokens_per_s" else value
-        out.append(Row(r["hardware"], catalog.hardware()[r["hardware"]]["class"], r["model"], precision, gflops,
-                       params, r["metric"], measured, r["power_mode"] or None, r["instance_type"] or None,
-                       r["source_url"]))
+        out.append(
+            Row(
+                r["hardware"],
+                catalog.hardware()[r["hardware"]]["class"],
+                r["model"],
+                precision,
+                gflops,
+                params,
+                r["metric"],
+                measured,
+                r["power_mode"] or None,
+                r["instance_type"] or None,
+                r["source_url"],
+            )
+        )
     return out
 
 
 def _device(row: Row) -> device_mod.Device:
-    target = Target.model_validate({"hardware": row.hardware, "power_mode": row.power_mode,
-                                    "instance_type": row.instance_type,
-                                    "region": "us-east-1" if row.instance_type else None})
+    target = Target.model_validate(
+        {
+            "hardware": row.hardware,
+            "power_mode": row.power_mode,
+            "instance_type": row.instance_type,
+            "region": "us-east-1" if row.instance_type else None,
+        }
+    )
     return device_mod.resolve("calibration", target)
 
 
@@ -190,8 +217,11 @@ def errors(constants: dict, all_rows: list[Row]) -> list[float]:
 
 def report(constants: dict, all_rows: list[Row]) -> dict:
     errors_ = errors(constants, all_rows)
-    return {"rows": len(errors_), "mdape": round(statistics.median(errors_), 4),
-            "within_30pct": round(sum(e <= 0.30 for e in errors_) / len(errors_), 4)}
+    return {
+        "rows": len(errors_),
+        "mdape": round(statistics.median(errors_), 4),
+        "within_30pct": round(sum(e <= 0.30 for e in errors_) / len(errors_), 4),
+    }
 
 
 HEADER = """\
@@ -209,18 +239,26 @@ def cross_validate(all_rows: list[Row]) -> dict:
     for name in sorted({r.model for r in all_rows}):
         train = [r for r in all_rows if r.model != name]
         held = [r for r in all_rows if r.model == name]
-        classes = {cls: fit_class(cls, [r for r in train if r.cls == cls]) for cls in {r.cls for r in held}
-                   if any(r.cls == cls for r in train)}
+        classes = {
+            cls: fit_class(cls, [r for r in train if r.cls == cls])
+            for cls in {r.cls for r in held}
+            if any(r.cls == cls for r in train)
+        }
         errors_ += [abs(predict(r, classes[r.cls]) - r.measured_ms) / r.measured_ms for r in held if r.cls in classes]
-    return {"rows": len(errors_), "mdape": round(statistics.median(errors_), 4),
-            "within_30pct": round(sum(e <= 0.30 for e in errors_) / len(errors_), 4)}
+    return {
+        "rows": len(errors_),
+        "mdape": round(statistics.median(errors_), 4),
+        "within_30pct": round(sum(e <= 0.30 for e in errors_) / len(errors_), 4),
+    }
 
 
 def main(argv: list[str]) -> int:
     if "--cv" in argv:
         stats = cross_validate(rows())
-        print(f"leave-one-model-out: MdAPE {stats['mdape']:.1%}, within ±30%: {stats['within_30pct']:.0%} "
-              f"of {stats['rows']} held-out rows")
+        print(
+            f"leave-one-model-out: MdAPE {stats['mdape']:.1%}, within ±30%: {stats['within_30pct']:.0%} "
+            f"of {stats['rows']} held-out rows"
+        )
         return 0
     constants = fit()
     stats = report(constants, rows())
@@ -229,7 +267,9 @@ def main(argv: list[str]) -> int:
     if "--write" in argv:
         OUT.write_text(text, encoding="utf-8")
     print(text if "--write" not in argv else f"wrote {OUT}")
-    print(f"MdAPE {stats['mdape']:.1%}, within ±30%: {stats['within_30pct']:.0%} of {stats['rows']} rows", file=sys.stderr)
+    print(
+        f"MdAPE {stats['mdape']:.1%}, within ±30%: {stats['within_30pct']:.0%} of {stats['rows']} rows", file=sys.stderr
+    )
     return 0
 
 

@@ -34,30 +34,41 @@ TENSORRT_CLASSES = ("jetson-gpu", "datacenter-gpu")  # int8 engines there are Te
 
 def capability(task: str, fmt: str, recipe: Recipe, device: Device, calibrated: bool = True) -> list[str]:
     if device.cls == "client":
-        return [f"capability: {device.target} is a client fleet without local inference: its requests go to a "
-                "remote tier (cloud, mec, Workers AI)"]
+        return [
+            f"capability: {device.target} is a client fleet without local inference: its requests go to a "
+            "remote tier (cloud, mec, Workers AI)"
+        ]
     reasons = []
     if not device.runs(task):
-        reasons.append(f"capability: {device.hardware} does not run {task} models "
-                       f"({'int8 CNN-style graphs only' if device.cls == 'coral-tpu' else 'unsupported'})")
+        reasons.append(
+            f"capability: {device.hardware} does not run {task} models "
+            f"({'int8 CNN-style graphs only' if device.cls == 'coral-tpu' else 'unsupported'})"
+        )
     if recipe.precision != "served" and recipe.precision not in device.precisions:
         reasons.append(f"capability: {device.hardware} runs {', '.join(device.precisions)}, not {recipe.precision}")
     runtime = estimate.llm_runtime_entry(device) if task == "text-generation" else None
     if runtime is not None and fmt not in runtime["formats"]:
-        reasons.append(f"capability: {device.hardware} runs LLMs in {runtime['value']}, which loads "
-                       f"{', '.join(runtime['formats'])} files, not {fmt} ({runtime['fix']})")
+        reasons.append(
+            f"capability: {device.hardware} runs LLMs in {runtime['value']}, which loads "
+            f"{', '.join(runtime['formats'])} files, not {fmt} ({runtime['fix']})"
+        )
     elif fmt not in device.formats:
         kind = kinds.get(device.kind)
         fix = f"; {kind.format_fix}" if kind is not None and kind.format_fix else ""
-        reasons.append(f"capability: {device.hardware} cannot load {fmt} models (converts from "
-                       f"{', '.join(device.formats)}){fix}")
+        reasons.append(
+            f"capability: {device.hardware} cannot load {fmt} models (converts from {', '.join(device.formats)}){fix}"
+        )
     elif fmt == "safetensors" and task != "text-generation":
         # Hugging Face checkpoints are planned through LLM runtimes (vLLM, MLC, llama.cpp's convert)
-        reasons.append(f"capability: {device.hardware} serves safetensors checkpoints through an LLM runtime; "
-                       f"export {task} models to ONNX")
+        reasons.append(
+            f"capability: {device.hardware} serves safetensors checkpoints through an LLM runtime; "
+            f"export {task} models to ONNX"
+        )
     if recipe.precision == "int8" and not calibrated and device.cls in TENSORRT_CLASSES and task != "text-generation":
-        reasons.append(f"capability: int8 on {device.hardware} is a TensorRT engine built from a calibration cache; "
-                       f"declare `calibration:` on {recipe.variant or 'the model'}")
+        reasons.append(
+            f"capability: int8 on {device.hardware} is a TensorRT engine built from a calibration cache; "
+            f"declare `calibration:` on {recipe.variant or 'the model'}"
+        )
     if recipe.accelerator == "dla" and device.dla_cores == 0:
         reasons.append(f"capability: {device.hardware} has no DLA")
     return reasons
@@ -79,8 +90,9 @@ def memory(device: Device, work: estimate.Work, input_bytes: float, gpus: int = 
     have = device.memory_bytes * gpus
     if need > have:
         on = f" on {gpus} GPUs" if gpus > 1 else ""
-        return [f"memory: needs {need / 1e9:.2f} GB, {device.target} ({device.hardware}) has "
-                f"{have / 1e9:.2f} GB usable{on}"]
+        return [
+            f"memory: needs {need / 1e9:.2f} GB, {device.target} ({device.hardware}) has {have / 1e9:.2f} GB usable{on}"
+        ]
     return []
 
 
@@ -92,8 +104,11 @@ def distance(source: Device, dest: Device) -> str:
         return "site"
     if dest.remote is not None and dest.remote.global_network:
         return "anywhere"  # served from whichever of its locations is nearest (Workers AI)
-    if source.jurisdiction and dest.jurisdiction and (
-            dest.jurisdiction == source.jurisdiction or catalog.within(dest.jurisdiction, (source.jurisdiction,))):
+    if (
+        source.jurisdiction
+        and dest.jurisdiction
+        and (dest.jurisdiction == source.jurisdiction or catalog.within(dest.jurisdiction, (source.jurisdiction,)))
+    ):
         return "region"  # the same country, or a country of the source's bloc (eu, eea)
     return "anywhere"  # a source without a jurisdiction cannot be shown to stay in its region (ES315)
 
@@ -116,13 +131,17 @@ def transfer_allowed(ctx: Context, dest: Device, what: str) -> list[str]:
     for source in ctx.sources:
         level = distance(source, dest)
         if LEVELS.index(level) > LEVELS.index(allowed):
-            reasons.append(f"privacy: {what}={allowed} forbids sending {'input' if what == 'raw_data' else 'features'} "
-                           f"from {source.target} to {dest.target} ({_where(level, source, dest)})")
+            reasons.append(
+                f"privacy: {what}={allowed} forbids sending {'input' if what == 'raw_data' else 'features'} "
+                f"from {source.target} to {dest.target} ({_where(level, source, dest)})"
+            )
             break
     if privacy.residency and dest.role == "remote":
         if dest.remote is not None and dest.remote.global_network:
-            reasons.append(f"residency: {dest.target} ({dest.remote.label}) may run anywhere; residency is "
-                           f"{', '.join(privacy.residency)}")
+            reasons.append(
+                f"residency: {dest.target} ({dest.remote.label}) may run anywhere; residency is "
+                f"{', '.join(privacy.residency)}"
+            )
         elif not catalog.within(dest.jurisdiction, privacy.residency):
             where = dest.jurisdiction.upper() if dest.jurisdiction else "unknown (set `jurisdiction` or `region`)"
             reasons.append(f"residency: {dest.target} is in {where}; residency is {', '.join(privacy.residency)}")
@@ -130,8 +149,7 @@ def transfer_allowed(ctx: Context, dest: Device, what: str) -> list[str]:
 
 
 _POWER = "power: {:.2f} W average on {} at {:g} rps ({:.0%} busy at {:g} W{}) > power_budget_w {:g} W"
-_POWER_BUSY = ("power: {} draws {:g} W while busy{} > power_budget_w {:g} W "
-               "(no throughput.rps to average over)")
+_POWER_BUSY = "power: {} draws {:g} W while busy{} > power_budget_w {:g} W (no throughput.rps to average over)"
 
 
 def draw_w(device: Device, busy: float | None) -> float:
@@ -232,9 +250,21 @@ def check_capacity(ctx: Context, d: Draft, out: list) -> str | None:
         if sized.limit is not None and sized.needed > sized.limit:
             s = sized.serving
             bound = "count" if sized.fixed else "scaling.max"
-            out.append((NEEDS, sized.needed, remote.instance_type, remote.target, (total or 0.0) * d.share,
-                        s.capacity_rps, "batch" if s.mode == "dynamic" else "concurrency", s.batch,
-                        estimate.UTILISATION_HEADROOM, bound, sized.limit))
+            out.append(
+                (
+                    NEEDS,
+                    sized.needed,
+                    remote.instance_type,
+                    remote.target,
+                    (total or 0.0) * d.share,
+                    s.capacity_rps,
+                    "batch" if s.mode == "dynamic" else "concurrency",
+                    s.batch,
+                    estimate.UTILISATION_HEADROOM,
+                    bound,
+                    sized.limit,
+                )
+            )
             return remote.target
     elif remote.catalog_models:
         entry = d.entry or {}

@@ -68,8 +68,14 @@ class Context:
         """What the checks compare every candidate with (constraints.CHECKS)."""
         w = self.workload
         need = w.accuracy
-        return Limits(w.latency.p50_ms, w.latency.p95_ms, w.latency.p99_ms, need.max_drop if need else None,
-                      need.min if need else None, w.offline == "required")
+        return Limits(
+            w.latency.p50_ms,
+            w.latency.p95_ms,
+            w.latency.p99_ms,
+            need.max_drop if need else None,
+            need.min if need else None,
+            w.offline == "required",
+        )
 
     @cached_property
     def p95_budget(self) -> float | None:
@@ -135,9 +141,20 @@ def context(spec: Spec, name: str, devices: dict[str, Device], memo: Memo | None
     total = rps * sum(d.count for d in sources) if rps is not None else None
     payload = estimate.input_bytes(root.input.shape, root.input.dtype, root.input.encoded_bytes)
     tensor = estimate.input_bytes(root.input.shape, root.input.dtype, None)
-    return Context(name, w, root, stage, smaller, sources, devices, payload, tensor, total,
-                   Memo() if memo is None else memo, root_name=root_name)
-
+    return Context(
+        name,
+        w,
+        root,
+        stage,
+        smaller,
+        sources,
+        devices,
+        payload,
+        tensor,
+        total,
+        Memo() if memo is None else memo,
+        root_name=root_name,
+    )
 
 
 def model_key(ctx: Context) -> tuple:

@@ -76,8 +76,14 @@ class Device:
     def compute_key(self) -> tuple:
         """Everything estimate.compute reads of a device: targets of the same hardware at the same
         power mode share their compute estimates (the planner's Memo.compute is keyed on it)."""
-        return (self.cls, tuple(sorted(self.peak_tops.items())), self.bandwidth_gbs, self.sram_bytes,
-                self.interconnect, self.host_fp32_gflops)
+        return (
+            self.cls,
+            tuple(sorted(self.peak_tops.items())),
+            self.bandwidth_gbs,
+            self.sram_bytes,
+            self.interconnect,
+            self.host_fp32_gflops,
+        )
 
 
 def jurisdiction_of(target: Target) -> str | None:
@@ -92,8 +98,12 @@ def jurisdiction_of(target: Target) -> str | None:
 
 def _gpu_peaks(gpu: dict) -> dict[str, float]:
     fp16 = value(gpu["peak_fp16_tflops"])
-    return {"int8": value(gpu["peak_int8_tops"]), "fp16": fp16, "fp32": value(gpu["peak_fp32_tflops"]),
-            "int4": fp16}  # weight-only int4 computes at the fp16 rate
+    return {
+        "int8": value(gpu["peak_int8_tops"]),
+        "fp16": fp16,
+        "fp32": value(gpu["peak_fp32_tflops"]),
+        "int4": fp16,
+    }  # weight-only int4 computes at the fp16 rate
 
 
 def resolve(name: str, target: Target) -> Device:
@@ -160,21 +170,37 @@ def resolve(name: str, target: Target) -> Device:
     network = target.network
     rtt = network.rtt_ms if network and network.rtt_ms is not None else value(entry.get("default_rtt_ms"))
     return Device(
-        target=name, hardware=target.hardware, kind=entry["kind"], cls=cls_name, role=entry["role"],
-        count=targets.device_count(target) or 1, precisions=tuple(p for p in cls["precisions"] if p in peaks),
-        peak_tops=peaks, bandwidth_gbs=bandwidth,
+        target=name,
+        hardware=target.hardware,
+        kind=entry["kind"],
+        cls=cls_name,
+        role=entry["role"],
+        count=targets.device_count(target) or 1,
+        precisions=tuple(p for p in cls["precisions"] if p in peaks),
+        peak_tops=peaks,
+        bandwidth_gbs=bandwidth,
         memory_bytes=memory_gb * 1e9 * usable if memory_gb else None,
         sram_bytes=sram * 1e6 * value(cls["sram_usable"]) if sram else None,
-        interconnect=entry.get("interconnect"), power_w=power, power_mode=power_mode,
-        price_per_hour=price, price_is_lower_bound=lower_bound,
+        interconnect=entry.get("interconnect"),
+        power_w=power,
+        power_mode=power_mode,
+        price_per_hour=price,
+        price_is_lower_bound=lower_bound,
         dla_cores=value(entry.get("dla_cores"), 0),
         rtt_ms=rtt,
         uplink_mbps=network.uplink_mbps if network else None,
         downlink_mbps=network.downlink_mbps if network else None,
-        site=target.site, jurisdiction=jurisdiction_of(target), instance_type=instance_type,
-        formats=tuple(cls["formats"]), tasks=cls["tasks"] if cls["tasks"] == "all" else tuple(cls["tasks"]),
-        host_fp32_gflops=host_gflops, host=host, power_budget_w=target.power_budget_w,
-        region=region, zone=target.zone, gpus=gpus,
+        site=target.site,
+        jurisdiction=jurisdiction_of(target),
+        instance_type=instance_type,
+        formats=tuple(cls["formats"]),
+        tasks=cls["tasks"] if cls["tasks"] == "all" else tuple(cls["tasks"]),
+        host_fp32_gflops=host_gflops,
+        host=host,
+        power_budget_w=target.power_budget_w,
+        region=region,
+        zone=target.zone,
+        gpus=gpus,
         pool_fixed=target.count if entry["role"] == "remote" else None,
         pool_min=target.scaling.min if target.scaling else 1,
         pool_max=target.scaling.max if target.scaling else None,

@@ -93,8 +93,11 @@ def compute(device: Device, work: Work, cal: dict | None = None) -> Compute:
     cal, k = class_constants(device, work.precision, cal)
     peak = device.peak_tops[work.precision]
     if work.accelerator == "dla":
-        peak = device.peak_tops["int8"] * value(catalog.classes()[device.cls]["dla_share_of_peak"]) * \
-            (1.0 if work.precision == "int8" else 0.5)
+        peak = (
+            device.peak_tops["int8"]
+            * value(catalog.classes()[device.cls]["dla_share_of_peak"])
+            * (1.0 if work.precision == "int8" else 0.5)
+        )
     flops_per_ms = peak * 1e12 * k["efficiency"] / 1e3
     fallback_ms = 0.0
     gflops = work.gflops
@@ -103,8 +106,10 @@ def compute(device: Device, work: Work, cal: dict | None = None) -> Compute:
         cpu_cal = catalog.calibration()["classes"]["arm-cpu"]["precisions"]["fp32"]
         # a Coral's tensors cross its USB or PCIe link; an SoC's stay in its shared memory
         link_gbs = cal["spill_gbs"][device.interconnect or "usb3"] if "spill_gbs" in cal else device.bandwidth_gbs
-        fallback_ms = (work.gflops * work.cpu_fraction / (device.host_fp32_gflops * cpu_cal["efficiency"]) * 1e3
-                       + 2 * work.io_bytes / (link_gbs * 1e9) * 1e3)  # tensors out to the CPU and back
+        fallback_ms = (
+            work.gflops * work.cpu_fraction / (device.host_fp32_gflops * cpu_cal["efficiency"]) * 1e3
+            + 2 * work.io_bytes / (link_gbs * 1e9) * 1e3
+        )  # tensors out to the CPU and back
     compute_ms = gflops * 1e9 / flops_per_ms
     memory_ms = 0.0
     if device.bandwidth_gbs:
@@ -120,7 +125,9 @@ def compute(device: Device, work: Work, cal: dict | None = None) -> Compute:
         bound = "memory" if memory_ms >= compute_ms else "compute"
     else:
         total = k["overhead_ms"] + max(compute_ms, memory_ms) + spill_ms + fallback_ms
-        bound = max((compute_ms, "compute"), (memory_ms, "memory"), (spill_ms, "spill"), (fallback_ms, "cpu-fallback"))[1]
+        bound = max((compute_ms, "compute"), (memory_ms, "memory"), (spill_ms, "spill"), (fallback_ms, "cpu-fallback"))[
+            1
+        ]
     return Compute(total, total * cal["p95_over_p50"], bound)
 
 

@@ -88,7 +88,8 @@ def usage(spec: Spec, devices: dict[str, Device], workload: str, c: Candidate) -
             if d.memory_bytes is not None:
                 payload = estimate.input_bytes(model.input.shape, model.input.dtype, model.input.encoded_bytes)
                 amounts[Resource("memory", p.target)] = constraints.resident_bytes(
-                    e.model_size_mb * 1e6, w.generation is not None, payload)
+                    e.model_size_mb * 1e6, w.generation is not None, payload
+                )
         elif e.pool is not None and p.target == e.pool.target:
             amounts[Resource("instances", p.target)] = e.pool.needed
     return Usage(tuple(sorted(amounts.items())))
@@ -108,6 +109,7 @@ def overloaded(chosen: dict[str, Usage], limit: dict[Resource, float]) -> dict[R
 
 def regret(objective: str, c: Candidate, best: Candidate) -> float:
     """How much worse `c` is than `best` on the workload's objective, relative to `best`."""
+
     def metric(x: Candidate) -> float | None:
         e = x.estimates
         if objective == "latency":
@@ -136,8 +138,9 @@ class Choice(NamedTuple):
     usage: Usage
 
 
-def solve(options: dict[str, list[Choice]], fixed: dict[Resource, float],
-          limit: dict[Resource, float]) -> tuple[dict[str, Choice], list[Conflict]]:
+def solve(
+    options: dict[str, list[Choice]], fixed: dict[Resource, float], limit: dict[Resource, float]
+) -> tuple[dict[str, Choice], list[Conflict]]:
     """One choice per workload of `options` within every limit, given what the workloads left out
     already take (`fixed`); the least total regret, ties by rank. Workloads that share no resource
     through their options are independent, so each group is solved on its own: the choices of the
@@ -189,13 +192,16 @@ def _conflict(options: dict[str, list[Choice]], names: list[str], rows: dict) ->
         trial = {k: v for k, v in needed.items() if k != r}
         if _solve(options, names, trial, feasibility=True) is None:
             needed = trial
-    contending = {r: tuple(sorted({n for n in names for ch in options[n] for res, _ in ch.usage.amounts if res == r}))
-                  for r in needed}
+    contending = {
+        r: tuple(sorted({n for n in names for ch in options[n] for res, _ in ch.usage.amounts if res == r}))
+        for r in needed
+    }
     return Conflict(tuple(sorted(needed)), contending)
 
 
-def _rows(options: dict[str, list[Choice]], names: list[str], fixed: dict[Resource, float],
-          limit: dict[Resource, float]) -> dict[Resource, tuple[float, list[tuple[int, float]]]]:
+def _rows(
+    options: dict[str, list[Choice]], names: list[str], fixed: dict[Resource, float], limit: dict[Resource, float]
+) -> dict[Resource, tuple[float, list[tuple[int, float]]]]:
     """Per resource some option uses: (the room left after the fixed load, [(column, amount)])."""
     rows: dict[Resource, tuple[float, list[tuple[int, float]]]] = {}
     column = 0
@@ -209,16 +215,22 @@ def _rows(options: dict[str, list[Choice]], names: list[str], fixed: dict[Resour
     return rows
 
 
-def _solve(options: dict[str, list[Choice]], names: list[str], rows: dict, *,
-           feasibility: bool = False) -> dict[str, Choice] | None:
+def _solve(
+    options: dict[str, list[Choice]], names: list[str], rows: dict, *, feasibility: bool = False
+) -> dict[str, Choice] | None:
     import highspy
     import numpy as np
 
     # highspy.Highs's logging callbacks print a banner on stdout when the first one is made, which
     # would corrupt `plan --format json`; the core class it wraps does not
     h = highspy._Highs()
-    for option, value in (("output_flag", False), ("threads", 1), ("random_seed", 0),
-                          ("mip_rel_gap", 0.0), ("mip_abs_gap", 1e-9)):
+    for option, value in (
+        ("output_flag", False),
+        ("threads", 1),
+        ("random_seed", 0),
+        ("mip_rel_gap", 0.0),
+        ("mip_abs_gap", 1e-9),
+    ):
         h.setOptionValue(option, value)
     columns = [(n, ch) for n in names for ch in options[n]]
     count = len(columns)
@@ -234,8 +246,13 @@ def _solve(options: dict[str, list[Choice]], names: list[str], rows: dict, *,
         start += k
     for r in sorted(rows):
         room, entries = rows[r]
-        h.addRow(-highspy.kHighsInf, room, len(entries), np.array([i for i, _ in entries], dtype=np.int32),
-                 np.array([a for _, a in entries], dtype=float))
+        h.addRow(
+            -highspy.kHighsInf,
+            room,
+            len(entries),
+            np.array([i for i, _ in entries], dtype=np.int32),
+            np.array([a for _, a in entries], dtype=float),
+        )
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None

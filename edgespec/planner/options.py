@@ -59,10 +59,19 @@ def recipes(ctx: Context, device: Device, *, variants: bool = True) -> list[Opti
 def _options(ctx: Context, device: Device) -> list[Option]:
     stages = [ctx.stage, *ctx.smaller]  # this workload's (patterns compare them by identity)
     runtime = estimate.llm_runtime(device) if ctx.llm else None
-    figures = once(ctx.memo.options, (*model_key(ctx), device.precisions, device.dla_cores > 0, runtime),
-                   _option_figures, ctx, device, stages, runtime)
-    return [Option(stages[i], recipe, w, acc, mb, device_placements(ctx, stages[i], recipe))
-            for i, recipe, w, acc, mb in figures]
+    figures = once(
+        ctx.memo.options,
+        (*model_key(ctx), device.precisions, device.dla_cores > 0, runtime),
+        _option_figures,
+        ctx,
+        device,
+        stages,
+        runtime,
+    )
+    return [
+        Option(stages[i], recipe, w, acc, mb, device_placements(ctx, stages[i], recipe))
+        for i, recipe, w, acc, mb in figures
+    ]
 
 
 def _option_figures(ctx: Context, device: Device, stages: list[Stage], runtime: str | None) -> list[tuple]:
@@ -100,8 +109,15 @@ def _recipes(ctx: Context, device: Device, stage: Stage) -> Iterator[Recipe]:
 def work(ctx: Context, stage: Stage, recipe: Recipe, fraction: float = 1.0) -> estimate.Work:
     keep = 1.0 - recipe.prune
     cpu = ctx.root.cpu_fallback_fraction
-    return estimate.Work(stage.gflops * fraction * keep, stage.params * fraction * keep, recipe.precision,
-                         *ctx.tokens, recipe.accelerator, cpu, ctx.tensor_bytes if cpu else 0.0)
+    return estimate.Work(
+        stage.gflops * fraction * keep,
+        stage.params * fraction * keep,
+        recipe.precision,
+        *ctx.tokens,
+        recipe.accelerator,
+        cpu,
+        ctx.tensor_bytes if cpu else 0.0,
+    )
 
 
 def accuracy(ctx: Context, stage: Stage, recipe: Recipe) -> float:
@@ -131,7 +147,7 @@ def remote_recipe(ctx: Context, remote: Device, stage: Stage) -> Served:
         entry = declared[1] if declared else None
         return Served(Recipe("served"), (entry["id"] if entry else stage.name), entry)
     pinned = ctx.workload.optimize.precision
-    for precision in ([pinned] if pinned != "auto" else ["fp16", "int8", "fp32", "int4"]):
+    for precision in [pinned] if pinned != "auto" else ["fp16", "int8", "fp32", "int4"]:
         if precision in remote.precisions:
             return Served(Recipe(precision), stage.name, None)
     return Served(Recipe(remote.precisions[0]), stage.name, None)
@@ -150,8 +166,13 @@ def served_work(ctx: Context, entry: dict, stage: Stage) -> estimate.Work:
     """A Workers AI catalog model: its own size and stored precision (LLMs: 2 FLOPs/param/token)."""
     params = value(entry["params"])
     prompt, output = ctx.tokens
-    return estimate.Work(2 * params / 1e9 if ctx.llm else stage.gflops, params, entry["precision"],
-                         prompt_tokens=prompt, output_tokens=output)
+    return estimate.Work(
+        2 * params / 1e9 if ctx.llm else stage.gflops,
+        params,
+        entry["precision"],
+        prompt_tokens=prompt,
+        output_tokens=output,
+    )
 
 
 def device_placements(ctx: Context, stage: Stage, recipe: Recipe) -> tuple[Placement, ...]:

@@ -33,8 +33,14 @@ PARALLEL_FROM = 200  # workloads: below this, starting processes costs more than
 CHUNK = 20  # workloads at most: small, so the processes finish together
 
 
-def plan(spec: Spec, source: SourceMap, *, keep_all: bool = True, jobs: int | None = 1,
-         fragment: Callable[[WorkloadPlan], str] | None = None) -> tuple[Plan, list[Diagnostic]]:
+def plan(
+    spec: Spec,
+    source: SourceMap,
+    *,
+    keep_all: bool = True,
+    jobs: int | None = 1,
+    fragment: Callable[[WorkloadPlan], str] | None = None,
+) -> tuple[Plan, list[Diagnostic]]:
     """Plan every workload of a valid spec. `jobs`: processes to plan with (default 1, in this
     process; None: one per usable core for large specs, EDGESPEC_JOBS overrides). Forking is the
     caller's choice: the CLI, which owns its process, asks for it; a library user or the language
@@ -43,8 +49,9 @@ def plan(spec: Spec, source: SourceMap, *, keep_all: bool = True, jobs: int | No
     return _plan(spec, source, keep_all, jobs, fragment)
 
 
-def _plan(spec: Spec, source: SourceMap, keep_all: bool, jobs: int | None,
-          fragment: Callable[[WorkloadPlan], str] | None) -> tuple[Plan, list[Diagnostic]]:
+def _plan(
+    spec: Spec, source: SourceMap, keep_all: bool, jobs: int | None, fragment: Callable[[WorkloadPlan], str] | None
+) -> tuple[Plan, list[Diagnostic]]:
     global _STATE
     devices = {name: device_mod.resolve(name, t) for name, t in spec.targets.items()}
     job = _Job(spec, source, devices, Memo(), keep_all, fragment)
@@ -102,7 +109,7 @@ def _chunks(spec: Spec, names: list[str]) -> list[list[str]]:
     chunks: list[list[str]] = [[]]
     for group in by_model.values():
         for i in range(0, len(group), CHUNK):
-            piece = group[i:i + CHUNK]
+            piece = group[i : i + CHUNK]
             if len(chunks[-1]) + len(piece) > CHUNK:
                 chunks.append([])
             chunks[-1].extend(piece)
@@ -154,8 +161,9 @@ class _Job:
         else:
             kept = tuple(candidates)
         misses = select.nearest_misses(list(by_target.values()))
-        wp = WorkloadPlan(name, ctx.workload.objective, chosen, kept,
-                          why(ctx.workload.objective, chosen, candidates, misses))
+        wp = WorkloadPlan(
+            name, ctx.workload.objective, chosen, kept, why(ctx.workload.objective, chosen, candidates, misses)
+        )
         text = self.fragment(wp) if self.fragment is not None else None
         if chosen is None:
             return wp, [_infeasible(name, misses, self.source, _nearest(raw))], text, ()
@@ -170,8 +178,10 @@ def _shown(chosen: Candidate | None, candidates: list[Candidate], misses: dict) 
     spelled = {id(c): c.spelled() for c in misses.values()}
     if chosen is not None:
         spelled[id(chosen)] = chosen
-    return (tuple(spelled[id(c)] for c in candidates if id(c) in spelled),
-            {group: spelled[id(c)] for group, c in misses.items()})
+    return (
+        tuple(spelled[id(c)] for c in candidates if id(c) in spelled),
+        {group: spelled[id(c)] for group, c in misses.items()},
+    )
 
 
 def why(objective: str, chosen: Candidate | None, candidates: list[Candidate], misses: dict) -> str:
@@ -183,13 +193,18 @@ def why(objective: str, chosen: Candidate | None, candidates: list[Candidate], m
     if chosen is None:
         return "; ".join(lost) or "no candidate could be formed (no targets for any pattern)"
     e = chosen.estimates
-    metric = {"latency": f"p95 {e.p95_ms:.1f} ms",
-              "energy": f"{e.energy_mj:.1f} mJ/inference" if e.energy_mj is not None else
-              "energy unknown, ranked after every known energy",
-              "accuracy": f"accuracy {e.accuracy:.3f}",
-              "cost": f"${e.cost_usd_per_month:,.2f}/month" if e.cost_usd_per_month is not None
-              else f"${e.cost_usd_per_1k:.4f}/1k" if e.cost_usd_per_1k is not None
-              else "cost unknown, ranked after every known cost"}[objective]
+    metric = {
+        "latency": f"p95 {e.p95_ms:.1f} ms",
+        "energy": f"{e.energy_mj:.1f} mJ/inference"
+        if e.energy_mj is not None
+        else "energy unknown, ranked after every known energy",
+        "accuracy": f"accuracy {e.accuracy:.3f}",
+        "cost": f"${e.cost_usd_per_month:,.2f}/month"
+        if e.cost_usd_per_month is not None
+        else f"${e.cost_usd_per_1k:.4f}/1k"
+        if e.cost_usd_per_1k is not None
+        else "cost unknown, ranked after every known cost",
+    }[objective]
     others = len(feasible_patterns - {chosen.pattern})
     head = f"best {objective} ({metric})" + (f" of {others + 1} feasible patterns" if others else "")
     return head + (f"; {lost[0]}" if lost else "")
@@ -221,19 +236,31 @@ def _infeasible(name: str, misses: dict, source: SourceMap, nearest: tuple[Candi
         c, total = nearest
         recipe = " + ".join(dict.fromkeys(p.recipe.label() for p in c.placements))
         where = ", ".join(dict.fromkeys(p.target for p in c.placements))
-        head = (f"nearest miss {c.pattern} on {where} [{recipe}]{f' cut at {c.cut}' if c.cut else ''}, "
-                f"{total:.1%} over: {'; '.join(c.reasons)}")
-        return diag("ES501", f"no feasible plan for workload {name!r}: {head}. Per pattern: {detail}",
-                    hint=f"relax the constraint the nearest miss breaks, or run `edgespec plan --explain {name}`",
-                    **_at(source, f"/workloads/{name}"))
+        head = (
+            f"nearest miss {c.pattern} on {where} [{recipe}]{f' cut at {c.cut}' if c.cut else ''}, "
+            f"{total:.1%} over: {'; '.join(c.reasons)}"
+        )
+        return diag(
+            "ES501",
+            f"no feasible plan for workload {name!r}: {head}. Per pattern: {detail}",
+            hint=f"relax the constraint the nearest miss breaks, or run `edgespec plan --explain {name}`",
+            **_at(source, f"/workloads/{name}"),
+        )
     if not detail:
-        return diag("ES501", f"no feasible plan for workload {name!r}: no pattern applies to it",
-                    hint="give it a remote target (aws-ec2, aws-wavelength, cloudflare-workers-ai), an escalation, "
-                         "or data sources that can run the model", **_at(source, f"/workloads/{name}"))
-    return diag("ES501", f"no feasible plan for workload {name!r}: every candidate breaks a constraint no margin "
-                f"can meet: {detail}",
-                hint=f"change what the reasons name (capability, privacy, memory, offline), or run "
-                     f"`edgespec plan --explain {name}`", **_at(source, f"/workloads/{name}"))
+        return diag(
+            "ES501",
+            f"no feasible plan for workload {name!r}: no pattern applies to it",
+            hint="give it a remote target (aws-ec2, aws-wavelength, cloudflare-workers-ai), an escalation, "
+            "or data sources that can run the model",
+            **_at(source, f"/workloads/{name}"),
+        )
+    return diag(
+        "ES501",
+        f"no feasible plan for workload {name!r}: every candidate breaks a constraint no margin can meet: {detail}",
+        hint=f"change what the reasons name (capability, privacy, memory, offline), or run "
+        f"`edgespec plan --explain {name}`",
+        **_at(source, f"/workloads/{name}"),
+    )
 
 
 def _missing_figures(name: str, chosen: Candidate, ctx: Context, source: SourceMap) -> list[Diagnostic]:
@@ -241,24 +268,40 @@ def _missing_figures(name: str, chosen: Candidate, ctx: Context, source: SourceM
     for placement in chosen.placements:
         dev = ctx.devices[placement.target]
         if placement.role == "remote" and dev.rtt_ms is None:
-            out.append(diag("ES503", f"{name}: {placement.target} has no network.rtt_ms; the plan leaves the "
-                            "round trip out", **_at(source, f"/targets/{placement.target}")))
+            out.append(
+                diag(
+                    "ES503",
+                    f"{name}: {placement.target} has no network.rtt_ms; the plan leaves the round trip out",
+                    **_at(source, f"/targets/{placement.target}"),
+                )
+            )
     if chosen.pattern in LOCAL_RUN:
         for dev in ctx.sources:
             if dev.power_budget_w is not None and dev.power_w is None:
-                out.append(diag("ES503", f"{name}: edgespec's catalog has no power figure for {dev.hardware}, so "
-                                f"{dev.target}'s power_budget_w is not checked (and its energy is left out)",
-                                **_at(source, f"/targets/{dev.target}/power_budget_w")))
+                out.append(
+                    diag(
+                        "ES503",
+                        f"{name}: edgespec's catalog has no power figure for {dev.hardware}, so "
+                        f"{dev.target}'s power_budget_w is not checked (and its energy is left out)",
+                        **_at(source, f"/targets/{dev.target}/power_budget_w"),
+                    )
+                )
     if chosen.pattern in ("cloud", "mec", "split", "cascade"):
         for dev in ctx.sources:
             if dev.uplink_mbps is None:
-                out.append(diag("ES503", f"{name}: {dev.target} has no network.uplink_mbps; upload time is left out",
-                                **_at(source, f"/targets/{dev.target}")))
+                out.append(
+                    diag(
+                        "ES503",
+                        f"{name}: {dev.target} has no network.uplink_mbps; upload time is left out",
+                        **_at(source, f"/targets/{dev.target}"),
+                    )
+                )
     return out
 
 
-def _place_jointly(job: _Job, workloads: dict[str, WorkloadPlan], fragments: dict[str, str],
-                   ranked: dict[str, tuple[Candidate, ...]]) -> list[Diagnostic]:
+def _place_jointly(
+    job: _Job, workloads: dict[str, WorkloadPlan], fragments: dict[str, str], ranked: dict[str, tuple[Candidate, ...]]
+) -> list[Diagnostic]:
     """Shared resources across workloads (joint.py): when the workloads' own best choices overload
     a device or a pool, the contending workloads are chosen together; the plans that change are
     replaced in place (with their JSON fragments). ES504 when no joint choice exists."""
@@ -296,9 +339,11 @@ def _place_jointly(job: _Job, workloads: dict[str, WorkloadPlan], fragments: dic
         moved = choice.candidate
         shared = ", ".join(f"{r.kind} on {r.target}" for r in over if name in over[r])
         recipe = " + ".join(dict.fromkeys(p.recipe.label() for p in moved.placements))
-        why = (f"joint placement: {moved.pattern} [{recipe}] "
-               f"instead of its own best ({wp.chosen.pattern}), whose {shared or 'shared resources'} the other "
-               f"workloads need too ({choice.regret:.1%} worse on {wp.objective}); {wp.why}")
+        why = (
+            f"joint placement: {moved.pattern} [{recipe}] "
+            f"instead of its own best ({wp.chosen.pattern}), whose {shared or 'shared resources'} the other "
+            f"workloads need too ({choice.regret:.1%} worse on {wp.objective}); {wp.why}"
+        )
         kept = tuple(c for c in wp.candidates if c.key != moved.key) + (moved,)
         workloads[name] = WorkloadPlan(name, wp.objective, moved, kept, why)
         if job.fragment is not None:
@@ -317,12 +362,20 @@ def _choices(job: _Job, name: str, ranked: tuple[Candidate, ...]) -> list[joint.
     joint program's options: their regret against its best and what each takes of the shared
     resources."""
     objective = job.spec.workloads[name].objective
-    return [joint.Choice(c.spelled(), rank, joint.regret(objective, c, ranked[0]),
-                         joint.usage(job.spec, job.devices, name, c)) for rank, c in enumerate(ranked)]
+    return [
+        joint.Choice(
+            c.spelled(), rank, joint.regret(objective, c, ranked[0]), joint.usage(job.spec, job.devices, name, c)
+        )
+        for rank, c in enumerate(ranked)
+    ]
 
 
-_RESOURCE = {"busy": "busy share ({limit:.0%} at most)", "power": "power budget",
-             "memory": "memory ({limit_gb:.2f} GB usable)", "instances": "pool ({limit:g} instances at most)"}
+_RESOURCE = {
+    "busy": "busy share ({limit:.0%} at most)",
+    "power": "power budget",
+    "memory": "memory ({limit_gb:.2f} GB usable)",
+    "instances": "pool ({limit:g} instances at most)",
+}
 
 
 def _no_joint_placement(job: _Job, r: joint.Resource, names: tuple[str, ...], limit: float) -> Diagnostic:
@@ -331,7 +384,11 @@ def _no_joint_placement(job: _Job, r: joint.Resource, names: tuple[str, ...], li
     dev = job.devices[r.target]
     lines = ", ".join(f"{n} (line {_at(job.source, f'/workloads/{n}')['line']})" for n in names)
     pointer = f"/targets/{r.target}/power_budget_w" if r.kind == "power" else f"/targets/{r.target}"
-    return diag("ES504", f"no joint placement: the {what} of {r.target} ({dev.hardware}) cannot hold "
-                f"{', '.join(names)} together with any of their feasible alternatives",
-                hint=f"contending: {lines}; give one of them another target, a smaller variant or a looser "
-                     "budget, or raise the limit", **_at(job.source, pointer))
+    return diag(
+        "ES504",
+        f"no joint placement: the {what} of {r.target} ({dev.hardware}) cannot hold "
+        f"{', '.join(names)} together with any of their feasible alternatives",
+        hint=f"contending: {lines}; give one of them another target, a smaller variant or a looser "
+        "budget, or raise the limit",
+        **_at(job.source, pointer),
+    )

@@ -15,9 +15,10 @@ JSON_VERSION = 1
 def _placements(c: Candidate) -> str:
     """Each placement as target(role):model; a remote pool with its instance count (x3)."""
     pool = c.estimates.pool if c.estimates is not None else None
-    return ", ".join(f"{p.target}({p.role[0]}):{p.model}"
-                     + (f" x{pool.instances}" if pool and p.role == "remote" else "")
-                     for p in c.placements)
+    return ", ".join(
+        f"{p.target}({p.role[0]}):{p.model}" + (f" x{pool.instances}" if pool and p.role == "remote" else "")
+        for p in c.placements
+    )
 
 
 def _recipe(c: Candidate) -> str:
@@ -44,8 +45,19 @@ def _num(v: float | None) -> str:
 
 def text(plan: Plan, p99: bool = False) -> str:
     """The plan as a table (`p99`: with a p99 column, shown when some workload budgets p99)."""
-    header = ("workload", "pattern", "placement", "recipe", "p50 ms", "p95 ms", *(("p99 ms",) if p99 else ()),
-              "accuracy", "mJ", "$/1k", "$/month")
+    header = (
+        "workload",
+        "pattern",
+        "placement",
+        "recipe",
+        "p50 ms",
+        "p95 ms",
+        *(("p99 ms",) if p99 else ()),
+        "accuracy",
+        "mJ",
+        "$/1k",
+        "$/month",
+    )
     rows = []
     whys = []
     for name, wp in plan.workloads.items():
@@ -54,10 +66,21 @@ def text(plan: Plan, p99: bool = False) -> str:
             rows.append((name, "INFEASIBLE", *(["-"] * (len(header) - 2))))
         else:
             e = c.estimates
-            rows.append((name, c.pattern, _placements(c), _recipe(c), _num(e.p50_ms), _num(e.p95_ms),
-                         *((_num(e.p99_ms),) if p99 else ()),
-                         f"{e.accuracy:.3f}", _num(e.energy_mj), _cost(e.cost_usd_per_1k, e),
-                         _cost(e.cost_usd_per_month, e)))
+            rows.append(
+                (
+                    name,
+                    c.pattern,
+                    _placements(c),
+                    _recipe(c),
+                    _num(e.p50_ms),
+                    _num(e.p95_ms),
+                    *((_num(e.p99_ms),) if p99 else ()),
+                    f"{e.accuracy:.3f}",
+                    _num(e.energy_mj),
+                    _cost(e.cost_usd_per_1k, e),
+                    _cost(e.cost_usd_per_month, e),
+                )
+            )
         whys.append(f"  {name}: {wp.why}")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(v).ljust(widths[i]) for i, v in enumerate(r)).rstrip() for r in [header, *rows]]
@@ -69,9 +92,13 @@ def _estimates(c: Candidate) -> dict | None:
     if e is None:
         return None
     return {
-        "latency_ms": {"p50": round(e.p50_ms, 3), "p95": round(e.p95_ms, 3), "p99": round(e.p99_ms, 3),
-                       "local_p95": None if e.local_p95_ms is None else round(e.local_p95_ms, 3),
-                       "remote_p95": None if e.remote_p95_ms is None else round(e.remote_p95_ms, 3)},
+        "latency_ms": {
+            "p50": round(e.p50_ms, 3),
+            "p95": round(e.p95_ms, 3),
+            "p99": round(e.p99_ms, 3),
+            "local_p95": None if e.local_p95_ms is None else round(e.local_p95_ms, 3),
+            "remote_p95": None if e.remote_p95_ms is None else round(e.remote_p95_ms, 3),
+        },
         "compute_ms": round(e.compute_ms, 3),
         "network_ms": round(e.network_ms, 3),
         "accuracy": round(e.accuracy, 4),
@@ -89,9 +116,20 @@ def _estimates(c: Candidate) -> dict | None:
 
 
 def _placement_json(c: Candidate) -> list[dict]:
-    return [{"target": p.target, "role": p.role, "model": p.model,
-             "recipe": {"precision": p.recipe.precision, "prune": p.recipe.prune, "variant": p.recipe.variant,
-                        "accelerator": p.recipe.accelerator}} for p in c.placements]
+    return [
+        {
+            "target": p.target,
+            "role": p.role,
+            "model": p.model,
+            "recipe": {
+                "precision": p.recipe.precision,
+                "prune": p.recipe.prune,
+                "variant": p.recipe.variant,
+                "accelerator": p.recipe.accelerator,
+            },
+        }
+        for p in c.placements
+    ]
 
 
 def _workload_json(wp: WorkloadPlan) -> dict:
@@ -102,9 +140,17 @@ def _workload_json(wp: WorkloadPlan) -> dict:
     # The closest miss per pattern and target (all candidates: `plan --explain`), so the document
     # stays a size a bot can read: every rejected candidate of a large spec runs to tens of MB.
     misses = select.nearest_misses(wp.rejected, group=select.by_pattern_and_target)
-    rejected = [{"pattern": r.pattern, "target": select.blamed(r), "recipe": _placement_json(r)[0]["recipe"],
-                 "cut": r.cut, "reason": r.reasons[0], "reasons": list(r.reasons)}
-                for _, r in sorted(misses.items())]
+    rejected = [
+        {
+            "pattern": r.pattern,
+            "target": select.blamed(r),
+            "recipe": _placement_json(r)[0]["recipe"],
+            "cut": r.cut,
+            "reason": r.reasons[0],
+            "reasons": list(r.reasons),
+        }
+        for _, r in sorted(misses.items())
+    ]
     return {
         "cut": c.cut if c else None,
         "feasible": c is not None,
@@ -122,8 +168,10 @@ def as_json(plan: Plan) -> str:
     from plan.fragments when the planner made it (plan(..., fragment=json_fragment))."""
     if not plan.workloads:
         return jsontext.dumps({"version": JSON_VERSION, "workloads": {}}) + "\n"
-    entries = [f"    {encode_basestring_ascii(name)}: {plan.fragments.get(name) or json_fragment(wp)}"
-               for name, wp in sorted(plan.workloads.items())]
+    entries = [
+        f"    {encode_basestring_ascii(name)}: {plan.fragments.get(name) or json_fragment(wp)}"
+        for name, wp in sorted(plan.workloads.items())
+    ]
     return f'{{\n  "version": {JSON_VERSION},\n  "workloads": {{\n' + ",\n".join(entries) + "\n  }\n}\n"
 
 
@@ -137,28 +185,45 @@ def json_fragment(wp: WorkloadPlan) -> str:
     added to _workload_json fails that test until it is written here too."""
     c = wp.chosen
     rejected = select.nearest_misses(wp.rejected, group=select.by_pattern_and_target)
-    out = ['{\n      "cut": ', _str(c.cut) if c and c.cut else "null",
-           ',\n      "estimates": ', _estimates_text(c.estimates) if c else "null",
-           ',\n      "feasible": ', "true" if c else "false",
-           ',\n      "objective": ', _str(wp.objective),
-           ',\n      "pattern": ', _str(c.pattern) if c else "null",
-           ',\n      "placements": ']
+    out = [
+        '{\n      "cut": ',
+        _str(c.cut) if c and c.cut else "null",
+        ',\n      "estimates": ',
+        _estimates_text(c.estimates) if c else "null",
+        ',\n      "feasible": ',
+        "true" if c else "false",
+        ',\n      "objective": ',
+        _str(wp.objective),
+        ',\n      "pattern": ',
+        _str(c.pattern) if c else "null",
+        ',\n      "placements": ',
+    ]
     if c and c.placements:
-        out.append("[\n        " + ",\n        ".join(
-            f'{{\n          "model": {_str(p.model)},\n          "recipe": {_recipe_text(p.recipe, "          ")},'
-            f'\n          "role": {_str(p.role)},\n          "target": {_str(p.target)}\n        }}'
-            for p in c.placements) + "\n      ]")
+        out.append(
+            "[\n        "
+            + ",\n        ".join(
+                f'{{\n          "model": {_str(p.model)},\n          "recipe": {_recipe_text(p.recipe, "          ")},'
+                f'\n          "role": {_str(p.role)},\n          "target": {_str(p.target)}\n        }}'
+                for p in c.placements
+            )
+            + "\n      ]"
+        )
     else:
         out.append("[]")
     out.append(',\n      "rejected": ')
     if rejected:
-        out.append("[\n        " + ",\n        ".join(
-            f'{{\n          "cut": {_str(r.cut) if r.cut else "null"},'
-            f'\n          "pattern": {_str(r.pattern)},\n          "reason": {_str(r.reasons[0])},'
-            f'\n          "reasons": {_strings(r.reasons, "          ")},'
-            f'\n          "recipe": {_recipe_text(r.placements[0].recipe, "          ")},'
-            f'\n          "target": {_str(select.blamed(r))}\n        }}'
-            for _, r in sorted(rejected.items())) + "\n      ]")
+        out.append(
+            "[\n        "
+            + ",\n        ".join(
+                f'{{\n          "cut": {_str(r.cut) if r.cut else "null"},'
+                f'\n          "pattern": {_str(r.pattern)},\n          "reason": {_str(r.reasons[0])},'
+                f'\n          "reasons": {_strings(r.reasons, "          ")},'
+                f'\n          "recipe": {_recipe_text(r.placements[0].recipe, "          ")},'
+                f'\n          "target": {_str(select.blamed(r))}\n        }}'
+                for _, r in sorted(rejected.items())
+            )
+            + "\n      ]"
+        )
     else:
         out.append("[]")
     out.append(',\n      "why": ' + _str(wp.why) + "\n    }")
@@ -188,27 +253,70 @@ def _strings(values, indent: str) -> str:
 
 def _recipe_text(r, indent: str) -> str:
     inner = ",\n  " + indent
-    return (f'{{\n  {indent}"accelerator": {"null" if r.accelerator is None else _str(r.accelerator)}'
-            f'{inner}"precision": {_str(r.precision)}{inner}"prune": {_scalar(r.prune)}'
-            f'{inner}"variant": {"null" if r.variant is None else _str(r.variant)}\n{indent}}}')
+    return (
+        f'{{\n  {indent}"accelerator": {"null" if r.accelerator is None else _str(r.accelerator)}'
+        f'{inner}"precision": {_str(r.precision)}{inner}"prune": {_scalar(r.prune)}'
+        f'{inner}"variant": {"null" if r.variant is None else _str(r.variant)}\n{indent}}}'
+    )
 
 
 def _estimates_text(e) -> str:
     if e is None:
         return "null"
     i = ",\n        "
-    return ('{\n        "accuracy": ' + _round(e.accuracy, 4) + i + '"accuracy_drop": ' + _round(e.accuracy_drop, 4)
-            + i + '"compute_ms": ' + _round(e.compute_ms, 3) + i + '"cost_usd_per_1k": '
-            + _round(e.cost_usd_per_1k, 6) + i + '"cost_usd_per_month": ' + _round(e.cost_usd_per_month, 2)
-            + i + '"energy_mj": ' + _round(e.energy_mj, 3) + i + '"escalation_rate": ' + _scalar(e.escalation_rate)
-            + i + '"instances": ' + _scalar(e.instances) + i + '"latency_ms": {\n          "local_p95": '
-            + _round(e.local_p95_ms, 3) + ',\n          "p50": '
-            + _round(e.p50_ms, 3) + ',\n          "p95": ' + _round(e.p95_ms, 3) + ',\n          "p99": '
-            + _round(e.p99_ms, 3) + ',\n          "remote_p95": ' + _round(e.remote_p95_ms, 3) + "\n        }" + i
-            + '"model_size_mb": ' + _round(e.model_size_mb, 3) + i + '"network_ms": ' + _round(e.network_ms, 3)
-            + i + '"notes": ' + _strings(e.notes, "        ") + i + '"pool": ' + _pool_text(e.pool)
-            + i + '"utilisation": ' + _round(e.utilisation, 4)
-            + "\n      }")
+    return (
+        '{\n        "accuracy": '
+        + _round(e.accuracy, 4)
+        + i
+        + '"accuracy_drop": '
+        + _round(e.accuracy_drop, 4)
+        + i
+        + '"compute_ms": '
+        + _round(e.compute_ms, 3)
+        + i
+        + '"cost_usd_per_1k": '
+        + _round(e.cost_usd_per_1k, 6)
+        + i
+        + '"cost_usd_per_month": '
+        + _round(e.cost_usd_per_month, 2)
+        + i
+        + '"energy_mj": '
+        + _round(e.energy_mj, 3)
+        + i
+        + '"escalation_rate": '
+        + _scalar(e.escalation_rate)
+        + i
+        + '"instances": '
+        + _scalar(e.instances)
+        + i
+        + '"latency_ms": {\n          "local_p95": '
+        + _round(e.local_p95_ms, 3)
+        + ',\n          "p50": '
+        + _round(e.p50_ms, 3)
+        + ',\n          "p95": '
+        + _round(e.p95_ms, 3)
+        + ',\n          "p99": '
+        + _round(e.p99_ms, 3)
+        + ',\n          "remote_p95": '
+        + _round(e.remote_p95_ms, 3)
+        + "\n        }"
+        + i
+        + '"model_size_mb": '
+        + _round(e.model_size_mb, 3)
+        + i
+        + '"network_ms": '
+        + _round(e.network_ms, 3)
+        + i
+        + '"notes": '
+        + _strings(e.notes, "        ")
+        + i
+        + '"pool": '
+        + _pool_text(e.pool)
+        + i
+        + '"utilisation": '
+        + _round(e.utilisation, 4)
+        + "\n      }"
+    )
 
 
 def _pool_text(pool) -> str:
@@ -225,8 +333,14 @@ def explain(wp: WorkloadPlan) -> str:
     for c in ordered:
         mark = "*" if c is wp.chosen else ("+" if c.feasible else "-")
         e = c.estimates
-        figures = (f"p50 {e.p50_ms:.1f} ms, p95 {e.p95_ms:.1f} ms, p99 {e.p99_ms:.1f} ms, acc {e.accuracy:.3f}, "
-                   f"{_num(e.energy_mj)} mJ, {_cost(e.cost_usd_per_month, e)}/month") if e else "not estimated"
+        figures = (
+            (
+                f"p50 {e.p50_ms:.1f} ms, p95 {e.p95_ms:.1f} ms, p99 {e.p99_ms:.1f} ms, acc {e.accuracy:.3f}, "
+                f"{_num(e.energy_mj)} mJ, {_cost(e.cost_usd_per_month, e)}/month"
+            )
+            if e
+            else "not estimated"
+        )
         cut = f" cut at {c.cut}" if c.cut else ""
         lines.append(f"{mark} {c.pattern:9} {_placements(c)} [{_recipe(c)}]{cut} {figures}")
         for reason in c.reasons:

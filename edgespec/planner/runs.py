@@ -23,8 +23,16 @@ def capability(ctx: Context, recipe: Recipe, device: Device) -> tuple[str, ...]:
     """constraints.capability, once per process for each (task, format, recipe, target, calibration)."""
     fmt = ctx.source_format(recipe.variant)
     calibrated = ctx.calibrated(recipe.variant)
-    return once(ctx.memo.capability, (ctx.task, fmt, recipe, device.target, calibrated), _capability, ctx.task, fmt,
-                recipe, device, calibrated)
+    return once(
+        ctx.memo.capability,
+        (ctx.task, fmt, recipe, device.target, calibrated),
+        _capability,
+        ctx.task,
+        fmt,
+        recipe,
+        device,
+        calibrated,
+    )
 
 
 def _capability(task: str, fmt: str, recipe: Recipe, device: Device, calibrated: bool) -> tuple[str, ...]:
@@ -88,12 +96,16 @@ def resident(devices, work: estimate.Work) -> tuple:
 
 
 def summarise(ctx: Context, results: list[tuple[Device, estimate.Compute]]) -> LocalRun:
-    unknowns = tuple(f"energy and electricity unknown: edgespec's catalog has no power figure for {d.hardware}"
-                     for d, _ in results if d.power_w is None)
+    unknowns = tuple(
+        f"energy and electricity unknown: edgespec's catalog has no power figure for {d.hardware}"
+        for d, _ in results
+        if d.power_w is None
+    )
     if len(results) == 1:  # the common case: one data-source class
         dev, c = results[0]
-        return LocalRun(results, c.p50_ms, c.p95_ms, estimate.energy_mj(dev.power_w, c.p50_ms),
-                        ctx.rps * c.p50_ms / 1000, unknowns)
+        return LocalRun(
+            results, c.p50_ms, c.p95_ms, estimate.energy_mj(dev.power_w, c.p50_ms), ctx.rps * c.p50_ms / 1000, unknowns
+        )
     p50, p95 = worst([(c.p50_ms, c.p95_ms) for _, c in results])
     energy = _weighted(results, lambda d, c: estimate.energy_mj(d.power_w, c.p50_ms))
     return LocalRun(results, p50, p95, energy, max(ctx.rps * c.p50_ms / 1000 for _, c in results), unknowns)
@@ -128,8 +140,12 @@ def uplink(ctx: Context, payload_bytes: float, remote: Device, *, lan: bool = Fa
 
 
 def _slowest_leg(ctx: Context, payload_bytes: float, remote: Device, lan: bool) -> tuple[float, float]:
-    nets = [estimate.transfer(payload_bytes, estimate.LAN_RTT_MS if lan else remote.rtt_ms,
-                              estimate.LAN_MBPS if lan else d.uplink_mbps) for d in ctx.sources]
+    nets = [
+        estimate.transfer(
+            payload_bytes, estimate.LAN_RTT_MS if lan else remote.rtt_ms, estimate.LAN_MBPS if lan else d.uplink_mbps
+        )
+        for d in ctx.sources
+    ]
     return worst([(n.p50_ms, n.p95_ms) for n in nets])
 
 
@@ -149,8 +165,9 @@ class RemoteRun(NamedTuple):
     notes: tuple[str, ...]
 
 
-def remote_runs(ctx: Context, remote: Device, opts: list[Option], entry: dict | None,
-                fixed_notes: list[str]) -> list[RemoteRun]:
+def remote_runs(
+    ctx: Context, remote: Device, opts: list[Option], entry: dict | None, fixed_notes: list[str]
+) -> list[RemoteRun]:
     """Each option on `remote` (`entry`: the Workers AI model that serves it, if any)."""
     runs = []
     for stage, recipe, work, acc, size_mb, _ in opts:
@@ -160,23 +177,39 @@ def remote_runs(ctx: Context, remote: Device, opts: list[Option], entry: dict | 
             runs.append(RemoteRun(placements, found, None, work, acc, None, size_mb, None, ()))
             continue
         c = compute(ctx, remote, work)
-        runs.append(RemoteRun(placements, (), c, work, acc, ctx.stage.accuracy - acc, size_mb,
-                              estimate.energy_mj(remote.power_w, c.p50_ms),
-                              (f"{remote.target}: {c.bound}-bound", *fixed_notes)))
+        runs.append(
+            RemoteRun(
+                placements,
+                (),
+                c,
+                work,
+                acc,
+                ctx.stage.accuracy - acc,
+                size_mb,
+                estimate.energy_mj(remote.power_w, c.p50_ms),
+                (f"{remote.target}: {c.bound}-bound", *fixed_notes),
+            )
+        )
     return runs
 
 
 def remotes_serving(ctx: Context, pattern: str) -> list[Device]:
     """The spec's remote tiers whose kind serves `pattern` ("cloud", "mec"), in spec order: once per
     process, not per workload."""
-    return once(ctx.memo.kinds, pattern, lambda: [d for d in ctx.devices.values()
-                                                  if d.remote is not None and d.remote.pattern == pattern])
+    return once(
+        ctx.memo.kinds,
+        pattern,
+        lambda: [d for d in ctx.devices.values() if d.remote is not None and d.remote.pattern == pattern],
+    )
 
 
 def split_tails(ctx: Context) -> list[Device]:
     """The spec's remote tiers that run the layers after a split point, in spec order."""
-    return once(ctx.memo.kinds, "split", lambda: [d for d in ctx.devices.values()
-                                                  if d.remote is not None and d.remote.split_tails])
+    return once(
+        ctx.memo.kinds,
+        "split",
+        lambda: [d for d in ctx.devices.values() if d.remote is not None and d.remote.split_tails],
+    )
 
 
 def budget_left(ctx: Context, *spent: float) -> float | None:
@@ -185,8 +218,7 @@ def budget_left(ctx: Context, *spent: float) -> float | None:
     return None if budget is None else budget - sum(spent)
 
 
-def pool(ctx: Context, remote: Device, work: estimate.Work, budget: float | None,
-         share: float) -> serving.Pool | None:
+def pool(ctx: Context, remote: Device, work: estimate.Work, budget: float | None, share: float) -> serving.Pool | None:
     """The remote pool serving `share` of the workload's requests (None: the model does not fit
     on the instance's GPUs). The batching options are the same for every workload of the model,
     so once per process; the budget picks one."""
@@ -223,8 +255,9 @@ def device_costs(ctx: Context, energy: float | None) -> tuple[float | None, floa
     return per_1k, (estimate.electricity_usd(energy, monthly) if monthly is not None else None)
 
 
-def remote_costs(ctx: Context, remote: Device, compute_ms: float, share: float, entry: dict | None,
-                 sized: serving.Pool | None = None) -> tuple[float | None, float | None, int | None]:
+def remote_costs(
+    ctx: Context, remote: Device, compute_ms: float, share: float, entry: dict | None, sized: serving.Pool | None = None
+) -> tuple[float | None, float | None, int | None]:
     """(USD per 1,000 remote requests, USD per month, instances) for `share` of the traffic; None
     where a price is unknown."""
     total = ctx.total_rps

@@ -22,8 +22,14 @@ def _rank(objective: str, c: Candidate) -> tuple:
         "energy": energy,
         "accuracy": -e.accuracy,
     }[objective]
-    return (round(primary, 9), round(e.p95_ms, 9), round(cost, 9), round(energy, 9), round(-e.accuracy, 9),
-            PATTERNS.index(c.pattern))
+    return (
+        round(primary, 9),
+        round(e.p95_ms, 9),
+        round(cost, 9),
+        round(energy, 9),
+        round(-e.accuracy, 9),
+        PATTERNS.index(c.pattern),
+    )
 
 
 def score(objective: str, c: Candidate) -> tuple:
@@ -47,8 +53,9 @@ def best(objective: str, candidates: list[Candidate]) -> Candidate | None:
 def ranked(objective: str, candidates: list[Candidate], k: int) -> list[Candidate]:
     """The k best feasible candidates, best first, ordered as `best` orders them (the candidate key
     settles exact ties, and is built only for the k kept)."""
-    scored = [(_rank(objective, c), i, c) for i, c in enumerate(candidates)
-              if not c.reasons and c.estimates is not None]
+    scored = [
+        (_rank(objective, c), i, c) for i, c in enumerate(candidates) if not c.reasons and c.estimates is not None
+    ]
     top = heapq.nsmallest(k, scored, key=lambda t: (t[0], t[1]))
     if len(top) == k:  # candidates tied with the last kept: all of them, so the key decides as in `best`
         cut = top[-1][0]

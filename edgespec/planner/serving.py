@@ -62,13 +62,27 @@ class Pool(NamedTuple):
     def as_json(self) -> dict:
         """The pool as the plan's JSON contract shows it (docs/planner.md)."""
         s = self.serving
-        return {"instances": self.instances, "needed": self.needed, "fixed": self.fixed, "min": self.minimum,
-                "max": self.limit, "demand_rps": None if self.demand_rps is None else round(self.demand_rps, 6),
-                "capacity_rps_per_instance": round(s.capacity_rps, 3), "headroom": HEADROOM,
-                "batching": s.mode, "batch": s.batch, "replicas_per_instance": s.replicas,
-                "gpus_per_replica": s.gpus_per_replica, "bound": s.bound, "instance_type": self.instance_type,
-                "serving_p95_ms": round(s.p95_ms, 3), "queue_delay_ms": round(s.queue_ms, 3),
-                "region": self.region, "zone": self.zone, "price_usd_per_hour": self.price_per_hour}
+        return {
+            "instances": self.instances,
+            "needed": self.needed,
+            "fixed": self.fixed,
+            "min": self.minimum,
+            "max": self.limit,
+            "demand_rps": None if self.demand_rps is None else round(self.demand_rps, 6),
+            "capacity_rps_per_instance": round(s.capacity_rps, 3),
+            "headroom": HEADROOM,
+            "batching": s.mode,
+            "batch": s.batch,
+            "replicas_per_instance": s.replicas,
+            "gpus_per_replica": s.gpus_per_replica,
+            "bound": s.bound,
+            "instance_type": self.instance_type,
+            "serving_p95_ms": round(s.p95_ms, 3),
+            "queue_delay_ms": round(s.queue_ms, 3),
+            "region": self.region,
+            "zone": self.zone,
+            "price_usd_per_hour": self.price_per_hour,
+        }
 
 
 @functools.cache
@@ -114,8 +128,11 @@ def dynamic_options(device: Device, work: estimate.Work, eff_max: float | None =
     p95_factor = cal["p95_over_p50"]
     eff_max = eff_max if eff_max is not None else value(_constants()["dynamic_batching"]["efficiency_max"])
     peak = device.peak_tops[work.precision] * 1e12
-    memory_ms = work.weight_bytes / (device.bandwidth_gbs * 1e9 * cal["bandwidth_efficiency"]) * 1e3 \
-        if device.bandwidth_gbs else 0.0
+    memory_ms = (
+        work.weight_bytes / (device.bandwidth_gbs * 1e9 * cal["bandwidth_efficiency"]) * 1e3
+        if device.bandwidth_gbs
+        else 0.0
+    )
     options = []
     for b in _constants()["dynamic_batching"]["batch_sizes"]:
         eff = eff1 + (eff_max - eff1) * (1 - 1 / b)
@@ -125,8 +142,9 @@ def dynamic_options(device: Device, work: estimate.Work, eff_max: float | None =
         per_gpu = HEADROOM * capacity / device.gpus
         wait = (b - 1) / per_gpu * 1e3 if b > 1 else 0.0
         bound = "compute" if compute_ms >= memory_ms else "memory"
-        options.append(Serving("dynamic", b, device.gpus, 1, capacity, t + wait / 2, t * p95_factor + wait, bound,
-                               wait))
+        options.append(
+            Serving("dynamic", b, device.gpus, 1, capacity, t + wait / 2, t * p95_factor + wait, bound, wait)
+        )
     return tuple(options)
 
 
@@ -170,8 +188,9 @@ class _Decode(NamedTuple):
 
 
 def _decode(device: Device, work: estimate.Work, architecture, constants: dict | None) -> _Decode | None:
-    cb = constants or {k: value(v) for k, v in _constants()["continuous_batching"].items()
-                       if k != "default_architectures"}
+    cb = constants or {
+        k: value(v) for k, v in _constants()["continuous_batching"].items() if k != "default_architectures"
+    }
     cal, _ = estimate.class_constants(device, work.precision)
     usable = device.memory_bytes or 0.0
     k = _fit(device, work, usable)
@@ -182,18 +201,29 @@ def _decode(device: Device, work: estimate.Work, architecture, constants: dict |
     prompt, output = work.prompt_tokens, max(work.output_tokens, 1)
     flops_per_token = work.gflops * 1e9
     free = usable * k - work.weight_bytes
-    kv_cap = int(free // (kv * (prompt + output))) if kv > 0 else 10 ** 6
+    kv_cap = int(free // (kv * (prompt + output))) if kv > 0 else 10**6
     cap = min(int(cb["max_sequences"]), kv_cap)
     if cap < 1:
         return None
-    return _Decode(device.gpus // k, k, prompt * flops_per_token / (peak * cb["prefill_efficiency"]) * 1e3,
-                   work.weight_bytes, kv * (prompt + output / 2),
-                   device.bandwidth_gbs * 1e9 * cal["bandwidth_efficiency"] * k,
-                   peak * cb["decode_efficiency"] / 1e3, flops_per_token, output, kv_cap, cap, cal["p95_over_p50"])
+    return _Decode(
+        device.gpus // k,
+        k,
+        prompt * flops_per_token / (peak * cb["prefill_efficiency"]) * 1e3,
+        work.weight_bytes,
+        kv * (prompt + output / 2),
+        device.bandwidth_gbs * 1e9 * cal["bandwidth_efficiency"] * k,
+        peak * cb["decode_efficiency"] / 1e3,
+        flops_per_token,
+        output,
+        kv_cap,
+        cap,
+        cal["p95_over_p50"],
+    )
 
 
-def continuous_options(device: Device, work: estimate.Work, architecture=None,
-                       constants: dict | None = None) -> tuple[Serving, ...] | None:
+def continuous_options(
+    device: Device, work: estimate.Work, architecture=None, constants: dict | None = None
+) -> tuple[Serving, ...] | None:
     """Continuous batching of a text-generation model on one instance, one option per concurrency
     (doubling up to the KV-cache and runtime caps), each saturated: c sequences in flight, each
     taking c x the GPU time one costs (Little's law). None: the weights do not fit the GPUs."""
@@ -206,15 +236,26 @@ def continuous_options(device: Device, work: estimate.Work, architecture=None,
         _, per_request, bound = d.at(c)
         latency = c * per_request
         limit = "kv-cache" if c == d.kv_cap else ("runtime" if c == d.cap else bound)
-        options.append(Serving("continuous", c, d.replicas, d.gpus_per_replica, 1e3 / per_request * d.replicas,
-                               latency, latency * d.p95_factor, limit))
+        options.append(
+            Serving(
+                "continuous",
+                c,
+                d.replicas,
+                d.gpus_per_replica,
+                1e3 / per_request * d.replicas,
+                latency,
+                latency * d.p95_factor,
+                limit,
+            )
+        )
         if c >= d.cap:
             return tuple(options)
         c = min(d.cap, c * 2)
 
 
-def at_load(device: Device, work: estimate.Work, chosen: Serving, rate: float, architecture=None,
-            constants: dict | None = None) -> Serving:
+def at_load(
+    device: Device, work: estimate.Work, chosen: Serving, rate: float, architecture=None, constants: dict | None = None
+) -> Serving:
     """A continuous-batching instance below saturation runs fewer sequences at once: its latency
     at the concurrency `rate` (rps per instance) keeps in flight, no lower than one sequence's."""
     if not rate or chosen.batch <= 1 or chosen.capacity_rps * HEADROOM <= rate:
@@ -225,8 +266,14 @@ def at_load(device: Device, work: estimate.Work, chosen: Serving, rate: float, a
     return chosen._replace(p50_ms=latency, p95_ms=latency * d.p95_factor)
 
 
-def continuous(device: Device, work: estimate.Work, budget_ms: float | None, rate: float | None,
-               architecture=None, constants: dict | None = None) -> Serving | None:
+def continuous(
+    device: Device,
+    work: estimate.Work,
+    budget_ms: float | None,
+    rate: float | None,
+    architecture=None,
+    constants: dict | None = None,
+) -> Serving | None:
     """Continuous batching at the concurrency `choose` takes for the budget, at `rate` (rps per
     instance) when one is given (None: the weights do not fit on the instance's GPUs)."""
     options = continuous_options(device, work, architecture, constants)
@@ -239,17 +286,27 @@ def continuous(device: Device, work: estimate.Work, budget_ms: float | None, rat
 def note(pool: Pool) -> str:
     """The sizing arithmetic, as `plan --explain` shows it."""
     s = pool.serving
-    how = (f"batch {s.batch}" if s.mode == "dynamic" else f"{s.batch} concurrent sequences") + \
-        (f" x {s.replicas} replicas" if s.replicas > 1 else "") + \
-        (f" (tensor-parallel over {s.gpus_per_replica} GPUs)" if s.gpus_per_replica > 1 else "")
-    price = f"${pool.price_per_hour:g}/h" if pool.price_per_hour is not None else \
-        f"no on-demand price for {pool.instance_type} in {pool.region} in edgespec's catalog: cost unknown"
+    how = (
+        (f"batch {s.batch}" if s.mode == "dynamic" else f"{s.batch} concurrent sequences")
+        + (f" x {s.replicas} replicas" if s.replicas > 1 else "")
+        + (f" (tensor-parallel over {s.gpus_per_replica} GPUs)" if s.gpus_per_replica > 1 else "")
+    )
+    price = (
+        f"${pool.price_per_hour:g}/h"
+        if pool.price_per_hour is not None
+        else f"no on-demand price for {pool.instance_type} in {pool.region} in edgespec's catalog: cost unknown"
+    )
     demand = "no declared rate" if pool.demand_rps is None else f"{pool.demand_rps:g} rps"
-    bound = "fixed by count" if pool.fixed else \
-        f"scaling {pool.minimum}..{pool.limit if pool.limit is not None else 'unbounded'}"
-    return (f"{pool.target}: {pool.instances} x {pool.instance_type} in {pool.zone or pool.region} ({bound}): "
-            f"{demand} / ({s.capacity_rps:.1f} rps per instance at {how}, {s.bound}-bound, x {HEADROOM:.0%} busy) "
-            f"-> {pool.needed} needed; {price}")
+    bound = (
+        "fixed by count"
+        if pool.fixed
+        else f"scaling {pool.minimum}..{pool.limit if pool.limit is not None else 'unbounded'}"
+    )
+    return (
+        f"{pool.target}: {pool.instances} x {pool.instance_type} in {pool.zone or pool.region} ({bound}): "
+        f"{demand} / ({s.capacity_rps:.1f} rps per instance at {how}, {s.bound}-bound, x {HEADROOM:.0%} busy) "
+        f"-> {pool.needed} needed; {price}"
+    )
 
 
 def size(device: Device, serving: Serving, demand_rps: float | None) -> Pool:
@@ -259,7 +316,7 @@ def size(device: Device, serving: Serving, demand_rps: float | None) -> Pool:
         needed = 1
     else:
         per = HEADROOM * serving.capacity_rps
-        needed = max(1, math.ceil(demand_rps / per - 1e-9)) if per > 0 else 10 ** 9
+        needed = max(1, math.ceil(demand_rps / per - 1e-9)) if per > 0 else 10**9
     where = (device.target, device.instance_type, device.region, device.zone, device.price_per_hour)
     if device.pool_fixed is not None:
         return Pool(serving, demand_rps, needed, device.pool_fixed, device.pool_fixed, True, device.pool_fixed, *where)

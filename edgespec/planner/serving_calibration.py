@@ -33,10 +33,21 @@ def rows() -> list[Row]:
     text = resources.files("edgespec.catalog").joinpath("serving-calibration.csv").read_text("utf-8")
     out = []
     for r in csv.DictReader(text.splitlines()):
-        out.append(Row(r["gpu"], r["model"], float(r["params_m"]) * 1e6, float(r["gflops"]) if r["gflops"] else None,
-                       r["precision"], int(r["prompt_tokens"] or 0), int(r["output_tokens"] or 0), r["scenario"],
-                       float(r["latency_bound_ms"]) if r["latency_bound_ms"] else None, float(r["value"]),
-                       r["source_url"]))
+        out.append(
+            Row(
+                r["gpu"],
+                r["model"],
+                float(r["params_m"]) * 1e6,
+                float(r["gflops"]) if r["gflops"] else None,
+                r["precision"],
+                int(r["prompt_tokens"] or 0),
+                int(r["output_tokens"] or 0),
+                r["scenario"],
+                float(r["latency_bound_ms"]) if r["latency_bound_ms"] else None,
+                float(r["value"]),
+                r["source_url"],
+            )
+        )
     return out
 
 
@@ -46,12 +57,33 @@ def gpu_device(gpu: str) -> Device:
     fp16 = value(g["peak_fp16_tflops"])
     peaks = {"int8": value(g["peak_int8_tops"]), "fp16": fp16, "fp32": value(g["peak_fp32_tflops"]), "int4": fp16}
     usable = value(catalog.classes()["datacenter-gpu"]["memory_usable"])
-    return Device(target=gpu, hardware="aws-ec2", kind="ec2", cls="datacenter-gpu", role="remote", count=1,
-                  precisions=("fp32", "fp16", "int8", "int4"), peak_tops=peaks, bandwidth_gbs=value(g["bandwidth_gbs"]),
-                  memory_bytes=value(g["memory_gb"]) * 1e9 * usable, sram_bytes=None, interconnect=None,
-                  power_w=value(g["power_w"]), power_mode=None, price_per_hour=None, price_is_lower_bound=False,
-                  dla_cores=0, rtt_ms=None, uplink_mbps=None, downlink_mbps=None, site=None, jurisdiction=None,
-                  instance_type=None, formats=(), tasks="all")
+    return Device(
+        target=gpu,
+        hardware="aws-ec2",
+        kind="ec2",
+        cls="datacenter-gpu",
+        role="remote",
+        count=1,
+        precisions=("fp32", "fp16", "int8", "int4"),
+        peak_tops=peaks,
+        bandwidth_gbs=value(g["bandwidth_gbs"]),
+        memory_bytes=value(g["memory_gb"]) * 1e9 * usable,
+        sram_bytes=None,
+        interconnect=None,
+        power_w=value(g["power_w"]),
+        power_mode=None,
+        price_per_hour=None,
+        price_is_lower_bound=False,
+        dla_cores=0,
+        rtt_ms=None,
+        uplink_mbps=None,
+        downlink_mbps=None,
+        site=None,
+        jurisdiction=None,
+        instance_type=None,
+        formats=(),
+        tasks="all",
+    )
 
 
 def predict(row: Row, constants: dict | None = None) -> float:
@@ -61,8 +93,11 @@ def predict(row: Row, constants: dict | None = None) -> float:
     device = gpu_device(row.gpu)
     if row.output:
         work = estimate.Work(2 * row.params / 1e9, row.params, row.precision, row.prompt, row.output)
-        cb = {"max_sequences": constants["max_sequences"], "decode_efficiency": constants["decode_efficiency"],
-              "prefill_efficiency": constants["prefill_efficiency"]}
+        cb = {
+            "max_sequences": constants["max_sequences"],
+            "decode_efficiency": constants["decode_efficiency"],
+            "prefill_efficiency": constants["prefill_efficiency"],
+        }
         s = serving.continuous(device, work, None, None, None, cb)
         return s.capacity_rps * row.output
     work = estimate.Work(row.gflops, row.params, row.precision)
@@ -83,9 +118,12 @@ def predict(row: Row, constants: dict | None = None) -> float:
 def current() -> dict:
     data = catalog._load("serving.yaml")
     cb = data["continuous_batching"]
-    return {"efficiency_max": value(data["dynamic_batching"]["efficiency_max"]),
-            "max_sequences": value(cb["max_sequences"]), "decode_efficiency": value(cb["decode_efficiency"]),
-            "prefill_efficiency": value(cb["prefill_efficiency"])}
+    return {
+        "efficiency_max": value(data["dynamic_batching"]["efficiency_max"]),
+        "max_sequences": value(cb["max_sequences"]),
+        "decode_efficiency": value(cb["decode_efficiency"]),
+        "prefill_efficiency": value(cb["prefill_efficiency"]),
+    }
 
 
 def ape(row: Row, constants: dict) -> float:
@@ -105,6 +143,7 @@ def fit(training: list[Row], base: dict | None = None) -> dict:
     constants = dict(base or current())
     cnn = [r for r in training if not r.output]
     llm = [r for r in training if r.output]
+
     def error(rows: list[Row], **changed) -> float:
         return statistics.median(ape(r, {**constants, **changed}) for r in rows)
 
@@ -122,12 +161,19 @@ def report() -> dict:
     all_rows = rows()
     fitted = fit(all_rows)
     out = {"constants": fitted, "regimes": {}}
-    for regime, members in (("dynamic batching (CNN)", [r for r in all_rows if not r.output]),
-                            ("continuous batching (LLM)", [r for r in all_rows if r.output])):
+    for regime, members in (
+        ("dynamic batching (CNN)", [r for r in all_rows if not r.output]),
+        ("continuous batching (LLM)", [r for r in all_rows if r.output]),
+    ):
         in_sample = [ape(r, fitted) for r in members]
         loo = [ape(r, fit([o for o in all_rows if o is not r])) for r in members]
-        out["regimes"][regime] = {"rows": len(members), "mdape_in_sample": statistics.median(in_sample),
-                                  "mdape_leave_one_out": statistics.median(loo),
-                                  "rows_detail": [(r.gpu, r.model, r.prompt, r.output, r.scenario, r.measured,
-                                                   round(predict(r, fitted), 1)) for r in members]}
+        out["regimes"][regime] = {
+            "rows": len(members),
+            "mdape_in_sample": statistics.median(in_sample),
+            "mdape_leave_one_out": statistics.median(loo),
+            "rows_detail": [
+                (r.gpu, r.model, r.prompt, r.output, r.scenario, r.measured, round(predict(r, fitted), 1))
+                for r in members
+            ],
+        }
     return out

@@ -82,8 +82,9 @@ class Candidate(NamedTuple):
         the candidates a plan keeps: formatting all of them was 11% of planning's instructions."""
         for r in self.reasons:
             if type(r) is not str:
-                return Candidate(self.pattern, self.placements, self.estimates, tuple(map(spell, self.reasons)),
-                                 self.cut, self.blame)
+                return Candidate(
+                    self.pattern, self.placements, self.estimates, tuple(map(spell, self.reasons)), self.cut, self.blame
+                )
         return self
 
     @property
@@ -93,8 +94,12 @@ class Candidate(NamedTuple):
     @property
     def key(self) -> str:
         """A stable identity, used as the last tie-break (only exact ties need it)."""
-        return self.pattern + (f"@{self.cut}" if self.cut else "") + "|" + "|".join(
-            f"{p.target}:{p.role}:{p.model}:{p.recipe.label()}" for p in self.placements)
+        return (
+            self.pattern
+            + (f"@{self.cut}" if self.cut else "")
+            + "|"
+            + "|".join(f"{p.target}:{p.role}:{p.model}:{p.recipe.label()}" for p in self.placements)
+        )
 
     @property
     def remote_target(self) -> str | None:

@@ -43,8 +43,14 @@ from edgespec.spec.types import (
 API_VERSION = "edgespec/v1"
 
 Task = Literal[
-    "image-classification", "object-detection", "segmentation", "text-generation", "embedding",
-    "speech-recognition", "tabular", "anomaly-detection",
+    "image-classification",
+    "object-detection",
+    "segmentation",
+    "text-generation",
+    "embedding",
+    "speech-recognition",
+    "tabular",
+    "anomaly-detection",
 ]
 ModelFormat = Literal["onnx", "tflite", "savedmodel", "torchscript", "pt2", "coreml", "gguf", "safetensors"]
 DType = Literal["float32", "float16", "bfloat16", "int8", "uint8", "int32", "int64", "bool"]
@@ -75,7 +81,9 @@ class Metadata(_Strict):
     name: Name = Field(description="Name of the deployment: a lowercase DNS label.", examples=["store-vision"])
     version: SemVer = Field(description="Semantic version of this spec; it versions the emitted packages.")
     description: str | None = Field(None, max_length=2000, description="Free text for humans; never interpreted.")
-    labels: dict[str, str] = Field(default_factory=dict, description="Arbitrary key/value labels copied to emitted artifacts.")
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Arbitrary key/value labels copied to emitted artifacts."
+    )
 
 
 class Source(_Strict):
@@ -99,20 +107,45 @@ class Normalize(_Strict):
     """How an image's pixels become a float input: x = (pixel / 255 - mean) / std, per channel in
     RGB order (one value for a grey image)."""
 
-    mean: list[float] = Field(min_length=1, max_length=4, description="Per-channel mean of pixels scaled to [0, 1] (e.g. [0.485, 0.456, 0.406]).")
-    std: list[Annotated[float, Field(gt=0)]] = Field(min_length=1, max_length=4, description="Per-channel standard deviation of pixels scaled to [0, 1] (e.g. [0.229, 0.224, 0.225]).")
+    mean: list[float] = Field(
+        min_length=1,
+        max_length=4,
+        description="Per-channel mean of pixels scaled to [0, 1] (e.g. [0.485, 0.456, 0.406]).",
+    )
+    std: list[Annotated[float, Field(gt=0)]] = Field(
+        min_length=1,
+        max_length=4,
+        description="Per-channel standard deviation of pixels scaled to [0, 1] (e.g. [0.229, 0.224, 0.225]).",
+    )
 
 
 class Input(_Strict):
     """The tensor the model takes, at the size the FLOPs were counted for, and what clients send."""
 
-    shape: list[Int] = Field(min_length=1, max_length=8, description="Input shape, batch first (e.g. [1, 3, 640, 640]).")
+    shape: list[Int] = Field(
+        min_length=1, max_length=8, description="Input shape, batch first (e.g. [1, 3, 640, 640])."
+    )
     dtype: DType = Field(description="Element type of the input tensor.")
-    encoding: Encoding = Field("raw", description="What clients send: `raw` (the tensor's bytes, little-endian) or an image (`jpeg`, `png`) that the emitted gateways decode, resize to the input's height and width and normalise before inference.")
-    layout: Layout | None = Field(None, description="Where the channels are in an image input's shape; inferred when the shape says (a channel dimension of 1 or 3 in one place only).")
-    normalize: Normalize | None = Field(None, description="Per-channel mean and std applied to an image's pixels scaled to [0, 1]; float inputs only. Without it, pixels are scaled to [0, 1] (float inputs) or passed as they are (uint8).")
-    encoded_bytes: Bytes | None = Field(None, description="Size of one input as sent over the network (e.g. a 60KB JPEG frame); defaults to the raw tensor size. Smaller than the tensor only with an image `encoding`.")
-    name: TensorName | None = Field(None, description="Name of the input tensor in the model file; lets emitted engines take a batch range (dynamic batching).")
+    encoding: Encoding = Field(
+        "raw",
+        description="What clients send: `raw` (the tensor's bytes, little-endian) or an image (`jpeg`, `png`) that the emitted gateways decode, resize to the input's height and width and normalise before inference.",
+    )
+    layout: Layout | None = Field(
+        None,
+        description="Where the channels are in an image input's shape; inferred when the shape says (a channel dimension of 1 or 3 in one place only).",
+    )
+    normalize: Normalize | None = Field(
+        None,
+        description="Per-channel mean and std applied to an image's pixels scaled to [0, 1]; float inputs only. Without it, pixels are scaled to [0, 1] (float inputs) or passed as they are (uint8).",
+    )
+    encoded_bytes: Bytes | None = Field(
+        None,
+        description="Size of one input as sent over the network (e.g. a 60KB JPEG frame); defaults to the raw tensor size. Smaller than the tensor only with an image `encoding`.",
+    )
+    name: TensorName | None = Field(
+        None,
+        description="Name of the input tensor in the model file; lets emitted engines take a batch range (dynamic batching).",
+    )
 
     @property
     def tensor_bytes(self) -> int:
@@ -137,10 +170,18 @@ class Input(_Strict):
 class ModelAccuracy(_Strict):
     """Accuracy of the model as trained, at full precision."""
 
-    metric: str = Field(min_length=1, max_length=64, description="Name of the metric (top1, mAP50, F1, ...).",
-                        examples=["mAP50", "top1"])
-    value: float = Field(ge=0, le=1, description="Value of the metric as a fraction in [0, 1], higher is better "
-                         "(express error rates such as WER as 1 - WER).")
+    metric: str = Field(
+        min_length=1,
+        max_length=64,
+        description="Name of the metric (top1, mAP50, F1, ...).",
+        examples=["mAP50", "top1"],
+    )
+    value: float = Field(
+        ge=0,
+        le=1,
+        description="Value of the metric as a fraction in [0, 1], higher is better "
+        "(express error rates such as WER as 1 - WER).",
+    )
 
 
 class VariantAccuracy(_Strict):
@@ -157,16 +198,26 @@ class WorkersAi(_Strict):
     that substitution, and `accuracy` is that model's accuracy on your metric (the planner uses it
     instead of your model's)."""
 
-    model: WorkersAiModelId = Field(description="Workers AI model id (e.g. @cf/meta/llama-3.1-8b-instruct-fp8); `edgespec catalog --workers-ai` lists the ids edgespec knows.")
-    accuracy: float = Field(ge=0, le=1, description="That model's accuracy on this model's metric, as a fraction in [0, 1].")
+    model: WorkersAiModelId = Field(
+        description="Workers AI model id (e.g. @cf/meta/llama-3.1-8b-instruct-fp8); `edgespec catalog --workers-ai` lists the ids edgespec knows."
+    )
+    accuracy: float = Field(
+        ge=0, le=1, description="That model's accuracy on this model's metric, as a fraction in [0, 1]."
+    )
 
 
 class Architecture(_Strict):
     """The attention shape of a text-generation model: it sets the KV cache per token
     (2 x layers x kv_heads x head_dim values), which bounds how many requests a server batches."""
 
-    layers: Int = Field(ge=1, le=1000, description="Transformer layers (num_hidden_layers in a Hugging Face config.json).")
-    kv_heads: Int = Field(ge=1, le=1000, description="Key/value heads per layer (num_key_value_heads; equal to the attention heads without GQA).")
+    layers: Int = Field(
+        ge=1, le=1000, description="Transformer layers (num_hidden_layers in a Hugging Face config.json)."
+    )
+    kv_heads: Int = Field(
+        ge=1,
+        le=1000,
+        description="Key/value heads per layer (num_key_value_heads; equal to the attention heads without GQA).",
+    )
     head_dim: Int = Field(ge=1, le=4096, description="Dimension of one head (hidden_size / num_attention_heads).")
 
 
@@ -178,8 +229,12 @@ class Variant(_Strict):
     accuracy: VariantAccuracy = Field(description="Measured accuracy of this variant.")
     distilled_from: Name | None = Field(None, description="The model this variant was distilled from.")
     source: Source | None = Field(None, description="Where this variant's weights come from.")
-    calibration: Calibration | None = Field(None, description="TensorRT INT8 calibration cache of this variant; int8 on a Jetson or a GPU pool needs it.")
-    workers_ai: WorkersAi | None = Field(None, description="The Workers AI catalog model that may serve this variant, with its accuracy.")
+    calibration: Calibration | None = Field(
+        None, description="TensorRT INT8 calibration cache of this variant; int8 on a Jetson or a GPU pool needs it."
+    )
+    workers_ai: WorkersAi | None = Field(
+        None, description="The Workers AI catalog model that may serve this variant, with its accuracy."
+    )
     description: str | None = Field(None, max_length=2000, description="Free text for humans; never interpreted.")
 
 
@@ -188,7 +243,9 @@ class SplitPoint(_Strict):
 
     name: Name = Field(description="Name of the cut (e.g. the layer name).")
     flops_fraction: float = Field(gt=0, lt=1, description="Share of the model's FLOPs that run before the cut.")
-    activation_bytes: Bytes = Field(description="Size of the activations crossing the cut, per inference (e.g. 800KiB).")
+    activation_bytes: Bytes = Field(
+        description="Size of the activations crossing the cut, per inference (e.g. 800KiB)."
+    )
 
 
 class Model(_Strict):
@@ -196,16 +253,36 @@ class Model(_Strict):
 
     task: Task = Field(description="What the model does; selects accuracy priors and serving code.")
     source: Source = Field(description="Where the model file comes from.")
-    calibration: Calibration | None = Field(None, description="TensorRT INT8 calibration cache; int8 on a Jetson or a GPU pool needs it.")
+    calibration: Calibration | None = Field(
+        None, description="TensorRT INT8 calibration cache; int8 on a Jetson or a GPU pool needs it."
+    )
     params: Count = Field(description="Number of parameters: a number or an SI string (3.2M, 7B).")
-    gflops: GFlops = Field(description="GFLOPs per inference at the declared input (FLOPs = 2 x MACs): a number, or a FLOP count with a suffix (8.7G, 870M). For text-generation models, GFLOPs per generated token (about 2 x params: 16 for an 8B model); the workload's `generation` gives the token counts.")
+    gflops: GFlops = Field(
+        description="GFLOPs per inference at the declared input (FLOPs = 2 x MACs): a number, or a FLOP count with a suffix (8.7G, 870M). For text-generation models, GFLOPs per generated token (about 2 x params: 16 for an 8B model); the workload's `generation` gives the token counts."
+    )
     input: Input = Field(description="The input tensor at which `gflops` was counted.")
     accuracy: ModelAccuracy = Field(description="Accuracy at full precision.")
-    workers_ai: WorkersAi | None = Field(None, description="The Workers AI catalog model that may serve this model on a cloudflare-workers-ai target, with its accuracy. Without it, Workers AI is never planned for the model.")
-    architecture: Architecture | None = Field(None, description="Attention shape of a text-generation model (sets its KV cache per token); defaults to the Llama 3 shape nearest in size, see docs/planner.md.")
-    variants: dict[Name, Variant] = Field(default_factory=dict, description="Smaller models the planner may pick (distilled, pruned, smaller family members).")
-    split_points: list[SplitPoint] = Field(default_factory=list, description="Where the model may be cut for split inference, shallowest first.")
-    cpu_fallback_fraction: float = Field(0.0, ge=0, lt=1, description="Share of the FLOPs in ops an accelerator cannot map and leaves to the host CPU (e.g. what edgetpu_compiler reports as mapped to the CPU, or the share compile_qnn.py reports); used for Coral and Snapdragon targets. Default 0.")
+    workers_ai: WorkersAi | None = Field(
+        None,
+        description="The Workers AI catalog model that may serve this model on a cloudflare-workers-ai target, with its accuracy. Without it, Workers AI is never planned for the model.",
+    )
+    architecture: Architecture | None = Field(
+        None,
+        description="Attention shape of a text-generation model (sets its KV cache per token); defaults to the Llama 3 shape nearest in size, see docs/planner.md.",
+    )
+    variants: dict[Name, Variant] = Field(
+        default_factory=dict,
+        description="Smaller models the planner may pick (distilled, pruned, smaller family members).",
+    )
+    split_points: list[SplitPoint] = Field(
+        default_factory=list, description="Where the model may be cut for split inference, shallowest first."
+    )
+    cpu_fallback_fraction: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Share of the FLOPs in ops an accelerator cannot map and leaves to the host CPU (e.g. what edgetpu_compiler reports as mapped to the CPU, or the share compile_qnn.py reports); used for Coral and Snapdragon targets. Default 0.",
+    )
     description: str | None = Field(None, max_length=2000, description="Free text for humans; never interpreted.")
 
 
@@ -221,28 +298,65 @@ class Scaling(_Strict):
     """Bounds of an autoscaled pool of instances (aws-ec2, aws-wavelength)."""
 
     min: Int = Field(1, ge=1, le=100_000, description="Fewest instances kept running (default 1).")
-    max: Bounded(1, 100_000) | None = Field(None, description="Most instances the pool may grow to; the planner rejects placements that need more.")
+    max: Bounded(1, 100_000) | None = Field(
+        None, description="Most instances the pool may grow to; the planner rejects placements that need more."
+    )
 
 
 class Target(_Strict):
     """A place where computation can run: a device class, an edge zone or a cloud."""
 
-    hardware: str = Field(description="Hardware id from the edgespec catalog (`edgespec catalog` lists them).",
-                          examples=["jetson-orin-nx-16gb"])
-    count: Bounded(1, 10_000_000) | None = Field(None, description="Devices: how many exist (default 1). aws-ec2 and aws-wavelength: a fixed pool of exactly this many instances (without it the pool autoscales; see `scaling`).")
-    scaling: Scaling | None = Field(None, description="aws-ec2 and aws-wavelength: bounds of the autoscaled pool the planner sizes from demand (default: at least 1 instance, no upper bound).")
-    host: str | None = Field(None, description="Catalog id of the computer an accelerator is attached to (e.g. raspberry-pi-5 for coral-usb).")
-    site: Name | None = Field(None, description="Site name: targets naming the same site share a local network; privacy level `site` allows data to move between them.")
-    power_mode: str | None = Field(None, min_length=1, description="Power mode from the catalog (Jetson: 15W, 25W, MAXN, MAXN_SUPER, ...).",
-                                   examples=["25W", "MAXN"])
-    power_budget_w: Watts | None = Field(None, description="Most power each of these devices may spend on inference, in W (a number, or 15W): what a PoE class, a battery or a solar panel leaves for it. The planner rejects device-side placements whose average draw (power while busy x share of time busy at `throughput.rps`) exceeds it.",
-                                         examples=[15, "12.95W"])
-    rate_limit_per_minute: Bounded(1, 100_000_000) | None = Field(None, description="cloudflare-workers-ai: the requests per minute your account may send, when Cloudflare raised it above the published per-task limit (the planner checks demand against it).")
-    region: AwsRegion | None = Field(None, description="Cloud region (aws-ec2) or parent region (aws-wavelength); omit it with a `zone`, which implies it.")
+    hardware: str = Field(
+        description="Hardware id from the edgespec catalog (`edgespec catalog` lists them).",
+        examples=["jetson-orin-nx-16gb"],
+    )
+    count: Bounded(1, 10_000_000) | None = Field(
+        None,
+        description="Devices: how many exist (default 1). aws-ec2 and aws-wavelength: a fixed pool of exactly this many instances (without it the pool autoscales; see `scaling`).",
+    )
+    scaling: Scaling | None = Field(
+        None,
+        description="aws-ec2 and aws-wavelength: bounds of the autoscaled pool the planner sizes from demand (default: at least 1 instance, no upper bound).",
+    )
+    host: str | None = Field(
+        None,
+        description="Catalog id of the computer an accelerator is attached to (e.g. raspberry-pi-5 for coral-usb).",
+    )
+    site: Name | None = Field(
+        None,
+        description="Site name: targets naming the same site share a local network; privacy level `site` allows data to move between them.",
+    )
+    power_mode: str | None = Field(
+        None,
+        min_length=1,
+        description="Power mode from the catalog (Jetson: 15W, 25W, MAXN, MAXN_SUPER, ...).",
+        examples=["25W", "MAXN"],
+    )
+    power_budget_w: Watts | None = Field(
+        None,
+        description="Most power each of these devices may spend on inference, in W (a number, or 15W): what a PoE class, a battery or a solar panel leaves for it. The planner rejects device-side placements whose average draw (power while busy x share of time busy at `throughput.rps`) exceeds it.",
+        examples=[15, "12.95W"],
+    )
+    rate_limit_per_minute: Bounded(1, 100_000_000) | None = Field(
+        None,
+        description="cloudflare-workers-ai: the requests per minute your account may send, when Cloudflare raised it above the published per-task limit (the planner checks demand against it).",
+    )
+    region: AwsRegion | None = Field(
+        None,
+        description="Cloud region (aws-ec2) or parent region (aws-wavelength); omit it with a `zone`, which implies it.",
+    )
     zone: AwsZone | None = Field(None, description="Availability or Wavelength zone id (e.g. us-east-1-wl1-bos-wlz-1).")
-    instance_type: InstanceType | None = Field(None, description="Instance type for aws-ec2 and aws-wavelength (e.g. g4dn.2xlarge).")
-    orchestrator: Literal["ec2", "kubernetes"] | None = Field(None, description="aws-ec2 and aws-wavelength: how the pool is deployed. `ec2` (default): one CloudFormation stack whose instances run the model server behind the gateway, replaced by rolling updates. `kubernetes`: manifests for your EKS cluster's GPU nodes there, with Argo Rollouts canaries; no EC2 stack.")
-    jurisdiction: Jurisdiction | None = Field(None, description="Where this target's data stays: an ISO 3166-1 alpha-2 country code (us, gb, de) or a bloc (eu, eea). Devices need it for region-level privacy; aws-ec2 and aws-wavelength take it from their region or zone.")
+    instance_type: InstanceType | None = Field(
+        None, description="Instance type for aws-ec2 and aws-wavelength (e.g. g4dn.2xlarge)."
+    )
+    orchestrator: Literal["ec2", "kubernetes"] | None = Field(
+        None,
+        description="aws-ec2 and aws-wavelength: how the pool is deployed. `ec2` (default): one CloudFormation stack whose instances run the model server behind the gateway, replaced by rolling updates. `kubernetes`: manifests for your EKS cluster's GPU nodes there, with Argo Rollouts canaries; no EC2 stack.",
+    )
+    jurisdiction: Jurisdiction | None = Field(
+        None,
+        description="Where this target's data stays: an ISO 3166-1 alpha-2 country code (us, gb, de) or a bloc (eu, eea). Devices need it for region-level privacy; aws-ec2 and aws-wavelength take it from their region or zone.",
+    )
     network: Network | None = Field(None, description="Link characteristics of this target.")
     description: str | None = Field(None, max_length=2000, description="Free text for humans; never interpreted.")
 
@@ -269,8 +383,15 @@ class Throughput(_Strict):
 class AccuracyNeed(_Strict):
     """Accuracy requirement. Set at least one of `max_drop` and `min`."""
 
-    max_drop: float | None = Field(None, ge=0, le=1, description="Largest acceptable drop from the model's full-precision accuracy (absolute, e.g. 0.02).")
-    min: float | None = Field(None, ge=0, le=1, description="Lowest acceptable accuracy (absolute, on the model's metric).")
+    max_drop: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Largest acceptable drop from the model's full-precision accuracy (absolute, e.g. 0.02).",
+    )
+    min: float | None = Field(
+        None, ge=0, le=1, description="Lowest acceptable accuracy (absolute, on the model's metric)."
+    )
 
     @model_validator(mode="after")
     def _one(self) -> AccuracyNeed:
@@ -283,7 +404,10 @@ class Privacy(_Strict):
 
     raw_data: PrivacyLevel = Field("anywhere", description="How far raw inputs may travel.")
     features: PrivacyLevel = Field("anywhere", description="How far derived features or activations may travel.")
-    residency: list[Jurisdiction] = Field(default_factory=list, description="Where data may be processed: ISO 3166-1 alpha-2 country codes (us, gb, ch) and blocs (eu, eea), e.g. [eu, ch]; empty means anywhere.")
+    residency: list[Jurisdiction] = Field(
+        default_factory=list,
+        description="Where data may be processed: ISO 3166-1 alpha-2 country codes (us, gb, ch) and blocs (eu, eea), e.g. [eu, ch]; empty means anywhere.",
+    )
     pii: bool = Field(False, description="Inputs contain personal data: telemetry never carries raw inputs or outputs.")
 
 
@@ -298,7 +422,9 @@ class Escalation(_Strict):
     """Where low-confidence requests go; permits the cascade pattern."""
 
     to: Name = Field(description="Target that runs the large model.")
-    model: Name | None = Field(None, description="Model or variant run on escalation; defaults to the workload's model.")
+    model: Name | None = Field(
+        None, description="Model or variant run on escalation; defaults to the workload's model."
+    )
     confidence_below: float = Field(gt=0, lt=1, description="Escalate when the local model's confidence is below this.")
     measured: Measured | None = Field(None, description="Measured escalation rate and accuracy, if known.")
 
@@ -306,8 +432,13 @@ class Escalation(_Strict):
 class Optimize(_Strict):
     """Optimization recipe constraints; `auto` lets the planner choose."""
 
-    precision: Precision = Field("auto", description="Numeric precision: auto, fp32, fp16, int8 or int4 (weight-only, LLMs).")
-    prune: Prune = Field("none", description="Structured pruning, which needs fine-tuning a deploy-time compiler cannot do, so the planner prunes only with your consent: none (default); auto (the planner may choose 25% or 50%, and you will provide the pruned, fine-tuned weights the bundle asks for); or the fraction your pruned weights remove (0-0.9). Pruned weights you already have can also be declared as a variant.")
+    precision: Precision = Field(
+        "auto", description="Numeric precision: auto, fp32, fp16, int8 or int4 (weight-only, LLMs)."
+    )
+    prune: Prune = Field(
+        "none",
+        description="Structured pruning, which needs fine-tuning a deploy-time compiler cannot do, so the planner prunes only with your consent: none (default); auto (the planner may choose 25% or 50%, and you will provide the pruned, fine-tuned weights the bundle asks for); or the fraction your pruned weights remove (0-0.9). Pruned weights you already have can also be declared as a variant.",
+    )
 
 
 class Generation(_Strict):
@@ -315,8 +446,16 @@ class Generation(_Strict):
     recognition model whose decoder dominates (an encoder-decoder such as Whisper). The model's
     `gflops` is then per token."""
 
-    prompt_tokens: Int = Field(ge=1, le=10_000_000, description="Prompt length in tokens (drives prefill time); for speech recognition, the encoder's positions per request (Whisper: 1500 per 30 s window).")
-    output_tokens: Int = Field(ge=1, le=10_000_000, description="Generated tokens per request (drives decode time); for speech recognition, the transcript's tokens.")
+    prompt_tokens: Int = Field(
+        ge=1,
+        le=10_000_000,
+        description="Prompt length in tokens (drives prefill time); for speech recognition, the encoder's positions per request (Whisper: 1500 per 30 s window).",
+    )
+    output_tokens: Int = Field(
+        ge=1,
+        le=10_000_000,
+        description="Generated tokens per request (drives decode time); for speech recognition, the transcript's tokens.",
+    )
 
 
 class Workload(_Strict):
@@ -326,12 +465,19 @@ class Workload(_Strict):
     data_source: list[Name] = Field(min_length=1, description="Targets where the input is produced.")
     latency: Latency = Field(description="End-to-end latency budget.")
     throughput: Throughput | None = Field(None, description="Sustained request rate per data-source device.")
-    generation: Generation | None = Field(None, description="Token counts; required for text-generation models, and optional for speech-recognition models whose decoding dominates (then the model's gflops is per token).")
+    generation: Generation | None = Field(
+        None,
+        description="Token counts; required for text-generation models, and optional for speech-recognition models whose decoding dominates (then the model's gflops is per token).",
+    )
     accuracy: AccuracyNeed | None = Field(None, description="Accuracy requirement.")
     privacy: Privacy = Field(default_factory=Privacy, description="How far data may travel.")
-    offline: Offline = Field("none", description="required: must keep answering without uplink; preferred: degrade gracefully; none.")
+    offline: Offline = Field(
+        "none", description="required: must keep answering without uplink; preferred: degrade gracefully; none."
+    )
     escalation: Escalation | None = Field(None, description="Where low-confidence requests go (permits cascade).")
-    pattern: Pattern = Field("auto", description="Deployment pattern; auto lets the planner choose, anything else pins it.")
+    pattern: Pattern = Field(
+        "auto", description="Deployment pattern; auto lets the planner choose, anything else pins it."
+    )
     optimize: Optimize = Field(default_factory=Optimize, description="Optimization recipe constraints.")
     objective: Objective = Field("cost", description="What to minimise among feasible plans.")
     description: str | None = Field(None, max_length=2000, description="Free text for humans; never interpreted.")
@@ -340,14 +486,18 @@ class Workload(_Strict):
 class Stage(_Strict):
     """A rollout stage: a share of the fleet, then a soak time."""
 
-    percent: float = Field(gt=0, le=100, description="Share of the fleet (percent) that runs the new version in this stage.")
+    percent: float = Field(
+        gt=0, le=100, description="Share of the fleet (percent) that runs the new version in this stage."
+    )
     soak: Duration | None = Field(None, description="How long to watch before the next stage (500ms, 30s, 2h, 1d).")
 
 
 class Rollback(_Strict):
     """Automatic rollback criteria, compared between canary and stable."""
 
-    accuracy_drop: float | None = Field(None, ge=0, le=1, description="Roll back if labelled accuracy drops by more than this.")
+    accuracy_drop: float | None = Field(
+        None, ge=0, le=1, description="Roll back if labelled accuracy drops by more than this."
+    )
     error_rate: float | None = Field(None, ge=0, le=1, description="Roll back if the error rate exceeds this.")
     latency_p95_ms: Milliseconds | None = Field(None, description="Roll back if p95 latency exceeds this (ms).")
 
@@ -355,7 +505,9 @@ class Rollback(_Strict):
 class Rollout(_Strict):
     """Staged rollout, compiled for an existing fleet engine."""
 
-    stages: list[Stage] = Field(min_length=1, max_length=20, description="Stages in order; the last reaches 100 percent.")
+    stages: list[Stage] = Field(
+        min_length=1, max_length=20, description="Stages in order; the last reaches 100 percent."
+    )
     rollback: Rollback | None = Field(None, description="Automatic rollback criteria.")
 
 
@@ -364,15 +516,21 @@ class Telemetry(_Strict):
 
     endpoint: HttpUrl = Field(description="OTLP/HTTP endpoint, e.g. https://otel.example.com:4318.")
     sample_rate: float = Field(1.0, ge=0, le=1, description="Share of requests traced.")
-    offline_buffer: Duration = Field(86400.0, description="How long a device buffers telemetry while offline (default 24h).")
+    offline_buffer: Duration = Field(
+        86400.0, description="How long a device buffers telemetry while offline (default 24h)."
+    )
 
 
 class Spec(_Strict):
     """An edgespec deployment spec (apiVersion edgespec/v1, kind EdgeDeployment)."""
 
     model_config = ConfigDict(
-        extra="forbid", strict=True, frozen=True,
-        json_schema_extra={"$comment": "Generated by `edgespec schema --write` from edgespec/spec/models.py; do not edit."},
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        json_schema_extra={
+            "$comment": "Generated by `edgespec schema --write` from edgespec/spec/models.py; do not edit."
+        },
     )
 
     apiVersion: Literal["edgespec/v1"] = Field(description="Version of the spec language.")

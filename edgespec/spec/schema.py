@@ -26,7 +26,7 @@ def _rewrite(node: Any) -> Any:
     out = {k: _rewrite(v) for k, v in node.items()}
     pattern_props = out.pop("patternProperties", None)
     if pattern_props:
-        (pattern, value), = pattern_props.items()
+        ((pattern, value),) = pattern_props.items()
         out["propertyNames"] = {"pattern": pattern, "maxLength": 63}
         out["additionalProperties"] = value
     if "properties" in out:
@@ -46,8 +46,9 @@ def _with_catalog(schema: dict) -> dict:
     host["anyOf"] = [{"enum": hosts} if s.get("type") == "string" else s for s in host["anyOf"]]
     # "set at least one of" (null counts as unset): the rule the models' validators enforce
     for name in ("Latency", "AccuracyNeed"):
-        defs[name]["anyOf"] = [{"required": [f], "properties": {f: {"not": {"type": "null"}}}}
-                               for f in defs[name]["properties"]]
+        defs[name]["anyOf"] = [
+            {"required": [f], "properties": {f: {"not": {"type": "null"}}}} for f in defs[name]["properties"]
+        ]
     return schema
 
 

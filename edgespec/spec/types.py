@@ -62,12 +62,17 @@ def formatted(pattern: str, what: str, example: str) -> Any:
             raise PydanticCustomError("ES208", message)
         return value
 
-    return Annotated[str, AfterValidator(check),
-                     WithJsonSchema({"type": "string", "pattern": pattern, "examples": [example]})]
+    return Annotated[
+        str, AfterValidator(check), WithJsonSchema({"type": "string", "pattern": pattern, "examples": [example]})
+    ]
 
 
 SemVer = formatted(SEMVER_PATTERN, "a semantic version", "1.4.0")
-Sha256 = formatted(SHA256_PATTERN, "a sha256 digest in lowercase hex", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
+Sha256 = formatted(
+    SHA256_PATTERN,
+    "a sha256 digest in lowercase hex",
+    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+)
 Uri = formatted(URI_PATTERN, "a URI without spaces", "s3://models/shelf-detector/3/model.onnx")
 HttpUrl = formatted(HTTP_URL_PATTERN, "an http(s) URL", "https://otel.example.com:4318")
 AwsRegion = formatted(AWS_REGION_PATTERN, "an AWS region id", "us-east-1")
@@ -144,6 +149,10 @@ def _prune(value: Any) -> Any:
 Prune = Annotated[
     Any,
     BeforeValidator(_prune),
-    WithJsonSchema({"anyOf": [{"enum": ["auto", "none"]}, {"type": "number", "minimum": 0, "maximum": 0.9}],
-                    "examples": ["auto", 0.5]}),
+    WithJsonSchema(
+        {
+            "anyOf": [{"enum": ["auto", "none"]}, {"type": "number", "minimum": 0, "maximum": 0.9}],
+            "examples": ["auto", 0.5],
+        }
+    ),
 ]

@@ -22,8 +22,12 @@ _EXPECTED = {
     "list_type": "a list",
     "none_required": "null",
 }
-_RANGE = {"greater_than": "greater than", "greater_than_equal": "at least",
-          "less_than": "less than", "less_than_equal": "at most"}
+_RANGE = {
+    "greater_than": "greater than",
+    "greater_than_equal": "at least",
+    "less_than": "less than",
+    "less_than_equal": "at most",
+}
 _SIZE = {"too_short", "too_long", "string_too_short", "string_too_long"}
 
 

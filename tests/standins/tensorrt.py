@@ -111,8 +111,11 @@ class Builder:
 
     def build_serialized_network(self, network, config):
         calibrator = config.int8_calibrator
-        built = {"flags": config.flags, "workspace": config.pools.get(MemoryPoolType.WORKSPACE),
-                 "profiles": [p.shapes for p in config.profiles],
-                 "calibration_cache": calibrator.read_calibration_cache().decode() if calibrator else None}
+        built = {
+            "flags": config.flags,
+            "workspace": config.pools.get(MemoryPoolType.WORKSPACE),
+            "profiles": [p.shapes for p in config.profiles],
+            "calibration_cache": calibrator.read_calibration_cache().decode() if calibrator else None,
+        }
         BUILT.append(built)
         return json.dumps(built).encode()

@@ -36,26 +36,38 @@ def render(diagnostics: Sequence[Diagnostic], sources: dict[str, str]) -> str:
             region["endLine"] = d.end_line
         if d.end_column:
             region["endColumn"] = d.end_column
-        results.append({
-            "ruleId": d.code,
-            "ruleIndex": index[d.code],
-            "level": _LEVEL[d.severity],
-            "message": {"text": d.message + (f" (hint: {d.hint})" if d.hint else "")},
-            "locations": [{
-                "physicalLocation": {"artifactLocation": {"uri": d.file}, "region": region},
-                **({"logicalLocations": [{"fullyQualifiedName": d.pointer, "kind": "member"}]} if d.pointer else {}),
-            }],
-        })
+        results.append(
+            {
+                "ruleId": d.code,
+                "ruleIndex": index[d.code],
+                "level": _LEVEL[d.severity],
+                "message": {"text": d.message + (f" (hint: {d.hint})" if d.hint else "")},
+                "locations": [
+                    {
+                        "physicalLocation": {"artifactLocation": {"uri": d.file}, "region": region},
+                        **(
+                            {"logicalLocations": [{"fullyQualifiedName": d.pointer, "kind": "member"}]}
+                            if d.pointer
+                            else {}
+                        ),
+                    }
+                ],
+            }
+        )
     doc = {
         "$schema": SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "edgespec",
-                "version": __version__,
-                "rules": _rules(),
-            }},
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "edgespec",
+                        "version": __version__,
+                        "rules": _rules(),
+                    }
+                },
+                "results": results,
+            }
+        ],
     }
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"

@@ -18,31 +18,48 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
     sites = {d.site for d in ctx.sources}
     if None in sites or sum(d.count for d in ctx.sources) < 2:
         return  # the pattern does not apply: devices without a site, or a single device
-    placements = options.device_placements(ctx, ctx.stage, Recipe(ctx.sources[0].precisions[0]
-                                                                  if ctx.sources[0].precisions else "fp32"))
+    placements = options.device_placements(
+        ctx, ctx.stage, Recipe(ctx.sources[0].precisions[0] if ctx.sources[0].precisions else "fp32")
+    )
     if len(sites) > 1:
-        yield Candidate("federated", placements, None, (
-            f"federated: the data sources are on sites {', '.join(sorted(sites))}; edgespec plans one site's "
-            "aggregator per workload, so declare a workload per site (a multi-site plan is not supported yet)",))
+        yield Candidate(
+            "federated",
+            placements,
+            None,
+            (
+                f"federated: the data sources are on sites {', '.join(sorted(sites))}; edgespec plans one site's "
+                "aggregator per workload, so declare a workload per site (a multi-site plan is not supported yet)",
+            ),
+        )
         return
     site = sites.pop()
     on_site = [d for d in _site_devices(ctx, site) if d.target not in ctx.workload.data_source]
     if not on_site:
-        yield Candidate("federated", placements, None, (
-            f"federated: site {site} has no device besides the data sources to aggregate on; add one "
-            "(e.g. a site server) with `site: " + site + "`",))
+        yield Candidate(
+            "federated",
+            placements,
+            None,
+            (
+                f"federated: site {site} has no device besides the data sources to aggregate on; add one "
+                "(e.g. a site server) with `site: " + site + "`",
+            ),
+        )
         return
-    points = [(p.name, p.flops_fraction, p.activation_bytes) for p in ctx.root.split_points] \
-        if ctx.stage_is_root else []
+    points = (
+        [(p.name, p.flops_fraction, p.activation_bytes) for p in ctx.root.split_points] if ctx.stage_is_root else []
+    )
     points = points or [("output", 1.0, FEATURES_WITHOUT_SPLIT_BYTES)]
     first = ctx.sources[0]
     for cut, fraction, feature_bytes in points:
         net = estimate.transfer(feature_bytes, estimate.LAN_RTT_MS, estimate.LAN_MBPS)
         # the devices' share per recipe (each reason once already), the same for every aggregator
-        heads_of = [(option, runs.sources_capable(ctx, option.recipe)) for option in
-                    options.recipes(ctx, first, variants=False)]
-        heads_of = [(option, capability, *((None, ()) if capability else _heads(ctx, option, fraction)))
-                    for option, capability in heads_of]
+        heads_of = [
+            (option, runs.sources_capable(ctx, option.recipe)) for option in options.recipes(ctx, first, variants=False)
+        ]
+        heads_of = [
+            (option, capability, *((None, ()) if capability else _heads(ctx, option, fraction)))
+            for option, capability in heads_of
+        ]
         for agg in _aggregators(ctx, on_site, fraction):
             note = (f"features cut at {cut} go to {agg.target} on site {site}",)
             agg_recipe, tail_ms, tail95, _ = _aggregator_tail(ctx, agg, fraction)  # a Tail
@@ -54,13 +71,30 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
                 tail_energy = estimate.energy_mj(agg.power_w, tail_ms)
                 energy = None if heads.energy_mj is None or tail_energy is None else heads.energy_mj + tail_energy
                 per_1k, monthly = runs.device_costs(ctx, energy)
-                est = Estimates(p50_ms=heads.p50_ms + net.p50_ms + tail_ms, p95_ms=heads.p95_ms + net.p95_ms + tail95,
-                                compute_ms=heads.p50_ms + tail_ms, network_ms=net.p50_ms, accuracy=acc,
-                                accuracy_drop=ctx.stage.accuracy - acc, model_size_mb=size_mb, energy_mj=energy,
-                                cost_usd_per_1k=per_1k, cost_usd_per_month=monthly, utilisation=heads.utilisation,
-                                notes=(*note, *heads.unknowns))
-                yield Draft("federated", placements, est, local_answer=True, run=heads, resident=resident,
-                            sends=((agg, "features"),), cut=cut)
+                est = Estimates(
+                    p50_ms=heads.p50_ms + net.p50_ms + tail_ms,
+                    p95_ms=heads.p95_ms + net.p95_ms + tail95,
+                    compute_ms=heads.p50_ms + tail_ms,
+                    network_ms=net.p50_ms,
+                    accuracy=acc,
+                    accuracy_drop=ctx.stage.accuracy - acc,
+                    model_size_mb=size_mb,
+                    energy_mj=energy,
+                    cost_usd_per_1k=per_1k,
+                    cost_usd_per_month=monthly,
+                    utilisation=heads.utilisation,
+                    notes=(*note, *heads.unknowns),
+                )
+                yield Draft(
+                    "federated",
+                    placements,
+                    est,
+                    local_answer=True,
+                    run=heads,
+                    resident=resident,
+                    sends=((agg, "features"),),
+                    cut=cut,
+                )
 
 
 def _heads(ctx: Context, option, fraction: float) -> tuple:
@@ -71,8 +105,13 @@ def _heads(ctx: Context, option, fraction: float) -> tuple:
 
 def _site_devices(ctx: Context, site: str) -> list[Device]:
     """The devices of a site, by name: once per process."""
-    return once(ctx.memo.site_devices, site, lambda: sorted(
-        (d for d in ctx.devices.values() if d.site == site and d.role == "device"), key=lambda d: d.target))
+    return once(
+        ctx.memo.site_devices,
+        site,
+        lambda: sorted(
+            (d for d in ctx.devices.values() if d.site == site and d.role == "device"), key=lambda d: d.target
+        ),
+    )
 
 
 def _aggregators(ctx: Context, on_site: list[Device], fraction: float) -> list[Device]:
@@ -86,8 +125,14 @@ def _aggregators(ctx: Context, on_site: list[Device], fraction: float) -> list[D
     """
     if not ctx.prune_dominated:
         return on_site
-    return once(ctx.memo.aggregators, (*model_key(ctx), fraction, tuple(d.target for d in on_site)),
-                _undominated, ctx, on_site, fraction)
+    return once(
+        ctx.memo.aggregators,
+        (*model_key(ctx), fraction, tuple(d.target for d in on_site)),
+        _undominated,
+        ctx,
+        on_site,
+        fraction,
+    )
 
 
 def _undominated(ctx: Context, on_site: list[Device], fraction: float) -> list[Device]:

@@ -32,9 +32,19 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
             found, resident = tuple(reasons), ()  # the capable sources' memory is in `reasons`
         else:
             run, per_1k, monthly = local.run, local.per_1k, local.monthly
-        est = Estimates(p50_ms=run.p50_ms, p95_ms=run.p95_ms, compute_ms=run.p50_ms, network_ms=0.0, accuracy=acc,
-                        accuracy_drop=ctx.stage.accuracy - acc, model_size_mb=size_mb, energy_mj=run.energy_mj,
-                        cost_usd_per_1k=per_1k, cost_usd_per_month=monthly, utilisation=run.utilisation,
-                        notes=run.notes, local_p95_ms=run.p95_ms)
+        est = Estimates(
+            p50_ms=run.p50_ms,
+            p95_ms=run.p95_ms,
+            compute_ms=run.p50_ms,
+            network_ms=0.0,
+            accuracy=acc,
+            accuracy_drop=ctx.stage.accuracy - acc,
+            model_size_mb=size_mb,
+            energy_mj=run.energy_mj,
+            cost_usd_per_1k=per_1k,
+            cost_usd_per_month=monthly,
+            utilisation=run.utilisation,
+            notes=run.notes,
+            local_p95_ms=run.p95_ms,
+        )
         yield Draft("on-device", placements, est, local_answer=True, run=run, resident=resident, found=found)
-

@@ -30,18 +30,34 @@ def _whole(ctx: Context, pattern: str) -> Iterator[Candidate | Draft]:
                     work = options.served_work(ctx, entry, stage)
                     served.append((options.served_option(ctx, stage, decl.accuracy, work), entry))
             if not served:
-                yield Candidate(pattern, (Placement(remote.target, "remote", ctx.stage.name, Recipe("served")),), None,
-                                (f"capability: Workers AI runs its own catalog models; add `workers_ai: {{model, "
-                                 f"accuracy}}` to {ctx.stage.name} to let it serve this workload",))
-            found = [r for option, entry in served for r in runs.remote_runs(ctx, remote, [option], entry, [
-                     f"Workers AI runs {entry['id']} (declared); compute estimated at batch 1 on an H100 NVL"])]
+                yield Candidate(
+                    pattern,
+                    (Placement(remote.target, "remote", ctx.stage.name, Recipe("served")),),
+                    None,
+                    (
+                        f"capability: Workers AI runs its own catalog models; add `workers_ai: {{model, "
+                        f"accuracy}}` to {ctx.stage.name} to let it serve this workload",
+                    ),
+                )
+            found = [
+                r
+                for option, entry in served
+                for r in runs.remote_runs(
+                    ctx,
+                    remote,
+                    [option],
+                    entry,
+                    [f"Workers AI runs {entry['id']} (declared); compute estimated at batch 1 on an H100 NVL"],
+                )
+            ]
             entries = [entry for _, entry in served]
         else:
             found = _pool_runs(ctx, remote)
             entries = [None] * len(found)
         net50 = net95 = 0.0
-        rtt_note = (f"{remote.target} declares no network.rtt_ms: round trip not counted",) \
-            if remote.rtt_ms is None else ()
+        rtt_note = (
+            (f"{remote.target} declares no network.rtt_ms: round trip not counted",) if remote.rtt_ms is None else ()
+        )
         if found:
             net50, net95 = runs.uplink(ctx, ctx.payload_bytes, remote)
         for run, entry in zip(found, entries):
@@ -52,14 +68,34 @@ def _whole(ctx: Context, pattern: str) -> Iterator[Candidate | Draft]:
             pool = runs.pool(ctx, remote, work, runs.budget_left(ctx, net95), 1.0) if remote.pooled else None
             c50, c95 = (pool.serving.p50_ms, pool.serving.p95_ms) if pool else (c.p50_ms, c.p95_ms)
             per_1k, monthly, instances = runs.remote_costs(ctx, remote, c.p50_ms, 1.0, entry, pool)
-            est = Estimates(p50_ms=net50 + c50, p95_ms=net95 + c95, compute_ms=c50, network_ms=net50,
-                            accuracy=run.accuracy, accuracy_drop=run.drop, model_size_mb=run.size_mb,
-                            energy_mj=run.energy_mj, cost_usd_per_1k=per_1k, cost_usd_per_month=monthly,
-                            instances=instances, notes=(*run.notes, *rtt_note), pool=pool,
-                            local_p95_ms=0.0, remote_p95_ms=net95 + c95)
+            est = Estimates(
+                p50_ms=net50 + c50,
+                p95_ms=net95 + c95,
+                compute_ms=c50,
+                network_ms=net50,
+                accuracy=run.accuracy,
+                accuracy_drop=run.drop,
+                model_size_mb=run.size_mb,
+                energy_mj=run.energy_mj,
+                cost_usd_per_1k=per_1k,
+                cost_usd_per_month=monthly,
+                instances=instances,
+                notes=(*run.notes, *rtt_note),
+                pool=pool,
+                local_p95_ms=0.0,
+                remote_p95_ms=net95 + c95,
+            )
             resident = () if entry else ((remote, work, remote.gpus),)
-            yield Draft(pattern, placements, est, local_answer=False, resident=resident,
-                        sends=((remote, "raw_data"),), remote=remote, entry=entry)
+            yield Draft(
+                pattern,
+                placements,
+                est,
+                local_answer=False,
+                resident=resident,
+                sends=((remote, "raw_data"),),
+                remote=remote,
+                entry=entry,
+            )
 
 
 def _pool_runs(ctx: Context, remote) -> list[runs.RemoteRun]:
@@ -69,6 +105,9 @@ def _pool_runs(ctx: Context, remote) -> list[runs.RemoteRun]:
 
 
 def _make_pool_runs(ctx: Context, remote) -> list[runs.RemoteRun]:
-    notes = ["Wavelength priced at the parent region's on-demand rate (a lower bound)"] \
-        if remote.price_is_lower_bound else []
+    notes = (
+        ["Wavelength priced at the parent region's on-demand rate (a lower bound)"]
+        if remote.price_is_lower_bound
+        else []
+    )
     return runs.remote_runs(ctx, remote, options.recipes(ctx, remote), None, notes)

@@ -17,8 +17,10 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
     remotes = runs.split_tails(ctx)
     first = ctx.sources[0]
     for index, point in enumerate(ctx.root.split_points if ctx.stage_is_root else ()):
-        note = (f"cut at {point.name}: {point.activation_bytes / 1e3:.0f} kB "
-                f"of activations instead of {ctx.payload_bytes / 1e3:.0f} kB of input",)
+        note = (
+            f"cut at {point.name}: {point.activation_bytes / 1e3:.0f} kB "
+            f"of activations instead of {ctx.payload_bytes / 1e3:.0f} kB of input",
+        )
         for remote in remotes:
             n50, n95 = runs.uplink(ctx, point.activation_bytes, remote)
             for stage, recipe, _, acc, size_mb, on_sources in options.recipes(ctx, first, variants=False):
@@ -37,16 +39,35 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
                 t50, t95 = pool.serving.p50_ms, pool.serving.p95_ms
                 per_1k_r, monthly_r, instances = runs.remote_costs(ctx, remote, c_tail.p50_ms, 1.0, None, pool)
                 per_1k, monthly = runs.combined((per_1k_r, monthly_r), runs.device_costs(ctx, heads.energy_mj))
-                est = Estimates(p50_ms=heads.p50_ms + n50 + t50, p95_ms=heads.p95_ms + n95 + t95,
-                                compute_ms=heads.p50_ms + t50, network_ms=n50, accuracy=acc,
-                                accuracy_drop=ctx.stage.accuracy - acc, model_size_mb=size_mb,
-                                energy_mj=heads.energy_mj, cost_usd_per_1k=per_1k, cost_usd_per_month=monthly,
-                                utilisation=heads.utilisation, instances=instances,
-                                notes=(*note, *heads.unknowns), pool=pool, local_p95_ms=heads.p95_ms,
-                                remote_p95_ms=n95 + t95)
-                yield Draft("split", placements, est, local_answer=False, run=heads,
-                            resident=runs.resident(ctx.sources, head),
-                            sends=((remote, "features"),), remote=remote, cut=point.name)
+                est = Estimates(
+                    p50_ms=heads.p50_ms + n50 + t50,
+                    p95_ms=heads.p95_ms + n95 + t95,
+                    compute_ms=heads.p50_ms + t50,
+                    network_ms=n50,
+                    accuracy=acc,
+                    accuracy_drop=ctx.stage.accuracy - acc,
+                    model_size_mb=size_mb,
+                    energy_mj=heads.energy_mj,
+                    cost_usd_per_1k=per_1k,
+                    cost_usd_per_month=monthly,
+                    utilisation=heads.utilisation,
+                    instances=instances,
+                    notes=(*note, *heads.unknowns),
+                    pool=pool,
+                    local_p95_ms=heads.p95_ms,
+                    remote_p95_ms=n95 + t95,
+                )
+                yield Draft(
+                    "split",
+                    placements,
+                    est,
+                    local_answer=False,
+                    run=heads,
+                    resident=runs.resident(ctx.sources, head),
+                    sends=((remote, "features"),),
+                    remote=remote,
+                    cut=point.name,
+                )
 
 
 class Cut(NamedTuple):
@@ -60,8 +81,16 @@ class Cut(NamedTuple):
 
 def _cut(ctx: Context, index: int, point, remote: Device, stage: Stage, recipe: Recipe) -> Cut:
     """The same for every workload of the model with the same pins, so once per process."""
-    return once(ctx.memo.split_tails, (*model_key(ctx), index, remote.target, recipe),
-                _make_cut, ctx, point, remote, stage, recipe)
+    return once(
+        ctx.memo.split_tails,
+        (*model_key(ctx), index, remote.target, recipe),
+        _make_cut,
+        ctx,
+        point,
+        remote,
+        stage,
+        recipe,
+    )
 
 
 def _make_cut(ctx: Context, point, remote: Device, stage: Stage, recipe: Recipe) -> Cut:

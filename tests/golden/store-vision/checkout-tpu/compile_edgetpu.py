@@ -35,9 +35,12 @@ def parse(log):
             tpu_ops += int(m.group(2))
         else:  # "Operation is ...": runs on the CPU
             cpu_ops += int(m.group(2))
-    return {"on_chip": size("On-chip memory used for caching model parameters"),
-            "off_chip": size("Off-chip memory used for streaming uncached model parameters"),
-            "tpu_ops": tpu_ops, "cpu_ops": cpu_ops}
+    return {
+        "on_chip": size("On-chip memory used for caching model parameters"),
+        "off_chip": size("Off-chip memory used for streaming uncached model parameters"),
+        "tpu_ops": tpu_ops,
+        "cpu_ops": cpu_ops,
+    }
 
 
 def main():
@@ -47,19 +50,30 @@ def main():
         source = HERE / "build" / f"{model['name']}_int8.tflite"
         if not source.exists():
             sys.exit(f"{source.relative_to(HERE)} is missing: run convert_int8.py first")
-        result = subprocess.run(["edgetpu_compiler", "-s", "-m", MIN_RUNTIME, "-o", str(source.parent), str(source)],
-                                capture_output=True, text=True, check=True)
+        result = subprocess.run(
+            ["edgetpu_compiler", "-s", "-m", MIN_RUNTIME, "-o", str(source.parent), str(source)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         stats = parse(result.stdout)
         total = stats["tpu_ops"] + stats["cpu_ops"]
         cpu_share = stats["cpu_ops"] / total if total else 0.0
-        print(f"{model['name']}: {stats['on_chip'] / 2**20:.2f} MiB cached on chip, "
-              f"{stats['off_chip'] / 2**20:.2f} MiB streamed per inference, {stats['cpu_ops']} of {total} ops on the CPU")
+        print(
+            f"{model['name']}: {stats['on_chip'] / 2**20:.2f} MiB cached on chip, "
+            f"{stats['off_chip'] / 2**20:.2f} MiB streamed per inference, {stats['cpu_ops']} of {total} ops on the CPU"
+        )
         if stats["off_chip"] > 0 and not model["spill_expected"]:
-            print("  the plan assumed the parameters fit on chip; expect slower inference than planned", file=sys.stderr)
+            print(
+                "  the plan assumed the parameters fit on chip; expect slower inference than planned", file=sys.stderr
+            )
             worse = True
         if cpu_share > model["cpu_fallback_fraction"] + 0.01:
-            print(f"  {cpu_share:.0%} of ops run on the CPU, the spec declares cpu_fallback_fraction "
-                  f"{model['cpu_fallback_fraction']}: update the spec and re-plan", file=sys.stderr)
+            print(
+                f"  {cpu_share:.0%} of ops run on the CPU, the spec declares cpu_fallback_fraction "
+                f"{model['cpu_fallback_fraction']}: update the spec and re-plan",
+                file=sys.stderr,
+            )
             worse = True
     sys.exit(1 if worse else 0)
 

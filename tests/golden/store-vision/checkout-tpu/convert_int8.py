@@ -42,10 +42,15 @@ def representative(model, shape):
 
     files = sorted(glob.glob(str(HERE / "calibration" / model["name"] / "*.npy")))
     if len(files) < 10:
-        sys.exit(f"{model['name']}: put at least 10 (ideally ~100) representative inputs in calibration/{model['name']}/*.npy")
+        sys.exit(
+            f"{model['name']}: put at least 10 (ideally ~100) representative inputs in calibration/{model['name']}/*.npy"
+        )
     declared = model["input_shape"]
-    nhwc = len(declared) == 4 and list(shape) == [declared[0], declared[2], declared[3], declared[1]] \
+    nhwc = (
+        len(declared) == 4
+        and list(shape) == [declared[0], declared[2], declared[3], declared[1]]
         and list(shape) != list(declared)
+    )
 
     def gen():
         for f in files:
@@ -84,7 +89,9 @@ def saved_model(model, source):
         out = work / "saved_model"
         subprocess.run(["onnx2tf", "-i", str(source), "-o", str(out)], check=True, cwd=work)
         return out
-    sys.exit(f"{model['name']}: cannot quantize a {model['format']} model for the Edge TPU; export ONNX or a SavedModel")
+    sys.exit(
+        f"{model['name']}: cannot quantize a {model['format']} model for the Edge TPU; export ONNX or a SavedModel"
+    )
 
 
 def main():
@@ -95,15 +102,21 @@ def main():
     for model in config["models"]:
         source = HERE / "models" / model["file"]
         if not source.exists():
-            hint = (f"the plan prunes {model['prune']:.0%} of the channels: structured pruning needs fine-tuning, "
-                    f"so put the pruned model there" if model["prune"] else f"fetch {model['uri']}")
+            hint = (
+                f"the plan prunes {model['prune']:.0%} of the channels: structured pruning needs fine-tuning, "
+                f"so put the pruned model there"
+                if model["prune"]
+                else f"fetch {model['uri']}"
+            )
             sys.exit(f"{model['name']}: models/{model['file']} is missing ({hint})")
         target = HERE / "build" / f"{model['name']}_int8.tflite"
         target.parent.mkdir(parents=True, exist_ok=True)
         if model["format"] == "tflite":
             interpreter = tf.lite.Interpreter(model_path=str(source))
             if interpreter.get_input_details()[0]["dtype"] not in (np.int8, np.uint8):
-                sys.exit(f"{model['name']}: the .tflite is not quantized; give the float model (ONNX or SavedModel) instead")
+                sys.exit(
+                    f"{model['name']}: the .tflite is not quantized; give the float model (ONNX or SavedModel) instead"
+                )
             target.write_bytes(source.read_bytes())
             continue
         saved = saved_model(model, source)

@@ -53,8 +53,11 @@ class Served:
         self.shape = [int(d) for d in model.get("input_shape", self.input["shape"])]
         converted = [int(d) for d in self.input["shape"]]
         # NCHW declared, NHWC converted (onnx2tf): move the channels last
-        self.to_nhwc = len(self.shape) == 4 and converted != self.shape and \
-            converted == [self.shape[0], self.shape[2], self.shape[3], self.shape[1]]
+        self.to_nhwc = (
+            len(self.shape) == 4
+            and converted != self.shape
+            and converted == [self.shape[0], self.shape[2], self.shape[3], self.shape[1]]
+        )
         if converted != self.shape and not self.to_nhwc and int(np.prod(converted)) != int(np.prod(self.shape)):
             raise ValueError(f"{model['name']}: the model takes {converted}, the spec declares {self.shape}")
 
@@ -96,8 +99,9 @@ def load(model, device, np):
         interpreter = Interpreter(model_path=str(HERE / "build" / f"{model['name']}_int8.tflite"))
     else:
         path = HERE / "build" / f"{model['name']}_int8_edgetpu.tflite"
-        interpreter = Interpreter(model_path=str(path),
-                                  experimental_delegates=[load_delegate("libedgetpu.so.1", {"device": device})])
+        interpreter = Interpreter(
+            model_path=str(path), experimental_delegates=[load_delegate("libedgetpu.so.1", {"device": device})]
+        )
     interpreter.allocate_tensors()
     return Served(interpreter, model, np)
 
@@ -122,19 +126,41 @@ class Handler(BaseHTTPRequestHandler):
             self._reply(200, {"models": sorted(self.models)})
         elif len(parts) == 3 and parts[:2] == ["v2", "models"] and parts[2] in self.models:
             served = self.models[parts[2]]
-            self._reply(200, {"name": parts[2], "versions": ["1"], "platform": "tflite_edgetpu",
-                              "inputs": [{"name": served.input.get("name", "input"), "datatype": KSERVE[served.dtype.name],
-                                          "shape": served.shape}],
-                              "outputs": [{"name": d.get("name", f"output_{i}"), "datatype": "FP32",
-                                           "shape": [int(s) for s in d["shape"]]}
-                                          for i, d in enumerate(served.outputs)]})
+            self._reply(
+                200,
+                {
+                    "name": parts[2],
+                    "versions": ["1"],
+                    "platform": "tflite_edgetpu",
+                    "inputs": [
+                        {
+                            "name": served.input.get("name", "input"),
+                            "datatype": KSERVE[served.dtype.name],
+                            "shape": served.shape,
+                        }
+                    ],
+                    "outputs": [
+                        {
+                            "name": d.get("name", f"output_{i}"),
+                            "datatype": "FP32",
+                            "shape": [int(s) for s in d["shape"]],
+                        }
+                        for i, d in enumerate(served.outputs)
+                    ],
+                },
+            )
         else:
             self._reply(404, {"error": "not found"})
 
     def do_POST(self):  # noqa: N802
         parts = self.path.strip("/").split("/")
-        if len(parts) != 4 or parts[0] not in ("v1", "v2") or parts[1] != "models" or parts[3] != "infer" \
-                or parts[2] not in self.models:
+        if (
+            len(parts) != 4
+            or parts[0] not in ("v1", "v2")
+            or parts[1] != "models"
+            or parts[3] != "infer"
+            or parts[2] not in self.models
+        ):
             return self._reply(404, {"error": "unknown model"})
         served = self.models[parts[2]]
         length = int(self.headers.get("Content-Length", "0"))
@@ -144,27 +170,54 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 size = int(self.headers["Inference-Header-Content-Length"])
                 header = json.loads(body[:size])
-                body = body[size:size + int(header["inputs"][0]["parameters"]["binary_data_size"])]
+                body = body[size : size + int(header["inputs"][0]["parameters"]["binary_data_size"])]
                 binary = bool((header.get("parameters") or {}).get("binary_data_output"))
             except (KeyError, ValueError, TypeError, IndexError):
                 return self._reply(400, {"error": "expected a KServe v2 request with binary tensor data"})
         if len(body) != served.expected_bytes:
-            return self._reply(400, {"error": f"expected {served.expected_bytes} bytes of {served.dtype.name} "
-                                              f"{served.shape}"})
+            return self._reply(
+                400, {"error": f"expected {served.expected_bytes} bytes of {served.dtype.name} {served.shape}"}
+            )
         start = time.perf_counter()
         results = served.infer(body)
         if parts[0] == "v1":
-            return self._reply(200, {"outputs": [r.tolist() for r in results],
-                                     "latency_ms": (time.perf_counter() - start) * 1000})
+            return self._reply(
+                200, {"outputs": [r.tolist() for r in results], "latency_ms": (time.perf_counter() - start) * 1000}
+            )
         names = [d.get("name", f"output_{i}") for i, d in enumerate(served.outputs)]
         if not binary:
-            return self._reply(200, {"model_name": parts[2], "model_version": "1", "outputs": [
-                {"name": n, "datatype": KSERVE[r.dtype.name], "shape": list(r.shape), "data": r.reshape(-1).tolist()}
-                for n, r in zip(names, results)]})
+            return self._reply(
+                200,
+                {
+                    "model_name": parts[2],
+                    "model_version": "1",
+                    "outputs": [
+                        {
+                            "name": n,
+                            "datatype": KSERVE[r.dtype.name],
+                            "shape": list(r.shape),
+                            "data": r.reshape(-1).tolist(),
+                        }
+                        for n, r in zip(names, results)
+                    ],
+                },
+            )
         data = [r.astype(r.dtype.newbyteorder("<")).tobytes() for r in results]
-        header = json.dumps({"model_name": parts[2], "model_version": "1", "outputs": [
-            {"name": n, "datatype": KSERVE[r.dtype.name], "shape": list(r.shape),
-             "parameters": {"binary_data_size": len(d)}} for n, r, d in zip(names, results, data)]}).encode()
+        header = json.dumps(
+            {
+                "model_name": parts[2],
+                "model_version": "1",
+                "outputs": [
+                    {
+                        "name": n,
+                        "datatype": KSERVE[r.dtype.name],
+                        "shape": list(r.shape),
+                        "parameters": {"binary_data_size": len(d)},
+                    }
+                    for n, r, d in zip(names, results, data)
+                ],
+            }
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Inference-Header-Content-Length", str(len(header)))

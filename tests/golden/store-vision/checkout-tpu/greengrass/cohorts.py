@@ -102,8 +102,11 @@ def main(argv: list[str] | None = None) -> int:
             if not args.dry_run:
                 aws("add-thing-to-thing-group", "--thing-group-name", name, "--thing-name", thing)
     for thing in strays:
-        print(f"{thing} is in a cohort but no longer in {fleet_group}; it keeps its cohort's components "
-              "until it is removed from that group", file=sys.stderr)
+        print(
+            f"{thing} is in a cohort but no longer in {fleet_group}; it keeps its cohort's components "
+            "until it is removed from that group",
+            file=sys.stderr,
+        )
     return 0
 
 

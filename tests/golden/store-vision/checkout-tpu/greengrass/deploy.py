@@ -80,14 +80,19 @@ def create_component(recipe_text: str, group_arn: str) -> None:
         return
     name, version = recipe["ComponentName"], recipe["ComponentVersion"]
     mine = recipe["ComponentConfiguration"]["DefaultConfiguration"]["ContentSha256"]
-    existing = aws("get-component", "--arn", component_arn(group_arn, name, version),
-                   "--recipe-output-format", "JSON")
-    theirs = (json.loads(base64.b64decode(existing["recipe"])).get("ComponentConfiguration", {})
-              .get("DefaultConfiguration", {}).get("ContentSha256"))
+    existing = aws("get-component", "--arn", component_arn(group_arn, name, version), "--recipe-output-format", "JSON")
+    theirs = (
+        json.loads(base64.b64decode(existing["recipe"]))
+        .get("ComponentConfiguration", {})
+        .get("DefaultConfiguration", {})
+        .get("ContentSha256")
+    )
     if theirs != mine:
-        sys.exit(f"{name} {version} exists already with content sha256 {theirs}; this package is {mine}. "
-                 "Greengrass component versions are immutable: give the spec a new metadata.version "
-                 "and compile again")
+        sys.exit(
+            f"{name} {version} exists already with content sha256 {theirs}; this package is {mine}. "
+            "Greengrass component versions are immutable: give the spec a new metadata.version "
+            "and compile again"
+        )
     print(f"{name} {version} exists with this package's content; deploying it")
 
 
@@ -119,8 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         pathlib.Path(path).unlink()
     if args.json:
-        print(json.dumps({"deploymentId": created.get("deploymentId"), "targetArn": target_arn, "previous": kept},
-                         sort_keys=True))
+        print(
+            json.dumps(
+                {"deploymentId": created.get("deploymentId"), "targetArn": target_arn, "previous": kept}, sort_keys=True
+            )
+        )
     else:
         print(f"deployment {created.get('deploymentId')} created for {target_arn}")
     return 0

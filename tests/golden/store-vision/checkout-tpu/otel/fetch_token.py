@@ -40,8 +40,10 @@ def credentials(environ: dict) -> dict:
     """The device role's credentials from the Token Exchange Service (the container-credentials protocol)."""
     uri = environ.get("AWS_CONTAINER_CREDENTIALS_FULL_URI")
     if not uri:
-        raise SystemExit("no AWS_CONTAINER_CREDENTIALS_FULL_URI: run this from the Greengrass component, which "
-                         "depends on aws.greengrass.TokenExchangeService")
+        raise SystemExit(
+            "no AWS_CONTAINER_CREDENTIALS_FULL_URI: run this from the Greengrass component, which "
+            "depends on aws.greengrass.TokenExchangeService"
+        )
     token = environ.get("AWS_CONTAINER_AUTHORIZATION_TOKEN", "")
     request = urllib.request.Request(uri, headers={"Authorization": token})
     try:
@@ -63,38 +65,59 @@ def sign(method: str, url: str, headers: dict, body: bytes, creds: dict, region:
     if creds.get("Token"):
         signed["x-amz-security-token"] = creds["Token"]
     names = ";".join(sorted(signed))
-    canonical = "\n".join([method, parts.path or "/", parts.query,
-                           "".join(f"{k}:{signed[k]}\n" for k in sorted(signed)), names,
-                           hashlib.sha256(body).hexdigest()])
+    canonical = "\n".join(
+        [
+            method,
+            parts.path or "/",
+            parts.query,
+            "".join(f"{k}:{signed[k]}\n" for k in sorted(signed)),
+            names,
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
     scope = f"{day}/{region}/{SERVICE}/aws4_request"
     to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-    key = _hmac(_hmac(_hmac(_hmac(("AWS4" + creds["SecretAccessKey"]).encode(), day), region), SERVICE),
-                "aws4_request")
+    key = _hmac(_hmac(_hmac(_hmac(("AWS4" + creds["SecretAccessKey"]).encode(), day), region), SERVICE), "aws4_request")
     signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
     out = {k: v for k, v in signed.items() if k != "host"}
-    out["authorization"] = (f"AWS4-HMAC-SHA256 Credential={creds['AccessKeyId']}/{scope}, SignedHeaders={names}, "
-                            f"Signature={signature}")
+    out["authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={creds['AccessKeyId']}/{scope}, SignedHeaders={names}, Signature={signature}"
+    )
     return out
 
 
 def secret_string(arn: str, environ: dict, now: datetime.datetime | None = None) -> str:
     fields = arn.split(":")
     if len(fields) < 7 or fields[2] != "secretsmanager":
-        raise SystemExit(f"{arn!r} is not a Secrets Manager secret ARN "
-                         "(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)")
+        raise SystemExit(
+            f"{arn!r} is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)"
+        )
     region = fields[3]
-    url = (environ.get("AWS_ENDPOINT_URL_SECRETS_MANAGER") or environ.get("AWS_ENDPOINT_URL")
-           or f"https://secretsmanager.{region}.amazonaws.com").rstrip("/") + "/"
+    url = (
+        environ.get("AWS_ENDPOINT_URL_SECRETS_MANAGER")
+        or environ.get("AWS_ENDPOINT_URL")
+        or f"https://secretsmanager.{region}.amazonaws.com"
+    ).rstrip("/") + "/"
     body = json.dumps({"SecretId": arn}).encode()
-    headers = sign("POST", url, {"content-type": "application/x-amz-json-1.1", "x-amz-target": TARGET}, body,
-                   credentials(environ), region, now or datetime.datetime.now(datetime.timezone.utc))
+    headers = sign(
+        "POST",
+        url,
+        {"content-type": "application/x-amz-json-1.1", "x-amz-target": TARGET},
+        body,
+        credentials(environ),
+        region,
+        now or datetime.datetime.now(datetime.timezone.utc),
+    )
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers, method="POST"),
-                                    timeout=15) as response:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, data=body, headers=headers, method="POST"), timeout=15
+        ) as response:
             answer = json.loads(response.read())
     except urllib.error.HTTPError as err:
-        raise SystemExit(f"GetSecretValue {arn}: HTTP {err.code} {err.read().decode(errors='replace')[:300]} "
-                         "(the device role needs secretsmanager:GetSecretValue on it)") from None
+        raise SystemExit(
+            f"GetSecretValue {arn}: HTTP {err.code} {err.read().decode(errors='replace')[:300]} "
+            "(the device role needs secretsmanager:GetSecretValue on it)"
+        ) from None
     except OSError as err:
         raise SystemExit(f"GetSecretValue {arn}: {err}") from None
     if not answer.get("SecretString"):
