@@ -296,12 +296,13 @@ public final class EdgespecRuntime {
     /// telemetryHeaders: what the OTLP endpoint needs (its token), kept out of the bundle.
     public init(bundle: Bundle = .main, remote: URL? = nil, remoteToken: String? = nil,
                 telemetryHeaders: [String: String] = [:]) throws {
-        settings = try EdgespecSettings.load(from: bundle)
-        telemetry = settings.telemetry.map { EdgespecTelemetry(settings: settings, config: $0, headers: telemetryHeaders) }
+        let loaded = try EdgespecSettings.load(from: bundle)
+        settings = loaded
+        telemetry = loaded.telemetry.map { EdgespecTelemetry(settings: loaded, config: $0, headers: telemetryHeaders) }
         var models: [String: EdgespecModel] = [:]
-        for w in settings.workloads {
+        for w in loaded.workloads {
             if models[w.model] == nil {
-                models[w.model] = try EdgespecModel(named: w.model, computeUnits: settings.computeUnits, bundle: bundle)
+                models[w.model] = try EdgespecModel(named: w.model, computeUnits: loaded.computeUnits, bundle: bundle)
             }
             workloads[w.workload] = try EdgespecWorkload(settings: w, model: models[w.model]!, remote: remote,
                                                          remoteToken: remoteToken, telemetry: telemetry)

@@ -138,8 +138,8 @@ public final class EdgespecTelemetry {
             r.httpMethod = "POST"
             r.setValue("application/json", forHTTPHeaderField: "Content-Type")
             for (k, v) in headers { r.setValue(v, forHTTPHeaderField: k) }
-            guard let (_, response) = try? await URLSession.shared.upload(for: r, from: body),
-                  let http = response as? HTTPURLResponse, (200..<300).contains(http.statusCode) else { break }
+            guard let answered = try? await URLSession.shared.upload(for: r, from: body),
+                  let http = answered.1 as? HTTPURLResponse, (200..<300).contains(http.statusCode) else { break }
             sent += 1
         }
         lock.lock(); spool.removeFirst(min(sent, spool.count)); lock.unlock()
