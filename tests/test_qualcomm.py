@@ -349,3 +349,14 @@ def test_the_board_server_and_router_answer_through_onnx_runtime(tmp_path, monke
     probs = np.asarray(answer["outputs"][0], np.float32)
     assert np.allclose(probs, reference.reshape(-1), atol=1e-6)
     assert abs(answer["confidence"] - float(reference.max())) < 1e-6
+
+
+def test_the_qcs6490_npu_runs_quantized_models_only(tmp_path):
+    """HTP v68 runs no fp16 graphs (AI Hub measures only quantized models there): an fp16 pin is a
+    capability miss at the workload, never a bundle compile_qnn.py would fail on."""
+    result = compile_spec(tmp_path, spec_with(precision="fp16"))
+    assert result.returncode == 1 and "error[ES501]" in result.stderr
+    assert "capability: qcs6490 runs int8, not fp16" in result.stderr
+    phone = tmp_path / "phone"
+    phone.mkdir()
+    assert compile_spec(phone, spec_with("snapdragon-8-gen-3", "fp16")).returncode == 0  # v75 runs fp16

@@ -176,7 +176,7 @@ def resolve(name: str, target: Target) -> Device:
         cls=cls_name,
         role=entry["role"],
         count=targets.device_count(target) or 1,
-        precisions=tuple(p for p in cls["precisions"] if p in peaks),
+        precisions=tuple(p for p in cls["precisions"] if p in peaks and p in value(entry.get("npu_precisions"), (p,))),
         peak_tops=peaks,
         bandwidth_gbs=bandwidth,
         memory_bytes=memory_gb * 1e9 * usable if memory_gb else None,
