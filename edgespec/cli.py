@@ -409,6 +409,41 @@ def lsp() -> None:
     serve()
 
 
+@cli.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(outputs.INSPECT), default="text", show_default=True)
+def inspect(model: str, fmt: str) -> None:
+    """Count an ONNX model's parameters, FLOPs and op mix (what `params` and `gflops` declare)."""
+    import json
+
+    try:
+        from edgespec import introspect
+    except ImportError:  # pragma: no cover - onnx is an extra
+        raise click.UsageError("inspect needs onnx: pip install 'edgespec[onnx]'") from None
+    try:
+        counted = introspect.count(model)
+    except ImportError:
+        raise click.UsageError("inspect needs onnx: pip install 'edgespec[onnx]'") from None
+    except Exception as err:  # onnx's DecodeError, shape inference's errors: not a readable model
+        click.echo(f"edgespec: {model}: not a readable ONNX model ({type(err).__name__}: {str(err)[:200]})", err=True)
+        raise SystemExit(1) from None
+    if fmt == "json":
+        click.echo(json.dumps({"model": model, **counted.as_json()}, indent=2))
+        return
+    click.echo(f"params: {counted.params:,} ({counted.params / 1e6:.3g}M)")
+    click.echo(f"gflops: {counted.gflops:.4g} ({counted.macs:,} multiply-accumulates)")
+    for op, macs in sorted(counted.macs_by_op.items(), key=lambda kv: -kv[1]):
+        click.echo(f"  {op}: {macs:,} ({macs / counted.macs:.1%})")
+    click.echo("ops: " + ", ".join(f"{op} {n}" for op, n in sorted(counted.ops.items())))
+    unmapped = counted.npu_unmapped
+    click.echo(
+        f"NPU-unmapped ops: {', '.join(sorted(unmapped)) or 'none'} "
+        f"({counted.npu_unmapped_share:.0%} of the nodes, by the Edge TPU's op set)"
+    )
+    if counted.symbolic_dims:
+        click.echo(f"symbolic dimensions counted as 1: {', '.join(counted.symbolic_dims)}")
+
+
 @cli.command("catalog")
 @click.option(
     "--instance-types",

@@ -5,3 +5,4 @@ and tests/test_outputs.py holds the registries and these lists together."""
 DIAGNOSTICS = ("text", "json", "github", "sarif")  # edgespec.diagnostics.render.RENDERERS
 PLAN = ("text", "json")  # edgespec.planner.render.RENDERERS
 DIFF = ("text", "markdown", "json")  # edgespec.diff.render
+INSPECT = ("text", "json")  # edgespec.cli.inspect
