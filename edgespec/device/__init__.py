@@ -1,6 +1,8 @@
 """Code that runs beside a fleet, not inside edgespec: shipped into bundles as real Python modules
-(standard library only), so that it is linted and unit-tested as Python. `ship()` gives the
-emitted file: the module with a generated-by header."""
+(the standard library at import; what a script needs beyond it, from its bundle's requirements, is
+imported where it is used), so that it is linted and unit-tested as Python. `ship()` gives the
+emitted file: the module with a generated-by header; `ship_text()` the same for fixed text in
+another language (the Apple bundle's Swift)."""
 
 from __future__ import annotations
 
