@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from edgespec.diagnostics import Diagnostic
 from edgespec.diagnostics.codes import diag
@@ -158,3 +158,45 @@ def whole_models_on(
             )
             continue
         yield workload, candidate, p
+
+
+def bundle_models(
+    spec: Spec,
+    plan: Plan,
+    target: str,
+    source: SourceMap,
+    diagnostics: list[Diagnostic],
+    what: str,
+    describe: Callable[[Placement, Model, Source, str], dict],
+    *,
+    llms_reported: bool = True,
+) -> list[dict]:
+    """The models a device bundle builds on `target`, one entry per engine (model and recipe), by
+    name: name, model, its source (uri, sha256, format) and the workloads it serves, plus what
+    `describe(placement, declared model, source, engine name)` adds for the kind. Partial models
+    are reported (ES605), and with `llms_reported` text-generation models too (ES606)."""
+    from edgespec.emit.jetson import engine_name  # jetson's emitter imports this module
+
+    models: dict[str, dict] = {}
+    for workload, _, p in whole_models_on(plan, target, source, diagnostics, what, spec if llms_reported else None):
+        name = engine_name(p.model, p.recipe)
+        if name not in models:
+            src = model_source(spec, p.model)
+            models[name] = {
+                "name": name,
+                "model": p.model,
+                "uri": src.uri,
+                "sha256": src.sha256,
+                "format": src.format,
+                "workloads": [],
+                **describe(p, root_model(spec, p.model), src, name),
+            }
+        models[name]["workloads"] = sorted({*models[name]["workloads"], workload})
+    return [models[k] for k in sorted(models)]
+
+
+def models_sha256(listed: list[dict]) -> bytes | None:
+    """models.sha256 for `sha256sum -c`: the declared digest of each model file a bundle fetches
+    into models/ (None when the spec declares none)."""
+    digests = [f"{m['sha256']}  models/{m['file']}\n" for m in listed if m["sha256"]]
+    return "".join(digests).encode() if digests else None

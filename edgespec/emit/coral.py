@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from edgespec import __version__
 from edgespec.device import ship
-from edgespec.emit.common import model_source, root_model, whole_models_on
-from edgespec.emit.jetson import engine_name
+from edgespec.emit.common import bundle_models, models_sha256
 from edgespec.emit.serialize import json_bytes
 from edgespec.emit.templating import render
 from edgespec.kinds import coral as kinds_coral
@@ -58,35 +57,23 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
 
     out = Emitted()
     device = resolve(target, spec.targets[target])
-    models: dict[str, dict] = {}
-    for workload, _, p in whole_models_on(plan, target, source, out.diagnostics, "Edge TPU model"):
-        root = root_model(spec, p.model)
+
+    def describe(p, root, src, name) -> dict:
         stage = root.variants.get(p.model) if p.model in root.variants else root
-        src = model_source(spec, p.model)
-        name = engine_name(p.model, p.recipe)
         weight_bytes = stage.params * (1 - p.recipe.prune) * BYTES_PER_PARAM["int8"]
-        entry = models.setdefault(
-            name,
-            {
-                "name": name,
-                "model": p.model,
-                "uri": src.uri,
-                "sha256": src.sha256,
-                "format": src.format,
-                "file": name + EXTENSION[src.format],
-                "input_shape": list(root.input.shape),
-                "input_dtype": root.input.dtype,
-                "prune": p.recipe.prune,
-                "cpu_fallback_fraction": root.cpu_fallback_fraction,
-                "spill_expected": bool(device.sram_bytes is not None and weight_bytes > device.sram_bytes),
-                "workloads": [],
-            },
-        )
-        entry["workloads"] = sorted({*entry["workloads"], workload})
-    if not models:
+        return {
+            "file": name + EXTENSION[src.format],
+            "input_shape": list(root.input.shape),
+            "input_dtype": root.input.dtype,
+            "prune": p.recipe.prune,
+            "cpu_fallback_fraction": root.cpu_fallback_fraction,
+            "spill_expected": bool(device.sram_bytes is not None and weight_bytes > device.sram_bytes),
+        }
+
+    listed = bundle_models(spec, plan, target, source, out.diagnostics, "Edge TPU model", describe, llms_reported=False)
+    if not listed:
         return out
     pci = device.interconnect in ("pcie", "soc")
-    listed = [models[k] for k in sorted(models)]
     config = {
         "target": target,
         "hardware": device.hardware,
@@ -110,9 +97,9 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     out.files[base + f"edgespec-{target}.service"] = render(
         "coral/edgespec.service.j2", group="apex" if pci else "plugdev", **common
     )
-    digests = [f"{m['sha256']}  models/{m['file']}\n" for m in listed if m["sha256"]]
+    digests = models_sha256(listed)
     if digests:
-        out.files[base + "models.sha256"] = "".join(digests).encode()
+        out.files[base + "models.sha256"] = digests
     out.files[base + "README.md"] = render(
         "coral/README.md.j2",
         models=[{**m, "workloads": ", ".join(m["workloads"])} for m in listed],

@@ -19,12 +19,11 @@ from edgespec import __version__
 from edgespec.device import ship, ship_text
 from edgespec.emit.common import (
     budget_ms,
+    bundle_models,
     input_config,
-    model_source,
+    models_sha256,
     placements_on,
-    root_model,
     timeout_ms,
-    whole_models_on,
 )
 from edgespec.emit.jetson import engine_name
 from edgespec.emit.router import EXPORT_INTERVAL_S
@@ -59,33 +58,20 @@ torch==2.13.0
 """
 
 
-def _models(spec: Spec, plan: Plan, target: str, source: SourceMap, out) -> dict[str, dict]:
-    models: dict[str, dict] = {}
-    for workload, _, p in whole_models_on(plan, target, source, out.diagnostics, "Core ML model", spec):
-        root = root_model(spec, p.model)
-        src = model_source(spec, p.model)
-        name = engine_name(p.model, p.recipe)
-        entry = models.setdefault(
-            name,
-            {
-                "name": name,
-                "model": p.model,
-                "uri": src.uri,
-                "sha256": src.sha256,
-                "format": src.format,
-                "file": name + EXTENSION[src.format],
-                "input": {"shape": list(root.input.shape), "dtype": root.input.dtype},
-                "precision": p.recipe.precision,
-                "prune": p.recipe.prune,
-                "weight_threshold": WEIGHT_THRESHOLD,
-                "workloads": [],
-            },
-        )
-        entry["workloads"] = sorted({*entry["workloads"], workload})
-    return models
+def _models(spec: Spec, plan: Plan, target: str, source: SourceMap, out) -> list[dict]:
+    def describe(p, root, src, name) -> dict:
+        return {
+            "file": name + EXTENSION[src.format],
+            "input": {"shape": list(root.input.shape), "dtype": root.input.dtype},
+            "precision": p.recipe.precision,
+            "prune": p.recipe.prune,
+            "weight_threshold": WEIGHT_THRESHOLD,
+        }
+
+    return bundle_models(spec, plan, target, source, out.diagnostics, "Core ML model", describe)
 
 
-def _workloads(spec: Spec, plan: Plan, target: str, models: dict[str, dict]) -> list[dict]:
+def _workloads(spec: Spec, plan: Plan, target: str, models: set[str]) -> list[dict]:
     """What the Swift runtime does per workload: answer on the device, or (cascade) escalate to the
     remote tier below the confidence threshold, with the router's timeouts."""
     found = []
@@ -118,12 +104,11 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     from edgespec.emit import Emitted
 
     out = Emitted()
-    models = _models(spec, plan, target, source, out)
-    if not models:
+    listed = _models(spec, plan, target, source, out)
+    if not listed:
         return out
     hardware = spec.targets[target].hardware
     os_target = catalog.hardware()[hardware]["coreml_target"]["value"]
-    listed = [models[k] for k in sorted(models)]
     telemetry = (
         None
         if spec.telemetry is None
@@ -141,7 +126,7 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
         "compute_units": apple.COMPUTE_UNITS,
         "deployment": {"name": spec.metadata.name, "version": spec.metadata.version},
         "models": listed,
-        "workloads": _workloads(spec, plan, target, models),
+        "workloads": _workloads(spec, plan, target, {m["name"] for m in listed}),
         "telemetry": telemetry,
     }
     base = f"{target}/"
@@ -154,9 +139,9 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     )
     for name in SWIFT_SOURCES:
         out.files[f"{swift}Sources/EdgespecRuntime/{name}"] = ship_text(f"apple/{name}", __version__, "//")
-    digests = [f"{m['sha256']}  models/{m['file']}\n" for m in listed if m["sha256"]]
+    digests = models_sha256(listed)
     if digests:
-        out.files[base + "models.sha256"] = "".join(digests).encode()
+        out.files[base + "models.sha256"] = digests
     out.files[base + "README.md"] = render(
         "apple/README.md.j2",
         version=__version__,

@@ -17,8 +17,7 @@ from edgespec import __version__, catalog
 from edgespec.device import ship
 from edgespec.diagnostics.codes import diag
 from edgespec.emit import router
-from edgespec.emit.common import model_source, root_model, whole_models_on
-from edgespec.emit.jetson import engine_name
+from edgespec.emit.common import bundle_models, models_sha256, root_model
 from edgespec.emit.serialize import json_bytes
 from edgespec.emit.templating import render
 from edgespec.kinds import snapdragon
@@ -61,32 +60,21 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
 
     out = Emitted()
     hardware = spec.targets[target].hardware
-    models: dict[str, dict] = {}
-    for workload, _, p in whole_models_on(plan, target, source, out.diagnostics, "QNN model", spec):
-        root = root_model(spec, p.model)
-        src = model_source(spec, p.model)
-        name = engine_name(p.model, p.recipe)
-        entry = models.setdefault(
-            name,
-            {
-                "name": name,
-                "model": p.model,
-                "uri": src.uri,
-                "sha256": src.sha256,
-                "format": src.format,
-                "file": f"{name}.onnx",
-                "input_shape": list(root.input.shape),
-                "input_dtype": root.input.dtype,
-                "precision": p.recipe.precision,
-                "prune": p.recipe.prune,
-                "cpu_fallback_fraction": root.cpu_fallback_fraction,
-                "workloads": [],
-            },
-        )
-        entry["workloads"] = sorted({*entry["workloads"], workload})
-    if not models:
+
+    def describe(p, root, src, name) -> dict:
+        return {
+            "file": f"{name}.onnx",
+            "input_shape": list(root.input.shape),
+            "input_dtype": root.input.dtype,
+            "precision": p.recipe.precision,
+            "prune": p.recipe.prune,
+            "cpu_fallback_fraction": root.cpu_fallback_fraction,
+        }
+
+    listed = bundle_models(spec, plan, target, source, out.diagnostics, "QNN model", describe)
+    if not listed:
         return out
-    placed = {id(root_model(spec, m["model"])) for m in models.values()}
+    placed = {id(root_model(spec, m["model"])) for m in listed}
     for declared_name, declared in sorted(spec.models.items()):
         share = declared.cpu_fallback_fraction
         if id(declared) in placed and share >= HIGH_CPU_SHARE:
@@ -102,7 +90,6 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
             )
     chip = _chip(hardware)
     board = snapdragon.KIND.fleet_for(catalog.hardware()[hardware]) is not None
-    listed = [models[k] for k in sorted(models)]
     config = {
         "target": target,
         "hardware": hardware,
@@ -116,9 +103,9 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     out.files[base + "compile_qnn.py"] = ship("qnn_compile", __version__)
     out.files[base + "aihub.py"] = ship("qnn_aihub", __version__)
     out.files[base + "requirements-convert.txt"] = REQUIREMENTS_CONVERT
-    digests = [f"{m['sha256']}  models/{m['file']}\n" for m in listed if m["sha256"]]
+    digests = models_sha256(listed)
     if digests:
-        out.files[base + "models.sha256"] = "".join(digests).encode()
+        out.files[base + "models.sha256"] = digests
     common = dict(version=__version__, target=target, hardware=hardware)
     if board:
         out.files[base + "serve_qnn.py"] = ship("qnn_serve", __version__)
