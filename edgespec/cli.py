@@ -416,10 +416,8 @@ def inspect(model: str, fmt: str) -> None:
     """Count an ONNX model's parameters, FLOPs and op mix (what `params` and `gflops` declare)."""
     import json
 
-    try:
-        from edgespec import introspect
-    except ImportError:  # pragma: no cover - onnx is an extra
-        raise click.UsageError("inspect needs onnx: pip install 'edgespec[onnx]'") from None
+    from edgespec import introspect  # imports onnx (an extra) only when counting
+
     try:
         counted = introspect.count(model)
     except ImportError:

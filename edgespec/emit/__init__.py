@@ -51,7 +51,8 @@ def emit(spec: Spec, plan: Plan, source: SourceMap) -> Emitted:
 
     out = Emitted()
     for target, uses in sorted(targets_in_use(plan).items()):
-        kind = catalog.hardware()[spec.targets[target].hardware]["kind"]
+        entry = catalog.hardware()[spec.targets[target].hardware]
+        kind = entry["kind"]
         registered = kinds.get(kind)
         if registered is None:
             why = kinds.UNSUPPORTED[kind].reason if kind in kinds.UNSUPPORTED else f"no emitter for {kind} targets"
@@ -67,7 +68,7 @@ def emit(spec: Spec, plan: Plan, source: SourceMap) -> Emitted:
             part = emitter(spec, plan, target, toolchain(), source)
             out.files.update(part.files)
             out.diagnostics += part.diagnostics
-        if registered.fleet_for(catalog.hardware()[spec.targets[target].hardware]) is not None:
+        if registered.fleet_for(entry) is not None:
             # a device fleet: its files become a versioned Greengrass package
             for fleet in (greengrass, telemetry):
                 part = fleet.emit(spec, plan, target, toolchain(), source, out.files)
