@@ -58,6 +58,18 @@ def _format_option(f):
     )(f)
 
 
+def _measurements_option(f):
+    return click.option(
+        "--measurements",
+        "measurements",
+        multiple=True,
+        type=click.Path(dir_okay=False),
+        metavar="FILE",
+        help="Measured latencies (JSON lines, docs/measurements.md) that replace estimates where they match; "
+        "repeatable, after the spec's own `measurements`.",
+    )(f)
+
+
 def _max_bytes_option(f):
     return click.option(
         "--max-bytes",
@@ -114,8 +126,11 @@ def validate(specs: tuple[str, ...], fmt: str, max_bytes: int) -> None:
     show_default=True,
     help="Format of diagnostics (printed to stderr).",
 )
+@_measurements_option
 @_max_bytes_option
-def plan(spec: str, fmt: str, explain_workload: str | None, diag_fmt: str, max_bytes: int) -> None:
+def plan(
+    spec: str, fmt: str, explain_workload: str | None, diag_fmt: str, measurements: tuple[str, ...], max_bytes: int
+) -> None:
     """Choose a pattern and recipe for every workload of SPEC, and say why."""
     from edgespec.diagnostics import has_errors
     from edgespec.diagnostics.render import render
@@ -129,9 +144,10 @@ def plan(spec: str, fmt: str, explain_workload: str | None, diag_fmt: str, max_b
         keep_all=explaining,
         jobs=None,
         fragment=plan_render.json_fragment if fmt == "json" and not explaining else None,
+        measurements=measurements,
     )
     # json and sarif always give a document (empty or not); text prints nothing when all is well
-    click.echo(render(diag_fmt, diagnostics, {checked.source.file: checked.source.text}), nl=False, err=True)
+    click.echo(render(diag_fmt, diagnostics, checked.sources), nl=False, err=True)
     if planned is None:
         sys.exit(EXIT_ERRORS)
     if explain_workload is not None:
@@ -164,8 +180,11 @@ def plan(spec: str, fmt: str, explain_workload: str | None, diag_fmt: str, max_b
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 and list what would change if OUT is stale.")
 @click.option("--diff", "show_diff", is_flag=True, help="With --check, also print the unified diff.")
 @_format_option
+@_measurements_option
 @_max_bytes_option
-def compile_cmd(spec: str, out: str, check: bool, show_diff: bool, fmt: str, max_bytes: int) -> None:
+def compile_cmd(
+    spec: str, out: str, check: bool, show_diff: bool, fmt: str, measurements: tuple[str, ...], max_bytes: int
+) -> None:
     """Compile SPEC into per-target deployment artifacts in OUT."""
     from pathlib import Path
 
@@ -175,7 +194,7 @@ def compile_cmd(spec: str, out: str, check: bool, show_diff: bool, fmt: str, max
     from edgespec.pipeline import compile_file
     from edgespec.write import NotOurs, changes, check_ours, unified_diff, write_tree
 
-    checked, files, diagnostics = compile_file(spec, max_bytes=max_bytes, jobs=None)
+    checked, files, diagnostics = compile_file(spec, max_bytes=max_bytes, jobs=None, measurements=measurements)
     out_dir = Path(out)
     if files is not None:
         try:
@@ -198,7 +217,7 @@ def compile_cmd(spec: str, out: str, check: bool, show_diff: bool, fmt: str, max
                     hint=f"run `edgespec compile {spec} -o {out}`",
                 ),
             ]
-    click.echo(render(fmt, diagnostics, {checked.source.file: checked.source.text}), nl=False, err=True)
+    click.echo(render(fmt, diagnostics, checked.sources), nl=False, err=True)
     if files is None or has_errors(diagnostics):
         if check and show_diff and files is not None:
             click.echo(unified_diff(out_dir, files), nl=False)
@@ -440,6 +459,65 @@ def inspect(model: str, fmt: str) -> None:
     )
     if counted.symbolic_dims:
         click.echo(f"symbolic dimensions counted as 1: {', '.join(counted.symbolic_dims)}")
+
+
+@cli.group("measurements")
+def measurements_group() -> None:
+    """Measured latencies: turn benchmark tools' output into records (docs/measurements.md)."""
+
+
+@measurements_group.command("import")
+@click.argument("tool", type=click.Choice(outputs.IMPORTERS))
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--hardware", help="Catalog id of the hardware measured (edgespec catalog).")
+@click.option("--model", "model", help="The spec's model or variant name that was measured.")
+@click.option("--precision", type=click.Choice(("fp32", "fp16", "int8", "int4")), help="Precision measured.")
+@click.option("--batch", type=click.IntRange(min=1), help="Batch size measured (default 1, or what the tool says).")
+@click.option("--power-mode", help="Jetson power mode measured (as `edgespec catalog --power-modes` names it).")
+@click.option("--instance-type", help="EC2 or Wavelength instance type measured.")
+@click.option("--accelerator", type=click.Choice(("dla",)), help="dla: measured on a Jetson DLA core.")
+@click.option(
+    "--model-file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="The model file measured: its sha256 is recorded.",
+)
+@click.option("--date", help="When it was measured (ISO 8601); none is recorded unless given.")
+@click.option("--notes", help="Free text kept with the record.")
+@click.option(
+    "--warmup-ms",
+    type=click.FloatRange(min=0),
+    default=200.0,
+    show_default=True,
+    help="trtexec: the --warmUp it ran with.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(dir_okay=False),
+    help="Append the records to this file (default: print them).",
+)
+@_format_option
+def measurements_import(tool: str, file: str, out: str | None, fmt: str, **identity) -> None:
+    """Turn TOOL's output FILE into measurement records (JSON lines).
+
+    TOOL is trtexec (--exportTimes or --exportProfile JSON), benchmark_model (its log),
+    onnxruntime_perf_test (its output or result file), mlperf-loadgen (mlperf_log_summary.txt),
+    qai-hub (a profile job's JSON) or edgespec-bench (the bundles' harness records)."""
+    from edgespec.diagnostics import has_errors
+    from edgespec.diagnostics.render import render
+    from edgespec.measure import imported
+
+    text, records, problems = imported.run(tool, file, identity)
+    click.echo(render(fmt, problems, {file: text}), nl=False, err=True)
+    if has_errors(problems):
+        sys.exit(EXIT_ERRORS)
+    if out is None:
+        click.echo(records, nl=False)
+        return
+    with open(out, "a", encoding="utf-8") as f:
+        f.write(records)
+    click.echo(f"appended {records.count(chr(10))} record(s) to {out}", err=True)
 
 
 @cli.command("catalog")

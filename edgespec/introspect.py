@@ -101,11 +101,16 @@ class Counted:
         }
 
 
-def count(path: str | Path) -> Counted:
+def count(path: str | Path, input_shape: list[int] | None = None) -> Counted:
+    """The file's parameters, FLOPs and op mix. `input_shape`: the shape the spec declares its
+    input at, which fixes the first input's symbolic dimensions (a batch N, a dynamic H x W) before
+    the shapes are inferred, so the FLOPs are those of the declared input."""
     import onnx
 
     loaded = onnx.load(str(path))
     onnx.checker.check_model(loaded)  # protobuf parses almost any bytes: an empty model is not one
+    if input_shape:
+        _fix_input(loaded.graph, input_shape)
     model = onnx.shape_inference.infer_shapes(loaded)
     graph = model.graph
     symbolic: set[str] = set()
@@ -132,6 +137,20 @@ def count(path: str | Path) -> Counted:
     return Counted(
         params, sum(macs.values()), dict(ops), {op: n for op, n in macs.items() if n}, tuple(sorted(symbolic))
     )
+
+
+def _fix_input(graph, input_shape: list[int]) -> None:
+    """Set the first graph input's symbolic dimensions to the declared shape (same rank only)."""
+    weights = {init.name for init in graph.initializer}
+    first = next((i for i in graph.input if i.name not in weights), None)
+    if first is None:
+        return
+    dims = first.type.tensor_type.shape.dim
+    if len(dims) != len(input_shape):
+        return
+    for d, declared in zip(dims, input_shape):
+        if not d.HasField("dim_value"):
+            d.dim_value = int(declared)
 
 
 def _macs(node, shapes: dict[str, list[int]]) -> int:

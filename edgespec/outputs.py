@@ -6,3 +6,11 @@ DIAGNOSTICS = ("text", "json", "github", "sarif")  # edgespec.diagnostics.render
 PLAN = ("text", "json")  # edgespec.planner.render.RENDERERS
 DIFF = ("text", "markdown", "json")  # edgespec.diff.render
 INSPECT = ("text", "json")  # edgespec.cli.inspect
+IMPORTERS = (
+    "trtexec",
+    "benchmark_model",
+    "onnxruntime_perf_test",
+    "mlperf-loadgen",
+    "qai-hub",
+    "edgespec-bench",
+)  # edgespec.measure.importers.IMPORTERS

@@ -16,6 +16,13 @@ class Checked:
     source: SourceMap
     spec: Spec | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    measurement_texts: dict[str, str] = field(default_factory=dict)  # measurement files read while planning
+    measurement_digests: tuple[tuple[str, str], ...] = ()  # (path as named, sha256) of each, for the lock
+
+    @property
+    def sources(self) -> dict[str, str]:
+        """Every file diagnostics may point into -> its text (the spec's and its measurements')."""
+        return {self.source.file: self.source.text, **self.measurement_texts}
 
 
 def check_file(path: str, *, max_bytes: int = Limits.max_bytes) -> Checked:
@@ -25,32 +32,49 @@ def check_file(path: str, *, max_bytes: int = Limits.max_bytes) -> Checked:
 
 
 def plan_file(
-    path: str, *, max_bytes: int = Limits.max_bytes, keep_all: bool = False, fragment=None, jobs: int | None = 1
+    path: str,
+    *,
+    max_bytes: int = Limits.max_bytes,
+    keep_all: bool = False,
+    fragment=None,
+    jobs: int | None = 1,
+    measurements: Iterable[str] = (),
 ):
     """Load, validate and plan one spec: (Checked, Plan or None, all diagnostics). The plan keeps
     every candidate only with `keep_all` (for `plan --explain`); `fragment` renders each workload
-    where it is planned; `jobs` as planner.plan takes it (None: the CLI's parallel planning)."""
-    from edgespec.diagnostics import sort_key
+    where it is planned; `jobs` as planner.plan takes it (None: the CLI's parallel planning);
+    `measurements`: files of measured records, after those the spec lists. A measurement file
+    with errors stops the plan as a spec error does."""
+    from edgespec.diagnostics import has_errors, sort_key
+    from edgespec.measure import files
     from edgespec.planner.plan import plan
 
     checked = check_file(path, max_bytes=max_bytes)
     if checked.spec is None:
         return checked, None, checked.diagnostics
-    planned, diagnostics = plan(checked.spec, checked.source, keep_all=keep_all, fragment=fragment, jobs=jobs)
-    return checked, planned, sorted(checked.diagnostics + diagnostics, key=sort_key)
+    loaded = files.load(checked.spec, checked.source, measurements)
+    checked.measurement_texts, checked.measurement_digests = loaded.texts, loaded.digests
+    if has_errors(loaded.diagnostics):
+        return checked, None, sorted(checked.diagnostics + loaded.diagnostics, key=sort_key)
+    planned, diagnostics = plan(
+        checked.spec, checked.source, keep_all=keep_all, fragment=fragment, jobs=jobs, measurements=loaded.records
+    )
+    return checked, planned, sorted(checked.diagnostics + loaded.diagnostics + diagnostics, key=sort_key)
 
 
-def compile_file(path: str, *, max_bytes: int = Limits.max_bytes, jobs: int | None = 1):
+def compile_file(
+    path: str, *, max_bytes: int = Limits.max_bytes, jobs: int | None = 1, measurements: Iterable[str] = ()
+):
     """Load, validate, plan and emit one spec: (Checked, files or None, all diagnostics).
 
     Files are None when any error was found: nothing is written from a spec with errors."""
     from edgespec.diagnostics import has_errors, sort_key
     from edgespec.emit import emit
 
-    checked, planned, diagnostics = plan_file(path, max_bytes=max_bytes, jobs=jobs)
+    checked, planned, diagnostics = plan_file(path, max_bytes=max_bytes, jobs=jobs, measurements=measurements)
     if planned is None or has_errors(diagnostics):
         return checked, None, diagnostics
-    emitted = emit(checked.spec, planned, checked.source)
+    emitted = emit(checked.spec, planned, checked.source, checked.measurement_digests)
     diagnostics = sorted(diagnostics + emitted.diagnostics, key=sort_key)
     return checked, (None if has_errors(diagnostics) else emitted.files), diagnostics
 

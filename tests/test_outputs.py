@@ -24,6 +24,16 @@ def test_the_cli_offers_exactly_the_registered_renderers():
     assert tuple(choices["validate"]) == cli.FORMATS
 
 
+def test_measurements_import_offers_exactly_the_registered_importers():
+    from edgespec import cli
+    from edgespec.measure.importers import IMPORTERS
+
+    command = cli.cli.commands["measurements"].commands["import"]  # type: ignore[attr-defined]
+    tool = next(p for p in command.params if p.name == "tool")
+    assert tuple(IMPORTERS) == outputs.IMPORTERS == tuple(tool.type.choices)
+    assert all(module.TOOL == name for name, module in IMPORTERS.items())
+
+
 def test_the_cli_stays_light():
     """Reading the format lists does not import the planner (a 0.4 s import): `--help` stays fast."""
     import subprocess

@@ -32,7 +32,8 @@ def test_json_contract(run):
             assert p["role"] in ("device", "remote", "aggregator")
             assert {"precision", "prune", "variant"} <= set(p["recipe"])
         e = w["estimates"]
-        assert {"p50", "p95", "p99", "local_p95", "remote_p95"} == set(e["latency_ms"])
+        assert {"basis", "p50", "p95", "p99", "local_p95", "remote_p95"} == set(e["latency_ms"])
+        assert e["latency_ms"]["basis"] == "estimated"  # no measurements given
         assert (
             e["latency_ms"]["p99"] == round(2 * e["latency_ms"]["p95"] - e["latency_ms"]["p50"], 3)
             or abs(e["latency_ms"]["p99"] - (2 * e["latency_ms"]["p95"] - e["latency_ms"]["p50"])) < 2e-3

@@ -1,7 +1,7 @@
 """The registry of diagnostic codes: the single source for `explain`, SARIF rules and the docs.
 
 Codes are stable: a code is never reused for another meaning. Ranges: ES1xx load, ES2xx
-schema, ES3xx semantics, ES4xx catalog, ES5xx plan, ES6xx emit/write.
+schema, ES3xx semantics, ES4xx catalog, ES5xx plan, ES6xx emit/write, ES7xx measurements.
 """
 
 from __future__ import annotations
@@ -371,6 +371,29 @@ _ALL = [
         "plain HTTP.",
         "Use the endpoint's https:// address (OTLP/HTTP over TLS, usually port 4318 or 443).",
     ),
+    Code(
+        "ES321",
+        "model size unknown",
+        E,
+        "A model or variant leaves out `params` or `gflops`, so edgespec counts them from its source: "
+        "that needs a local ONNX file (a path relative to the spec, `format: onnx`) that exists and "
+        "parses, and the `onnx` package (`pip install 'edgespec[onnx]'`). A remote file is not fetched "
+        "at plan time, other formats are not counted, and a text-generation model's per-token FLOPs "
+        "are declared, not counted.",
+        "Declare `params` and `gflops` (`edgespec inspect MODEL.onnx` counts them), or point `source` at "
+        "the local ONNX file.",
+    ),
+    Code(
+        "ES322",
+        "declared size disagrees with the model file",
+        W,
+        "The model's source is a local ONNX file, and the `params` or `gflops` the spec declares differ "
+        "by more than 10% from what edgespec counts in the file at the declared input shape "
+        "(parameters of float initializers; FLOPs = 2 x the multiply-accumulates of Conv, Gemm, MatMul "
+        "and attention). The plan uses the declared value.",
+        "Correct the declared value (`edgespec inspect` shows the count and its op mix), or leave it out to "
+        "use the count.",
+    ),
     # -- ES4xx: the catalog ------------------------------------------------------------------------
     Code(
         "ES401",
@@ -564,6 +587,60 @@ _ALL += [
         "measures the real share (build/qnn-report.json) and fails if it is larger than declared.",
         "Replace the ops the NPU cannot run (the report's cpu_ops), move the post-processing out of the "
         "model, or measure the placement (AI Hub's profile) before relying on it.",
+    ),
+]
+
+_ALL += [
+    # -- ES7xx: measurements -----------------------------------------------------------------------
+    Code(
+        "ES701",
+        "measurement file cannot be read",
+        E,
+        "A measurement file named by the spec's `measurements` (relative to the spec) or by "
+        "`--measurements` does not exist, cannot be opened, is not UTF-8 or is larger than 16 MB. "
+        "A plan that silently fell back to estimates would claim what nobody measured.",
+        "Fix the path, or remove it from the spec or the command line.",
+    ),
+    Code(
+        "ES702",
+        "not a measurement record",
+        E,
+        "A line of a measurement file is not a record of the documented format "
+        "(docs/measurements.md): not a JSON object, a required field (hardware, model, precision, "
+        "p50_ms) missing, a value of the wrong kind, an unknown field, percentiles out of order, or "
+        "another schema version. Unknown fields are errors so that a misspelt `p95` is not dropped.",
+        "Write one JSON object per line with the documented fields; `edgespec measurements import` "
+        "turns the output of trtexec, benchmark_model, onnxruntime_perf_test, MLPerf loadgen and AI Hub "
+        "into records.",
+    ),
+    Code(
+        "ES703",
+        "measurement applies to nothing",
+        W,
+        "The record names a model or variant the spec does not have, hardware no target of the "
+        "spec is, an instance type, power mode, precision or DLA core none of them runs. It does "
+        "not change the plan.",
+        "Correct the record's field the message names, or drop the record from this deployment's files.",
+    ),
+    Code(
+        "ES704",
+        "measurement of another model file",
+        W,
+        "The record's model file (its `sha256`, or a `model` given as sha256:<hex>) is not the file "
+        "the spec declares as the model's `source.sha256`: it measured another version of the "
+        "model, so it is not used.",
+        "Measure the file the spec ships (the bundles' benchmark scripts record its digest), or update "
+        "the spec's sha256 if the measured file is the one to ship.",
+    ),
+    Code(
+        "ES705",
+        "cannot import measurements",
+        E,
+        "`edgespec measurements import` could not make records: the file is not the named tool's output "
+        "(docs/measurements.md says what each importer reads and where that format is defined), a "
+        "SingleStream figure is missing, or the command line does not say which hardware, model or "
+        "precision was measured. Nothing is written.",
+        "Pass the file the tool wrote, and --hardware, --model and --precision.",
     ),
 ]
 

@@ -43,8 +43,9 @@ def targets_in_use(plan: Plan) -> dict[str, list[tuple[str, str]]]:
     return used
 
 
-def emit(spec: Spec, plan: Plan, source: SourceMap) -> Emitted:
-    """Every file of every target, plus edgespec.lock.json."""
+def emit(spec: Spec, plan: Plan, source: SourceMap, measurements: tuple[tuple[str, str], ...] = ()) -> Emitted:
+    """Every file of every target, plus edgespec.lock.json (`measurements`: (path, sha256) of each
+    measurement file the plan read, recorded there)."""
     from edgespec.diagnostics.codes import diag
     from edgespec.emit.lock import lock
     from edgespec.write import LOCK_FILE
@@ -74,5 +75,5 @@ def emit(spec: Spec, plan: Plan, source: SourceMap) -> Emitted:
                 part = fleet.emit(spec, plan, target, toolchain(), source, out.files)
                 out.files.update(part.files)
                 out.diagnostics += part.diagnostics
-    out.files[LOCK_FILE] = lock(source.text, spec, plan, out.files, toolchain())
+    out.files[LOCK_FILE] = lock(source.text, spec, plan, out.files, toolchain(), measurements)
     return out

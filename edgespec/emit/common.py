@@ -200,3 +200,22 @@ def models_sha256(listed: list[dict]) -> bytes | None:
     into models/ (None when the spec declares none)."""
     digests = [f"{m['sha256']}  models/{m['file']}\n" for m in listed if m["sha256"]]
     return "".join(digests).encode() if digests else None
+
+
+def bench_json(engine: str, hardware: str, entries: list[dict], **device: object) -> bytes:
+    """bench.json for the bundle's benchmark harness (edgespec/device/bench.py): the engine it
+    times (edgetpu | qnn | tensorrt), the hardware, what the device runs at (`device`: power_mode,
+    instance_type, device string; None left out) and per engine of the plan: the spec's model or
+    variant, precision, accelerator, the declared sha256 of its model file, the engine file and the
+    CPU stand-in's file. The harness measures exactly what the plan chose."""
+    from edgespec.emit.serialize import json_bytes
+
+    keys = ("name", "model", "precision", "accelerator", "sha256", "file", "cpu_file")
+    return json_bytes(
+        {
+            "engine": engine,
+            "hardware": hardware,
+            **{k: v for k, v in sorted(device.items()) if v is not None},
+            "models": [{k: e.get(k) for k in keys} for e in entries],
+        }
+    )

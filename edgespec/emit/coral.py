@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from edgespec import __version__
 from edgespec.device import ship
-from edgespec.emit.common import bundle_models, models_sha256
+from edgespec.emit.common import bench_json, bundle_models, models_sha256
 from edgespec.emit.serialize import json_bytes
 from edgespec.emit.templating import render
 from edgespec.kinds import coral as kinds_coral
@@ -85,10 +85,25 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     common = dict(version=__version__, target=target, hardware=device.hardware)
     base = f"{target}/"
     out.files[base + "edgetpu.json"] = json_bytes(config)
+    out.files[base + "bench.json"] = bench_json(
+        "edgetpu",
+        device.hardware,
+        [
+            {
+                **m,
+                "precision": "int8",
+                "file": f"build/{m['name']}_int8_edgetpu.tflite",
+                "cpu_file": f"build/{m['name']}_int8.tflite",
+            }
+            for m in listed
+        ],
+        device=config["device"],
+    )
     for script, module in (
         ("convert_int8.py", "coral_convert"),
         ("compile_edgetpu.py", "coral_compile"),
         ("serve_edgetpu.py", "coral_serve"),
+        ("bench.py", "bench"),
     ):
         out.files[base + script] = ship(module, __version__)
     out.files[base + "setup_host.sh"] = render("coral/setup_host.sh.j2", pci=pci, **common)

@@ -20,6 +20,7 @@ from edgespec import __version__, catalog
 from edgespec.catalog import value
 from edgespec.device import ship
 from edgespec.emit.common import (
+    bench_json,
     budget_ms,
     generates,
     model_source,
@@ -376,6 +377,25 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
         out.files[f"{target}/power-mode.sh"] = render("jetson/power-mode.sh.j2", power_mode=device.power_mode, **common)
     for e in found:
         out.files[f"{target}/model_repository/{e.name}/config.pbtxt"] = config(e)
+    if found:
+        out.files[f"{target}/bench.py"] = ship("bench", __version__)
+        out.files[f"{target}/bench.json"] = bench_json(
+            "tensorrt",
+            device.hardware,
+            [
+                {
+                    "name": e.name,
+                    "model": e.model,
+                    "precision": e.recipe.precision,
+                    "accelerator": e.recipe.accelerator,
+                    "sha256": e.sha256 or None,
+                    "file": f"model_repository/{e.name}/1/model.plan",
+                    "cpu_file": f"models/{e.name}.onnx",
+                }
+                for e in found
+            ],
+            power_mode=device.power_mode,
+        )
     out.files[f"{target}/README.md"] = render(
         "jetson/README.md.j2",
         engines=view,

@@ -12,7 +12,16 @@ from edgespec.spec.targets import device_count
 LOCK_VERSION = 1
 
 
-def lock(spec_text: str, spec: Spec, plan: Plan, files: dict[str, bytes], toolchain: dict) -> bytes:
+def lock(
+    spec_text: str,
+    spec: Spec,
+    plan: Plan,
+    files: dict[str, bytes],
+    toolchain: dict,
+    measurements: tuple[tuple[str, str], ...] = (),
+) -> bytes:
+    """The lock's document. `measurements`: (path as named, sha256) of each measurement file the
+    plan read; with the spec's digest they pin what the plan was made from."""
     summary = {}
     for name, wp in sorted(plan.workloads.items()):
         c = wp.chosen
@@ -26,6 +35,7 @@ def lock(spec_text: str, spec: Spec, plan: Plan, files: dict[str, bytes], toolch
                     for p in c.placements
                 ],
                 "estimates": {
+                    "latency": c.estimates.basis,
                     "p95_ms": round(c.estimates.p95_ms, 3),
                     "accuracy": round(c.estimates.accuracy, 4),
                     "energy_mj": None if c.estimates.energy_mj is None else round(c.estimates.energy_mj, 3),
@@ -41,6 +51,7 @@ def lock(spec_text: str, spec: Spec, plan: Plan, files: dict[str, bytes], toolch
             "version": LOCK_VERSION,
             "compiler": {"name": "edgespec", "version": __version__},
             "spec": {"sha256": sha256(spec_text.encode("utf-8"))},
+            "measurements": [{"path": path, "sha256": digest} for path, digest in measurements],
             "plan": summary,
             "rollout": [{"percent": s.percent, "soak_s": s.soak} for s in spec.rollout.stages] if spec.rollout else [],
             "targets": {

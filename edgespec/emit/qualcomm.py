@@ -17,7 +17,7 @@ from edgespec import __version__, catalog
 from edgespec.device import ship
 from edgespec.diagnostics.codes import diag
 from edgespec.emit import router
-from edgespec.emit.common import bundle_models, models_sha256, root_model
+from edgespec.emit.common import bench_json, bundle_models, models_sha256, root_model
 from edgespec.emit.serialize import json_bytes
 from edgespec.emit.templating import render
 from edgespec.kinds import snapdragon
@@ -109,6 +109,15 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
     common = dict(version=__version__, target=target, hardware=hardware)
     if board:
         out.files[base + "serve_qnn.py"] = ship("qnn_serve", __version__)
+        out.files[base + "bench.py"] = ship("bench", __version__)
+        out.files[base + "bench.json"] = bench_json(
+            "qnn",
+            hardware,
+            [
+                {**m, "file": f"build/{m['name']}_ctx.onnx", "cpu_file": f"build/work/{m['name']}.qdq.onnx"}
+                for m in listed
+            ],
+        )
         out.files[base + "requirements.txt"] = REQUIREMENTS
         out.files[base + "setup_host.sh"] = render("qualcomm/setup_host.sh.j2", **common)
         out.files[base + f"edgespec-{target}.service"] = render("qualcomm/edgespec.service.j2", **common)

@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import NamedTuple
 
 from edgespec import catalog
+from edgespec.measure.index import Index
 from edgespec.planner import estimate
 from edgespec.planner.device import Device
 from edgespec.planner.memo import Memo, WorkloadMemo
@@ -53,6 +54,7 @@ class Context:
     prune_dominated: bool = True  # off only in the test that checks pruning keeps the optimum
     local: WorkloadMemo = field(default_factory=WorkloadMemo)  # this workload's repeated sub-results
     root_name: str = ""  # the spec's name for `root`
+    measured: Index = field(default_factory=Index)  # the measurements that apply to the spec (edgespec.measure)
 
     @cached_property
     def where(self) -> str:
@@ -125,17 +127,19 @@ class Context:
         return self.root.task == "text-generation"
 
 
-def context(spec: Spec, name: str, devices: dict[str, Device], memo: Memo | None = None) -> Context:
-    """Workload `name` resolved for planning (`memo`: the process's shared caches; a new one if none)."""
+def context(
+    spec: Spec, name: str, devices: dict[str, Device], memo: Memo | None = None, measured: Index | None = None
+) -> Context:
+    """Workload `name` resolved for planning (`memo`: the process's shared caches, a new one if none;
+    `measured`: the spec's measurements)."""
     w = spec.workloads[name]
     root_name = spec.owners[w.model]
     root = spec.models[root_name]
     if w.model == root_name:
-        stage = Stage(root_name, root.params, root.gflops, root.accuracy.value)
-        smaller = [Stage(n, v.params, v.gflops, v.accuracy.value) for n, v in sorted(root.variants.items())]
+        stage = _stage(root_name, root)
+        smaller = [_stage(n, v) for n, v in sorted(root.variants.items())]
     else:
-        v = root.variants[w.model]
-        stage, smaller = Stage(w.model, v.params, v.gflops, v.accuracy.value), []
+        stage, smaller = _stage(w.model, root.variants[w.model]), []
     sources = [devices[s] for s in w.data_source]
     rps = w.throughput.rps if w.throughput else None
     total = rps * sum(d.count for d in sources) if rps is not None else None
@@ -154,7 +158,16 @@ def context(spec: Spec, name: str, devices: dict[str, Device], memo: Memo | None
         total,
         Memo() if memo is None else memo,
         root_name=root_name,
+        measured=measured if measured is not None else Index(),
     )
+
+
+def _stage(name: str, runnable) -> Stage:
+    """A model or variant as the planner runs it: validation has filled in the sizes a spec leaves
+    out (edgespec.describe), so a missing one here is a bug, not a spec error."""
+    if runnable.params is None or runnable.gflops is None:
+        raise ValueError(f"{name}: params and gflops are unknown after validation")
+    return Stage(name, runnable.params, runnable.gflops, runnable.accuracy.value)
 
 
 def model_key(ctx: Context) -> tuple:

@@ -3,6 +3,7 @@ mode, bandwidth, usable memory, power, price, link). Pure: catalog data in, a va
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -206,4 +207,16 @@ def resolve(name: str, target: Target) -> Device:
         pool_max=target.scaling.max if target.scaling else None,
         rate_limit_per_minute=target.rate_limit_per_minute,
         remote=remote,
+    )
+
+
+def at_power_mode(device: Device, mode: str | None) -> Device:
+    """`device` at another power mode of its hardware (peaks scaled as `resolve` scales them): the
+    point a measurement at that mode was taken at. Unchanged for None or its own mode."""
+    if mode is None or mode == device.power_mode or device.power_mode is None:
+        return device
+    watts = catalog.power_mode_watts(catalog.hardware()[device.hardware])
+    k = (watts[mode] / watts[device.power_mode]) ** POWER_MODE_EXPONENT
+    return dataclasses.replace(
+        device, peak_tops={p: v * k for p, v in device.peak_tops.items()}, power_mode=mode, power_w=watts[mode]
     )

@@ -40,6 +40,7 @@ class Work(NamedTuple):
     io_bytes: float = 0.0  # the input tensor, which crosses the host link when ops fall back
     bits_per_weight: float | None = None  # the runtime's storage (llama.cpp's GGUF types), else the precision's
     kv_bytes: float = 0.0  # an LLM runtime's KV cache for the planned context, when it is modelled explicitly
+    model: str | None = None  # the stage, when measurements may name it (the whole stage, unpruned)
 
     @property
     def weight_bytes(self) -> float:
@@ -76,7 +77,10 @@ def held(work: Work, runtime: str | None, architecture=None) -> Work:
 class Compute(NamedTuple):
     p50_ms: float
     p95_ms: float
-    bound: str  # compute | memory | spill: which term dominated
+    bound: str  # compute | memory | spill | cpu-fallback: which term dominated; "measured" for a record
+    basis: str = "estimated"  # | "measured" | "scaled from measured" (edgespec.measure)
+    p99_ms: float | None = None  # a measured p99 (estimates derive theirs from p50 and p95)
+    note: str | None = None  # where a measured figure comes from (file:line), as the plan shows it
 
 
 def class_constants(device: Device, precision: str, cal: dict | None = None) -> tuple[dict, dict]:

@@ -29,6 +29,7 @@ class Memo:
     """Per process, shared by every workload it plans."""
 
     compute: dict = field(default_factory=dict)  # (Device.compute_key, Work) -> estimate.Compute
+    measured: dict = field(default_factory=dict)  # (target, Work naming a measured stage) -> estimate.Compute
     capability: dict = field(default_factory=dict)  # (task, format, Recipe, target) -> reasons
     memory: dict = field(default_factory=dict)  # (target, Work, GPUs, input bytes) -> reasons
     options: dict = field(default_factory=dict)  # (model key, precisions, has DLA) -> option figures

@@ -107,8 +107,11 @@ def _recipes(ctx: Context, device: Device, stage: Stage) -> Iterator[Recipe]:
 
 
 def work(ctx: Context, stage: Stage, recipe: Recipe, fraction: float = 1.0) -> estimate.Work:
+    """What `stage` at `recipe` computes (`fraction`: the part before or after a split point). A
+    whole, unpruned stage that measurements name carries its name, for runs.compute to find them."""
     keep = 1.0 - recipe.prune
     cpu = ctx.root.cpu_fallback_fraction
+    named = fraction == 1.0 and not recipe.prune and stage.name in ctx.measured.stages
     return estimate.Work(
         stage.gflops * fraction * keep,
         stage.params * fraction * keep,
@@ -117,6 +120,7 @@ def work(ctx: Context, stage: Stage, recipe: Recipe, fraction: float = 1.0) -> e
         recipe.accelerator,
         cpu,
         ctx.tensor_bytes if cpu else 0.0,
+        model=stage.name if named else None,
     )
 
 
@@ -172,6 +176,7 @@ def served_work(ctx: Context, entry: dict, stage: Stage) -> estimate.Work:
         entry["precision"],
         prompt_tokens=prompt,
         output_tokens=output,
+        model=stage.name if stage.name in ctx.measured.stages else None,
     )
 
 

@@ -15,12 +15,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from edgespec.diagnostics import Diagnostic, sort_key
 from edgespec.diagnostics.codes import diag
 from edgespec.load.sourcemap import SourceMap
+from edgespec.measure import index as measure_index
+from edgespec.measure.records import Record
 from edgespec.planner import constraints, joint, patterns, select
 from edgespec.planner import device as device_mod
 from edgespec.planner.context import Context, context
@@ -40,21 +42,29 @@ def plan(
     keep_all: bool = True,
     jobs: int | None = 1,
     fragment: Callable[[WorkloadPlan], str] | None = None,
+    measurements: Iterable[Record] = (),
 ) -> tuple[Plan, list[Diagnostic]]:
     """Plan every workload of a valid spec. `jobs`: processes to plan with (default 1, in this
     process; None: one per usable core for large specs, EDGESPEC_JOBS overrides). Forking is the
     caller's choice: the CLI, which owns its process, asks for it; a library user or the language
     server (threads) plans in place. `fragment`: a renderer's text for one workload, made in the
-    process that planned it (Plan.fragments)."""
-    return _plan(spec, source, keep_all, jobs, fragment)
+    process that planned it (Plan.fragments). `measurements`: records that replace estimates
+    where they match (edgespec.measure); those matching nothing are warnings."""
+    return _plan(spec, source, keep_all, jobs, fragment, measurements)
 
 
 def _plan(
-    spec: Spec, source: SourceMap, keep_all: bool, jobs: int | None, fragment: Callable[[WorkloadPlan], str] | None
+    spec: Spec,
+    source: SourceMap,
+    keep_all: bool,
+    jobs: int | None,
+    fragment: Callable[[WorkloadPlan], str] | None,
+    measurements: Iterable[Record],
 ) -> tuple[Plan, list[Diagnostic]]:
     global _STATE
     devices = {name: device_mod.resolve(name, t) for name, t in spec.targets.items()}
-    job = _Job(spec, source, devices, Memo(), keep_all, fragment)
+    measured, unmatched = measure_index.index(spec, devices, measurements)
+    job = _Job(spec, source, devices, Memo(), keep_all, fragment, measured)
     names = list(spec.workloads)
     jobs = _jobs(jobs, len(names))
     if jobs > 1:
@@ -76,7 +86,7 @@ def _plan(
         planned = [job.plan(name) for name in names]
     workloads = {wp.name: wp for wp, _, _, _ in planned}
     fragments = {wp.name: text for wp, _, text, _ in planned if text is not None}
-    diagnostics = [d for _, found, _, _ in planned for d in found]
+    diagnostics = unmatched + [d for _, found, _, _ in planned for d in found]
     ranked = {wp.name: alternatives for wp, _, _, alternatives in planned}
     diagnostics += _place_jointly(job, workloads, fragments, ranked)
     return Plan(workloads, fragments), sorted(diagnostics, key=sort_key)
@@ -146,9 +156,10 @@ class _Job:
     memo: Memo
     keep_all: bool
     fragment: Callable[[WorkloadPlan], str] | None
+    measured: measure_index.Index = field(default_factory=measure_index.Index)
 
     def plan(self, name: str) -> Planned:
-        ctx = context(self.spec, name, self.devices, self.memo)
+        ctx = context(self.spec, name, self.devices, self.memo, self.measured)
         raw = patterns.enumerate_all(ctx)  # reasons as templates and figures (the nearest miss reads them)
         candidates = [c.spelled() for c in raw] if self.keep_all else raw
         # best first by the workload's objective: the chosen one, then the joint step's alternatives
@@ -353,7 +364,7 @@ def _place_jointly(
 
 def _ranked(job: _Job, name: str) -> tuple[Candidate, ...]:
     """A workload's best feasible candidates again (it was planned in a worker process)."""
-    ctx = context(job.spec, name, job.devices, job.memo)
+    ctx = context(job.spec, name, job.devices, job.memo, job.measured)
     return tuple(select.ranked(ctx.workload.objective, patterns.enumerate_all(ctx), joint.ALTERNATIVES))
 
 

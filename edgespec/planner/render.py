@@ -53,6 +53,7 @@ def text(plan: Plan, p99: bool = False) -> str:
         "p50 ms",
         "p95 ms",
         *(("p99 ms",) if p99 else ()),
+        "latency",
         "accuracy",
         "mJ",
         "$/1k",
@@ -75,6 +76,7 @@ def text(plan: Plan, p99: bool = False) -> str:
                     _num(e.p50_ms),
                     _num(e.p95_ms),
                     *((_num(e.p99_ms),) if p99 else ()),
+                    e.basis,
                     f"{e.accuracy:.3f}",
                     _num(e.energy_mj),
                     _cost(e.cost_usd_per_1k, e),
@@ -93,6 +95,7 @@ def _estimates(c: Candidate) -> dict | None:
         return None
     return {
         "latency_ms": {
+            "basis": e.basis,
             "p50": round(e.p50_ms, 3),
             "p95": round(e.p95_ms, 3),
             "p99": round(e.p99_ms, 3),
@@ -289,7 +292,9 @@ def _estimates_text(e) -> str:
         + '"instances": '
         + _scalar(e.instances)
         + i
-        + '"latency_ms": {\n          "local_p95": '
+        + '"latency_ms": {\n          "basis": '
+        + _str(e.basis)
+        + ',\n          "local_p95": '
         + _round(e.local_p95_ms, 3)
         + ',\n          "p50": '
         + _round(e.p50_ms, 3)
@@ -335,7 +340,8 @@ def explain(wp: WorkloadPlan) -> str:
         e = c.estimates
         figures = (
             (
-                f"p50 {e.p50_ms:.1f} ms, p95 {e.p95_ms:.1f} ms, p99 {e.p99_ms:.1f} ms, acc {e.accuracy:.3f}, "
+                f"p50 {e.p50_ms:.1f} ms, p95 {e.p95_ms:.1f} ms, p99 {e.p99_ms:.1f} ms ({e.basis}), "
+                f"acc {e.accuracy:.3f}, "
                 f"{_num(e.energy_mj)} mJ, {_cost(e.cost_usd_per_month, e)}/month"
             )
             if e

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from edgespec.planner import constraints, estimate, options, serving
+from edgespec.planner import constraints, estimate, measured, options, serving
 from edgespec.planner.context import Context
 from edgespec.planner.device import Device
 from edgespec.planner.memo import once
@@ -15,8 +15,12 @@ from edgespec.planner.types import Placement, Recipe
 
 # -- cached checks and estimates -----------------------------------------------------------------
 def compute(ctx: Context, device: Device, work: estimate.Work) -> estimate.Compute:
-    """estimate.compute, once per process for devices of the same class and power mode."""
-    return once(ctx.memo.compute, (device.compute_key, work), estimate.compute, device, work)
+    """estimate.compute, once per process for devices of the same class and power mode; for a
+    stage some measurement names (Work.model), the measured figure on this target."""
+    found = once(ctx.memo.compute, (device.compute_key, work), estimate.compute, device, work)
+    if work.model is None:
+        return found
+    return once(ctx.memo.measured, (device.target, work), measured.compute, ctx.measured, device, work, found)
 
 
 def capability(ctx: Context, recipe: Recipe, device: Device) -> tuple[str, ...]:
@@ -61,7 +65,17 @@ class LocalRun(NamedTuple):
 
     @property
     def notes(self) -> tuple[str, ...]:
-        return (*(f"{d.target}: {c.bound}-bound" for d, c in self.results), *self.unknowns)
+        return (*(c.note or f"{d.target}: {c.bound}-bound" for d, c in self.results), *self.unknowns)
+
+    @property
+    def basis(self) -> str:
+        return measured.combine(*(c.basis for _, c in self.results))
+
+    @property
+    def p99_ms(self) -> float | None:
+        """The worst measured p99 when every source's is measured, else None (derived from p50, p95)."""
+        tails = [c.p99_ms for _, c in self.results]
+        return None if None in tails else max(tails)  # type: ignore[type-var]
 
 
 class Local(NamedTuple):
@@ -187,7 +201,7 @@ def remote_runs(
                 ctx.stage.accuracy - acc,
                 size_mb,
                 estimate.energy_mj(remote.power_w, c.p50_ms),
-                (f"{remote.target}: {c.bound}-bound", *fixed_notes),
+                (c.note or f"{remote.target}: {c.bound}-bound", *fixed_notes),
             )
         )
     return runs
@@ -228,7 +242,8 @@ def pool(ctx: Context, remote: Device, work: estimate.Work, budget: float | None
         if work.output_tokens:
             found = serving.continuous_options(remote, work, ctx.root.architecture)
         else:
-            found = serving.dynamic_options(remote, work)
+            adjust = measured.batched(ctx.measured, remote, work, compute(ctx, remote, work)) if work.model else None
+            found = serving.dynamic_options(remote, work, measured=adjust)
         found = ctx.memo.serving[key] = found or False
     if found is False:
         return None

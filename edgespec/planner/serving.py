@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 from edgespec import catalog
@@ -41,6 +42,7 @@ class Serving(NamedTuple):
     p95_ms: float
     bound: str  # compute | memory | kv-cache | runtime | latency
     queue_ms: float = 0.0  # dynamic batching: how long a batch waits to fill at the planned load
+    basis: str = "estimated"  # | measured | scaled from measured (planner.measured)
 
 
 class Pool(NamedTuple):
@@ -73,6 +75,7 @@ class Pool(NamedTuple):
             "headroom": HEADROOM,
             "batching": s.mode,
             "batch": s.batch,
+            "basis": s.basis,
             "replicas_per_instance": s.replicas,
             "gpus_per_replica": s.gpus_per_replica,
             "bound": s.bound,
@@ -119,11 +122,14 @@ def _fit(device: Device, work: estimate.Work, usable: float) -> int | None:
     return None
 
 
-def dynamic_options(device: Device, work: estimate.Work, eff_max: float | None = None) -> tuple[Serving, ...]:
+def dynamic_options(
+    device: Device, work: estimate.Work, eff_max: float | None = None, measured: Callable | None = None
+) -> tuple[Serving, ...]:
     """Triton dynamic batching on one instance, one option per preferred batch size, each at the
     load the pool is sized for (HEADROOM of its capacity): a batch of b waits (b-1)/rate to fill.
     The same for every workload of the model, so the planner works them out once per process and
-    `choose` picks per budget."""
+    `choose` picks per budget. `measured(b, t, t95, t1)`: a batch's time from the records
+    (planner.measured.batched), given the estimator's for it and for batch 1."""
     overhead, eff1, cal = _overhead_and_efficiency(device, work.precision)
     p95_factor = cal["p95_over_p50"]
     eff_max = eff_max if eff_max is not None else value(_constants()["dynamic_batching"]["efficiency_max"])
@@ -134,17 +140,20 @@ def dynamic_options(device: Device, work: estimate.Work, eff_max: float | None =
         else 0.0
     )
     options = []
+    t1 = overhead + max(work.gflops * 1e9 / (peak * eff1) * 1e3, memory_ms)
     for b in _constants()["dynamic_batching"]["batch_sizes"]:
         eff = eff1 + (eff_max - eff1) * (1 - 1 / b)
         compute_ms = b * work.gflops * 1e9 / (peak * eff) * 1e3
         t = overhead + max(compute_ms, memory_ms)
+        t95, basis = t * p95_factor, "estimated"
+        bound = "compute" if compute_ms >= memory_ms else "memory"
+        if measured is not None:
+            t, t95, basis = measured(b, t, t95, t1)
+            bound = "measured" if basis != "estimated" else bound
         capacity = b / t * 1e3 * device.gpus
         per_gpu = HEADROOM * capacity / device.gpus
         wait = (b - 1) / per_gpu * 1e3 if b > 1 else 0.0
-        bound = "compute" if compute_ms >= memory_ms else "memory"
-        options.append(
-            Serving("dynamic", b, device.gpus, 1, capacity, t + wait / 2, t * p95_factor + wait, bound, wait)
-        )
+        options.append(Serving("dynamic", b, device.gpus, 1, capacity, t + wait / 2, t95 + wait, bound, wait, basis))
     return tuple(options)
 
 

@@ -50,10 +50,14 @@ class Estimates(NamedTuple):
     # pattern has them: what the emitted routers' and gateways' timeouts must not cut off
     local_p95_ms: float | None = None
     remote_p95_ms: float | None = None
+    basis: str = "estimated"  # the latency's: measured | scaled from measured | partly measured (planner.measured)
+    measured_p99_ms: float | None = None  # on-device with a measured p99 on every data source
 
     @property
     def p99_ms(self) -> float:
-        """p99 from the p50 and p95: one more step of the same tail (docs/planner.md)."""
+        """The measured p99, else from the p50 and p95: one more step of the same tail (docs/planner.md)."""
+        if self.measured_p99_ms is not None:
+            return self.measured_p99_ms
         return 2 * self.p95_ms - self.p50_ms
 
 

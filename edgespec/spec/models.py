@@ -27,6 +27,7 @@ from edgespec.spec.types import (
     InstanceType,
     Int,
     Jurisdiction,
+    LocalPath,
     Mbps,
     Milliseconds,
     MillisecondsOrZero,
@@ -224,8 +225,15 @@ class Architecture(_Strict):
 class Variant(_Strict):
     """A smaller model the planner may use instead of (or in front of) its parent."""
 
-    params: Count = Field(description="Number of parameters (e.g. 1.1M).")
-    gflops: GFlops = Field(description="GFLOPs per inference at the parent's input (FLOPs = 2 x MACs).")
+    params: Count | None = Field(
+        None,
+        description="Number of parameters (e.g. 1.1M); counted from the variant's local ONNX source when left out.",
+    )
+    gflops: GFlops | None = Field(
+        None,
+        description="GFLOPs per inference at the parent's input (FLOPs = 2 x MACs); counted from the variant's local "
+        "ONNX source when left out.",
+    )
     accuracy: VariantAccuracy = Field(description="Measured accuracy of this variant.")
     distilled_from: Name | None = Field(None, description="The model this variant was distilled from.")
     source: Source | None = Field(None, description="Where this variant's weights come from.")
@@ -256,9 +264,14 @@ class Model(_Strict):
     calibration: Calibration | None = Field(
         None, description="TensorRT INT8 calibration cache; int8 on a Jetson or a GPU pool needs it."
     )
-    params: Count = Field(description="Number of parameters: a number or an SI string (3.2M, 7B).")
-    gflops: GFlops = Field(
-        description="GFLOPs per inference at the declared input (FLOPs = 2 x MACs): a number, or a FLOP count with a suffix (8.7G, 870M). For text-generation models, GFLOPs per generated token (about 2 x params: 16 for an 8B model); the workload's `generation` gives the token counts."
+    params: Count | None = Field(
+        None,
+        description="Number of parameters: a number or an SI string (3.2M, 7B). Left out, it is counted from a local "
+        "ONNX source (edgespec inspect).",
+    )
+    gflops: GFlops | None = Field(
+        None,
+        description="GFLOPs per inference at the declared input (FLOPs = 2 x MACs): a number, or a FLOP count with a suffix (8.7G, 870M). For text-generation models, GFLOPs per generated token (about 2 x params: 16 for an 8B model); the workload's `generation` gives the token counts. Left out, it is counted from a local ONNX source at the declared input.",
     )
     input: Input = Field(description="The input tensor at which `gflops` was counted.")
     accuracy: ModelAccuracy = Field(description="Accuracy at full precision.")
@@ -541,6 +554,12 @@ class Spec(_Strict):
     workloads: dict[Name, Workload] = Field(min_length=1, description="What must run, keyed by name.")
     rollout: Rollout | None = Field(None, description="Staged rollout and automatic rollback.")
     telemetry: Telemetry | None = Field(None, description="Telemetry export.")
+    measurements: list[LocalPath] | None = Field(
+        None,
+        min_length=1,
+        description="Measured latency files (JSON lines, docs/measurements.md), relative to the spec: a matching "
+        "record replaces the planner's estimate for its placement.",
+    )
 
     @cached_property
     def owners(self) -> dict[str, str]:

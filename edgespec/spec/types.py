@@ -77,6 +77,7 @@ Uri = formatted(URI_PATTERN, "a URI without spaces", "s3://models/shelf-detector
 HttpUrl = formatted(HTTP_URL_PATTERN, "an http(s) URL", "https://otel.example.com:4318")
 AwsRegion = formatted(AWS_REGION_PATTERN, "an AWS region id", "us-east-1")
 AwsZone = formatted(AWS_ZONE_PATTERN, "an AWS zone id", "us-east-1-wl1-bos-wlz-1")
+LocalPath = formatted(r"^(?![A-Za-z][A-Za-z0-9+.-]*://)[^\s]+$", "a local file path", "measurements/orin-nx.jsonl")
 InstanceType = formatted(INSTANCE_TYPE_PATTERN, "an instance type", "g4dn.2xlarge")
 TensorName = formatted(r"^[A-Za-z_][A-Za-z0-9_.:/-]{0,127}$", "a tensor name", "images")
 Jurisdiction = formatted(JURISDICTION_PATTERN, "an ISO 3166-1 alpha-2 country code or a bloc (eu, eea)", "de")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from edgespec import describe
 from edgespec.diagnostics import Diagnostic, has_errors, sort_key
 from edgespec.load import Loaded
 from edgespec.spec.models import Spec
@@ -20,5 +21,7 @@ def validate(loaded: Loaded) -> tuple[Spec | None, list[Diagnostic]]:
     except ValidationError as exc:
         diagnostics += schema_errors.convert(exc.errors(include_url=False), loaded.source)
         return None, sorted(set(diagnostics), key=sort_key)
+    spec, described = describe.fill(spec, loaded.source)  # sizes left out, counted from local ONNX files
+    diagnostics += described
     diagnostics += semantics.check(spec, loaded.source)
     return (None if has_errors(diagnostics) else spec), sorted(diagnostics, key=sort_key)

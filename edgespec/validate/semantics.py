@@ -111,7 +111,8 @@ def _models(spec: Spec, report: _Reporter) -> None:
                     f"{here}/distilled_from",
                     hint=_did_you_mean(variant.distilled_from, list(spec.models)),
                 )
-            if variant.params > model.params or variant.gflops > model.gflops:
+            sizes = (variant.params, model.params, variant.gflops, model.gflops)
+            if None not in sizes and (variant.params > model.params or variant.gflops > model.gflops):  # type: ignore[operator]
                 report("ES312", f"variant {name!r} is larger than {parent!r} (params or gflops)", here, key=True)
         for where, runnable in (
             (f"/models/{parent}", model),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from edgespec.planner import estimate, options, runs
+from edgespec.planner import estimate, measured, options, runs
 from edgespec.planner.context import Context
 from edgespec.planner.types import Candidate, Draft, Estimates, Placement
 
@@ -69,6 +69,8 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
         notes = (
             f"escalation rate {rate:.0%} ({'measured' if esc.measured else 'prior'}); "
             f"small tier alone {small_acc:.3f}, large tier {large_acc:.3f}",
+            *(c.note for _, c in small.results if c.note),  # where measured figures come from
+            *((c_large.note,) if c_large.note else ()),
             *small.unknowns,
         )
         est = Estimates(
@@ -89,6 +91,7 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
             pool=pool,
             local_p95_ms=s95,
             remote_p95_ms=n95 + l95,
+            basis=measured.combine(small.basis, pool.serving.basis if pool else c_large.basis),
         )
         # every request runs the small tier first (power); escalations carry the raw input (privacy)
         yield Draft(

@@ -46,5 +46,7 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
             utilisation=run.utilisation,
             notes=run.notes,
             local_p95_ms=run.p95_ms,
+            basis=run.basis,
+            measured_p99_ms=run.p99_ms,
         )
         yield Draft("on-device", placements, est, local_answer=True, run=run, resident=resident, found=found)

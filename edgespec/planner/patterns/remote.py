@@ -84,6 +84,7 @@ def _whole(ctx: Context, pattern: str) -> Iterator[Candidate | Draft]:
                 pool=pool,
                 local_p95_ms=0.0,
                 remote_p95_ms=net95 + c95,
+                basis=pool.serving.basis if pool else c.basis,
             )
             resident = () if entry else ((remote, work, remote.gpus),)
             yield Draft(
