@@ -457,6 +457,10 @@ def inspect(model: str, fmt: str) -> None:
         f"NPU-unmapped ops: {', '.join(sorted(unmapped)) or 'none'} "
         f"({counted.npu_unmapped_share:.0%} of the nodes, by the Edge TPU's op set)"
     )
+    click.echo(
+        f"op class: {counted.op_class} ({counted.depthwise_nodes} depthwise convolutions, "
+        f"{counted.attention_macs:,} attention multiply-accumulates): the spec's op_class when left out"
+    )
     if counted.symbolic_dims:
         click.echo(f"symbolic dimensions counted as 1: {', '.join(counted.symbolic_dims)}")
 

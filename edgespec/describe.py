@@ -13,6 +13,7 @@ import functools
 import os
 from typing import NamedTuple
 
+from edgespec import catalog
 from edgespec.diagnostics import Diagnostic
 from edgespec.diagnostics.codes import diag
 from edgespec.load.sourcemap import SourceMap
@@ -24,6 +25,7 @@ TOLERANCE = 0.10  # declared vs counted
 class Count(NamedTuple):
     params: float
     gflops: float
+    op_class: str
 
 
 def fill(spec: Spec, source: SourceMap) -> tuple[Spec, list[Diagnostic]]:
@@ -35,6 +37,8 @@ def fill(spec: Spec, source: SourceMap) -> tuple[Spec, list[Diagnostic]]:
         shape = list(model.input.shape)
         llm = model.task == "text-generation"
         updates = _described(f"/models/{name}", model, model.source, shape, llm, base, source, problems)
+        if model.op_class is None:  # from the file's ops (counted with the sizes), else the task's usual one
+            updates["op_class"] = updates.pop("op_class", None) or _task_default(model.task)
         variants = dict(model.variants)
         for vname, variant in model.variants.items():
             if variant.source is None and (variant.params is None or variant.gflops is None):
@@ -56,22 +60,23 @@ def fill(spec: Spec, source: SourceMap) -> tuple[Spec, list[Diagnostic]]:
 
 
 def _described(pointer, runnable, src: Source, shape, llm, base, source: SourceMap, problems) -> dict:
-    """The sizes to fill in for one model or variant (empty when both are declared)."""
-    missing = [k for k in ("params", "gflops") if getattr(runnable, k) is None]
+    """What to fill in for one model or variant: the sizes it leaves out and, for a model without
+    an op_class, the class its file's ops point at (nothing without a local ONNX file)."""
+    sizes = [k for k in ("params", "gflops") if getattr(runnable, k) is None]
+    read_ops = getattr(runnable, "op_class", "") is None and not llm  # variants have no op_class
     local = "://" not in src.uri and src.format == "onnx"
-    if not missing and not local:
-        return {}
-    if missing and llm:
+    if sizes and llm:
         problems.append(_unknown(source, pointer, "a text-generation model's per-token FLOPs are declared"))
         return {}
-    if missing and not local:
-        why = f"its source is {src.format}" if src.format != "onnx" else f"{src.uri} is not a local file"
-        problems.append(_unknown(source, pointer, why))
+    if not local:
+        if sizes:
+            why = f"its source is {src.format}" if src.format != "onnx" else f"{src.uri} is not a local file"
+            problems.append(_unknown(source, pointer, why))
         return {}
     path = os.path.normpath(os.path.join(base, src.uri))
     counted, why = _count(path, tuple(shape))
     if counted is None:
-        if missing:
+        if sizes:
             problems.append(_unknown(source, pointer, why))
         return {}  # declared: nothing to check against without the file or onnx
     for key in ("params", "gflops"):
@@ -87,7 +92,14 @@ def _described(pointer, runnable, src: Source, shape, llm, base, source: SourceM
                     hint=f"declare {key}: {_figure(key, value)}, or leave {key} out to use the count",
                 )
             )
-    return {k: getattr(counted, k) for k in missing}
+    found = {k: getattr(counted, k) for k in sizes}
+    if read_ops:
+        found["op_class"] = counted.op_class
+    return found
+
+
+def _task_default(task: str) -> str:
+    return catalog.model_families()["task_defaults"][task]
 
 
 def _figure(key: str, value: float) -> str:
@@ -125,4 +137,4 @@ def _cached(path: str, size: int, mtime_ns: int, shape: tuple[int, ...]) -> tupl
         return None, "counting needs the onnx package: pip install 'edgespec[onnx]'"
     except Exception as exc:  # noqa: BLE001 - onnx's DecodeError, ValidationError, shape inference's errors
         return None, f"{path} is not a readable ONNX model ({type(exc).__name__})"
-    return Count(float(counted.params), counted.gflops), ""
+    return Count(float(counted.params), counted.gflops, counted.op_class), ""

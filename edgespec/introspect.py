@@ -74,6 +74,21 @@ class Counted:
     ops: dict[str, int]  # op type -> nodes
     macs_by_op: dict[str, int]
     symbolic_dims: tuple[str, ...] = field(default=())  # dimensions counted as 1
+    depthwise_nodes: int = 0  # Conv nodes with one input channel per group (depthwise)
+    attention_macs: int = 0  # MatMuls of two activations (attention scores and their weighting)
+
+    @property
+    def op_class(self) -> str:
+        """The estimator's op class (catalog/model-families.yaml) the graph's ops point at: box
+        decoding with NonMaxSuppression is a detector; attention with convolutions doing most of the
+        work is a hybrid, without them a transformer; depthwise convolutions make a depthwise model;
+        anything else is dense."""
+        if "NonMaxSuppression" in self.ops:
+            return "detector"
+        conv = self.macs_by_op.get("Conv", 0) + self.macs_by_op.get("ConvTranspose", 0)
+        if self.attention_macs:
+            return "hybrid" if conv >= 0.3 * self.macs else "transformer"
+        return "depthwise" if self.depthwise_nodes >= 2 else "dense"
 
     @property
     def gflops(self) -> float:
@@ -98,6 +113,9 @@ class Counted:
             "npu_unmapped": dict(sorted(self.npu_unmapped.items())),
             "npu_unmapped_share": round(self.npu_unmapped_share, 4),
             "symbolic_dims": list(self.symbolic_dims),
+            "depthwise_nodes": self.depthwise_nodes,
+            "attention_macs": self.attention_macs,
+            "op_class": self.op_class,
         }
 
 
@@ -131,11 +149,27 @@ def count(path: str | Path, input_shape: list[int] | None = None) -> Counted:
             params += math.prod(init.dims)
     macs: Counter[str] = Counter()
     ops: Counter[str] = Counter()
+    weights = {init.name for init in graph.initializer}
+    constants = {o for node in graph.node if node.op_type == "Constant" for o in node.output}
+    depthwise = attention = 0
     for node in graph.node:
         ops[node.op_type] += 1
-        macs[node.op_type] += _macs(node, shapes)
+        n = _macs(node, shapes)
+        macs[node.op_type] += n
+        if node.op_type == "Conv":
+            weight = shapes.get(node.input[1])
+            groups = next((a.i for a in node.attribute if a.name == "group"), 1)
+            depthwise += bool(weight and groups > 1 and len(weight) > 1 and weight[1] == 1)
+        elif node.op_type == "MatMul" and not ({*node.input} & (weights | constants)):
+            attention += n
     return Counted(
-        params, sum(macs.values()), dict(ops), {op: n for op, n in macs.items() if n}, tuple(sorted(symbolic))
+        params,
+        sum(macs.values()),
+        dict(ops),
+        {op: n for op, n in macs.items() if n},
+        tuple(sorted(symbolic)),
+        depthwise,
+        attention,
     )
 
 

@@ -129,14 +129,23 @@ def test_the_example_app_compiles_a_core_ml_bundle_for_its_phones(tmp_path):
 def test_the_swift_package_parses_and_the_check_can_fail(tmp_path):
     assert compile_spec(tmp_path, spec_with()).returncode == 0
     sources = sorted((tmp_path / "out" / "phone" / "EdgespecRuntime").rglob("*.swift"))
-    assert [p.name for p in sources] == ["Package.swift", "EdgespecRuntime.swift", "EdgespecTelemetry.swift"]
+    assert [p.name for p in sources] == [
+        "Package.swift",
+        "EdgespecBenchmark.swift",
+        "EdgespecRuntime.swift",
+        "EdgespecTelemetry.swift",
+    ]
     for path in sources:
         assert swift_errors(path.read_bytes()) == [], path
     assert swift_errors(b"public final class Broken { func f( { }") != []
-    runtime = (sources[1]).read_text()
+    runtime = (sources[2]).read_text()
     # the compute units the plan's figures assume, and the typed call through the converted model
     assert "configuration.computeUnits = computeUnits" in runtime and ".cpuAndNeuralEngine" in runtime
     assert '"input": MLFeatureValue(multiArray: input)' in runtime and 'featureValue(for: "output")' in runtime
+    # the benchmark harness times the same models with the same compute units, and writes records
+    bench = (sources[1]).read_text()
+    assert "configuration.computeUnits = settings.computeUnits" in bench
+    assert '"schema": "edgespec-measurement/v1"' in bench and '"hardware": settings.hardware' in bench
 
 
 def test_hostile_strings_stay_data(tmp_path):

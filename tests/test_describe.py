@@ -141,3 +141,15 @@ def test_a_variant_without_its_own_source_declares_its_sizes(tmp_path):
     checked = check_file(str(path))
     assert [d.code for d in checked.diagnostics] == ["ES321"]
     assert "no `source` of its own" in checked.diagnostics[0].message
+
+
+def test_the_op_class_is_read_from_the_file_else_the_tasks_usual_one(tmp_path):
+    checked = check_file(str(write(tmp_path, local(tmp_path))))
+    assert checked.spec is not None and checked.spec.models["m"].op_class == "dense"  # one dense Conv
+    remote = model(task="object-detection")
+    checked = check_file(str(write(tmp_path, remote)))
+    assert checked.spec is not None and checked.spec.models["m"].op_class == "detector"  # the task's usual one
+    declared = local(tmp_path)
+    declared["op_class"] = "hybrid"
+    checked = check_file(str(write(tmp_path, declared)))
+    assert checked.spec is not None and checked.spec.models["m"].op_class == "hybrid"  # declared wins

@@ -140,3 +140,46 @@ def test_coral_hosts():
     assert dev("coral-devboard").host_fp32_gflops == 24  # the Dev Board's own Cortex-A53s
     assert dev("coral-usb").host == "raspberry-pi-5"  # no host declared: a conservative assumption
     assert dev("jetson-orin-nx-16gb").host_fp32_gflops is None
+
+
+def test_an_op_class_changes_the_compute_term_by_its_fitted_efficiency():
+    """Snapdragon's fit has a depthwise efficiency of its own (catalog/calibration.yaml): the same
+    FLOPs of a depthwise model take 1 / op times the compute of a dense one; an op class the
+    class has no term for computes at the class's efficiency."""
+    d = dev("snapdragon-8-gen-3")
+    cal = catalog.calibration()["classes"]["snapdragon-npu"]
+    op = cal["op_class_efficiency"]["depthwise"]
+    assert op != 1.0
+    k = cal["precisions"]["int8"]
+    work = estimate.Work(gflops=5.0, params=1e5, precision="int8")
+    overhead = estimate.overhead_ms(cal, k, d.peak_tops["int8"])
+    dense = estimate.compute(d, work._replace(op_class="dense")).p50_ms - overhead
+    depthwise = estimate.compute(d, work._replace(op_class="depthwise")).p50_ms - overhead
+    assert depthwise == pytest.approx(dense / op)
+    assert estimate.compute(d, work._replace(op_class="hybrid")).p50_ms == pytest.approx(dense + overhead)
+
+
+def test_the_overhead_scales_with_the_device_where_the_fit_says_so():
+    """overhead x (reference peak / peak) ** exponent: a faster device of the class pays less."""
+    cal = catalog.calibration()["classes"]["snapdragon-npu"]
+    k = cal["precisions"]["int8"]
+    assert cal["overhead_exponent"] > 0
+    slow, fast = dev("qcs6490"), dev("snapdragon-8-elite")
+    assert slow.peak_tops["int8"] < fast.peak_tops["int8"]
+    at = {d.hardware: estimate.overhead_ms(cal, k, d.peak_tops["int8"]) for d in (slow, fast)}
+    assert at["qcs6490"] > at["snapdragon-8-elite"]
+    ratio = (fast.peak_tops["int8"] / slow.peak_tops["int8"]) ** cal["overhead_exponent"]
+    assert at["qcs6490"] / at["snapdragon-8-elite"] == pytest.approx(ratio)
+    flat = {**cal, "overhead_exponent": 0.0}
+    assert estimate.overhead_ms(flat, k, slow.peak_tops["int8"]) == k["overhead_ms"]  # one floor for the class
+
+
+def test_a_pool_at_batch_one_agrees_with_the_estimator():
+    """serving.dynamic_options reads the same overhead and op-class efficiency as estimate.compute."""
+    from edgespec.planner import serving
+
+    d = dev("aws-ec2", instance_type="g6.xlarge", region="us-east-1")
+    for op_class in (None, "dense", "transformer"):
+        work = estimate.Work(gflops=30.0, params=25e6, precision="fp16", op_class=op_class)
+        one = next(s for s in serving.dynamic_options(d, work) if s.batch == 1)
+        assert one.p50_ms == pytest.approx(estimate.compute(d, work).p50_ms)

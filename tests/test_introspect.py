@@ -84,3 +84,54 @@ def test_a_file_that_is_not_a_model_is_refused_without_a_traceback(run, tmp_path
     bad.write_bytes(b"not a model\n")
     code, _, err = run("inspect", str(bad))
     assert code == 1 and "not a readable ONNX model" in err and "Traceback" not in err
+
+
+def test_the_op_class_follows_the_ops(tmp_path):
+    """The estimator's op class from the graph: the tiny CNN is dense; two depthwise convolutions
+    make a depthwise model; a MatMul of two activations is attention (a transformer, or a hybrid
+    where convolutions do most of the work); NonMaxSuppression is a detector."""
+    tiny = tmp_path / "tiny.onnx"
+    tiny_cnn(tiny)
+    assert introspect.count(tiny).op_class == "dense"
+
+    dw = tmp_path / "dw.onnx"
+    _save(
+        dw,
+        [
+            helper.make_node("Conv", ["x", "w1"], ["a"], group=4, pads=[1, 1, 1, 1]),
+            helper.make_node("Conv", ["a", "w2"], ["b"], group=4, pads=[1, 1, 1, 1]),
+        ],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])],
+        [helper.make_tensor_value_info("b", TensorProto.FLOAT, [1, 4, 8, 8])],
+        [_w("w1", (4, 1, 3, 3)), _w("w2", (4, 1, 3, 3))],
+    )
+    counted = introspect.count(dw)
+    assert (counted.depthwise_nodes, counted.attention_macs, counted.op_class) == (2, 0, "depthwise")
+
+    attention = tmp_path / "attn.onnx"
+    _save(
+        attention,
+        [
+            helper.make_node("MatMul", ["x", "wq"], ["q"]),  # a projection: weights, not attention
+            helper.make_node("Transpose", ["q"], ["qt"], perm=[0, 2, 1]),
+            helper.make_node("MatMul", ["q", "qt"], ["s"]),  # [1,6,8] x [1,8,6]: 36 x 8 = 288
+        ],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 6, 8])],
+        [helper.make_tensor_value_info("s", TensorProto.FLOAT, [1, 6, 6])],
+        [_w("wq", (8, 8))],
+    )
+    counted = introspect.count(attention)
+    assert (counted.attention_macs, counted.op_class) == (288, "transformer")
+
+    detector = tmp_path / "det.onnx"
+    _save(
+        detector,
+        [helper.make_node("NonMaxSuppression", ["boxes", "scores"], ["keep"])],
+        [
+            helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [1, 10, 4]),
+            helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 1, 10]),
+        ],
+        [helper.make_tensor_value_info("keep", TensorProto.INT64, ["k", 3])],
+        [],
+    )
+    assert introspect.count(detector).op_class == "detector"

@@ -101,6 +101,11 @@ def hourly_price(instance_type: str | None, region: str | None) -> dict | None:
     return cloud()["prices"].get(instance_type, {}).get(region)
 
 
+def model_families() -> dict[str, Any]:
+    """model-families.yaml: the op class of each calibration model, and each task's default."""
+    return _load("model-families.yaml")
+
+
 def accuracy() -> dict[str, Any]:
     return _load("accuracy.yaml")
 

@@ -44,7 +44,7 @@ SWIFT_PLATFORM = {
     "macOS14": ".macOS(.v14)",
     "macOS15": ".macOS(.v15)",
 }
-SWIFT_SOURCES = ("EdgespecRuntime.swift", "EdgespecTelemetry.swift")
+SWIFT_SOURCES = ("EdgespecRuntime.swift", "EdgespecTelemetry.swift", "EdgespecBenchmark.swift")
 
 # convert_coreml.py's packages, pinned to the set edgespec's own tests convert with
 # (tools/requirements-coreml.txt is this file, checked in). torch 2.13.0 is newer than the last

@@ -17,6 +17,8 @@ mean. The grids are fixed, so the result is deterministic.
 from __future__ import annotations
 
 import csv
+import functools
+import math
 import statistics
 import sys
 from dataclasses import dataclass
@@ -60,6 +62,12 @@ EFFICIENCY_GRID = [round(0.01 * 1.06**i, 5) for i in range(80) if 0.01 * 1.06**i
 OVERHEAD_GRID = [0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0]
 BANDWIDTH_GRID = [round(0.1 + 0.025 * i, 3) for i in range(37)]
 SPILL_GRID = [round(0.05 * 1.1**i, 4) for i in range(45)]
+OP_CLASS_GRID = [round(0.2 * 1.1**i, 4) for i in range(30)]  # 0.2 .. 3.2 x the class's efficiency
+OVERHEAD_EXPONENT_GRID = [0.0, 0.25, 0.5, 0.75, 1.0]
+# An op class gets its own efficiency in a device class only with rows of at least this many
+# models there (fewer would fit the models, not the op class); the others keep the class's.
+OP_CLASS_MIN_MODELS = 3
+BASELINE_OP_CLASS = "dense"
 
 OUT = Path(__file__).resolve().parents[1] / "catalog" / "calibration.yaml"
 
@@ -77,6 +85,7 @@ class Row:
     power_mode: str | None
     instance_type: str | None
     source: str
+    op_class: str = "dense"  # model-families.yaml
 
 
 SOURCES = ("benchmarks-calibration.csv", "benchmarks-qai-hub-models.csv")
@@ -114,11 +123,13 @@ def _rows(text: str) -> list[Row]:
                 r["power_mode"] or None,
                 r["instance_type"] or None,
                 r["source_url"],
+                catalog.value(catalog.model_families()["families"][r["model"]]),
             )
         )
     return out
 
 
+@functools.cache  # a fit predicts every row thousands of times; resolving a target is the slow part
 def _device(row: Row) -> device_mod.Device:
     target = Target.model_validate(
         {
@@ -137,10 +148,11 @@ def predict(row: Row, constants: dict | None = None) -> float:
     if row.metric == "tokens_per_s":
         work = estimate.Work(row.gflops, row.params, row.precision, prompt_tokens=0, output_tokens=1)
     else:
-        work = estimate.Work(row.gflops, row.params, row.precision)
+        work = estimate.Work(row.gflops, row.params, row.precision, op_class=row.op_class)
     result = estimate.compute(device, work, constants).p50_ms
     if row.metric == "tokens_per_s":  # a decode rate has no per-request overhead
-        result -= estimate.class_constants(device, row.precision, constants)[1]["overhead_ms"]
+        cal, k = estimate.class_constants(device, row.precision, constants)
+        result -= estimate.overhead_ms(cal, k, device.peak_tops[row.precision])
     return result
 
 
@@ -176,7 +188,26 @@ def _descend(class_rows: list[Row], constants: dict, knobs: list) -> tuple[tuple
 STARTS = [(0.05, 0.3), (0.2, 0.6), (0.5, 0.9), (0.1, 0.9), (0.5, 0.3)]
 
 
-def fit_class(cls: str, class_rows: list[Row]) -> dict:
+def op_classes(class_rows: list[Row]) -> list[str]:
+    """The op classes with rows of OP_CLASS_MIN_MODELS models or more in these rows (besides the
+    baseline, whose efficiency is the class's own)."""
+    models: dict[str, set[str]] = {}
+    for r in class_rows:
+        if r.metric != "tokens_per_s":
+            models.setdefault(r.op_class, set()).add(r.model)
+    return sorted(c for c, m in models.items() if c not in (BASELINE_OP_CLASS, "llm") and len(m) >= OP_CLASS_MIN_MODELS)
+
+
+def reference_tops(class_rows: list[Row]) -> float:
+    """The class's reference peak for its overhead: the geometric mean of its rows' devices' peaks."""
+    peaks = [_device(r).peak_tops[r.precision] for r in class_rows]
+    return round(math.exp(statistics.fmean(math.log(p) for p in peaks)), 3)
+
+
+def fit_class(cls: str, class_rows: list[Row], terms: bool = True) -> dict:
+    """The class's constants fitted on `class_rows`; `terms`: with the op-class efficiencies and the
+    device-scaled overhead (False: the estimator before them, for bench/calibration_error.py's
+    before/after on the same split)."""
     # int4 is weight-only: its math runs in fp16, so it has no constants of its own (decode-rate
     # rows constrain only the bandwidth efficiency) and falls back to fp16's.
     precisions = sorted({r.precision for r in class_rows} - {"int4"})
@@ -185,6 +216,11 @@ def fit_class(cls: str, class_rows: list[Row]) -> dict:
     knobs.append((("bandwidth_efficiency",), BANDWIDTH_GRID))
     if cls == "coral-tpu":
         knobs += [(("spill_gbs", "usb3"), SPILL_GRID), (("spill_gbs", "soc"), SPILL_GRID)]
+    own = op_classes(class_rows) if terms else []
+    knobs += [(("op_class_efficiency", c), OP_CLASS_GRID) for c in own]
+    scaled = terms and len({r.hardware for r in class_rows}) > 1  # a scale needs devices of several sizes
+    if scaled:
+        knobs.append((("overhead_exponent",), OVERHEAD_EXPONENT_GRID))
     results = []
     for efficiency, bandwidth in STARTS:
         constants = {
@@ -193,6 +229,11 @@ def fit_class(cls: str, class_rows: list[Row]) -> dict:
             "p95_over_p50": P95_OVER_P50[cls],
             "fallback_order": FALLBACK_ORDER[cls],
         }
+        if own:
+            constants["op_class_efficiency"] = {c: 1.0 for c in own}
+        if scaled:
+            constants["overhead_exponent"] = 0.0
+            constants["overhead_ref_tops"] = reference_tops(class_rows)
         if cls == "coral-tpu":
             constants["spill_gbs"] = {"usb3": 0.4, "soc": 0.4, "pcie": 0.4}
         results.append(_descend(class_rows, constants, knobs))
@@ -202,11 +243,11 @@ def fit_class(cls: str, class_rows: list[Row]) -> dict:
     return constants
 
 
-def fit() -> dict:
+def fit(terms: bool = True) -> dict:
     all_rows = rows()
     classes = {}
     for cls in sorted({r.cls for r in all_rows}):
-        classes[cls] = fit_class(cls, [r for r in all_rows if r.cls == cls])
+        classes[cls] = fit_class(cls, [r for r in all_rows if r.cls == cls], terms)
     return {"classes": classes}
 
 
@@ -228,28 +269,39 @@ HEADER = """\
 # Fitted estimator constants per hardware class. Generated by
 # `python -m edgespec.planner.calibrate --write` from benchmarks-calibration.csv; do not edit.
 # efficiency: share of the class's peak reached at batch 1; overhead_ms: fixed per-inference
-# cost; bandwidth_efficiency: share of memory bandwidth reached when streaming weights;
-# spill_gbs (Coral): host-link bandwidth for parameters beyond the on-chip cache.
+# cost at the class's reference peak (overhead_ref_tops), scaled by (reference / peak) **
+# overhead_exponent on other devices; op_class_efficiency: an op class's efficiency relative to
+# the class's (model-families.yaml); bandwidth_efficiency: share of memory bandwidth reached when
+# streaming weights; spill_gbs (Coral): host-link bandwidth for parameters beyond the on-chip cache.
 """
 
 
-def cross_validate(all_rows: list[Row]) -> dict:
-    """Leave one model out: refit without every row of a model, then predict that model's rows."""
-    errors_: list[float] = []
+def held_out_errors(all_rows: list[Row], terms: bool = True) -> list[tuple[Row, float]]:
+    """Leave one model out: refit without every row of a model, then predict that model's rows:
+    (row, absolute percentage error) for every row whose class keeps training rows."""
+    out: list[tuple[Row, float]] = []
     for name in sorted({r.model for r in all_rows}):
         train = [r for r in all_rows if r.model != name]
         held = [r for r in all_rows if r.model == name]
         classes = {
-            cls: fit_class(cls, [r for r in train if r.cls == cls])
+            cls: fit_class(cls, [r for r in train if r.cls == cls], terms)
             for cls in {r.cls for r in held}
             if any(r.cls == cls for r in train)
         }
-        errors_ += [abs(predict(r, classes[r.cls]) - r.measured_ms) / r.measured_ms for r in held if r.cls in classes]
+        out += [(r, abs(predict(r, classes[r.cls]) - r.measured_ms) / r.measured_ms) for r in held if r.cls in classes]
+    return out
+
+
+def summarise(errors_: list[float]) -> dict:
     return {
         "rows": len(errors_),
         "mdape": round(statistics.median(errors_), 4),
         "within_30pct": round(sum(e <= 0.30 for e in errors_) / len(errors_), 4),
     }
+
+
+def cross_validate(all_rows: list[Row], terms: bool = True) -> dict:
+    return summarise([e for _, e in held_out_errors(all_rows, terms)])
 
 
 def main(argv: list[str]) -> int:

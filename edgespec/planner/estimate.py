@@ -41,6 +41,7 @@ class Work(NamedTuple):
     bits_per_weight: float | None = None  # the runtime's storage (llama.cpp's GGUF types), else the precision's
     kv_bytes: float = 0.0  # an LLM runtime's KV cache for the planned context, when it is modelled explicitly
     model: str | None = None  # the stage, when measurements may name it (the whole stage, unpruned)
+    op_class: str | None = None  # dense | depthwise | transformer | hybrid | detector | llm (model-families.yaml)
 
     @property
     def weight_bytes(self) -> float:
@@ -102,7 +103,10 @@ def compute(device: Device, work: Work, cal: dict | None = None) -> Compute:
             * value(catalog.classes()[device.cls]["dla_share_of_peak"])
             * (1.0 if work.precision == "int8" else 0.5)
         )
-    flops_per_ms = peak * 1e12 * k["efficiency"] / 1e3
+    # the op class's efficiency relative to the class's (fitted where the class has the rows for it)
+    op_efficiency = cal.get("op_class_efficiency", {}).get(work.op_class, 1.0) if work.op_class else 1.0
+    flops_per_ms = peak * 1e12 * k["efficiency"] * op_efficiency / 1e3
+    overhead = overhead_ms(cal, k, peak)
     fallback_ms = 0.0
     gflops = work.gflops
     if work.cpu_fraction and device.host_fp32_gflops:  # Coral, an SoC's NPU: unsupported ops run on the CPU
@@ -125,14 +129,24 @@ def compute(device: Device, work: Work, cal: dict | None = None) -> Compute:
     if work.output_tokens:  # LLM: compute-bound prefill, then memory-bound decode per token
         prefill = work.prompt_tokens * compute_ms
         decode = work.output_tokens * (max(compute_ms, memory_ms) + spill_ms)
-        total = k["overhead_ms"] + prefill + decode
+        total = overhead + prefill + decode
         bound = "memory" if memory_ms >= compute_ms else "compute"
     else:
-        total = k["overhead_ms"] + max(compute_ms, memory_ms) + spill_ms + fallback_ms
+        total = overhead + max(compute_ms, memory_ms) + spill_ms + fallback_ms
         bound = max((compute_ms, "compute"), (memory_ms, "memory"), (spill_ms, "spill"), (fallback_ms, "cpu-fallback"))[
             1
         ]
     return Compute(total, total * cal["p95_over_p50"], bound)
+
+
+def overhead_ms(cal: dict, k: dict, peak_tops: float) -> float:
+    """The fixed per-inference cost on a device of `peak_tops`: the class's fitted overhead at its
+    reference peak, scaled by (reference / peak) ** exponent, so a larger device of the class pays
+    less (exponent 0: one floor for the class)."""
+    exponent = cal.get("overhead_exponent", 0.0)
+    if not exponent or not peak_tops:
+        return k["overhead_ms"]
+    return k["overhead_ms"] * (cal["overhead_ref_tops"] / peak_tops) ** exponent
 
 
 class Network(NamedTuple):

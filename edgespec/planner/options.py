@@ -121,6 +121,7 @@ def work(ctx: Context, stage: Stage, recipe: Recipe, fraction: float = 1.0) -> e
         cpu,
         ctx.tensor_bytes if cpu else 0.0,
         model=stage.name if named else None,
+        op_class=ctx.root.op_class,
     )
 
 

@@ -106,9 +106,13 @@ def kv_bytes_per_token(params: float, precision: str, architecture=None) -> floa
     return 2.0 * layers * heads * dim * (1.0 if precision == "int8" else 2.0)
 
 
-def _overhead_and_efficiency(device: Device, precision: str) -> tuple[float, float, dict]:
-    cal, k = estimate.class_constants(device, precision)
-    return k["overhead_ms"], k["efficiency"], cal
+def _overhead_and_efficiency(device: Device, work: estimate.Work) -> tuple[float, float, float, dict]:
+    """(overhead, batch-1 efficiency, the op class's factor on it, class constants): as
+    estimate.compute reads them, so a pool at batch 1 agrees with the estimator."""
+    cal, k = estimate.class_constants(device, work.precision)
+    op = cal.get("op_class_efficiency", {}).get(work.op_class, 1.0) if work.op_class else 1.0
+    overhead = estimate.overhead_ms(cal, k, device.peak_tops.get(work.precision, 0.0))
+    return overhead, k["efficiency"] * op, op, cal
 
 
 def _fit(device: Device, work: estimate.Work, usable: float) -> int | None:
@@ -130,9 +134,9 @@ def dynamic_options(
     The same for every workload of the model, so the planner works them out once per process and
     `choose` picks per budget. `measured(b, t, t95, t1)`: a batch's time from the records
     (planner.measured.batched), given the estimator's for it and for batch 1."""
-    overhead, eff1, cal = _overhead_and_efficiency(device, work.precision)
+    overhead, eff1, op, cal = _overhead_and_efficiency(device, work)
     p95_factor = cal["p95_over_p50"]
-    eff_max = eff_max if eff_max is not None else value(_constants()["dynamic_batching"]["efficiency_max"])
+    eff_max = (eff_max if eff_max is not None else value(_constants()["dynamic_batching"]["efficiency_max"])) * op
     peak = device.peak_tops[work.precision] * 1e12
     memory_ms = (
         work.weight_bytes / (device.bandwidth_gbs * 1e9 * cal["bandwidth_efficiency"]) * 1e3

@@ -53,6 +53,7 @@ Task = Literal[
     "tabular",
     "anomaly-detection",
 ]
+OpClass = Literal["dense", "depthwise", "transformer", "hybrid", "detector", "llm"]
 ModelFormat = Literal["onnx", "tflite", "savedmodel", "torchscript", "pt2", "coreml", "gguf", "safetensors"]
 DType = Literal["float32", "float16", "bfloat16", "int8", "uint8", "int32", "int64", "bool"]
 PrivacyLevel = Literal["device", "site", "region", "anywhere"]
@@ -274,6 +275,13 @@ class Model(_Strict):
         description="GFLOPs per inference at the declared input (FLOPs = 2 x MACs): a number, or a FLOP count with a suffix (8.7G, 870M). For text-generation models, GFLOPs per generated token (about 2 x params: 16 for an 8B model); the workload's `generation` gives the token counts. Left out, it is counted from a local ONNX source at the declared input.",
     )
     input: Input = Field(description="The input tensor at which `gflops` was counted.")
+    op_class: OpClass | None = Field(
+        None,
+        description="The ops that dominate the model, for the estimator's per-op-class efficiency: dense "
+        "(convolutions and matrix products), depthwise (depthwise-separable blocks), transformer (attention), "
+        "hybrid (convolution and attention stages), detector (detection heads and box decoding), llm. Left out, "
+        "it is read from a local ONNX source's ops (edgespec inspect), else the task's usual class.",
+    )
     accuracy: ModelAccuracy = Field(description="Accuracy at full precision.")
     workers_ai: WorkersAi | None = Field(
         None,

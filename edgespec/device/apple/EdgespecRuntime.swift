@@ -49,6 +49,7 @@ public struct EdgespecSettings: Decodable {
         public let name: String
         public let model: String
         public let precision: String
+        public let sha256: String?  // the declared digest of the source the model was converted from
     }
 
     /// An image input (the spec's `input.encoding`), as the gateways decode it.
