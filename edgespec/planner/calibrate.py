@@ -218,7 +218,8 @@ def fit_class(cls: str, class_rows: list[Row], terms: bool = True) -> dict:
         knobs += [(("spill_gbs", "usb3"), SPILL_GRID), (("spill_gbs", "soc"), SPILL_GRID)]
     own = op_classes(class_rows) if terms else []
     knobs += [(("op_class_efficiency", c), OP_CLASS_GRID) for c in own]
-    scaled = terms and len({r.hardware for r in class_rows}) > 1  # a scale needs devices of several sizes
+    # a scale needs devices of several sizes (instance types of one hardware id differ too)
+    scaled = terms and len({_device(r).peak_tops[r.precision] for r in class_rows}) > 1
     if scaled:
         knobs.append((("overhead_exponent",), OVERHEAD_EXPONENT_GRID))
     results = []
