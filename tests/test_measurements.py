@@ -179,10 +179,13 @@ def test_without_a_p95_the_tail_comes_from_the_class_ratio(run, tmp_path):
 
 
 def test_another_precision_is_scaled_by_the_estimators_ratio(run, tmp_path):
-    record = line(hardware=ORIN, model="classifier", precision="int8", p50_ms=3.0, p95_ms=3.6)
-    doc, _ = plan_json(run, tmp_path, camera_spec(precision="fp16"), record)
-    cam = resolve("cam", Target(hardware=ORIN, power_mode="25W"))
-    work = estimate.Work(8.0, 25e6, "fp16")
+    nano = "jetson-orin-nano-8gb"  # no DLA: the GPU's fp16 is the only fp16 recipe
+    doc = camera_spec(precision="fp16")
+    doc["targets"]["cam"] = {"hardware": nano, "power_mode": "15W", "count": 10}
+    record = line(hardware=nano, model="classifier", precision="int8", p50_ms=3.0, p95_ms=3.6)
+    doc, _ = plan_json(run, tmp_path, doc, record)
+    cam = resolve("cam", Target(hardware=nano, power_mode="15W"))
+    work = estimate.Work(8.0, 25e6, "fp16", op_class="dense")
     ratio = estimate.compute(cam, work).p50_ms / estimate.compute(cam, work._replace(precision="int8")).p50_ms
     lat = estimated(doc)["latency_ms"]
     assert lat["basis"] == "scaled from measured"
@@ -193,9 +196,9 @@ def test_another_precision_is_scaled_by_the_estimators_ratio(run, tmp_path):
 
 def test_another_power_mode_is_scaled_by_the_estimators_ratio(run, tmp_path):
     record = line(hardware=ORIN, model="classifier", precision="fp16", p50_ms=12.0, power_mode="10W")
-    doc, _ = plan_json(run, tmp_path, camera_spec(), record)
+    doc, _ = plan_json(run, tmp_path, camera_spec(objective="latency"), record)
     cam = resolve("cam", Target(hardware=ORIN, power_mode="25W"))
-    work = estimate.Work(8.0, 25e6, "fp16")
+    work = estimate.Work(8.0, 25e6, "fp16", op_class="dense")
     ratio = estimate.compute(cam, work).p50_ms / estimate.compute(at_power_mode(cam, "10W"), work).p50_ms
     assert 0 < ratio < 0.9  # 25W is faster than 10W
     lat = estimated(doc)["latency_ms"]
@@ -228,12 +231,12 @@ def test_the_spec_lists_its_own_measurement_files_relative_to_itself(run, tmp_pa
     assert estimated(json.loads(out))["latency_ms"]["p50"] == 7.0
 
 
-def test_a_record_decides_the_placement(run, tmp_path):
-    """A measured camera far slower than estimated pushes the workload off the device."""
-    doc = spec(
+def with_cloud(source: dict, p95_ms: float, **workload) -> dict:
+    """The classifier on `source` (a target named `src`), a g6.xlarge pool beside it."""
+    return spec(
         {"classifier": model(params="25M", gflops=8.0)},
         {
-            "cam": {"hardware": ORIN, "power_mode": "25W", "count": 10, "network": {"uplink_mbps": 100}},
+            "src": {**source, "network": {"uplink_mbps": 100}},
             "cloud": {
                 "hardware": "aws-ec2",
                 "region": "us-east-1",
@@ -244,13 +247,19 @@ def test_a_record_decides_the_placement(run, tmp_path):
         {
             "classify": {
                 "model": "classifier",
-                "data_source": ["cam"],
-                "latency": {"p95_ms": 60},
-                "throughput": {"rps": 1},
+                "data_source": ["src"],
+                "latency": {"p95_ms": p95_ms},
                 "optimize": {"precision": "fp16", "prune": "none"},
-                "objective": "latency",
+                **workload,
             }
         },
+    )
+
+
+def test_a_record_decides_the_placement(run, tmp_path):
+    """A measured camera far slower than estimated pushes the workload off the device."""
+    doc = with_cloud(
+        {"hardware": ORIN, "power_mode": "25W", "count": 10}, 60, throughput={"rps": 1}, objective="latency"
     )
     before, _ = plan_json(run, tmp_path, doc)
     assert before["workloads"]["classify"]["pattern"] == "on-device"
@@ -263,27 +272,7 @@ def test_a_record_decides_the_placement(run, tmp_path):
 
 
 def test_a_pool_times_its_batches_from_the_records(run, tmp_path):
-    doc = spec(
-        {"classifier": model(params="25M", gflops=8.0)},
-        {
-            "client": {"hardware": "client", "count": 100, "network": {"uplink_mbps": 100}},
-            "cloud": {
-                "hardware": "aws-ec2",
-                "region": "us-east-1",
-                "instance_type": "g6.xlarge",
-                "network": {"rtt_ms": 10},
-            },
-        },
-        {
-            "classify": {
-                "model": "classifier",
-                "data_source": ["client"],
-                "latency": {"p95_ms": 200},
-                "throughput": {"rps": 5},
-                "optimize": {"precision": "fp16", "prune": "none"},
-            }
-        },
-    )
+    doc = with_cloud({"hardware": "client", "count": 100}, 200, throughput={"rps": 5})
     before, _ = plan_json(run, tmp_path, doc)
     pool_before = estimated(before)["pool"]
     assert pool_before["basis"] == "estimated" and pool_before["batch"] > 1
