@@ -18,6 +18,7 @@ from tests.planner_helpers import model, spec
 
 FLAGSHIP = ROOT / "examples" / "store-vision.yaml"
 ORIN = "jetson-orin-nx-16gb"
+CAM = "jetson-orin-nano-8gb"  # no DLA: a GPU recipe is the only one at its precision
 
 
 def line(**fields) -> str:
@@ -25,10 +26,10 @@ def line(**fields) -> str:
 
 
 def camera_spec(**workload) -> dict:
-    """One classifier on 10 Orin NX cameras at 25W, fp16 pinned unless asked otherwise."""
+    """One classifier on 10 Orin Nano cameras at 25W, fp16 pinned unless asked otherwise."""
     return spec(
         {"classifier": model(params="25M", gflops=8.0)},
-        {"cam": {"hardware": ORIN, "power_mode": "25W", "count": 10}},
+        {"cam": {"hardware": CAM, "power_mode": "25W", "count": 10}},
         {
             "classify": {
                 "model": "classifier",
@@ -146,7 +147,7 @@ def test_no_measurements_means_every_figure_says_estimated(run, tmp_path):
 
 def test_a_matching_record_replaces_the_estimate_and_is_marked_measured(run, tmp_path):
     before, _ = plan_json(run, tmp_path, camera_spec())
-    record = line(hardware=ORIN, model="classifier", precision="fp16", p50_ms=7.25, p95_ms=8.5, p99_ms=9.75)
+    record = line(hardware=CAM, model="classifier", precision="fp16", p50_ms=7.25, p95_ms=8.5, p99_ms=9.75)
     doc, err = plan_json(run, tmp_path, camera_spec(), record)
     assert err == ""
     lat = estimated(doc)["latency_ms"]
@@ -154,7 +155,7 @@ def test_a_matching_record_replaces_the_estimate_and_is_marked_measured(run, tmp
     assert estimated(before)["latency_ms"]["p50"] != 7.25  # the estimate was something else
     assert any("cam: measured 7.25 ms p50" in n and "m0.jsonl:1" in n for n in estimated(doc)["notes"])
     # the energy follows the measured time: power x busy time
-    power = resolve("cam", Target(hardware=ORIN, power_mode="25W")).power_w
+    power = resolve("cam", Target(hardware=CAM, power_mode="25W")).power_w
     assert estimated(doc)["energy_mj"] == pytest.approx(power * 7.25, abs=1e-3)
 
 
@@ -162,7 +163,7 @@ def test_the_text_table_marks_measured_and_estimated(run, tmp_path):
     spec_path = tmp_path / "deploy.yaml"
     spec_path.write_text(yaml.safe_dump(camera_spec(), sort_keys=False))
     m = tmp_path / "m.jsonl"
-    m.write_text(line(hardware=ORIN, model="classifier", precision="fp16", p50_ms=7.25))
+    m.write_text(line(hardware=CAM, model="classifier", precision="fp16", p50_ms=7.25))
     _, plain, _ = run("plan", str(spec_path))
     _, marked, _ = run("plan", str(spec_path), "--measurements", str(m))
     assert "latency" in plain.splitlines()[0]
@@ -171,9 +172,9 @@ def test_the_text_table_marks_measured_and_estimated(run, tmp_path):
 
 def test_without_a_p95_the_tail_comes_from_the_class_ratio(run, tmp_path):
     doc, _ = plan_json(
-        run, tmp_path, camera_spec(), line(hardware=ORIN, model="classifier", precision="fp16", p50_ms=10)
+        run, tmp_path, camera_spec(), line(hardware=CAM, model="classifier", precision="fp16", p50_ms=10)
     )
-    tail = estimate.class_constants(resolve("cam", Target(hardware=ORIN)), "fp16")[0]["p95_over_p50"]
+    tail = estimate.class_constants(resolve("cam", Target(hardware=CAM)), "fp16")[0]["p95_over_p50"]
     assert estimated(doc)["latency_ms"]["p95"] == round(10 * tail, 3)
     assert any("p95 from the class's tail ratio" in n for n in estimated(doc)["notes"])
 
@@ -195,21 +196,21 @@ def test_another_precision_is_scaled_by_the_estimators_ratio(run, tmp_path):
 
 
 def test_another_power_mode_is_scaled_by_the_estimators_ratio(run, tmp_path):
-    record = line(hardware=ORIN, model="classifier", precision="fp16", p50_ms=12.0, power_mode="10W")
+    record = line(hardware=CAM, model="classifier", precision="fp16", p50_ms=12.0, power_mode="7W")
     doc, _ = plan_json(run, tmp_path, camera_spec(objective="latency"), record)
-    cam = resolve("cam", Target(hardware=ORIN, power_mode="25W"))
+    cam = resolve("cam", Target(hardware=CAM, power_mode="25W"))
     work = estimate.Work(8.0, 25e6, "fp16", op_class="dense")
-    ratio = estimate.compute(cam, work).p50_ms / estimate.compute(at_power_mode(cam, "10W"), work).p50_ms
-    assert 0 < ratio < 0.9  # 25W is faster than 10W
+    ratio = estimate.compute(cam, work).p50_ms / estimate.compute(at_power_mode(cam, "7W"), work).p50_ms
+    assert 0 < ratio < 0.9  # 25W is faster than 7W
     lat = estimated(doc)["latency_ms"]
     assert (lat["basis"], lat["p50"]) == ("scaled from measured", round(12.0 * ratio, 3))
-    assert any("10W -> 25W" in n for n in estimated(doc)["notes"])
+    assert any("7W -> 25W" in n for n in estimated(doc)["notes"])
 
 
 def test_an_exact_record_wins_over_one_to_scale_and_the_later_record_over_the_earlier(run, tmp_path):
-    scaled = line(hardware=ORIN, model="classifier", precision="int8", p50_ms=1.0)
-    old = line(hardware=ORIN, model="classifier", precision="fp16", p50_ms=9.0)
-    new = line(hardware=ORIN, model="classifier", precision="fp16", p50_ms=8.0)
+    scaled = line(hardware=CAM, model="classifier", precision="int8", p50_ms=1.0)
+    old = line(hardware=CAM, model="classifier", precision="fp16", p50_ms=9.0)
+    new = line(hardware=CAM, model="classifier", precision="fp16", p50_ms=8.0)
     doc, _ = plan_json(run, tmp_path, camera_spec(), old + scaled, new)
     lat = estimated(doc)["latency_ms"]
     assert (lat["basis"], lat["p50"]) == ("measured", 8.0)
@@ -218,7 +219,7 @@ def test_an_exact_record_wins_over_one_to_scale_and_the_later_record_over_the_ea
 
 def test_the_spec_lists_its_own_measurement_files_relative_to_itself(run, tmp_path):
     (tmp_path / "perf").mkdir()
-    (tmp_path / "perf" / "cam.jsonl").write_text(line(hardware=ORIN, model="classifier", precision="fp16", p50_ms=7.0))
+    (tmp_path / "perf" / "cam.jsonl").write_text(line(hardware=CAM, model="classifier", precision="fp16", p50_ms=7.0))
     doc = camera_spec()
     doc["measurements"] = ["perf/cam.jsonl"]
     sub = tmp_path / "deploy"
@@ -301,11 +302,11 @@ def test_a_pool_times_its_batches_from_the_records(run, tmp_path):
 @pytest.mark.parametrize(
     ("fields", "code", "col_key", "expected"),
     [
-        ({"hardware": "jetson-orin-nano-8gb"}, "ES703", "hardware", "which no target of the spec is"),
+        ({"hardware": "jetson-orin-nano-4gb"}, "ES703", "hardware", "which no target of the spec is"),
         ({"hardware": "jetson-orin-nx-16"}, "ES703", "hardware", "not in edgespec's catalog"),
         ({"model": "clasifier"}, "ES703", "model", "which is no model or variant"),
         ({"power_mode": "99W"}, "ES703", "power_mode", "does not have"),
-        ({"instance_type": "g5.xlarge"}, "ES703", "instance_type", "no jetson-orin-nx-16gb target"),
+        ({"instance_type": "g5.xlarge"}, "ES703", "instance_type", "no jetson-orin-nano-8gb target"),
         ({"accelerator": "dla", "hardware": "coral-usb"}, "ES703", "hardware", "which no target"),
         ({"sha256": "0" * 64}, "ES704", "sha256", "but the spec's classifier is sha256"),
         ({"model": "sha256:" + "1" * 64}, "ES704", "model", "which no model or variant of the spec declares"),
@@ -314,7 +315,7 @@ def test_a_pool_times_its_batches_from_the_records(run, tmp_path):
 def test_a_record_that_applies_to_nothing_is_a_warning_at_its_line(run, tmp_path, fields, code, col_key, expected):
     doc = camera_spec()
     doc["models"]["classifier"]["source"]["sha256"] = "a" * 64
-    base = {"hardware": ORIN, "model": "classifier", "precision": "fp16", "p50_ms": 1.0}
+    base = {"hardware": CAM, "model": "classifier", "precision": "fp16", "p50_ms": 1.0}
     text = json.dumps({**base, **fields})
     plain, _ = plan_json(run, tmp_path, doc)
     out, err = plan_json(run, tmp_path, doc, line(**base, p95_ms=1.1) + text + "\n")
@@ -329,7 +330,7 @@ def test_a_record_of_the_declared_file_by_its_hash_applies(run, tmp_path):
     doc = camera_spec()
     doc["models"]["classifier"]["source"]["sha256"] = "a" * 64
     out, err = plan_json(
-        run, tmp_path, doc, line(hardware=ORIN, model="sha256:" + "a" * 64, precision="fp16", p50_ms=6.5)
+        run, tmp_path, doc, line(hardware=CAM, model="sha256:" + "a" * 64, precision="fp16", p50_ms=6.5)
     )
     assert err == "" and estimated(out)["latency_ms"]["p50"] == 6.5
 
