@@ -25,15 +25,23 @@ _SEVERITY = {
 
 def analyse(text: str, name: str):
     """(diagnostics, source map, plan or None) for a buffer."""
-    from edgespec.diagnostics import sort_key
+    from edgespec.diagnostics import has_errors, sort_key
+    from edgespec.measure import files
     from edgespec.planner.plan import plan
 
     loaded = load_bytes(text.encode("utf-8"), name)
     spec, diagnostics = validate(loaded)
     planned = None
     if spec is not None:
-        planned, found = plan(spec, loaded.source)  # in this process (a server with threads never forks)
-        diagnostics = sorted(diagnostics + found, key=sort_key)
+        # the spec's own measurement files, as `edgespec plan` reads them; a problem inside one of
+        # them is shown in that file by the CLI, here only where this document names it
+        measured = files.load(spec, loaded.source)
+        diagnostics += [d for d in measured.diagnostics if d.file == loaded.source.file]
+        if not has_errors(measured.diagnostics):
+            # in this process (a server with threads never forks)
+            planned, found = plan(spec, loaded.source, measurements=measured.records)
+            diagnostics += [d for d in found if d.file == loaded.source.file]
+        diagnostics = sorted(diagnostics, key=sort_key)
     return diagnostics, loaded.source, planned
 
 

@@ -371,3 +371,19 @@ def test_compile_takes_the_measurements_the_plan_took(run, tmp_path):
     assert code == 0, err
     lock = json.loads((tmp_path / "out" / "edgespec.lock.json").read_text())
     assert "m.jsonl" in json.dumps(lock["measurements"])
+
+
+def test_the_language_server_plans_with_the_specs_measurement_files(tmp_path):
+    from edgespec.lsp import analyse
+
+    (tmp_path / "perf.jsonl").write_text(line(hardware=CAM, model="classifier", precision="fp16", p50_ms=7.5))
+    doc = camera_spec()
+    doc["measurements"] = ["perf.jsonl"]
+    text = yaml.safe_dump(doc, sort_keys=False)
+    diagnostics, _, planned = analyse(text, str(tmp_path / "deploy.yaml"))
+    assert diagnostics == [] and planned is not None
+    estimates = planned.workloads["classify"].chosen.estimates
+    assert (estimates.basis, estimates.p50_ms) == ("measured", 7.5)
+    doc["measurements"] = ["absent.jsonl"]  # a missing file is shown where the spec names it
+    diagnostics, _, planned = analyse(yaml.safe_dump(doc, sort_keys=False), str(tmp_path / "deploy.yaml"))
+    assert [d.code for d in diagnostics] == ["ES701"] and planned is None
