@@ -367,8 +367,7 @@ def init(path: str, hardware: str, pattern: str, force: bool) -> None:
         raise click.UsageError(f"{path} exists; pass --force to overwrite it")
     entry = catalog.hardware()[hardware]
     here = os.path.dirname(os.path.abspath(path))
-    local = os.path.join(os.getcwd(), "schemas", "edgespec-v1.schema.json")
-    schema = os.path.relpath(local if os.path.exists(local) else schema_file(), here).replace(os.sep, "/")
+    schema = _schema_reference(here, schema_file())
     stem = os.path.splitext(os.path.basename(path))[0].split(".")[0].lower()
     name = re.sub(r"[^a-z0-9-]+", "-", stem).strip("-")[:63] or "my-deployment"
     text = render(
@@ -383,6 +382,25 @@ def init(path: str, hardware: str, pattern: str, force: bool) -> None:
     ).decode("utf-8")
     write_text_atomic(path, text)
     click.echo(f"wrote {path}; next: edgespec plan {path}", err=True)
+
+
+def _schema_reference(here: str, installed) -> str:
+    """What a new spec's modeline points at: the repository's own copy of the schema (a path
+    relative to the spec, the nearest `schemas/edgespec-v1.schema.json` above it), else the
+    schema's published URL (its `$id`); never the copy inside an environment's site-packages."""
+    import json
+    import os
+
+    folder = here
+    while True:
+        local = os.path.join(folder, "schemas", "edgespec-v1.schema.json")
+        if os.path.exists(local):
+            return os.path.relpath(local, here).replace(os.sep, "/")
+        parent = os.path.dirname(folder)
+        if parent == folder or os.path.exists(os.path.join(folder, ".git")):
+            break
+        folder = parent
+    return json.loads(installed.read_text(encoding="utf-8"))["$id"]
 
 
 @cli.command("diff")

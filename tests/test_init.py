@@ -25,12 +25,26 @@ def test_starter_validates(run, tmp_path, hardware, pattern):
     assert f"hardware: {hardware}" in path.read_text() and f"pattern: {pattern}" in path.read_text()
 
 
-def test_modeline_points_at_the_schema(run, tmp_path):
-    path = tmp_path / "deploy" / "a.yaml"
+def test_modeline_points_at_the_repositorys_schema_else_the_published_one(run, tmp_path):
+    import json
+
+    from edgespec.resources import schema_file
+
+    repo = tmp_path / "repo"
+    (repo / "schemas").mkdir(parents=True)
+    (repo / ".git").mkdir()
+    (repo / "schemas" / "edgespec-v1.schema.json").write_text(schema_file().read_text())
+    path = repo / "deploy" / "a.yaml"
     path.parent.mkdir()
     assert run("init", str(path))[0] == 0
     schema = re.match(r"# yaml-language-server: \$schema=(\S+)", path.read_text()).group(1)
-    assert os.path.isfile(path.parent / schema)
+    assert schema == "../schemas/edgespec-v1.schema.json" and os.path.isfile(path.parent / schema)
+    # no copy in the repository: the published URL, never a path into an environment
+    bare = tmp_path / "bare"
+    (bare / ".git").mkdir(parents=True)
+    assert run("init", str(bare / "a.yaml"))[0] == 0
+    schema = re.match(r"# yaml-language-server: \$schema=(\S+)", (bare / "a.yaml").read_text()).group(1)
+    assert schema == json.loads(schema_file().read_text())["$id"] and "site-packages" not in schema
 
 
 def test_starter_plans(run, tmp_path):

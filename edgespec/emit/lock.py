@@ -50,7 +50,7 @@ def lock(
         {
             "version": LOCK_VERSION,
             "compiler": {"name": "edgespec", "version": __version__},
-            "spec": {"sha256": sha256(spec_text.encode("utf-8"))},
+            "spec": {"sha256": sha256(spec_text.encode("utf-8")), "labels": dict(sorted(spec.metadata.labels.items()))},
             "measurements": [{"path": path, "sha256": digest} for path, digest in measurements],
             "plan": summary,
             "rollout": [{"percent": s.percent, "soak_s": s.soak} for s in spec.rollout.stages] if spec.rollout else [],

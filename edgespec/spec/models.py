@@ -84,7 +84,9 @@ class Metadata(_Strict):
     version: SemVer = Field(description="Semantic version of this spec; it versions the emitted packages.")
     description: str | None = Field(None, max_length=2000, description="Free text for humans; never interpreted.")
     labels: dict[str, str] = Field(
-        default_factory=dict, description="Arbitrary key/value labels copied to emitted artifacts."
+        default_factory=dict,
+        description="Key/value labels for your own tooling, recorded in edgespec.lock.json. They are not applied to "
+        "Kubernetes objects or AWS resources, whose label and tag rules (and selectors) they could break.",
     )
 
 

@@ -36,10 +36,11 @@ WORKERS_AI_MODEL_PATTERN = r"^@(cf|hf)/[A-Za-z0-9._-]+/[A-Za-z0-9._-]+$"
 
 def _check_name(value: str) -> str:
     if not _NAME.match(value):
-        suggestion = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")[:63] or "name"
+        suggestion = re.sub(r"[^a-z0-9-]+", "-", value[:200].lower()).strip("-")[:63].strip("-") or "name"
+        shown = value if len(value) <= 60 else value[:57] + "..."
         raise PydanticCustomError(
             "ES207",
-            f"{value!r} is not a lowercase DNS label (a-z, 0-9 and '-', 1-63 characters, "
+            f"{shown!r} is not a lowercase DNS label (a-z, 0-9 and '-', 1-63 characters, "
             f"starting and ending with a letter or digit); try {suggestion!r}",
         )
     return value
@@ -52,14 +53,25 @@ Name = Annotated[
 ]
 
 
+def _semver_fix(value: str) -> str | None:
+    """The semantic version a near miss means: `1.0` -> `1.0.0`, `v2` -> `2.0.0`."""
+    m = re.match(r"^[vV]?(\d+)(?:\.(\d+))?(?:\.(\d+))?$", value.strip())
+    if m is None:
+        return "write major.minor.patch, e.g. 1.4.0 (a pre-release as 1.4.0-rc.1)"
+    major, minor, patch = (int(g) if g else 0 for g in m.groups())
+    return f'write "{major}.{minor}.{patch}" (major.minor.patch)'
+
+
 def formatted(pattern: str, what: str, example: str) -> Any:
     """A string that must match `pattern`; errors say what it should look like."""
     compiled = re.compile(pattern)
 
     def check(value: str) -> str:
         if not compiled.match(value):
-            message = f"{value!r} is not {what} (for example {example!r})"
-            raise PydanticCustomError("ES208", message)
+            shown = value if len(value) <= 60 else value[:57] + "..."
+            message = f"{shown!r} is not {what} (for example {example!r})"
+            hint = _semver_fix(value) if pattern == SEMVER_PATTERN else None
+            raise PydanticCustomError("ES208", message, {"hint": hint} if hint else None)
         return value
 
     return Annotated[
@@ -91,7 +103,8 @@ def quantity(kind: units.Kind, *, gt: float | None = None, ge: float | None = No
         try:
             number = units.parse(kind, value)
         except units.QuantityError as exc:
-            raise PydanticCustomError("ES205", str(exc)) from None
+            hint = units.spelling_hint(kind, value)
+            raise PydanticCustomError("ES205", str(exc), {"hint": hint} if hint else None) from None
         if gt is not None and not number > gt or ge is not None and not number >= ge:
             bounds = f"greater than {gt:g}" if gt is not None else f"at least {ge:g}"
             raise PydanticCustomError("ES206", f"{value!r} must be {bounds} ({kind.unit})")

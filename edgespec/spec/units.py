@@ -117,3 +117,27 @@ def parse(kind: Kind, value: object) -> float:
         )
     number, suffix = m.group(1), (m.group(2) or "")
     return float(number) * kind.suffixes[suffix]
+
+
+_LOOSE = re.compile(rf"^\s*({_NUMBER})\s*([A-Za-z/]+)\s*$")
+
+
+def spelling_hint(kind: Kind, value: object) -> str | None:
+    """What to write instead of a refused quantity string, when the mistake is the suffix's case
+    (`7b` -> `7B`, `25w` -> `25W`, `8.7 GFLOPS` -> `8.7GFLOPs`) or a unit of another kind."""
+    if not isinstance(value, str):
+        return None
+    m = _LOOSE.match(value)
+    if m is None:
+        return None
+    number, suffix = m.groups()
+    same = [s for s in kind.suffixes if s and s.lower() == suffix.lower()]
+    if same:
+        return f"write {number}{same[0]}"
+    others = [k for k in KINDS.values() if k is not kind and suffix.lower() in (s.lower() for s in k.suffixes if s)]
+    if others:
+        unit = "a bare number" + (f" of {kind.unit}" if kind.unit != "1" else "")
+        return f"{suffix} is a unit of {others[0].name}; this field is a {kind.name}: write {unit}" + (
+            f" or use one of the suffixes {kind.accepted}" if kind.accepted else ""
+        )
+    return None

@@ -29,6 +29,18 @@ _RANGE = {
     "less_than_equal": "at most",
 }
 _SIZE = {"too_short", "too_long", "string_too_short", "string_too_long"}
+# spellings people bring from other tools -> the enum value they mean, where it is one
+ALIASES = {
+    "fp32": "float32",
+    "fp16": "float16",
+    "bf16": "bfloat16",
+    "float32": "fp32",
+    "float16": "fp16",
+    "half": "fp16",
+    "i8": "int8",
+    "u8": "uint8",
+    "int4": "int4",
+}
 
 
 def describe(value: Any) -> str:
@@ -93,27 +105,74 @@ def _convert_one(error: dict, source: SourceMap) -> Diagnostic:
         code = "ES203"
         expected = re.findall(r"'([^']*)'", error.get("ctx", {}).get("expected", ""))
         message = f"{describe(value)} is not allowed here; expected one of: {', '.join(expected)}"
-        close = suggest(str(value), expected) if isinstance(value, str) else None
+        close = None
+        if isinstance(value, str):
+            alias = ALIASES.get(value.strip().lower())
+            close = alias if alias in expected else suggest(value, expected)
+            if close is None:
+                close = next((e for e in expected if e.lower() == value.strip().lower()), None)
         hint = f"did you mean {close!r}?" if close else None
     elif kind in _EXPECTED:
         code = "ES204"
         message = f"expected {_EXPECTED[kind]}, got {describe(value)}"
         if isinstance(value, (int, float)) and kind == "string_type":
-            hint = "quote the value to make it a string"
+            hint = _string_hint(loc, value)
+        elif kind in ("dict_type", "model_type", "model_attributes_type") and isinstance(value, (str, int, float)):
+            hint = _mapping_hint(loc, value)
     elif kind in _RANGE:
         code = "ES206"
         bound = next(iter(error.get("ctx", {}).values()), "")
         message = f"{describe(value)} is out of range: must be {_RANGE[kind]} {bound}"
     elif kind in _SIZE:
         code = "ES209"
-        message = error["msg"].replace("Input", "the value") if "msg" in error else "wrong size"
-        message = message[0].lower() + message[1:]
+        message, hint = _size(kind, error.get("ctx", {}))
     elif kind.startswith("ES") and len(kind) == 5:
         code = kind
         message = error["msg"]
+        hint = (error.get("ctx") or {}).get("hint")
     else:  # anything unforeseen still gets a position and pydantic's own words
         code = "ES204"
         message = error["msg"]
 
     pointer = pointer_from_loc(loc)
     return diag(code, message, **source.at(pointer, key=at_key, ends=True), hint=hint)
+
+
+def _string_hint(loc: tuple, value: int | float) -> str:
+    """A number where a string belongs: YAML read `version: 1.0` as a number. Quoting it keeps
+    `1.0`, which a version field then refuses, so say what to write."""
+    if loc and loc[-1] == "version":
+        parts = [*str(value).split("."), "0", "0"][:3]
+        return f'write version: "{".".join(parts)}" (a quoted major.minor.patch)'
+    return f'quote the value to make it a string: "{value}"'
+
+
+def _mapping_hint(loc: tuple, value: str | int | float) -> str | None:
+    """A bare figure where a mapping of figures belongs (`latency: 50 ms`): the keys it takes."""
+    from edgespec.spec import schema
+
+    keys = schema.keys_at(loc)
+    if not keys:
+        return None
+    number = re.match(r"^\s*([0-9.]+)\s*(ms|s)?\s*$", str(value))
+    timed = sorted((k for k in keys if k.endswith("_ms")), key=lambda k: k != "p95_ms")  # p95 first: the usual budget
+    if number and timed:
+        figure = number.group(1) if number.group(2) != "s" else f"{number.group(1)}s"
+        return f"{loc[-1]} is a mapping: write {loc[-1]}: {{{timed[0]}: {figure}}} (keys: {', '.join(keys)})"
+    return f"{loc[-1]} is a mapping with the keys {', '.join(keys)}"
+
+
+def _size(kind: str, ctx: dict) -> tuple[str, str | None]:
+    """Too few or too many items or characters, in edgespec's words."""
+    actual = ctx.get("actual_length")
+    if kind == "too_short":
+        least = ctx.get("min_length", 1)
+        return f"expected at least {least} item{'s' * (least != 1)}, got {actual}", "add an entry, or remove the key"
+    if kind == "too_long":
+        most = ctx.get("max_length")
+        return f"expected at most {most} item{'s' * (most != 1)}, got {actual}", "remove the extra entries"
+    if kind == "string_too_short":
+        least = ctx.get("min_length", 1)
+        return f"expected at least {least} character{'s' * (least != 1)}", "write a non-empty value"
+    most = ctx.get("max_length")
+    return f"expected at most {most} characters", f"shorten the value to {most} characters"
