@@ -607,8 +607,9 @@ def main() -> None:
             print(exc.code, file=sys.stderr)
             code = EXIT_ERRORS
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if not stream.closed:  # the language server's transport closes stdout on `exit`
+                stream.flush()
     except (BrokenPipeError, OSError):
         code = 120  # what CPython exits with when it cannot flush at shutdown
     os._exit(code)

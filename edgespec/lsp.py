@@ -124,4 +124,9 @@ def server() -> LanguageServer:
 
 
 def main() -> None:
-    server().start_io()
+    ls = server()
+    ls.start_io()
+    # pygls computes the exit code in a callback whose SystemExit the event loop swallows, so the
+    # process would end with 0 either way: the LSP specification's code is said here, 0 after a
+    # `shutdown` request and 1 for an `exit` without one (or a client that went away)
+    raise SystemExit(0 if getattr(ls.protocol, "_shutdown", False) else 1)

@@ -68,3 +68,16 @@ def test_hover_shows_the_plan(server, tmp_path):
         server.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 1}})
         is None
     )
+
+
+@pytest.mark.parametrize(("shutdown_first", "code"), [(True, 0), (False, 1)])
+def test_the_server_exits_as_the_protocol_says(tmp_path, shutdown_first, code):
+    """`shutdown` then `exit` ends the process with 0, a bare `exit` with 1 (the LSP specification),
+    and neither leaves a traceback."""
+    client = LspClient([sys.executable, "-m", "edgespec", "lsp"])
+    client.initialize(tmp_path)
+    if shutdown_first:
+        assert client.request("shutdown", None) is None
+    client.notify("exit", None)
+    assert client.proc.wait(timeout=30) == code
+    assert "Traceback" not in client.proc.stderr.read().decode()
