@@ -1,12 +1,17 @@
 """`edgespec lsp`: a language server with the diagnostics a JSON Schema cannot give.
 
-On every open and change it runs the same stages as `validate` and `plan` on the buffer (no
-file I/O) and publishes every diagnostic at its position: schema errors, unknown hardware with
+On every open and change it runs the same stages as `validate` and `plan` on the buffer (with the
+spec's measurement files and, for sizes it leaves out, its local ONNX files) and publishes every
+diagnostic at its position. Checks are debounced and run off the event loop: a check starts when
+typing pauses for DEBOUNCE_S, a newer edit cancels a waiting one, and a result for a version that
+has since changed is dropped, so only the latest version is ever published. Diagnostics: schema errors, unknown hardware with
 suggestions, privacy conflicts, infeasible budgets. Hovering a workload's name shows its
 chosen pattern, placement, predicted p95 and why. Requires the `lsp` extra (pygls).
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -86,31 +91,57 @@ def hover_text(source, planned, line: int, character: int) -> str | None:
     return None
 
 
+DEBOUNCE_S = 0.15  # a pause in typing this long starts a check; a keystroke before it ends restarts it
+
+
 def server() -> LanguageServer:
     ls = LanguageServer("edgespec", __version__)
     state: dict[str, tuple] = {}
+    pending: dict[str, asyncio.Task] = {}  # uri -> the check waiting for typing to pause
 
-    def refresh(uri: str) -> None:
-        document = ls.workspace.get_text_document(uri)
-        diagnostics, source, planned = analyse(document.source, document.path or uri)
-        state[uri] = (source, planned)
+    def publish(uri: str, version: int | None, diagnostics) -> None:
         ls.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(
-                uri=uri, version=document.version, diagnostics=[to_lsp(d) for d in diagnostics]
-            )
+            types.PublishDiagnosticsParams(uri=uri, version=version, diagnostics=[to_lsp(d) for d in diagnostics])
         )
+
+    async def check(uri: str, delay: float) -> None:
+        """Analyse the document as it is after `delay`, off the event loop, and publish the result
+        only if no edit came in meanwhile: a stale version is never published."""
+        await asyncio.sleep(delay)
+        document = ls.workspace.get_text_document(uri)
+        version = document.version
+        diagnostics, source, planned = await asyncio.get_running_loop().run_in_executor(
+            None, analyse, document.source, document.path or uri
+        )
+        if ls.workspace.get_text_document(uri).version != version:
+            return  # edited while it was being checked: the newer check publishes
+        state[uri] = (source, planned)
+        publish(uri, version, diagnostics)
+
+    def schedule(uri: str, delay: float) -> None:
+        previous = pending.pop(uri, None)
+        if previous is not None:
+            previous.cancel()  # the keystroke it was checking is already out of date
+        pending[uri] = asyncio.ensure_future(check(uri, delay))
 
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: types.DidOpenTextDocumentParams) -> None:
-        refresh(params.text_document.uri)
+        schedule(params.text_document.uri, 0.0)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(params: types.DidChangeTextDocumentParams) -> None:
-        refresh(params.text_document.uri)
+        schedule(params.text_document.uri, DEBOUNCE_S)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(params: types.DidSaveTextDocumentParams) -> None:
-        refresh(params.text_document.uri)
+        schedule(params.text_document.uri, 0.0)
+
+    @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(params: types.DidCloseTextDocumentParams) -> None:
+        task = pending.pop(params.text_document.uri, None)
+        if task is not None:
+            task.cancel()
+        state.pop(params.text_document.uri, None)
 
     @ls.feature(types.TEXT_DOCUMENT_HOVER)
     def hover(params: types.HoverParams) -> types.Hover | None:

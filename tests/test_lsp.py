@@ -81,3 +81,32 @@ def test_the_server_exits_as_the_protocol_says(tmp_path, shutdown_first, code):
     client.notify("exit", None)
     assert client.proc.wait(timeout=30) == code
     assert "Traceback" not in client.proc.stderr.read().decode()
+
+
+def test_keystrokes_in_a_burst_publish_only_the_latest_version(tmp_path):
+    """Five edits inside the debounce window: one check, of the last version; no stale set."""
+    import queue
+    import time
+
+    client = LspClient([sys.executable, "-m", "edgespec", "lsp"])
+    try:
+        client.initialize(tmp_path)
+        uri = client.open(tmp_path / "burst.yaml", BASE, version=1)
+        client.diagnostics(uri, want=lambda d: True)  # the open's check
+        for version in range(2, 7):  # typing: each edit breaks the spec differently
+            client.change(
+                uri, BASE.replace("hardware: jetson-orin-nx-16gb", f"hardware: jetson-orin-nx-{version}"), version
+            )
+        published = []
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            try:
+                message = client.notifications.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if message.get("method") == "textDocument/publishDiagnostics" and message["params"]["uri"] == uri:
+                published.append(message["params"])
+        assert [p["version"] for p in published] == [6]
+        assert any("jetson-orin-nx-6" in d["message"] for d in published[0]["diagnostics"])
+    finally:
+        client.close()
