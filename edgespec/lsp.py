@@ -12,6 +12,7 @@ chosen pattern, placement, predicted p95 and why. Requires the `lsp` extra (pygl
 from __future__ import annotations
 
 import asyncio
+import re
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -50,6 +51,23 @@ def analyse(text: str, name: str):
     return diagnostics, loaded.source, planned
 
 
+_REPLACEMENTS = (
+    re.compile(r"did you mean '([^']+)'\?"),  # keys, enum values, hardware ids, names
+    re.compile(r"write \w+: (\{[^}]*\})"),  # a figure where a mapping belongs: latency: {p95_ms: 50}
+    re.compile(r'^write (?:\w+: )?("[^"]*")'),  # a version: "1.0.0"
+    re.compile(r"^write (\S+)$"),  # a unit's spelling: 7B
+)
+
+
+def replacement(hint: str | None) -> str | None:
+    """The text a diagnostic's hint says to put in its range, when it names one."""
+    for pattern in _REPLACEMENTS:
+        m = pattern.search(hint or "")
+        if m:
+            return m.group(1)
+    return None
+
+
 def to_lsp(d: Diagnostic) -> types.Diagnostic:
     start = types.Position(line=d.line - 1, character=d.column - 1)
     end_line = (d.end_line or d.line) - 1
@@ -57,13 +75,34 @@ def to_lsp(d: Diagnostic) -> types.Diagnostic:
     if (end_line, end_col) <= (start.line, start.character):
         end_line, end_col = start.line, start.character + 1
     message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
+    fix = replacement(d.hint)
     return types.Diagnostic(
         range=types.Range(start=start, end=types.Position(line=end_line, character=end_col)),
         severity=_SEVERITY[d.severity],
         code=d.code,
         source="edgespec",
         message=message,
+        data={"replacement": fix} if fix is not None else None,
     )
+
+
+def quick_fixes(uri: str, diagnostics: list[types.Diagnostic]) -> list[types.CodeAction]:
+    """A quick fix per diagnostic whose hint names its replacement: the range becomes it."""
+    actions = []
+    for d in diagnostics:
+        fix = d.data.get("replacement") if isinstance(d.data, dict) else None
+        if fix is None:
+            continue
+        actions.append(
+            types.CodeAction(
+                title=f"Replace with {fix}",
+                kind=types.CodeActionKind.QuickFix,
+                diagnostics=[d],
+                is_preferred=True,
+                edit=types.WorkspaceEdit(changes={uri: [types.TextEdit(range=d.range, new_text=fix)]}),
+            )
+        )
+    return actions
 
 
 def hover_text(source, planned, line: int, character: int) -> str | None:
@@ -142,6 +181,13 @@ def server() -> LanguageServer:
         if task is not None:
             task.cancel()
         state.pop(params.text_document.uri, None)
+
+    @ls.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+    )
+    def code_action(params: types.CodeActionParams) -> list[types.CodeAction]:
+        return quick_fixes(params.text_document.uri, params.context.diagnostics)
 
     @ls.feature(types.TEXT_DOCUMENT_HOVER)
     def hover(params: types.HoverParams) -> types.Hover | None:

@@ -110,3 +110,34 @@ def test_keystrokes_in_a_burst_publish_only_the_latest_version(tmp_path):
         assert any("jetson-orin-nx-6" in d["message"] for d in published[0]["diagnostics"])
     finally:
         client.close()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "fixed"),
+    [
+        ("hardware: jetson-orin-nx-16gb", "hardware: jetson-orin-nx-16gbb", "jetson-orin-nx-16gb"),  # a hardware id
+        ("    params:", "    parms:", "params"),  # a key
+        ("dtype: float32", "dtype: fp32", "float32"),  # an enum value
+        ("params: 3.2M", "params: 3.2m", "3.2M"),  # a unit's spelling
+    ],
+)
+def test_a_hint_that_names_its_replacement_is_a_quick_fix(server, tmp_path, old, new, fixed):
+    """The quick fix replaces the diagnostic's range with the hint's replacement, and the fixed
+    text has no diagnostic left at that place."""
+    assert old in BASE
+    broken = BASE.replace(old, new, 1)
+    uri = server.open(tmp_path / f"fix-{abs(hash(new))}.yaml", broken)
+    (d,) = [d for d in server.diagnostics(uri) if d.get("data")]
+    actions = server.request(
+        "textDocument/codeAction",
+        {"textDocument": {"uri": uri}, "range": d["range"], "context": {"diagnostics": [d]}},
+    )
+    (action,) = actions
+    assert action["kind"] == "quickfix" and action["title"] == f"Replace with {fixed}"
+    (edit,) = action["edit"]["changes"][uri]
+    lines = broken.split("\n")
+    r = edit["range"]
+    assert r["start"]["line"] == r["end"]["line"]
+    line = lines[r["start"]["line"]]
+    lines[r["start"]["line"]] = line[: r["start"]["character"]] + edit["newText"] + line[r["end"]["character"] :]
+    assert "\n".join(lines) == BASE  # the fix restores the valid spec
