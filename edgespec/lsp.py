@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -86,7 +87,7 @@ def to_lsp(d: Diagnostic) -> types.Diagnostic:
     )
 
 
-def quick_fixes(uri: str, diagnostics: list[types.Diagnostic]) -> list[types.CodeAction]:
+def quick_fixes(uri: str, diagnostics: Sequence[types.Diagnostic]) -> list[types.CodeAction]:
     """A quick fix per diagnostic whose hint names its replacement: the range becomes it."""
     actions = []
     for d in diagnostics:
