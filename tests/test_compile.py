@@ -4,6 +4,7 @@ atomic replacement, the CI drift check, and hostile strings that change nothing.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -114,7 +115,9 @@ def test_deterministic(run, tmp_path, compiled):
 def test_check_and_diff(run, compiled):
     assert run("compile", AR, "-o", str(compiled), "--check")[0] == 0
     manifest = compiled / "boston-wlz" / "k8s" / "overlay.yaml"
-    manifest.write_text(manifest.read_text().replace("replicas: 5", "replicas: 6"))
+    text = manifest.read_text()
+    planned = max(int(n) for n in re.findall(r"^  replicas: (\d+)$", text, re.M))  # the pool's size
+    manifest.write_text(text.replace(f"replicas: {planned}\n", f"replicas: {planned + 1}\n"))
     (compiled / "boston-wlz" / "stale.txt").write_text("x")
     before = tree(compiled)
     code, out, err = run("compile", AR, "-o", str(compiled), "--check", "--diff", "--format", "text")
@@ -122,7 +125,7 @@ def test_check_and_diff(run, compiled):
     assert (
         "error[ES604]" in err and "changed boston-wlz/k8s/overlay.yaml" in err and "removed boston-wlz/stale.txt" in err
     )
-    assert "-  replicas: 6\n+  replicas: 5\n" in out
+    assert f"-  replicas: {planned + 1}\n+  replicas: {planned}\n" in out
     assert tree(compiled) == before  # --check writes nothing
 
 

@@ -64,7 +64,7 @@ def test_files_and_config(bundle):
 
 def test_python_compiles_and_shell_lints(bundle):
     scripts = sorted(bundle.glob("*.py"))
-    assert {p.name for p in scripts} == {"convert_int8.py", "compile_edgetpu.py", "serve_edgetpu.py"}
+    assert {p.name for p in scripts} == {"convert_int8.py", "compile_edgetpu.py", "serve_edgetpu.py", "bench.py"}
     for script in scripts:
         py_compile.compile(str(script), doraise=True)
     result = subprocess.run([executable("shellcheck"), str(bundle / "setup_host.sh")], capture_output=True, text=True)

@@ -8,6 +8,9 @@ import itertools
 from edgespec.planner.types import PATTERNS, Candidate
 
 BIG = float("inf")
+# Patterns that run part of a model: edgespec cannot cut the model file yet (ES605), so their
+# placements are reported, not emitted. They win only when strictly better on the objective.
+CUT = ("split", "federated")
 
 
 def _rank(objective: str, c: Candidate) -> tuple:
@@ -24,6 +27,7 @@ def _rank(objective: str, c: Candidate) -> tuple:
     }[objective]
     return (
         round(primary, 9),
+        c.pattern in CUT,  # at a tie on the objective, a plan edgespec can build whole
         round(e.p95_ms, 9),
         round(cost, 9),
         round(energy, 9),
@@ -33,8 +37,9 @@ def _rank(objective: str, c: Candidate) -> tuple:
 
 
 def score(objective: str, c: Candidate) -> tuple:
-    """Sort key: lower is better. Ties go to lower p95, then cost, energy, higher accuracy, then
-    the pattern order of PATTERNS (local before remote) and finally the candidate's key."""
+    """Sort key: lower is better. Ties on the objective go to a pattern edgespec emits whole (not
+    split or federated: ES605), then lower p95, cost, energy, higher accuracy, the pattern order of
+    PATTERNS (local before remote) and finally the candidate's key."""
     return (*_rank(objective, c), c.key)
 
 
