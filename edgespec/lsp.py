@@ -6,7 +6,9 @@ diagnostic at its position. Checks are debounced and run off the event loop: a c
 typing pauses for DEBOUNCE_S, a newer edit cancels a waiting one, and a result for a version that
 has since changed is dropped, so only the latest version is ever published. Diagnostics: schema errors, unknown hardware with
 suggestions, privacy conflicts, infeasible budgets. Hovering a workload's name shows its
-chosen pattern, placement, predicted p95 and why. Requires the `lsp` extra (pygls).
+chosen pattern, placement, predicted p95 and why. Completion offers what the schema cannot list
+(catalog hardware ids, the spec's model, variant and target names), and every diagnostic whose hint
+names its replacement has a quick fix. Requires the `lsp` extra (pygls).
 """
 
 from __future__ import annotations
@@ -106,6 +108,77 @@ def quick_fixes(uri: str, diagnostics: Sequence[types.Diagnostic]) -> list[types
     return actions
 
 
+_KEY_AT_CURSOR = re.compile(r"([A-Za-z_]+):\s*\[?(?:[-a-z0-9]+,\s*)*\s*([-a-z0-9]*)$")
+# the value keys whose names the schema cannot list: catalog ids and the spec's own names
+_NAMES_FOR = {
+    "hardware": "hardware",
+    "host": "hosts",
+    "model": "runnables",
+    "distilled_from": "models",
+    "data_source": "targets",
+    "to": "targets",
+}
+
+
+def spec_names(text: str) -> dict[str, list[str]]:
+    """The names a buffer declares (models, their variants, targets), read line by line so that a
+    half-typed document still offers them: second-level keys under `models:` and `targets:`, and the
+    keys under each model's `variants:`."""
+    names: dict[str, list[str]] = {"models": [], "variants": [], "targets": []}
+    section = None
+    in_variants = False
+    for line in text.split("\n"):
+        top = re.match(r"^([A-Za-z_]+):", line)
+        if top:
+            section, in_variants = top.group(1), False
+            continue
+        second = re.match(r"^  ([a-z0-9][-a-z0-9]*):", line)
+        if second and section in ("models", "targets"):
+            names[section].append(second.group(1))
+            in_variants = False
+            continue
+        if section == "models" and re.match(r"^    variants:", line):
+            in_variants = True
+            continue
+        variant = re.match(r"^      ([a-z0-9][-a-z0-9]*):", line)
+        if in_variants and variant:
+            names["variants"].append(variant.group(1))
+        elif re.match(r"^    \S", line):
+            in_variants = False
+    return names
+
+
+def completions(text: str, line: int, character: int) -> list[types.CompletionItem]:
+    """Catalog ids and the spec's own names where the cursor is on the value of a key that takes
+    them (hardware, host, model, distilled_from, data_source, escalation.to)."""
+    from edgespec import catalog
+
+    lines = text.split("\n")
+    if line >= len(lines):
+        return []
+    m = _KEY_AT_CURSOR.search(lines[line][:character])
+    if m is None or m.group(1) not in _NAMES_FOR:
+        return []
+    wanted = _NAMES_FOR[m.group(1)]
+    if wanted in ("hardware", "hosts"):
+        hardware = catalog.hardware()
+        ids = [h for h in sorted(hardware) if wanted == "hardware" or hardware[h]["kind"] == "host"]
+        return [
+            types.CompletionItem(
+                label=h, kind=types.CompletionItemKind.Value, detail=f"{hardware[h]['class']} ({hardware[h]['kind']})"
+            )
+            for h in ids
+        ]
+    names = spec_names(text)
+    chosen = {
+        "runnables": [*names["models"], *names["variants"]],
+        "models": names["models"],
+        "targets": names["targets"],
+    }[wanted]
+    kind = types.CompletionItemKind.Reference
+    return [types.CompletionItem(label=n, kind=kind, detail=wanted.rstrip("s")) for n in dict.fromkeys(chosen)]
+
+
 def hover_text(source, planned, line: int, character: int) -> str | None:
     """Markdown for the workload whose name is under the cursor (0-based position)."""
     if planned is None:
@@ -189,6 +262,12 @@ def server() -> LanguageServer:
     )
     def code_action(params: types.CodeActionParams) -> list[types.CodeAction]:
         return quick_fixes(params.text_document.uri, params.context.diagnostics)
+
+    @ls.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[" ", "[", ","]))
+    def completion(params: types.CompletionParams) -> types.CompletionList:
+        document = ls.workspace.get_text_document(params.text_document.uri)
+        items = completions(document.source, params.position.line, params.position.character)
+        return types.CompletionList(is_incomplete=False, items=items)
 
     @ls.feature(types.TEXT_DOCUMENT_HOVER)
     def hover(params: types.HoverParams) -> types.Hover | None:

@@ -141,3 +141,25 @@ def test_a_hint_that_names_its_replacement_is_a_quick_fix(server, tmp_path, old,
     line = lines[r["start"]["line"]]
     lines[r["start"]["line"]] = line[: r["start"]["character"]] + edit["newText"] + line[r["end"]["character"] :]
     assert "\n".join(lines) == BASE  # the fix restores the valid spec
+
+
+def test_completion_offers_the_names_the_schema_cannot_know(server, tmp_path):
+    """Catalog hardware ids after `hardware:`, the spec's models and variants after a workload's
+    `model:`, its targets inside `data_source: [...]`."""
+    from edgespec import catalog
+
+    uri = server.open(tmp_path / "complete.yaml", BASE)
+    lines = BASE.split("\n")
+
+    def labels(marker: str, after: str) -> list[str]:
+        row = next(i for i, text in enumerate(lines) if marker in text)
+        column = lines[row].index(after) + len(after)
+        result = server.request(
+            "textDocument/completion", {"textDocument": {"uri": uri}, "position": {"line": row, "character": column}}
+        )
+        return [item["label"] for item in result["items"]]
+
+    assert labels("hardware: jetson-orin-nx-16gb", "hardware: ") == sorted(catalog.hardware())
+    assert labels("    model: det", "model: ") == ["det", "det-tiny"]
+    assert labels("data_source: [cam]", "data_source: [") == ["cam", "mec"]
+    assert labels("apiVersion", "apiVersion: ") == []  # the schema's own values are the yaml server's
