@@ -415,25 +415,23 @@ def _schema_reference(here: str, installed) -> str:
     help="text for people, markdown for a pull-request comment, json for bots.",
 )
 def diff_cmd(old: str, new: str, fmt: str) -> None:
-    """Show what changes from OLD to NEW (specs or edgespec.lock.json files)."""
-    from edgespec.diagnostics.render import render as render_diagnostics
-    from edgespec.diff import diff, from_files, from_lock, render
-    from edgespec.pipeline import compile_file
+    """Show what changes from OLD to NEW (specs or edgespec.lock.json files): the input changes, then
+    their effects on the plan, the artifacts, the fleets and the rollout.
+
+    Exit codes: 0 no change, 1 changes, 2 the diff could not be made (a side that is not a valid
+    spec or lock file; its diagnostics are printed)."""
+    from edgespec.diff import CannotDiff, diff, render, snapshot_of
 
     snapshots = []
     for path in (old, new):
-        if path.endswith(".json"):
-            with open(path, encoding="utf-8") as fh:
-                snapshots.append(from_lock(fh.read()))
-            continue
-        checked, files, diagnostics = compile_file(path, jobs=None)
-        if files is None:
-            click.echo(
-                render_diagnostics("text", diagnostics, {checked.source.file: checked.source.text}), nl=False, err=True
-            )
-            sys.exit(EXIT_ERRORS)
-        snapshots.append(from_files(files))
-    click.echo(render(diff(*snapshots), fmt), nl=False)
+        try:
+            snapshots.append(snapshot_of(path))
+        except CannotDiff as exc:
+            click.echo(exc.text, nl=False, err=True)
+            sys.exit(EXIT_FAULT)
+    found = diff(*snapshots)
+    click.echo(render(found, fmt), nl=False)
+    sys.exit(EXIT_OK if found["unchanged"] else EXIT_ERRORS)
 
 
 @cli.command()

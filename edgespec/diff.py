@@ -2,9 +2,15 @@
 
 Each side is a spec (compiled in memory) or an edgespec.lock.json; both reduce to the same
 snapshot: every file's sha256, each workload's plan and predictions, the fleets, the rollout.
-The diff lists, per target, the artifacts added, removed and changed; per workload, the plan
-changes (pattern, placements, recipe, variant) and the predicted deltas in p95, accuracy, monthly
-cost and energy; and which fleets and rollout stages the change will reach.
+The diff lists the input changes first (two specs: every changed value by path, old -> new, and
+the models, targets and workloads added or removed), then their effects: per workload, the plan
+changes (pattern, placements, recipe, variant, a workload that became infeasible or feasible, with
+the reason) and the predicted deltas in p95, accuracy, monthly cost and energy; per target, the
+artifacts added, removed and changed (when both sides compile); and which fleets and rollout
+stages the change will reach.
+
+Exit codes (`edgespec diff`): 0 no change, 1 changes, 2 the diff could not be made (a side that
+is not a valid spec or lock file).
 """
 
 from __future__ import annotations
@@ -26,9 +32,11 @@ METRICS = (
 @dataclass
 class Snapshot:
     files: dict[str, str]
-    workloads: dict[str, dict | None]
+    workloads: dict[str, dict | None]  # a plan summary, or {"infeasible": reason}
     targets: dict[str, dict]
     rollout: list[dict] = field(default_factory=list)
+    data: dict | None = None  # the spec as loaded (a spec side): its input changes are diffed
+    compiled: bool = True  # False: some workload is infeasible, so the side has no artifacts
 
 
 def from_lock(text: str) -> Snapshot:
@@ -47,10 +55,68 @@ def _target(path: str) -> str:
     return path.split("/", 1)[0] if "/" in path else "(top)"
 
 
+def from_plan(plan_summary: dict, reasons: dict[str, str], targets: dict, rollout: list, data: dict) -> Snapshot:
+    """A spec side some workload of which has no feasible plan: its plan, each infeasible
+    workload with its reason, and no artifacts (nothing compiles from a spec with errors)."""
+    workloads = {
+        name: summary if summary is not None else {"infeasible": reasons.get(name, "no joint placement")}
+        for name, summary in plan_summary.items()
+    }
+    return Snapshot({}, workloads, targets, rollout, data, compiled=False)
+
+
+class CannotDiff(Exception):
+    """A side is not a valid spec or lock file: `text` is what to print (its diagnostics)."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.text = text
+
+
+def snapshot_of(path: str) -> Snapshot:
+    """A side of the diff: a lock file as recorded, or a spec planned and compiled in memory (a
+    spec with an infeasible workload still gives its plan, with the reason)."""
+    if path.endswith(".json"):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                return from_lock(fh.read())
+        except (OSError, ValueError, KeyError) as exc:
+            raise CannotDiff(f"edgespec: {path} is not an edgespec.lock.json ({type(exc).__name__}: {exc})\n") from None
+    import yaml
+
+    from edgespec.diagnostics import has_errors
+    from edgespec.diagnostics.render import render as render_diagnostics
+    from edgespec.emit import emit
+    from edgespec.emit.lock import fleet_entries, plan_summary, rollout_entries
+    from edgespec.pipeline import plan_file
+
+    checked, planned, diagnostics = plan_file(path, jobs=None)
+    if planned is None or checked.spec is None:  # not a valid spec: nothing to compare
+        raise CannotDiff(render_diagnostics("text", diagnostics, checked.sources))
+    data = yaml.safe_load(checked.source.text)  # the loader accepted it: valid YAML
+    spec = checked.spec
+    if has_errors(diagnostics):  # an infeasible workload: an effect of the change, not an abort
+        reasons = {d.pointer.split("/")[2]: d.message for d in diagnostics if d.code == "ES501" and d.pointer}
+        return from_plan(plan_summary(planned), reasons, fleet_entries(spec), rollout_entries(spec), data)
+    emitted = emit(spec, planned, checked.source, checked.measurement_digests)
+    if has_errors(emitted.diagnostics):
+        raise CannotDiff(render_diagnostics("text", emitted.diagnostics, checked.sources))
+    snapshot = from_files(emitted.files)
+    snapshot.data = data
+    return snapshot
+
+
+def _feasible(side: dict | None) -> bool:
+    return side is not None and "infeasible" not in side
+
+
 def diff(old: Snapshot, new: Snapshot) -> dict:
     """The change from OLD to NEW as data (the json format; text and markdown render it)."""
+    from edgespec.diff_inputs import inputs
+
     artifacts: dict[str, dict[str, list[str]]] = {}
-    for path in sorted(set(old.files) | set(new.files)):
+    compared = old.compiled and new.compiled
+    for path in sorted(set(old.files) | set(new.files)) if compared else []:
         kind = (
             "added"
             if path not in old.files
@@ -70,7 +136,15 @@ def diff(old: Snapshot, new: Snapshot) -> dict:
         entry: dict = {
             "status": "added" if name not in old.workloads else "removed" if name not in new.workloads else "changed"
         }
-        if before and after:
+        if before and after and _feasible(before) != _feasible(after):
+            entry["feasible"] = [_feasible(before), _feasible(after)]
+            entry["reason"] = (after if not _feasible(after) else before)["infeasible"]
+            entry["plan"] = after if _feasible(after) else before
+        elif before and after and not _feasible(after):
+            if before != after:
+                entry["reason"] = after["infeasible"]
+                entry["feasible"] = [False, False]
+        elif before and after:
             if before["pattern"] != after["pattern"]:
                 entry["pattern"] = [before["pattern"], after["pattern"]]
             if before["placements"] != after["placements"]:
@@ -91,7 +165,7 @@ def diff(old: Snapshot, new: Snapshot) -> dict:
         if entry["status"] == "changed" and "pattern" not in entry and "placements" not in entry:
             continue
         for side in (old.workloads.get(name), new.workloads.get(name)):
-            for p in (side or {}).get("placements", []):
+            for p in (side or {}).get("placements", []) if _feasible(side) else []:
                 touched.add(p["target"])
     fleets = {t: new.targets.get(t, old.targets.get(t, {})) for t in sorted(touched)}
     hardware = catalog.hardware()
@@ -99,13 +173,19 @@ def diff(old: Snapshot, new: Snapshot) -> dict:
         f.get("count", 1) for f in fleets.values() if hardware.get(f.get("hardware"), {}).get("role") == "device"
     )
     stages = [{**s, "devices": math.ceil(devices * s["percent"] / 100)} for s in new.rollout] if devices else []
+    changed_inputs = inputs(old.data, new.data) if old.data is not None and new.data is not None else None
+    touched_inputs = bool(
+        changed_inputs and (changed_inputs["changes"] or changed_inputs["added"] or changed_inputs["removed"])
+    )
     return {
         "version": 1,
+        "inputs": changed_inputs,
         "artifacts": artifacts,
+        "artifacts_compared": compared,
         "workloads": workloads,
         "fleets": fleets,
         "rollout": stages,
-        "unchanged": not artifacts and not workloads,
+        "unchanged": not artifacts and not workloads and not touched_inputs and compared,
     }
 
 
@@ -122,16 +202,39 @@ def _placements(placements: list[dict]) -> str:
     return ", ".join(f"{p['target']} ({p['role']}: {p['model']}, {p['recipe']})" for p in placements)
 
 
+def _value(v) -> str:
+    return "(none)" if v is None else json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else str(v)
+
+
+def _input_lines(d: dict, md: bool, code) -> list[str]:
+    found = d.get("inputs")
+    if not found or not (found["changes"] or found["added"] or found["removed"]):
+        return []
+    out = ["### Inputs" if md else "Inputs:"]
+    for kind in ("added", "removed"):
+        for section, names in found[kind].items():
+            out.append(f"- {section} {kind}: " + ", ".join(code(n) for n in names))
+    for c in found["changes"]:
+        out.append(f"- {code(c['path'])}: {_value(c['old'])} -> {_value(c['new'])}")
+    return out
+
+
 def _lines(d: dict, md: bool) -> list[str]:
     code = (lambda s: f"`{s}`") if md else (lambda s: s)
     out = []
     if d["unchanged"]:
         return ["No change: same plan, same artifacts."]
+    out += _input_lines(d, md, code)
     if d["workloads"]:
         out.append("### Plan" if md else "Plan:")
         for name, e in d["workloads"].items():
+            if "feasible" in e:
+                was, now = ("feasible" if f else "infeasible" for f in e["feasible"])
+                out.append(f"- {code(name)}: {was} -> {now}: {e['reason']}")
+                continue
             if e["status"] != "changed":
-                out.append(f"- {code(name)}: {e['status']} ({(e.get('plan') or {}).get('pattern', 'no plan')})")
+                plan = e.get("plan") or {}
+                out.append(f"- {code(name)}: {e['status']} ({plan.get('pattern') or 'infeasible'})")
                 continue
             parts = []
             if "pattern" in e:
@@ -146,6 +249,9 @@ def _lines(d: dict, md: bool) -> list[str]:
                         f"{label} {_fmt(key, x['old'])} -> {_fmt(key, x['new'])} ({sign}{_fmt(key, abs(x['delta']))})"
                     )
             out.append(f"- {code(name)}: " + "; ".join(parts))
+    if not d.get("artifacts_compared", True):
+        out.append("### Artifacts" if md else "Artifacts:")
+        out.append("- not compared: a side has an infeasible workload, so nothing compiles from it")
     if d["artifacts"]:
         out.append("### Artifacts" if md else "Artifacts:")
         for target, kinds in d["artifacts"].items():

@@ -25,7 +25,13 @@ def changed(tmp_path):
 def test_json_contract(run, changed):
     code, out, _ = run("diff", str(FLAGSHIP), str(changed), "--format", "json")
     d = json.loads(out)
-    assert code == 0 and d["version"] == 1 and d["unchanged"] is False
+    assert code == 1 and d["version"] == 1 and d["unchanged"] is False  # 1: changes
+    # the input changes, by path, beside their effects
+    assert d["inputs"]["changes"] == [
+        {"path": "/targets/store-orin/count", "old": 1200, "new": 1500, "change": "changed"},
+        {"path": "/workloads/checkout-recognition/objective", "old": "accuracy", "new": "latency", "change": "changed"},
+    ]
+    assert d["inputs"]["added"] == {} and d["inputs"]["removed"] == {}
     checkout = d["workloads"]["checkout-recognition"]
     assert checkout["status"] == "changed"
     before, after = checkout["placements"]
@@ -55,7 +61,9 @@ def test_json_contract(run, changed):
 
 def test_markdown_for_a_pull_request(run, changed):
     code, out, _ = run("diff", str(FLAGSHIP), str(changed), "--format", "markdown")
-    assert code == 0 and out.startswith("## edgespec diff\n")
+    assert code == 1 and out.startswith("## edgespec diff\n")
+    assert "### Inputs\n- `/targets/store-orin/count`: 1200 -> 1500\n" in out
+    assert out.index("### Inputs") < out.index("### Plan")  # causes, then effects
     assert "### Plan" in out and "`checkout-recognition`" in out and "accuracy 0.912 -> 0.900 (-0.012)" in out
     assert "- stage 1: 1% = 45 devices, soak 2 h" in out
     assert "- `metro-mec`: aws-wavelength (autoscaled pool)" in out
@@ -71,8 +79,9 @@ def test_lock_files_diff_like_specs(run, tmp_path, changed):
         "--format",
         "json",
     )[1]
-    from_specs = run("diff", str(FLAGSHIP), str(changed), "--format", "json")[1]
-    assert json.loads(from_locks) == json.loads(from_specs)
+    from_specs = json.loads(run("diff", str(FLAGSHIP), str(changed), "--format", "json")[1])
+    assert from_specs.pop("inputs")["changes"]  # lock files record no inputs: the effects are the same
+    assert json.loads(from_locks) == {**from_specs, "inputs": None}
 
 
 @pytest.mark.parametrize("example", sorted(p.name for p in (ROOT / "examples").glob("*.yaml")))
@@ -91,7 +100,8 @@ def test_between_examples(run):
         "json",
     )
     d = json.loads(out)
-    assert code == 0
+    assert code == 1
+    assert d["inputs"]["removed"]["workloads"] == ["card-scoring"] and "overlay" in d["inputs"]["added"]["workloads"]
     assert d["workloads"]["card-scoring"]["status"] == "removed" and d["workloads"]["overlay"]["status"] == "added"
     assert "boston-wlz/k8s/overlay.yaml" in d["artifacts"]["boston-wlz"]["added"]
 
@@ -100,4 +110,36 @@ def test_an_invalid_side_is_reported(run, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("apiVersion: edgespec/v1\n")
     code, out, err = run("diff", str(FLAGSHIP), str(bad))
-    assert code == 1 and out == "" and "ES202" in err
+    assert code == 2 and out == "" and "ES202" in err  # 2: the diff could not be made
+    broken_lock = tmp_path / "edgespec.lock.json"
+    broken_lock.write_text("{}")
+    code, out, err = run("diff", str(broken_lock), str(FLAGSHIP))
+    assert code == 2 and out == "" and "not an edgespec.lock.json" in err and "Traceback" not in err
+
+
+def test_an_infeasible_side_is_an_effect_not_an_abort(run, tmp_path):
+    """The pull request a reviewer must see: a budget tightened until nothing meets it."""
+    text = FLAGSHIP.read_text()
+    assert "latency: {p95_ms: 50}" in text
+    tight = tmp_path / "tight.yaml"
+    tight.write_text(text.replace("latency: {p95_ms: 50}", "latency: {p95_ms: 1}", 1))
+    code, out, err = run("diff", str(FLAGSHIP), str(tight), "--format", "json")
+    assert code == 1, err
+    d = json.loads(out)
+    shelf = d["workloads"]["shelf-monitoring"]
+    assert shelf["feasible"] == [True, False] and "latency: p95" in shelf["reason"] and "> 1 ms" in shelf["reason"]
+    assert d["inputs"]["changes"] == [
+        {"path": "/workloads/shelf-monitoring/latency/p95_ms", "old": 50, "new": 1, "change": "changed"}
+    ]
+    assert d["artifacts_compared"] is False and d["artifacts"] == {}
+    code, out, _ = run("diff", str(FLAGSHIP), str(tight))
+    assert "- shelf-monitoring: feasible -> infeasible: no feasible plan" in out
+    code, back, _ = run("diff", str(tight), str(FLAGSHIP))  # and the fix, the other way round
+    assert code == 1 and "- shelf-monitoring: infeasible -> feasible:" in back
+
+
+def test_a_change_that_changes_nothing_exits_0(run, tmp_path):
+    commented = tmp_path / "commented.yaml"
+    commented.write_text("# a comment only\n" + FLAGSHIP.read_text())
+    code, out, _ = run("diff", str(FLAGSHIP), str(commented))
+    assert code == 0 and out == "No change: same plan, same artifacts.\n"

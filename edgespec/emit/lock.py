@@ -12,16 +12,8 @@ from edgespec.spec.targets import device_count
 LOCK_VERSION = 1
 
 
-def lock(
-    spec_text: str,
-    spec: Spec,
-    plan: Plan,
-    files: dict[str, bytes],
-    toolchain: dict,
-    measurements: tuple[tuple[str, str], ...] = (),
-) -> bytes:
-    """The lock's document. `measurements`: (path as named, sha256) of each measurement file the
-    plan read; with the spec's digest they pin what the plan was made from."""
+def plan_summary(plan: Plan) -> dict:
+    """Each workload's chosen plan as the lock (and `edgespec diff`) records it; None when infeasible."""
     summary = {}
     for name, wp in sorted(plan.workloads.items()):
         c = wp.chosen
@@ -46,6 +38,43 @@ def lock(
                 },
             }
         )
+    return summary
+
+
+def fleet_entries(spec: Spec) -> dict:
+    """Each target as the lock records it: hardware, count, power mode, instance type, zone, region."""
+    return {
+        name: {
+            k: v
+            for k, v in (
+                ("hardware", t.hardware),
+                ("count", device_count(t)),
+                ("power_mode", t.power_mode),
+                ("instance_type", t.instance_type),
+                ("zone", t.zone),
+                ("region", t.region),
+            )
+            if v is not None
+        }
+        for name, t in sorted(spec.targets.items())
+    }
+
+
+def rollout_entries(spec: Spec) -> list[dict]:
+    return [{"percent": s.percent, "soak_s": s.soak} for s in spec.rollout.stages] if spec.rollout else []
+
+
+def lock(
+    spec_text: str,
+    spec: Spec,
+    plan: Plan,
+    files: dict[str, bytes],
+    toolchain: dict,
+    measurements: tuple[tuple[str, str], ...] = (),
+) -> bytes:
+    """The lock's document. `measurements`: (path as named, sha256) of each measurement file the
+    plan read; with the spec's digest they pin what the plan was made from."""
+    summary = plan_summary(plan)
     return json_bytes(
         {
             "version": LOCK_VERSION,
@@ -53,22 +82,8 @@ def lock(
             "spec": {"sha256": sha256(spec_text.encode("utf-8")), "labels": dict(sorted(spec.metadata.labels.items()))},
             "measurements": [{"path": path, "sha256": digest} for path, digest in measurements],
             "plan": summary,
-            "rollout": [{"percent": s.percent, "soak_s": s.soak} for s in spec.rollout.stages] if spec.rollout else [],
-            "targets": {
-                name: {
-                    k: v
-                    for k, v in (
-                        ("hardware", t.hardware),
-                        ("count", device_count(t)),
-                        ("power_mode", t.power_mode),
-                        ("instance_type", t.instance_type),
-                        ("zone", t.zone),
-                        ("region", t.region),
-                    )
-                    if v is not None
-                }
-                for name, t in sorted(spec.targets.items())
-            },
+            "rollout": rollout_entries(spec),
+            "targets": fleet_entries(spec),
             "toolchain": {k: v.get("image") or v["version"] for k, v in sorted(toolchain.items())},
             "files": file_hashes(files),
         }
