@@ -26,6 +26,7 @@ METRICS = (
     ("accuracy", "accuracy", ""),
     ("cost_usd_per_month", "cost/month", "$"),
     ("energy_mj", "energy", "mJ"),
+    ("instances", "instances", "#"),
 )
 
 
@@ -195,6 +196,8 @@ def _fmt(key: str, value: float) -> str:
         return f"${value:,.2f}"
     if key == "accuracy":
         return f"{value:.3f}"
+    if unit == "#":
+        return f"{value:g}"
     return f"{value:,.1f} {unit}"
 
 

@@ -143,3 +143,15 @@ def test_a_change_that_changes_nothing_exits_0(run, tmp_path):
     commented.write_text("# a comment only\n" + FLAGSHIP.read_text())
     code, out, _ = run("diff", str(FLAGSHIP), str(commented))
     assert code == 0 and out == "No change: same plan, same artifacts.\n"
+
+
+def test_a_pool_that_grows_shows_its_instance_delta():
+    from edgespec.diff import Snapshot, diff, render
+
+    def side(instances: int) -> Snapshot:
+        plan = {"pattern": "cloud", "placements": [], "estimates": {"instances": instances, "p95_ms": 80.0}}
+        return Snapshot({}, {"w": plan}, {})
+
+    d = diff(side(2), side(5))
+    assert d["workloads"]["w"]["estimates"] == {"instances": {"old": 2, "new": 5, "delta": 3}}
+    assert "- w: instances 2 -> 5 (+3)" in render(d, "text")
