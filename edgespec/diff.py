@@ -98,7 +98,7 @@ def snapshot_of(path: str) -> Snapshot:
     spec = checked.spec
     if has_errors(diagnostics):  # an infeasible workload: an effect of the change, not an abort
         reasons = {d.pointer.split("/")[2]: d.message for d in diagnostics if d.code == "ES501" and d.pointer}
-        return from_plan(plan_summary(planned), reasons, fleet_entries(spec), rollout_entries(spec), data)
+        return from_plan(plan_summary(planned, spec), reasons, fleet_entries(spec), rollout_entries(spec), data)
     emitted = emit(spec, planned, checked.source, checked.measurement_digests)
     if has_errors(emitted.diagnostics):
         raise CannotDiff(render_diagnostics("text", emitted.diagnostics, checked.sources))
@@ -155,7 +155,12 @@ def diff(old: Snapshot, new: Snapshot) -> dict:
                 a, b = before.get("estimates", {}).get(key), after.get("estimates", {}).get(key)
                 if a is not None and b is not None and not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
                     deltas[key] = {"old": a, "new": b, "delta": round(b - a, 6)}
+                    if key == "p95_ms":  # against the budget the new plan was made for
+                        deltas[key]["budget"] = after.get("estimates", {}).get("p95_budget_ms")
             entry["estimates"] = deltas
+            budgets = [side.get("estimates", {}).get("p95_budget_ms") for side in (before, after)]
+            if budgets[0] != budgets[1]:
+                entry["p95_budget_ms"] = budgets
         else:
             entry["plan"] = after or before
         workloads[name] = entry
@@ -244,12 +249,18 @@ def _lines(d: dict, md: bool) -> list[str]:
                 parts.append(f"pattern {e['pattern'][0]} -> {e['pattern'][1]}")
             if "placements" in e:
                 parts.append(f"placement {_placements(e['placements'][0])} -> {_placements(e['placements'][1])}")
+            if "p95_budget_ms" in e:
+                old, new = ("none" if v is None else _fmt("p95_ms", v) for v in e["p95_budget_ms"])
+                parts.append(f"p95 budget {old} -> {new}")
             for key, label, _ in METRICS:
                 if key in e["estimates"]:
                     x = e["estimates"][key]
                     sign = "+" if x["delta"] >= 0 else "-"
+                    budget = x.get("budget") if key == "p95_ms" else None
+                    against = f"; budget {_fmt(key, budget)}" if budget is not None else ""
                     parts.append(
-                        f"{label} {_fmt(key, x['old'])} -> {_fmt(key, x['new'])} ({sign}{_fmt(key, abs(x['delta']))})"
+                        f"{label} {_fmt(key, x['old'])} -> {_fmt(key, x['new'])} "
+                        f"({sign}{_fmt(key, abs(x['delta']))}{against})"
                     )
             out.append(f"- {code(name)}: " + "; ".join(parts))
     if not d.get("artifacts_compared", True):

@@ -155,3 +155,13 @@ def test_a_pool_that_grows_shows_its_instance_delta():
     d = diff(side(2), side(5))
     assert d["workloads"]["w"]["estimates"] == {"instances": {"old": 2, "new": 5, "delta": 3}}
     assert "- w: instances 2 -> 5 (+3)" in render(d, "text")
+
+
+def test_p95_is_shown_against_its_budget(run, tmp_path, changed):
+    code, out, _ = run("diff", str(FLAGSHIP), str(changed), "--format", "json")
+    p95 = json.loads(out)["workloads"]["checkout-recognition"]["estimates"]["p95_ms"]
+    assert p95["budget"] == 80.0 and p95["new"] < p95["budget"]  # the new plan against its budget
+    looser = tmp_path / "looser.yaml"
+    looser.write_text(FLAGSHIP.read_text().replace("latency: {p95_ms: 50}", "latency: {p95_ms: 60}", 1))
+    code, out, _ = run("diff", str(FLAGSHIP), str(looser))
+    assert code == 1 and "- shelf-monitoring: p95 budget 50.0 ms -> 60.0 ms" in out

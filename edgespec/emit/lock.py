@@ -12,11 +12,13 @@ from edgespec.spec.targets import device_count
 LOCK_VERSION = 1
 
 
-def plan_summary(plan: Plan) -> dict:
-    """Each workload's chosen plan as the lock (and `edgespec diff`) records it; None when infeasible."""
+def plan_summary(plan: Plan, spec: Spec) -> dict:
+    """Each workload's chosen plan as the lock (and `edgespec diff`) records it, with the p95 budget
+    it was planned against (None: none declared); None when infeasible."""
     summary = {}
     for name, wp in sorted(plan.workloads.items()):
         c = wp.chosen
+        budget = spec.workloads[name].latency.p95_ms if name in spec.workloads else None
         summary[name] = (
             None
             if c is None
@@ -29,6 +31,7 @@ def plan_summary(plan: Plan) -> dict:
                 "estimates": {
                     "latency": c.estimates.basis,
                     "p95_ms": round(c.estimates.p95_ms, 3),
+                    "p95_budget_ms": budget,
                     "accuracy": round(c.estimates.accuracy, 4),
                     "energy_mj": None if c.estimates.energy_mj is None else round(c.estimates.energy_mj, 3),
                     "instances": c.estimates.instances,
@@ -74,7 +77,7 @@ def lock(
 ) -> bytes:
     """The lock's document. `measurements`: (path as named, sha256) of each measurement file the
     plan read; with the spec's digest they pin what the plan was made from."""
-    summary = plan_summary(plan)
+    summary = plan_summary(plan, spec)
     return json_bytes(
         {
             "version": LOCK_VERSION,
