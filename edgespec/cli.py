@@ -435,6 +435,27 @@ def diff_cmd(old: str, new: str, fmt: str) -> None:
 
 
 @cli.command()
+@click.argument("spec", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False), help="The HTML file to write.")
+@_measurements_option
+@_max_bytes_option
+def report(spec: str, out: str, measurements: tuple[str, ...], max_bytes: int) -> None:
+    """Write the plan of SPEC as one self-contained HTML page (no scripts, no network fetches): the
+    topology, each workload's latency budget, costs and instances, and the rejected alternatives."""
+    from edgespec.diagnostics.render import render
+    from edgespec.pipeline import plan_file
+    from edgespec.report import render as render_report
+    from edgespec.write import write_text_atomic
+
+    checked, planned, diagnostics = plan_file(spec, max_bytes=max_bytes, jobs=None, measurements=measurements)
+    click.echo(render("auto", diagnostics, checked.sources), nl=False, err=True)
+    if planned is None or checked.spec is None:
+        sys.exit(EXIT_ERRORS)
+    write_text_atomic(out, render_report(checked.spec, planned))
+    click.echo(f"wrote {out}", err=True)
+
+
+@cli.command()
 def lsp() -> None:
     """Run the edgespec language server over stdio (for editors)."""
     try:

@@ -11,13 +11,15 @@
 #  - onnxruntime-qnn and qai-hub into .venv-qnn (tools/requirements-qnn.txt, what the Snapdragon
 #    bundle's compile_qnn.py and aihub.py ask for; its ONNX Runtime is newer than the main venv's)
 #  - Debian's prometheus package (prometheus + promtool): the rollout watcher's PromQL runs on it;
-#    openssl makes the certificate the gateways serve HTTPS with in the tests
+#    openssl makes the certificate the gateways serve HTTPS with in the tests; Debian's chromium
+#    loads `edgespec report`'s page (driven by playwright-core from tools/, no browser download)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null || ! command -v openssl >/dev/null; then
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null || ! command -v openssl >/dev/null \
+  || ! command -v chromium >/dev/null; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus openssl >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus openssl chromium >/dev/null
 fi
 
 python3 -m venv .venv
