@@ -289,6 +289,34 @@ def _lines(d: dict, md: bool) -> list[str]:
     return out
 
 
+def mermaid(d: dict) -> str | None:
+    """A Mermaid flowchart of the changed workloads as the new plan places them (GitHub renders it in
+    a pull-request comment): a node per target, an edge from the devices to the tier that answers
+    with them, labelled with the workload. None when no changed workload has a new placement."""
+    edges: list[tuple[str, str, str]] = []
+    nodes: dict[str, str] = {}
+    for name, e in d["workloads"].items():
+        if "placements" in e:
+            placements = e["placements"][1]
+        elif e.get("plan") and "placements" in e["plan"] and (e["status"] == "added" or e.get("feasible", [0, 1])[1]):
+            placements = e["plan"]["placements"]
+        else:
+            continue
+        devices = [p["target"] for p in placements if p["role"] == "device"]
+        others = [p for p in placements if p["role"] != "device"]
+        for p in placements:
+            fleet = d["fleets"].get(p["target"], {})
+            nodes[p["target"]] = f"{p['target']} ({fleet.get('hardware', p['role'])})"
+        edges += [(device, p["target"], name) for device in devices for p in others]
+    if not nodes:
+        return None
+    ids = {target: f"n{i}" for i, target in enumerate(sorted(nodes))}
+    lines = ["flowchart LR"]
+    lines += [f'  {ids[t]}["{nodes[t].replace(chr(34), "#quot;")}"]' for t in sorted(nodes)]
+    lines += [f'  {ids[a]} -->|"{w}"| {ids[b]}' for a, b, w in sorted(set(edges))]
+    return "\n".join(lines)
+
+
 FORMATS = ("text", "markdown", "json")  # edgespec.outputs.DIFF, the CLI's choices
 
 
@@ -299,5 +327,7 @@ def render(d: dict, fmt: str) -> str:
         return json.dumps(d, indent=2, sort_keys=True) + "\n"
     lines = _lines(d, fmt == "markdown")
     if fmt == "markdown":
-        lines = ["## edgespec diff", "", *lines]
+        chart = mermaid(d) if not d["unchanged"] else None
+        topology = ["### Topology of the changed workloads", "", "```mermaid", chart, "```"] if chart else []
+        lines = ["## edgespec diff", "", *lines, *topology]
     return "\n".join(lines) + "\n"

@@ -77,3 +77,37 @@ def test_spec_strings_are_escaped(run, tmp_path):
     assert code == 0, err
     shown = page.read_text()
     assert "<script" not in shown and "<img" not in shown and "&lt;script&gt;alert(1)&lt;/script&gt;" in shown
+
+
+def mermaid_parse(sources: list[str]) -> list[dict]:
+    done = subprocess.run(
+        [node(), str(ROOT / "tests" / "mermaid_parse.cjs"), str(TOOLS)],
+        input=json.dumps(sources),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={"CHROMIUM": chromium(), "PATH": "/usr/bin:/bin", "HOME": "/tmp"},
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_diffs_mermaid_topology_parses_with_mermaid(run, tmp_path):
+    """`diff --format markdown` draws the changed workloads' topology in Mermaid, which GitHub
+    renders in a pull-request comment: the real Mermaid parser accepts it, and refuses a broken one."""
+    flagship = ROOT / "examples" / "store-vision.yaml"
+    text = flagship.read_text()
+    objective = "    objective: accuracy              # a wrong product at the till costs more than a few ms"
+    assert objective in text
+    latency_first = tmp_path / "latency-first.yaml"
+    latency_first.write_text(text.replace(objective, "    objective: latency"))
+    charts = []
+    for old, new in ((latency_first, flagship), (flagship, latency_first)):
+        code, out, _ = run("diff", str(old), str(new), "--format", "markdown")
+        assert code == 1
+        chart = out.split("```mermaid\n", 1)[1].split("\n```", 1)[0]
+        charts.append(chart)
+    assert "-->" in charts[0] and '"checkout-recognition"' in charts[0]  # the cascade's escalation edge
+    assert "checkout-tpu" in charts[1]
+    results = mermaid_parse([*charts, "flowchart LR\n  a[broken --> "])
+    assert [r["ok"] for r in results] == [True, True, False], results
