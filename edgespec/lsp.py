@@ -34,9 +34,17 @@ _SEVERITY = {
 
 def analyse(text: str, name: str):
     """(diagnostics, source map, plan or None) for a buffer."""
+    diagnostics, source, planned, _ = analyse_again(text, name, None)
+    return diagnostics, source, planned
+
+
+def analyse_again(text: str, name: str, previous):
+    """analyse(), re-planning only the workloads an edit touched since the `previous` check of the
+    same document (planner.plan.plan_again): (diagnostics, source, plan or None, what the next check
+    reuses)."""
     from edgespec.diagnostics import has_errors, sort_key
     from edgespec.measure import files
-    from edgespec.planner.plan import plan
+    from edgespec.planner.plan import plan_again
 
     loaded = load_bytes(text.encode("utf-8"), name)
     spec, diagnostics = validate(loaded)
@@ -47,11 +55,11 @@ def analyse(text: str, name: str):
         measured = files.load(spec, loaded.source)
         diagnostics += [d for d in measured.diagnostics if d.file == loaded.source.file]
         if not has_errors(measured.diagnostics):
-            # in this process (a server with threads never forks)
-            planned, found = plan(spec, loaded.source, measurements=measured.records)
+            # in this process (a server with threads never forks), keeping only what it shows
+            planned, found, previous = plan_again(spec, loaded.source, measured.records, previous)
             diagnostics += [d for d in found if d.file == loaded.source.file]
         diagnostics = sorted(diagnostics, key=sort_key)
-    return diagnostics, loaded.source, planned
+    return diagnostics, loaded.source, planned, previous
 
 
 _REPLACEMENTS = (
@@ -211,6 +219,7 @@ def server() -> LanguageServer:
     ls = LanguageServer("edgespec", __version__)
     state: dict[str, tuple] = {}
     pending: dict[str, asyncio.Task] = {}  # uri -> the check waiting for typing to pause
+    previous: dict = {}  # uri -> what its last check left for re-planning only what an edit touched
 
     def publish(uri: str, version: int | None, diagnostics) -> None:
         ls.text_document_publish_diagnostics(
@@ -223,9 +232,11 @@ def server() -> LanguageServer:
         await asyncio.sleep(delay)
         document = ls.workspace.get_text_document(uri)
         version = document.version
-        diagnostics, source, planned = await asyncio.get_running_loop().run_in_executor(
-            None, analyse, document.source, document.path or uri
+        diagnostics, source, planned, reuse = await asyncio.get_running_loop().run_in_executor(
+            None, analyse_again, document.source, document.path or uri, previous.get(uri)
         )
+        if reuse is not None:
+            previous[uri] = reuse
         if ls.workspace.get_text_document(uri).version != version:
             return  # edited while it was being checked: the newer check publishes
         state[uri] = (source, planned)
@@ -255,6 +266,7 @@ def server() -> LanguageServer:
         if task is not None:
             task.cancel()
         state.pop(params.text_document.uri, None)
+        previous.pop(params.text_document.uri, None)
 
     @ls.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,

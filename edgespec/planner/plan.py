@@ -12,6 +12,7 @@ closest miss per pattern and target.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 from collections import defaultdict
@@ -53,6 +54,48 @@ def plan(
     return _plan(spec, source, keep_all, jobs, fragment, measurements)
 
 
+@dataclass
+class Previous:
+    """What one plan leaves for the next plan of an edited spec (the language server): reusable
+    while the models, targets and measurements are the same, each workload's result while the
+    workload is, and the process's caches."""
+
+    models: dict
+    targets: dict
+    records: tuple
+    memo: Memo
+    planned: dict  # workload name -> (its Workload, Planned)
+
+
+def plan_again(
+    spec: Spec, source: SourceMap, measurements: Iterable[Record] = (), previous: Previous | None = None
+) -> tuple[Plan, list[Diagnostic], Previous]:
+    """Plan an edited spec in this process, re-planning only the workloads the edit touched: a
+    workload whose definition is unchanged keeps its result, its diagnostics moved to where their
+    pointers now are, as long as the models, targets and measurements are unchanged. The joint
+    placement is always redone over every workload. The same plan as `plan` gives."""
+    records = tuple(measurements)
+    same = (
+        previous is not None
+        and previous.records == records
+        and previous.models == spec.models
+        and previous.targets == spec.targets
+    )
+    reuse = {}
+    if same:
+        assert previous is not None
+        reuse = {
+            n: (p[0], [dataclasses.replace(d, **_at(source, d.pointer)) for d in p[1]], *p[2:])
+            for n, (w, p) in previous.planned.items()
+            if spec.workloads.get(n) == w
+        }
+    memo = previous.memo if same and previous is not None else Memo()
+    planned_: dict = {}
+    result, diagnostics = _plan(spec, source, False, 1, None, records, memo=memo, reuse=reuse, out=planned_)
+    kept = {n: (spec.workloads[n], p) for n, p in planned_.items()}
+    return result, diagnostics, Previous(spec.models, spec.targets, records, memo, kept)
+
+
 def _plan(
     spec: Spec,
     source: SourceMap,
@@ -60,11 +103,17 @@ def _plan(
     jobs: int | None,
     fragment: Callable[[WorkloadPlan], str] | None,
     measurements: Iterable[Record],
+    *,
+    memo: Memo | None = None,
+    reuse: dict | None = None,
+    out: dict | None = None,
 ) -> tuple[Plan, list[Diagnostic]]:
+    """`memo`, `reuse` (workload -> Planned) and `out` (filled with each workload's Planned): the
+    in-process re-planning of plan_again; the CLI's path leaves them None."""
     global _STATE
     devices = {name: device_mod.resolve(name, t) for name, t in spec.targets.items()}
     measured, unmatched = measure_index.index(spec, devices, measurements)
-    job = _Job(spec, source, devices, Memo(), keep_all, fragment, measured)
+    job = _Job(spec, source, devices, Memo() if memo is None else memo, keep_all, fragment, measured)
     names = list(spec.workloads)
     jobs = _jobs(jobs, len(names))
     if jobs > 1:
@@ -83,7 +132,10 @@ def _plan(
         by_name = {r[0].name: r for i in range(len(chunks)) for r in done[i]}
         planned = [by_name[name] for name in names]  # spec order
     else:
-        planned = [job.plan(name) for name in names]
+        reuse = reuse or {}
+        planned = [reuse[name] if name in reuse else job.plan(name) for name in names]
+        if out is not None:
+            out.update(zip(names, planned, strict=True))
     workloads = {wp.name: wp for wp, _, _, _ in planned}
     fragments = {wp.name: text for wp, _, text, _ in planned if text is not None}
     diagnostics = unmatched + [d for _, found, _, _ in planned for d in found]
