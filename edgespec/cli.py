@@ -414,7 +414,8 @@ def _schema_reference(here: str, installed) -> str:
     show_default=True,
     help="text for people, markdown for a pull-request comment, json for bots.",
 )
-def diff_cmd(old: str, new: str, fmt: str) -> None:
+@_measurements_option
+def diff_cmd(old: str, new: str, fmt: str, measurements: tuple[str, ...]) -> None:
     """Show what changes from OLD to NEW (specs or edgespec.lock.json files): the input changes, then
     their effects on the plan, the artifacts, the fleets and the rollout.
 
@@ -425,7 +426,7 @@ def diff_cmd(old: str, new: str, fmt: str) -> None:
     snapshots = []
     for path in (old, new):
         try:
-            snapshots.append(snapshot_of(path))
+            snapshots.append(snapshot_of(path, measurements))
         except CannotDiff as exc:
             click.echo(exc.text, nl=False, err=True)
             sys.exit(EXIT_FAULT)

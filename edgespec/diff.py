@@ -74,9 +74,10 @@ class CannotDiff(Exception):
         self.text = text
 
 
-def snapshot_of(path: str) -> Snapshot:
+def snapshot_of(path: str, measurements: tuple[str, ...] = ()) -> Snapshot:
     """A side of the diff: a lock file as recorded, or a spec planned and compiled in memory (a
-    spec with an infeasible workload still gives its plan, with the reason)."""
+    spec with an infeasible workload still gives its plan, with the reason), with `measurements`
+    after the spec's own."""
     if path.endswith(".json"):
         try:
             with open(path, encoding="utf-8") as fh:
@@ -91,7 +92,7 @@ def snapshot_of(path: str) -> Snapshot:
     from edgespec.emit.lock import fleet_entries, plan_summary, rollout_entries
     from edgespec.pipeline import plan_file
 
-    checked, planned, diagnostics = plan_file(path, jobs=None)
+    checked, planned, diagnostics = plan_file(path, jobs=None, measurements=measurements)
     if planned is None or checked.spec is None:  # not a valid spec: nothing to compare
         raise CannotDiff(render_diagnostics("text", diagnostics, checked.sources))
     data = yaml.safe_load(checked.source.text)  # the loader accepted it: valid YAML

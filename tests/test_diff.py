@@ -165,3 +165,21 @@ def test_p95_is_shown_against_its_budget(run, tmp_path, changed):
     looser.write_text(FLAGSHIP.read_text().replace("latency: {p95_ms: 50}", "latency: {p95_ms: 60}", 1))
     code, out, _ = run("diff", str(FLAGSHIP), str(looser))
     assert code == 1 and "- shelf-monitoring: p95 budget 50.0 ms -> 60.0 ms" in out
+
+
+def test_measurements_apply_to_both_sides(run, tmp_path):
+    """`--measurements` feeds the spec sides: a spec planned with a record equals the lock compiled
+    with it, and differs from the lock without it on exactly that workload's p95."""
+    perf = tmp_path / "perf.jsonl"
+    perf.write_text(
+        json.dumps({"hardware": "jetson-orin-nx-16gb", "model": "shelf-detector", "precision": "int8", "p50_ms": 5.0})
+        + "\n"
+    )
+    spec = tmp_path / "store-vision.yaml"
+    spec.write_text(FLAGSHIP.read_text())
+    assert run("compile", str(spec), "-o", str(tmp_path / "out"), "--measurements", str(perf))[0] == 0
+    lock = str(tmp_path / "out" / "edgespec.lock.json")
+    code, out, err = run("diff", lock, str(spec), "--measurements", str(perf))
+    assert code == 0, out + err
+    code, out, _ = run("diff", lock, str(spec), "--format", "json")
+    assert code == 1 and list(json.loads(out)["workloads"]) == ["shelf-monitoring"]
