@@ -84,8 +84,6 @@ def snapshot_of(path: str, measurements: tuple[str, ...] = ()) -> Snapshot:
                 return from_lock(fh.read())
         except (OSError, ValueError, KeyError) as exc:
             raise CannotDiff(f"edgespec: {path} is not an edgespec.lock.json ({type(exc).__name__}: {exc})\n") from None
-    import yaml
-
     from edgespec.diagnostics import has_errors
     from edgespec.diagnostics.render import render as render_diagnostics
     from edgespec.emit import emit
@@ -95,7 +93,7 @@ def snapshot_of(path: str, measurements: tuple[str, ...] = ()) -> Snapshot:
     checked, planned, diagnostics = plan_file(path, jobs=None, measurements=measurements)
     if planned is None or checked.spec is None:  # not a valid spec: nothing to compare
         raise CannotDiff(render_diagnostics("text", diagnostics, checked.sources))
-    data = yaml.safe_load(checked.source.text)  # the loader accepted it: valid YAML
+    data = checked.data  # as edgespec's loader reads it (YAML 1.2: `on` is a string), not re-parsed
     spec = checked.spec
     if has_errors(diagnostics):  # an infeasible workload: an effect of the change, not an abort
         reasons = {d.pointer.split("/")[2]: d.message for d in diagnostics if d.code == "ES501" and d.pointer}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from edgespec.diagnostics import Diagnostic
 from edgespec.load import Limits, SourceMap, load_path
@@ -18,6 +19,7 @@ class Checked:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     measurement_texts: dict[str, str] = field(default_factory=dict)  # measurement files read while planning
     measurement_digests: tuple[tuple[str, str], ...] = ()  # (path as named, sha256) of each, for the lock
+    data: Any = None  # the document as the loader read it (YAML 1.2 core), for the diff's input side
 
     @property
     def sources(self) -> dict[str, str]:
@@ -28,7 +30,7 @@ class Checked:
 def check_file(path: str, *, max_bytes: int = Limits.max_bytes) -> Checked:
     loaded = load_path(path, Limits(max_bytes=max_bytes))
     spec, diagnostics = validate(loaded)
-    return Checked(loaded.source, spec, diagnostics)
+    return Checked(loaded.source, spec, diagnostics, data=loaded.data)
 
 
 def plan_file(

@@ -183,3 +183,16 @@ def test_measurements_apply_to_both_sides(run, tmp_path):
     assert code == 0, out + err
     code, out, _ = run("diff", lock, str(spec), "--format", "json")
     assert code == 1 and list(json.loads(out)["workloads"]) == ["shelf-monitoring"]
+
+
+def test_input_values_are_read_as_edgespec_reads_them(run, tmp_path):
+    """YAML 1.2 core: `on` is the string "on", not a boolean, in the diff as in the spec."""
+    import re
+
+    text = FLAGSHIP.read_text()
+    line = re.search(r"^  description: .*$", text, re.M).group(0)
+    switched = tmp_path / "on.yaml"
+    switched.write_text(text.replace(line, "  description: on"))
+    code, out, _ = run("diff", str(FLAGSHIP), str(switched), "--format", "json")
+    (change,) = json.loads(out)["inputs"]["changes"]
+    assert code == 1 and change["path"] == "/metadata/description" and change["new"] == "on"
