@@ -162,12 +162,10 @@ def predict(row: Row, constants: dict | None = None) -> float:
     else:
         work = estimate.Work(row.gflops, row.params, row.precision, op_class=row.op_class)
     result = estimate.compute(device, work, constants).p50_ms
-    if row.scope == "framework" and constants is not None:
-        result += constants.get("framework_overhead_ms", 0.0)
-    elif row.scope == "framework":
-        result += catalog.calibration()["classes"][row.cls].get("framework_overhead_ms", 0.0)
+    cal, k = estimate.class_constants(device, row.precision, constants)  # `constants`, else the checked-in ones
+    if row.scope == "framework":
+        result += cal.get("framework_overhead_ms", 0.0)
     if row.metric == "tokens_per_s":  # a decode rate has no per-request overhead
-        cal, k = estimate.class_constants(device, row.precision, constants)
         result -= estimate.overhead_ms(cal, k, device.peak_tops[row.precision])
     return result
 

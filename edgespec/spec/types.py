@@ -53,13 +53,20 @@ Name = Annotated[
 ]
 
 
-def _semver_fix(value: str) -> str | None:
-    """The semantic version a near miss means: `1.0` -> `1.0.0`, `v2` -> `2.0.0`."""
+def semver_meant(value: str) -> str | None:
+    """The semantic version a near miss means (`1.0` -> `1.0.0`, `v2` -> `2.0.0`), else None."""
     m = re.match(r"^[vV]?(\d+)(?:\.(\d+))?(?:\.(\d+))?$", value.strip())
     if m is None:
-        return "write major.minor.patch, e.g. 1.4.0 (a pre-release as 1.4.0-rc.1)"
+        return None
     major, minor, patch = (int(g) if g else 0 for g in m.groups())
-    return f'write "{major}.{minor}.{patch}" (major.minor.patch)'
+    return f"{major}.{minor}.{patch}"
+
+
+def _semver_fix(value: str) -> str:
+    meant = semver_meant(value)
+    if meant is None:
+        return "write major.minor.patch, e.g. 1.4.0 (a pre-release as 1.4.0-rc.1)"
+    return f'write "{meant}" (major.minor.patch)'
 
 
 def formatted(pattern: str, what: str, example: str) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 from edgespec.diagnostics import Diagnostic
 from edgespec.diagnostics.codes import diag
 from edgespec.load.sourcemap import SourceMap, pointer_from_loc
+from edgespec.spec.types import semver_meant
 
 _EXPECTED = {
     "string_type": "a string",
@@ -141,9 +142,9 @@ def _convert_one(error: dict, source: SourceMap) -> Diagnostic:
 def _string_hint(loc: tuple, value: int | float) -> str:
     """A number where a string belongs: YAML read `version: 1.0` as a number. Quoting it keeps
     `1.0`, which a version field then refuses, so say what to write."""
-    if loc and loc[-1] == "version":
-        parts = [*str(value).split("."), "0", "0"][:3]
-        return f'write version: "{".".join(parts)}" (a quoted major.minor.patch)'
+    meant = semver_meant(str(value)) if loc and loc[-1] == "version" else None
+    if meant is not None:
+        return f'write version: "{meant}" (a quoted major.minor.patch)'
     return f'quote the value to make it a string: "{value}"'
 
 
