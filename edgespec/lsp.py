@@ -22,7 +22,6 @@ from pygls.lsp.server import LanguageServer
 
 from edgespec import __version__
 from edgespec.diagnostics import Diagnostic, Severity
-from edgespec.load import load_bytes
 from edgespec.validate import validate
 
 _SEVERITY = {
@@ -39,14 +38,16 @@ def analyse(text: str, name: str):
 
 
 def analyse_again(text: str, name: str, previous):
-    """analyse(), re-planning only the workloads an edit touched since the `previous` check of the
-    same document (planner.plan.plan_again): (diagnostics, source, plan or None, what the next check
-    reuses)."""
+    """analyse(), re-reading only the entry an edit touched since the `previous` check of the same
+    document (load.incremental) and re-planning only the workloads it touched
+    (planner.plan.plan_again): (diagnostics, source, plan or None, what the next check reuses)."""
     from edgespec.diagnostics import has_errors, sort_key
+    from edgespec.load.incremental import reload
     from edgespec.measure import files
     from edgespec.planner.plan import plan_again
 
-    loaded = load_bytes(text.encode("utf-8"), name)
+    before, previous = previous if previous is not None else (None, None)
+    loaded = reload(before, text.encode("utf-8"), name)  # re-reading only the entry an edit touched
     spec, diagnostics = validate(loaded)
     planned = None
     if spec is not None:
@@ -59,7 +60,7 @@ def analyse_again(text: str, name: str, previous):
             planned, found, previous = plan_again(spec, loaded.source, measured.records, previous)
             diagnostics += [d for d in found if d.file == loaded.source.file]
         diagnostics = sorted(diagnostics, key=sort_key)
-    return diagnostics, loaded.source, planned, previous
+    return diagnostics, loaded.source, planned, (loaded, previous)
 
 
 _REPLACEMENTS = (

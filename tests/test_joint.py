@@ -263,3 +263,29 @@ def test_the_joint_choice_is_the_brute_force_optimum(seed):
 def test_contended_plans_are_deterministic():
     docs = [run(_llm_doc(cloud=True))[0] for _ in range(3)]
     assert len({render.as_json(p) for p in docs}) == 1
+
+
+def test_a_group_solved_before_is_not_solved_again_until_its_program_changes(monkeypatch):
+    busy = joint.Resource("busy", "dev")
+    limit = {busy: 0.7}
+
+    def options(regret_b: float) -> dict:
+        def choice(label: str, rank: int, regret: float, share: float) -> joint.Choice:
+            return joint.Choice(label, rank, regret, joint.Usage(((busy, share),)))  # type: ignore[arg-type]
+
+        return {
+            "a": [choice("a-own", 0, 0.0, 0.5), choice("a-alt", 1, 0.2, 0.1)],
+            "b": [choice("b-own", 0, 0.0, 0.5), choice("b-alt", 1, regret_b, 0.1)],
+        }
+
+    solved: dict = {}
+    first, _ = joint.solve(options(0.1), {}, limit, solved)
+    assert {n: ch.candidate for n, ch in first.items()} == {"a": "a-own", "b": "b-alt"}  # b's move costs less
+
+    calls = []
+    real = joint._solve
+    monkeypatch.setattr(joint, "_solve", lambda *a, **k: calls.append(1) or real(*a, **k))
+    again, _ = joint.solve(options(0.1), {}, limit, solved)
+    assert again == first and not calls  # the same program: its kept solution
+    changed, _ = joint.solve(options(0.3), {}, limit, solved)
+    assert calls and {n: ch.candidate for n, ch in changed.items()} == {"a": "a-alt", "b": "b-own"}

@@ -41,6 +41,7 @@ class Loaded:
     data: dict | None
     source: SourceMap
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    anchors: bool = False  # the text defines YAML anchors (incremental.reload then reads it whole)
 
 
 # -- YAML 1.2 core schema ---------------------------------------------------------------------
@@ -338,7 +339,7 @@ def load_bytes(raw: bytes, file: str, limits: Limits = Limits()) -> Loaded:
     finally:
         parser.dispose()
     diagnostics = builder.diagnostics
-    return Loaded(None if diagnostics else data, source, diagnostics)
+    return Loaded(None if diagnostics else data, source, diagnostics, bool(builder.anchors))
 
 
 def _build_document(parser: Any, builder: _Builder, file: str) -> Any:

@@ -139,22 +139,50 @@ class Choice(NamedTuple):
 
 
 def solve(
-    options: dict[str, list[Choice]], fixed: dict[Resource, float], limit: dict[Resource, float]
+    options: dict[str, list[Choice]],
+    fixed: dict[Resource, float],
+    limit: dict[Resource, float],
+    solved: dict | None = None,
 ) -> tuple[dict[str, Choice], list[Conflict]]:
     """One choice per workload of `options` within every limit, given what the workloads left out
     already take (`fixed`); the least total regret, ties by rank. Workloads that share no resource
     through their options are independent, so each group is solved on its own: the choices of the
-    groups that have one, and a Conflict for each group that has none."""
+    groups that have one, and a Conflict for each group that has none.
+
+    `solved` keeps each group's outcome by its program (program()), so a spec planned again after
+    an edit solves only the groups the edit changed."""
     picked: dict[str, Choice] = {}
     conflicts: list[Conflict] = []
     for names in _groups(options, limit):
         rows = _rows(options, names, fixed, limit)
-        found = _solve(options, names, rows)
-        if found is None:
-            conflicts.append(_conflict(options, names, rows))
+        key = program(options, names, rows)
+        if solved is None or key not in solved:
+            found = _solve(options, names, rows)
+            outcome = (
+                _conflict(options, names, rows)
+                if found is None
+                else {n: options[n].index(ch) for n, ch in found.items()}
+            )
+            if solved is None:
+                solved = {}
+            solved[key] = outcome
+        outcome = solved[key]
+        if isinstance(outcome, Conflict):
+            conflicts.append(outcome)
         else:
-            picked.update(found)
+            picked.update((n, options[n][i]) for n, i in outcome.items())
     return picked, conflicts
+
+
+def program(options: dict[str, list[Choice]], names: list[str], rows: dict) -> tuple:
+    """Everything a group's solution depends on: its workloads, each option's rank, regret and
+    usage, and each row's room and entries (not the candidates themselves: the solver never sees
+    them)."""
+    return (
+        tuple(names),
+        tuple(tuple((ch.rank, ch.regret, ch.usage) for ch in options[n]) for n in names),
+        tuple((r, room, tuple(entries)) for r, (room, entries) in sorted(rows.items())),
+    )
 
 
 def _groups(options: dict[str, list[Choice]], limit: dict[Resource, float]) -> list[list[str]]:

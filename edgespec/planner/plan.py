@@ -368,9 +368,8 @@ def _place_jointly(
     """Shared resources across workloads (joint.py): when the workloads' own best choices overload
     a device or a pool, the contending workloads are chosen together; the plans that change are
     replaced in place (with their JSON fragments). ES504 when no joint choice exists."""
-    spec, devices = job.spec, job.devices
-    limit = joint.limits(devices)
-    chosen = {n: joint.usage(spec, devices, n, wp.chosen) for n, wp in workloads.items() if wp.chosen is not None}
+    limit = joint.limits(job.devices)
+    chosen = {n: _usage(job, n, wp.chosen) for n, wp in workloads.items() if wp.chosen is not None}
     over = joint.overloaded(chosen, limit)
     if not over:
         return []  # the common case: every workload keeps its own best
@@ -383,7 +382,7 @@ def _place_jointly(
     queued = set(pending)
     while pending:  # the contending workloads, and every workload their alternatives could crowd
         name = pending.pop(0)
-        options[name] = _choices(job, name, ranked[name] or _ranked(job, name))
+        options[name] = _choices(job, name, ranked[name])
         for r in sorted({r for ch in options[name] for r, _ in ch.usage.amounts if r in limit}):
             for n in users.get(r, ()):
                 if n not in queued:
@@ -394,7 +393,7 @@ def _place_jointly(
         if n not in options:
             for r, amount in u.amounts:
                 fixed[r] += amount
-    result, conflicts = joint.solve(options, fixed, limit)
+    result, conflicts = joint.solve(options, fixed, limit, job.memo.solves)
     for name, choice in sorted(result.items()):
         wp = workloads[name]
         if choice.candidate.key == wp.chosen.key:
@@ -420,17 +419,32 @@ def _ranked(job: _Job, name: str) -> tuple[Candidate, ...]:
     return tuple(select.ranked(ctx.workload.objective, patterns.enumerate_all(ctx), joint.ALTERNATIVES))
 
 
+def _usage(job: _Job, name: str, chosen: Candidate) -> joint.Usage:
+    """joint.usage of a workload's own best, kept while the same candidate comes back."""
+    kept = job.memo.usages.get(name)
+    if kept is None or kept[0] is not chosen:
+        kept = job.memo.usages[name] = (chosen, joint.usage(job.spec, job.devices, name, chosen))
+    return kept[1]
+
+
 def _choices(job: _Job, name: str, ranked: tuple[Candidate, ...]) -> list[joint.Choice]:
     """A workload's best feasible candidates (at most joint.ALTERNATIVES, by its own ranking) as the
     joint program's options: their regret against its best and what each takes of the shared
-    resources."""
+    resources. Kept while the same ranking comes back (an unchanged workload planned again); an
+    empty ranking (planned in a worker process) is ranked again here."""
+    kept = job.memo.choices.get(name)
+    if kept is not None and ranked and kept[0] is ranked:
+        return kept[1]
+    best = ranked or _ranked(job, name)
     objective = job.spec.workloads[name].objective
-    return [
+    made = [
         joint.Choice(
-            c.spelled(), rank, joint.regret(objective, c, ranked[0]), joint.usage(job.spec, job.devices, name, c)
+            c.spelled(), rank, joint.regret(objective, c, best[0]), joint.usage(job.spec, job.devices, name, c)
         )
-        for rank, c in enumerate(ranked)
+        for rank, c in enumerate(best)
     ]
+    job.memo.choices[name] = (ranked, made)
+    return made
 
 
 _RESOURCE = {
