@@ -36,7 +36,7 @@ def fill(spec: Spec, source: SourceMap) -> tuple[Spec, list[Diagnostic]]:
     for name, model in spec.models.items():
         shape = list(model.input.shape)
         llm = model.task == "text-generation"
-        updates = _described(f"/models/{name}", model, model.source, shape, llm, base, source, problems)
+        updates = _described(f"/models/{name}", model, model.sources, shape, llm, base, source, problems)
         if model.op_class is None:  # from the file's ops (counted with the sizes), else the task's usual one
             updates["op_class"] = updates.pop("op_class", None) or _task_default(model.task)
         variants = dict(model.variants)
@@ -46,7 +46,7 @@ def fill(spec: Spec, source: SourceMap) -> tuple[Spec, list[Diagnostic]]:
                 continue
             if variant.source is not None:
                 found = _described(
-                    f"/models/{name}/variants/{vname}", variant, variant.source, shape, llm, base, source, problems
+                    f"/models/{name}/variants/{vname}", variant, variant.sources, shape, llm, base, source, problems
                 )
                 if found:
                     variants[vname] = variant.model_copy(update=found)
@@ -59,9 +59,11 @@ def fill(spec: Spec, source: SourceMap) -> tuple[Spec, list[Diagnostic]]:
     return spec.model_copy(update={"models": models}), problems
 
 
-def _described(pointer, runnable, src: Source, shape, llm, base, source: SourceMap, problems) -> dict:
+def _described(pointer, runnable, sources: tuple[Source, ...], shape, llm, base, source: SourceMap, problems) -> dict:
     """What to fill in for one model or variant: the sizes it leaves out and, for a model without
-    an op_class, the class its file's ops point at (nothing without a local ONNX file)."""
+    an op_class, the class its file's ops point at (nothing without a local ONNX file among its
+    sources)."""
+    src = next((s for s in sources if "://" not in s.uri and s.format == "onnx"), sources[0])
     sizes = [k for k in ("params", "gflops") if getattr(runnable, k) is None]
     read_ops = getattr(runnable, "op_class", "") is None and not llm  # variants have no op_class
     local = "://" not in src.uri and src.format == "onnx"

@@ -147,8 +147,12 @@ def diff(old: Snapshot, new: Snapshot) -> dict:
         elif before and after:
             if before["pattern"] != after["pattern"]:
                 entry["pattern"] = [before["pattern"], after["pattern"]]
-            if before["placements"] != after["placements"]:
+            if _where(before["placements"]) != _where(after["placements"]):
                 entry["placements"] = [before["placements"], after["placements"]]
+            else:
+                moved = _sources(before["placements"], after["placements"])
+                if moved:
+                    entry["sources"] = moved
             deltas = {}
             for key, _, _ in METRICS:
                 a, b = before.get("estimates", {}).get(key), after.get("estimates", {}).get(key)
@@ -167,7 +171,7 @@ def diff(old: Snapshot, new: Snapshot) -> dict:
     # from. A change only in predictions (a fleet's size, say) ships nothing.
     touched = set(artifacts) - {"(top)"}
     for name, entry in workloads.items():
-        if entry["status"] == "changed" and "pattern" not in entry and "placements" not in entry:
+        if entry["status"] == "changed" and not {"pattern", "placements", "sources"} & set(entry):
             continue
         for side in (old.workloads.get(name), new.workloads.get(name)):
             for p in (side or {}).get("placements", []) if _feasible(side) else []:
@@ -203,6 +207,28 @@ def _fmt(key: str, value: float) -> str:
     if unit == "#":
         return f"{value:g}"
     return f"{value:,.1f} {unit}"
+
+
+def _where(placements: list[dict]) -> list[dict]:
+    """Placements without the source each fetches (compared on their own: _sources)."""
+    return [{k: v for k, v in p.items() if k != "source"} for p in placements]
+
+
+def _sources(before: list[dict], after: list[dict]) -> dict[str, list]:
+    """Per target, [old, new] source of a placement whose fetched source changed (the same target,
+    role and model). A lock written before sources were recorded has none to compare."""
+    out = {}
+    for a, b in zip(before, after, strict=True):
+        if "source" in a and "source" in b and a["source"] != b["source"]:
+            out[a["target"]] = [a["source"], b["source"]]
+    return out
+
+
+def _source(s: dict | None) -> str:
+    if s is None:
+        return "(none)"
+    via = f" ({s['conversion']})" if s.get("conversion") else ""
+    return f"{s['format']} {s['uri']}" + (f" sha256:{s['sha256'][:12]}..." if s.get("sha256") else "") + via
 
 
 def _placements(placements: list[dict]) -> str:
@@ -248,6 +274,8 @@ def _lines(d: dict, md: bool) -> list[str]:
                 parts.append(f"pattern {e['pattern'][0]} -> {e['pattern'][1]}")
             if "placements" in e:
                 parts.append(f"placement {_placements(e['placements'][0])} -> {_placements(e['placements'][1])}")
+            for target, (was, now) in e.get("sources", {}).items():
+                parts.append(f"source on {target}: {_source(was)} -> {_source(now)}")
             if "p95_budget_ms" in e:
                 old, new = ("none" if v is None else _fmt("p95_ms", v) for v in e["p95_budget_ms"])
                 parts.append(f"p95 budget {old} -> {new}")

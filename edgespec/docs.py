@@ -77,9 +77,9 @@ def _type(node: dict) -> str:
         return " \\| ".join(f"`{v}`" for v in values) if len(values) <= 8 else f"one of {len(values)} ids"
     if "const" in node:
         return f"`{node['const']}`"
-    if "anyOf" in node:
-        parts = [_type(n) for n in node["anyOf"] if n.get("type") != "null"]
-        return " or ".join(parts)
+    for union in ("anyOf", "oneOf"):
+        if union in node:
+            return " or ".join(_type(n) for n in node[union] if n.get("type") != "null")
     kind = node.get("type")
     if kind == "array":
         return f"list of {_type(node.get('items', {}))}"

@@ -28,8 +28,9 @@ def _resolve(node: dict) -> list[dict]:
     schema = _schema()
     while "$ref" in node:
         node = schema["$defs"][node["$ref"].rsplit("/", 1)[1]]
-    if "anyOf" in node:
-        return [b for n in node["anyOf"] for b in _resolve(n)]
+    for union in ("anyOf", "oneOf"):  # oneOf: a mapping or a list of them (`source`)
+        if union in node:
+            return [b for n in node[union] for b in _resolve(n)]
     return [node]
 
 

@@ -181,6 +181,11 @@ def test_a_split_on_apple_is_reported_not_emitted(tmp_path):
         "scaling": {"max": 2},
     }
     spec["models"]["tiny"]["split_points"] = [{"name": "conv", "activation_bytes": 4096, "flops_fraction": 0.5}]
+    # the phone's head from TorchScript (Core ML), the pool's tail from ONNX (TensorRT)
+    spec["models"]["tiny"]["source"] = [
+        spec["models"]["tiny"]["source"],
+        {"uri": "s3://m/tiny.onnx", "format": "onnx"},
+    ]
     spec["workloads"]["look"] |= {"pattern": "split", "privacy": {"raw_data": "device", "features": "anywhere"}}
     result = compile_spec(tmp_path, spec)
     assert "ES605" in result.stderr, result.stderr

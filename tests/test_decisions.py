@@ -45,7 +45,19 @@ def _phones(objective: str, cloud: bool = True) -> dict:
             "network": {"rtt_ms": 30},
         }
     return spec(
-        {"m": model("image-classification", "5M", 1.0, 0.9, format="torchscript")},
+        {
+            "m": model(
+                "image-classification",
+                "5M",
+                1.0,
+                0.9,
+                # TorchScript for the phones' Core ML conversion, ONNX for the cloud's TensorRT
+                source=[
+                    {"uri": "s3://m/model.pt", "format": "torchscript"},
+                    {"uri": "s3://m/model.onnx", "format": "onnx"},
+                ],
+            )
+        },
         targets,
         {
             "w": {

@@ -394,6 +394,15 @@ _ALL = [
         "Correct the declared value (`edgespec inspect` shows the count and its op mix), or leave it out to "
         "use the count.",
     ),
+    Code(
+        "ES323",
+        "two sources of one format",
+        E,
+        "A model's (or variant's) `source` list declares the same format twice. The list holds one "
+        "export of the same model per format, and each device uses the format it loads (or the one its "
+        "bundle converts), so two files of one format leave the choice between them undefined.",
+        "Keep one source per format; a different model belongs under its own name, or as a variant.",
+    ),
     # -- ES4xx: the catalog ------------------------------------------------------------------------
     Code(
         "ES401",

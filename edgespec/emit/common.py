@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from edgespec.diagnostics import Diagnostic
 from edgespec.diagnostics.codes import diag
 from edgespec.load.sourcemap import SourceMap
+from edgespec.planner import formats
 from edgespec.planner.types import Candidate, Placement, Plan
 from edgespec.spec.models import Model, Source, Spec
 
@@ -22,11 +23,12 @@ def root_model(spec: Spec, model: str) -> Model:
     raise KeyError(model)
 
 
-def model_source(spec: Spec, model: str) -> Source:
-    """The weights of a model or variant (a variant without its own source uses its parent's)."""
-    root = root_model(spec, model)
-    variant = root.variants.get(model)
-    return variant.source if variant is not None and variant.source else root.source
+def model_source(spec: Spec, model: str, target: str) -> Source:
+    """The weights of a model or variant that `target`'s bundle fetches: of its sources (a variant
+    without its own uses its parent's), the one the plan chose for that target's devices
+    (planner.formats.pick: a format they load as is, else one the bundle converts)."""
+    intake = formats.for_target(spec, target, model)
+    return intake.source if intake is not None else formats.runnable_sources(spec, model)[0]
 
 
 def calibration_of(spec: Spec, model: str):
@@ -181,7 +183,7 @@ def bundle_models(
     for workload, _, p in whole_models_on(plan, target, source, diagnostics, what, spec if llms_reported else None):
         name = engine_name(p.model, p.recipe)
         if name not in models:
-            src = model_source(spec, p.model)
+            src = model_source(spec, p.model, target)
             models[name] = {
                 "name": name,
                 "model": p.model,

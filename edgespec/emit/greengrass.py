@@ -72,7 +72,7 @@ def model_artifacts(spec: Spec, plan: Plan, target: str, kind: str) -> tuple[lis
     uris, by_name, collisions = [], {}, []
     for workload, _, p in placements_on(plan, target, roles=("device",)):
         calibration = placement_calibration(spec, p)
-        for uri in (model_source(spec, p.model).uri, *([calibration.uri] if calibration else [])):
+        for uri in (model_source(spec, p.model, target).uri, *([calibration.uri] if calibration else [])):
             if not uri.startswith("s3://") or uri in uris:
                 continue
             name = uri.rsplit("/", 1)[-1]
@@ -144,10 +144,12 @@ def recipe(
 
 
 def _models(spec: Spec, plan: Plan, target: str) -> list[dict]:
-    """What the package runs, per workload: the model, its source and sha256, and the recipe."""
+    """What the package runs, per workload: the model, the source it fetches (of a model declared in
+    several formats, the one this fleet's hardware takes, and the bundle's conversion) and its
+    sha256, and the recipe."""
     out = []
     for workload, candidate, p in placements_on(plan, target):
-        source = model_source(spec, p.model)
+        source = model_source(spec, p.model, target)
         calibration = placement_calibration(spec, p)
         out.append(
             {
@@ -157,6 +159,8 @@ def _models(spec: Spec, plan: Plan, target: str) -> list[dict]:
                 "model": p.model,
                 "uri": source.uri,
                 "sha256": source.sha256,
+                "format": source.format,
+                "conversion": p.source.conversion if p.source is not None else None,
                 **({"calibration": {"uri": calibration.uri, "sha256": calibration.sha256}} if calibration else {}),
                 "recipe": {
                     "precision": p.recipe.precision,

@@ -184,10 +184,10 @@ def gateway_config(
     }
 
 
-def _init_containers(spec: Spec, model: str, recipe, name: str, serving, toolchain: dict) -> list[dict]:
+def _init_containers(spec: Spec, model: str, recipe, name: str, serving, toolchain: dict, target: str) -> list[dict]:
     """Fetch and verify the ONNX model (and an int8 engine's declared calibration cache), then build
     the engine on the pod's GPU."""
-    source = model_source(spec, model)
+    source = model_source(spec, model, target)
     image_key, script = _FETCH[servable.scheme(source.uri)]
     mounts = [{"name": "build", "mountPath": BUILD}]
     steps = [
@@ -288,7 +288,7 @@ def _triton(spec: Spec, workload: str, placement, serving, toolchain: dict, targ
     return Server(
         gateway,
         {"config.pbtxt": engine_config(name, serving)},
-        _init_containers(spec, placement.model, placement.recipe, name, serving, toolchain),
+        _init_containers(spec, placement.model, placement.recipe, name, serving, toolchain, target),
         container,
         [{"name": "build", "emptyDir": {}}],
         [toolchain["triton_server"]["image"], toolchain["tensorrt"]["image"]],
@@ -302,7 +302,7 @@ def _vllm(spec: Spec, workload: str, placement, serving, toolchain: dict, target
     int4: a checkpoint quantized to that width, which vLLM reads from its config)."""
     model = placement.model
     name = engine_name(model, placement.recipe)
-    source = model_source(spec, model)
+    source = model_source(spec, model, target)
     gen = spec.workloads[workload].generation
     sequences, gpus, tokens = pool_mod.llm_limits(spec, workload, serving)
     checkpoint = f"{MODELS}/{name}"
@@ -417,7 +417,7 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
     memory = gateway_memory_mib(server.gateway)
     replicas = scale.desired
     t = spec.targets[target]
-    source = model_source(spec, model)
+    source = model_source(spec, model, target)
     labels = _labels(spec, workload)
     config_map = {
         "apiVersion": "v1",

@@ -25,7 +25,21 @@ def plan_summary(plan: Plan, spec: Spec) -> dict:
             else {
                 "pattern": c.pattern,
                 "placements": [
-                    {"target": p.target, "role": p.role, "model": p.model, "recipe": p.recipe.label()}
+                    {
+                        "target": p.target,
+                        "role": p.role,
+                        "model": p.model,
+                        "recipe": p.recipe.label(),
+                        # the declared source this target's bundle fetches, and its conversion
+                        "source": None
+                        if p.source is None
+                        else {
+                            "format": p.source.format,
+                            "uri": p.source.uri,
+                            "sha256": p.source.sha256,
+                            "conversion": p.source.conversion,
+                        },
+                    }
                     for p in c.placements
                 ],
                 "estimates": {

@@ -27,7 +27,7 @@ def calibration_pointer(spec: Spec, model: str) -> str:
 
 def problem(spec: Spec, workload: str, target: str, p: Placement, source: SourceMap) -> Diagnostic | None:
     """ES601 for a remote placement the pool cannot serve, else None."""
-    src = model_source(spec, p.model)
+    src = model_source(spec, p.model, target)
     if generates(spec, p.model):
         if src.format == "safetensors" and scheme(src.uri) == "s3":
             return None

@@ -13,7 +13,6 @@ COMPUTE_UNITS = "CPU_AND_NE"  # the Neural Engine, with the CPU for the ops it c
 KIND = Kind(
     name="apple",
     emitters=("edgespec.emit.coreml",),
-    formats=("torchscript", "pt2", "coreml"),
     format_fix="Core ML Tools (9) converts PyTorch only (its ONNX converter went in 6.0): save a TorchScript "
     "(torch.jit.trace(model, example).save(...), format torchscript) or a torch.export program "
     "(torch.export.save(...), format pt2), or give a converted .mlpackage (format coreml)",

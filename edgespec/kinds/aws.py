@@ -8,12 +8,10 @@ EMITTERS = ("edgespec.emit.cloudformation", "edgespec.emit.kubernetes")
 WAVELENGTH = Kind(
     name="wavelength",
     emitters=EMITTERS,
-    formats=("onnx", "safetensors"),
     remote=Remote("mec", "AWS Wavelength", pooled=True, price_is_lower_bound=True, split_tails=True),
 )
 EC2 = Kind(
     name="ec2",
     emitters=EMITTERS,
-    formats=("onnx", "safetensors"),
     remote=Remote("cloud", "EC2", pooled=True, split_tails=True),
 )

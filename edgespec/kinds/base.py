@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 def systemd_lifecycle(target: str, env: str, then: str) -> dict:
@@ -79,7 +79,8 @@ class Kind:
     emitters: tuple[str, ...]
     fleet: FleetRuntime | None = None
     remote: Remote | None = None  # a remote tier's behaviour in the planner
-    formats: tuple[str, ...] = field(default=())  # the model formats its bundles start from
+    # the formats its bundles take, and the conversions they perform, are its catalog class's
+    # (catalog/classes.yaml `formats`, `conversions`; planner/formats.py)
     format_fix: str = ""  # what to do with a model in another format (the planner's capability reason)
 
     def emit_functions(self) -> tuple[Callable, ...]:

@@ -14,5 +14,4 @@ KIND = Kind(
         lifecycle=systemd_lifecycle,  # one process owns the accelerator: the bundle's unit
         health_url=f"http://127.0.0.1:{PORT}/healthz",
     ),
-    formats=("tflite", "onnx", "savedmodel"),
 )

@@ -44,5 +44,4 @@ KIND = Kind(
         llm_servers=True,
         scrape=(("triton", f"127.0.0.1:{TRITON_METRICS}"),),
     ),
-    formats=("onnx", "gguf"),
 )

@@ -17,7 +17,6 @@ KIND = Kind(
         lifecycle=systemd_lifecycle,  # one process owns the accelerator: the bundle's unit
         health_url=f"http://127.0.0.1:{PORT}/healthz",
     ),
-    formats=("onnx",),
     format_fix="ONNX Runtime's QNN execution provider and Qualcomm AI Hub both take ONNX: export with "
     "torch.onnx.export (format onnx)",
 )

@@ -85,24 +85,26 @@ def index(spec: Spec, devices: dict, records: Iterable[Record]) -> tuple[Index, 
 
 
 def _declared_hashes(spec: Spec) -> dict[str, str]:
-    """Each stage's own source digest (a model's, or a variant's own source's) -> the stage."""
+    """Each stage's own source digests (a model's, or a variant's own sources', in every format) ->
+    the stage."""
     found: dict[str, str] = {}
     for name, model in spec.models.items():
-        if model.source.sha256:
-            found.setdefault(model.source.sha256, name)
+        for src in model.sources:
+            if src.sha256:
+                found.setdefault(src.sha256, name)
         for vname, variant in model.variants.items():
-            if variant.source is not None and variant.source.sha256:
-                found.setdefault(variant.source.sha256, vname)
+            for src in variant.sources:
+                if src.sha256:
+                    found.setdefault(src.sha256, vname)
     return found
 
 
-def _declared_hash(spec: Spec, stage: str) -> str | None:
+def _declared_hash(spec: Spec, stage: str) -> tuple[str, ...]:
+    """The digests a stage's own sources declare (one per format that declares one)."""
     owner = spec.owners[stage]
     model = spec.models[owner]
-    if stage == owner:
-        return model.source.sha256
-    source = model.variants[stage].source
-    return source.sha256 if source is not None else None
+    sources = model.sources if stage == owner else model.variants[stage].sources
+    return tuple(s.sha256 for s in sources if s.sha256)
 
 
 def _stage(spec: Spec, hashes: dict[str, str], r: Record) -> tuple[str | None, Diagnostic | None]:
@@ -133,11 +135,11 @@ def _stage(spec: Spec, hashes: dict[str, str], r: Record) -> tuple[str | None, D
             hint=f"did you mean {close!r}?" if close else "models and variants: " + ", ".join(spec.owners),
         )
     own = _declared_hash(spec, r.model)
-    if r.sha256 is not None and own is not None and r.sha256 != own:
+    if r.sha256 is not None and own and r.sha256 not in own:
         return None, diag(
             "ES704",
             f"record {r.where} measured {r.model} from a file with sha256 {r.sha256[:12]}..., but the spec's "
-            f"{r.model} is sha256 {own[:12]}...",
+            f"{r.model} is sha256 {' or '.join(h[:12] + '...' for h in own)}",
             file=r.file,
             line=r.line,
             column=r.column("sha256"),

@@ -32,7 +32,12 @@ LLM_RUNTIME_FACTOR = 1.2  # KV cache and runtime on top of the weights
 TENSORRT_CLASSES = ("jetson-gpu", "datacenter-gpu")  # int8 engines there are TensorRT's, built from a calibration cache
 
 
-def capability(task: str, fmt: str, recipe: Recipe, device: Device, calibrated: bool = True) -> list[str]:
+def capability(
+    task: str, fmts: str | tuple[str, ...], recipe: Recipe, device: Device, calibrated: bool = True
+) -> list[str]:
+    """Why `device` cannot run a `task` model declared in `fmts` (its sources' formats, or one) at
+    `recipe`; empty when it can. A format is usable when the device loads it or its bundle converts
+    it (formats.pick); the message names what the device takes."""
     if device.cls == "client":
         return [
             f"capability: {device.target} is a client fleet without local inference: its requests go to a "
@@ -46,23 +51,26 @@ def capability(task: str, fmt: str, recipe: Recipe, device: Device, calibrated: 
         )
     if recipe.precision != "served" and recipe.precision not in device.precisions:
         reasons.append(f"capability: {device.hardware} runs {', '.join(device.precisions)}, not {recipe.precision}")
+    declared = (fmts,) if isinstance(fmts, str) else fmts
     runtime = estimate.llm_runtime_entry(device) if task == "text-generation" else None
-    if runtime is not None and fmt not in runtime["formats"]:
+    usable = [f for f in declared if f in (runtime["formats"] if runtime is not None else device.formats)]
+    named = " or ".join(declared)
+    if runtime is not None and not usable:
         reasons.append(
             f"capability: {device.hardware} runs LLMs in {runtime['value']}, which loads "
-            f"{', '.join(runtime['formats'])} files, not {fmt} ({runtime['fix']})"
+            f"{', '.join(runtime['formats'])} files, not {named} ({runtime['fix']})"
         )
-    elif fmt not in device.formats:
-        kind = kinds.get(device.kind)
-        fix = f"; {kind.format_fix}" if kind is not None and kind.format_fix else ""
-        reasons.append(
-            f"capability: {device.hardware} cannot load {fmt} models (converts from {', '.join(device.formats)}){fix}"
-        )
-    elif fmt == "safetensors" and task != "text-generation":
+    elif not usable and declared == ("safetensors",) and device.formats:
         # Hugging Face checkpoints are planned through LLM runtimes (vLLM, MLC, llama.cpp's convert)
         reasons.append(
             f"capability: {device.hardware} serves safetensors checkpoints through an LLM runtime; "
-            f"export {task} models to ONNX"
+            f"export {task} models to {'ONNX' if 'onnx' in device.formats else device.formats[0]}"
+        )
+    elif not usable:
+        kind = kinds.get(device.kind)
+        fix = f"; {kind.format_fix}" if kind is not None and kind.format_fix else ""
+        reasons.append(
+            f"capability: {device.hardware} cannot load {named} models (takes {', '.join(device.formats)}){fix}"
         )
     if recipe.precision == "int8" and not calibrated and device.cls in TENSORRT_CLASSES and task != "text-generation":
         reasons.append(

@@ -9,10 +9,11 @@ from typing import NamedTuple
 
 from edgespec import catalog
 from edgespec.measure.index import Index
-from edgespec.planner import estimate
+from edgespec.planner import estimate, formats
 from edgespec.planner.device import Device
 from edgespec.planner.memo import Memo, WorkloadMemo
-from edgespec.spec.models import Model, Spec, Workload
+from edgespec.planner.types import Fetch
+from edgespec.spec.models import Model, Source, Spec, Workload
 
 
 class Limits(NamedTuple):
@@ -115,12 +116,32 @@ class Context:
         runnable = self.root if name == self.root_name else self.root.variants.get(name)
         return runnable is not None and runnable.calibration is not None
 
-    def source_format(self, variant: str | None) -> str:
-        """The format of the file a recipe runs: a variant's own source, else the model's."""
+    def model_sources(self, variant: str | None) -> tuple[Source, ...]:
+        """The sources of the file a recipe runs (one per format): a variant's own, else the model's."""
         name = variant or self.stage.name
         runnable = self.root.variants.get(name) if name != self.root_name else None
-        source = runnable.source if runnable is not None and runnable.source else self.root.source
-        return source.format
+        return runnable.sources if runnable is not None and runnable.source else self.root.sources
+
+    def intake(self, variant: str | None, device: Device) -> formats.Intake | None:
+        """The source `device` runs a recipe's file from, and its bundle's conversion (formats.pick)."""
+        return formats.pick(self.model_sources(variant), device.cls, self.llm)
+
+    def fetch(self, model: str, device: Device) -> Fetch | None:
+        """What a placement of `model` (this workload's model or one of its variants) on `device`
+        fetches: once per process for each model and class of device."""
+        key = (model, device.cls)
+        if key not in self.memo.fetches:
+            variant = None if model == self.root_name else model
+            sources = self.model_sources(variant)
+            intake = formats.pick(sources, device.cls, self.llm)
+            self.memo.fetches[key] = (
+                None
+                if intake is None
+                else Fetch(
+                    intake.source.format, intake.source.uri, intake.source.sha256, intake.conversion, len(sources)
+                )
+            )
+        return self.memo.fetches[key]
 
     @property
     def llm(self) -> bool:

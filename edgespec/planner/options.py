@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from edgespec import catalog
 from edgespec.catalog import value
-from edgespec.planner import estimate
+from edgespec.planner import estimate, formats
 from edgespec.planner.context import Context, Stage, model_key
 from edgespec.planner.device import Device
 from edgespec.planner.memo import once
@@ -59,14 +59,16 @@ def recipes(ctx: Context, device: Device, *, variants: bool = True) -> list[Opti
 def _options(ctx: Context, device: Device) -> list[Option]:
     stages = [ctx.stage, *ctx.smaller]  # this workload's (patterns compare them by identity)
     runtime = estimate.llm_runtime(device) if ctx.llm else None
+    bases = tuple(base_accuracy(ctx, st, device) for st in stages)
     figures = once(
         ctx.memo.options,
-        (*model_key(ctx), device.precisions, device.dla_cores > 0, runtime),
+        (*model_key(ctx), device.precisions, device.dla_cores > 0, runtime, bases),
         _option_figures,
         ctx,
         device,
         stages,
         runtime,
+        bases,
     )
     return [
         Option(stages[i], recipe, w, acc, mb, device_placements(ctx, stages[i], recipe))
@@ -74,10 +76,22 @@ def _options(ctx: Context, device: Device) -> list[Option]:
     ]
 
 
-def _option_figures(ctx: Context, device: Device, stages: list[Stage], runtime: str | None) -> list[tuple]:
+def base_accuracy(ctx: Context, stage: Stage, device: Device) -> float:
+    """A stage's accuracy before any recipe as `device` runs it: the accuracy of the source it
+    uses, where that export declares one (formats.accuracy). On a data source, the worst over all
+    the workload's data sources, which each run their own format of the same placement."""
+    variant = None if stage is ctx.stage else stage.name
+    on = ctx.sources if device in ctx.sources else [device]
+    return min(formats.accuracy(ctx.intake(variant, d), stage.accuracy) for d in on)
+
+
+def _option_figures(
+    ctx: Context, device: Device, stages: list[Stage], runtime: str | None, bases: tuple[float, ...]
+) -> list[tuple]:
     """(stage index, recipe, work, accuracy, size) of every option: the same for every workload of
-    the model with the same pins on devices with the same precisions, DLA and LLM runtime, so once
-    per process. An LLM is held as its runtime stores it (llama.cpp: GGUF types, estimate.held)."""
+    the model with the same pins on devices with the same precisions, DLA, LLM runtime and source
+    accuracies (`bases`, per stage), so once per process. An LLM is held as its runtime stores it
+    (llama.cpp: GGUF types, estimate.held)."""
     out = []
     for i, stage in enumerate(stages):
         for recipe in _recipes(ctx, device, stage):
@@ -85,7 +99,7 @@ def _option_figures(ctx: Context, device: Device, stages: list[Stage], runtime: 
             architecture = ctx.root.architecture if stage.name == ctx.root_name else None
             w = estimate.held(work(ctx, stage, recipe), runtime, architecture)
             size = w.weight_bytes / 1e6 if w.bits_per_weight is not None else size_mb(stage, recipe)
-            out.append((i, recipe, w, accuracy(ctx, stage, recipe), size))
+            out.append((i, recipe, w, accuracy(ctx, stage, recipe, bases[i]), size))
     return out
 
 
@@ -125,10 +139,14 @@ def work(ctx: Context, stage: Stage, recipe: Recipe, fraction: float = 1.0) -> e
     )
 
 
-def accuracy(ctx: Context, stage: Stage, recipe: Recipe) -> float:
+def accuracy(ctx: Context, stage: Stage, recipe: Recipe, base: float | None = None) -> float:
+    """The stage's accuracy at `recipe`, from `base` (the accuracy of the source the device runs,
+    formats.accuracy; the stage's declared one by default) less the recipe's precision and pruning
+    drops."""
+    declared = stage.accuracy if base is None else base
     if recipe.precision == "served":
-        return stage.accuracy
-    return stage.accuracy - estimate.precision_drop(ctx.task, recipe.precision) - estimate.prune_drop(recipe.prune)
+        return declared
+    return declared - estimate.precision_drop(ctx.task, recipe.precision) - estimate.prune_drop(recipe.prune)
 
 
 def size_mb(stage: Stage, recipe: Recipe) -> float:
@@ -182,4 +200,4 @@ def served_work(ctx: Context, entry: dict, stage: Stage) -> estimate.Work:
 
 
 def device_placements(ctx: Context, stage: Stage, recipe: Recipe) -> tuple[Placement, ...]:
-    return tuple([Placement(d.target, "device", stage.name, recipe) for d in ctx.sources])
+    return tuple([Placement(d.target, "device", stage.name, recipe, ctx.fetch(stage.name, d)) for d in ctx.sources])

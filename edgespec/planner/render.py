@@ -7,7 +7,7 @@ from json.encoder import encode_basestring_ascii
 
 from edgespec import jsontext
 from edgespec.planner import select, serving
-from edgespec.planner.types import Candidate, Plan, WorkloadPlan
+from edgespec.planner.types import Candidate, Fetch, Plan, WorkloadPlan
 
 JSON_VERSION = 1
 
@@ -86,7 +86,27 @@ def text(plan: Plan, p99: bool = False) -> str:
         whys.append(f"  {name}: {wp.why}")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(v).ljust(widths[i]) for i, v in enumerate(r)).rstrip() for r in [header, *rows]]
-    return "\n".join(lines + ["", "why:"] + whys) + "\n"
+    return "\n".join(lines + ["", "why:"] + whys + _sources(plan)) + "\n"
+
+
+def _sources(plan: Plan) -> list[str]:
+    """The `sources:` section: which declared format each placement fetches, and the conversion its
+    bundle performs. Shown when some chosen placement's model declares several sources (with one,
+    the source is the spec's and the JSON names it)."""
+    if not any(
+        p.source is not None and p.source.declared > 1
+        for wp in plan.workloads.values()
+        if wp.chosen is not None
+        for p in wp.chosen.placements
+    ):
+        return []
+    out = ["", "sources:"]
+    for name, wp in plan.workloads.items():
+        for p in wp.chosen.placements if wp.chosen is not None else ():
+            if p.source is not None:
+                via = f" ({p.source.conversion})" if p.source.conversion else ""
+                out.append(f"  {name}: {p.target} ({p.role}) {p.model} <- {p.source.format} {p.source.uri}{via}")
+    return out
 
 
 def _estimates(c: Candidate) -> dict | None:
@@ -118,6 +138,13 @@ def _estimates(c: Candidate) -> dict | None:
     }
 
 
+def _source_json(f: Fetch | None) -> dict | None:
+    """The source a placement's bundle fetches (planner/formats.py), None for a catalog model."""
+    if f is None:
+        return None
+    return {"conversion": f.conversion, "format": f.format, "sha256": f.sha256, "uri": f.uri}
+
+
 def _placement_json(c: Candidate) -> list[dict]:
     return [
         {
@@ -130,6 +157,7 @@ def _placement_json(c: Candidate) -> list[dict]:
                 "variant": p.recipe.variant,
                 "accelerator": p.recipe.accelerator,
             },
+            "source": _source_json(p.source),
         }
         for p in c.placements
     ]
@@ -206,7 +234,8 @@ def json_fragment(wp: WorkloadPlan) -> str:
             "[\n        "
             + ",\n        ".join(
                 f'{{\n          "model": {_str(p.model)},\n          "recipe": {_recipe_text(p.recipe, "          ")},'
-                f'\n          "role": {_str(p.role)},\n          "target": {_str(p.target)}\n        }}'
+                f'\n          "role": {_str(p.role)},\n          "source": {_source_text(p.source)},'
+                f'\n          "target": {_str(p.target)}\n        }}'
                 for p in c.placements
             )
             + "\n      ]"
@@ -234,6 +263,17 @@ def json_fragment(wp: WorkloadPlan) -> str:
 
 
 _str = encode_basestring_ascii  # what jsontext (and json) write a string as
+
+
+def _source_text(f: Fetch | None) -> str:
+    if f is None:
+        return "null"
+    return (
+        f'{{\n            "conversion": {_str(f.conversion) if f.conversion else "null"},'
+        f'\n            "format": {_str(f.format)},'
+        f'\n            "sha256": {_str(f.sha256) if f.sha256 else "null"},'
+        f'\n            "uri": {_str(f.uri)}\n          }}'
+    )
 
 
 def _scalar(v) -> str:

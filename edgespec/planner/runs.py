@@ -24,23 +24,23 @@ def compute(ctx: Context, device: Device, work: estimate.Work) -> estimate.Compu
 
 
 def capability(ctx: Context, recipe: Recipe, device: Device) -> tuple[str, ...]:
-    """constraints.capability, once per process for each (task, format, recipe, target, calibration)."""
-    fmt = ctx.source_format(recipe.variant)
+    """constraints.capability, once per process for each (task, formats, recipe, target, calibration)."""
+    fmts = tuple(s.format for s in ctx.model_sources(recipe.variant))
     calibrated = ctx.calibrated(recipe.variant)
     return once(
         ctx.memo.capability,
-        (ctx.task, fmt, recipe, device.target, calibrated),
+        (ctx.task, fmts, recipe, device.target, calibrated),
         _capability,
         ctx.task,
-        fmt,
+        fmts,
         recipe,
         device,
         calibrated,
     )
 
 
-def _capability(task: str, fmt: str, recipe: Recipe, device: Device, calibrated: bool) -> tuple[str, ...]:
-    return tuple(constraints.capability(task, fmt, recipe, device, calibrated))
+def _capability(task: str, fmts: tuple[str, ...], recipe: Recipe, device: Device, calibrated: bool) -> tuple[str, ...]:
+    return tuple(constraints.capability(task, fmts, recipe, device, calibrated))
 
 
 def sources_capable(ctx: Context, recipe: Recipe) -> tuple[str, ...]:
@@ -185,7 +185,8 @@ def remote_runs(
     """Each option on `remote` (`entry`: the Workers AI model that serves it, if any)."""
     runs = []
     for stage, recipe, work, acc, size_mb, _ in opts:
-        placements = (Placement(remote.target, "remote", entry["id"] if entry else stage.name, recipe),)
+        fetch = None if entry else ctx.fetch(stage.name, remote)
+        placements = (Placement(remote.target, "remote", entry["id"] if entry else stage.name, recipe, fetch),)
         found = () if entry else capability(ctx, recipe, remote)
         if found:
             runs.append(RemoteRun(placements, found, None, work, acc, None, size_mb, None, ()))

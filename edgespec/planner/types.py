@@ -23,11 +23,24 @@ class Recipe(NamedTuple):
         return " ".join(p for p in parts if p)
 
 
+class Fetch(NamedTuple):
+    """The source a placement's bundle fetches (planner/formats.py): its format, location and
+    digest, the conversion the bundle performs on it (None: loaded as is), and how many sources
+    (formats) the model declares."""
+
+    format: str
+    uri: str
+    sha256: str | None
+    conversion: str | None
+    declared: int
+
+
 class Placement(NamedTuple):
     target: str
     role: str  # device | remote | aggregator
     model: str  # spec model or variant name, or a Workers AI model id
     recipe: Recipe
+    source: Fetch | None = None  # None: a Workers AI catalog model (no file of the spec's)
 
 
 class Estimates(NamedTuple):

@@ -12,7 +12,7 @@ import math
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
 from edgespec.spec.types import (
@@ -91,11 +91,47 @@ class Metadata(_Strict):
 
 
 class Source(_Strict):
-    """Where the model's weights come from."""
+    """Where the model's weights come from, in one format."""
 
     uri: Uri = Field(description="Location of the model file (s3://, https://, gs://, or a path relative to the spec).")
     format: ModelFormat = Field(description="Serialisation format of the model file.")
     sha256: Sha256 | None = Field(None, description="Expected sha256 of the file; emitted build scripts verify it.")
+    accuracy: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Accuracy of this export on the model's metric, when exporting to this format changed it "
+        "(a fraction in [0, 1]); left out, the model's (or variant's) accuracy.",
+    )
+
+
+SourceList = Annotated[list[Source], Field(min_length=1, max_length=8)]
+
+
+def _one_or_list(value: Any) -> str:
+    return "union[list]" if isinstance(value, list) else "union[mapping]"
+
+
+# One source, or a list of them: validated as the form it is written in, so a problem is reported
+# once, in that form's terms (the tags are dropped from error locations, schema_errors._loc)
+Sources = Annotated[
+    Annotated[Source, Tag("union[mapping]")] | Annotated[SourceList, Tag("union[list]")],
+    Discriminator(_one_or_list),
+]
+
+
+def sources_of(source: Source | list[Source] | None) -> tuple[Source, ...]:
+    """A `source:` as the list of its formats (one mapping is a list of one)."""
+    if source is None:
+        return ()
+    return tuple(source) if isinstance(source, list) else (source,)
+
+
+SOURCE_DESCRIPTION = (
+    "Where the model file comes from: one source, or a list of sources, one per format (the same model "
+    "exported to each, e.g. ONNX for Jetsons and Snapdragon, Core ML for iPhones, TFLite for Coral). Each "
+    "placement uses the format its device loads, else one its bundle converts (the plan says which)."
+)
 
 
 class Calibration(_Strict):
@@ -239,7 +275,15 @@ class Variant(_Strict):
     )
     accuracy: VariantAccuracy = Field(description="Measured accuracy of this variant.")
     distilled_from: Name | None = Field(None, description="The model this variant was distilled from.")
-    source: Source | None = Field(None, description="Where this variant's weights come from.")
+    source: Sources | None = Field(
+        None,
+        description="Where this variant's weights come from: one source, or a list of sources, one per format.",
+    )
+
+    @property
+    def sources(self) -> tuple[Source, ...]:
+        return sources_of(self.source)
+
     calibration: Calibration | None = Field(
         None, description="TensorRT INT8 calibration cache of this variant; int8 on a Jetson or a GPU pool needs it."
     )
@@ -263,7 +307,12 @@ class Model(_Strict):
     """A model to deploy."""
 
     task: Task = Field(description="What the model does; selects accuracy priors and serving code.")
-    source: Source = Field(description="Where the model file comes from.")
+    source: Sources = Field(description=SOURCE_DESCRIPTION)
+
+    @property
+    def sources(self) -> tuple[Source, ...]:
+        return sources_of(self.source)
+
     calibration: Calibration | None = Field(
         None, description="TensorRT INT8 calibration cache; int8 on a Jetson or a GPU pool needs it."
     )

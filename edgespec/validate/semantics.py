@@ -119,6 +119,7 @@ def _models(spec: Spec, report: _Reporter) -> None:
             (f"/models/{parent}", model),
             *((f"/models/{parent}/variants/{n}", v) for n, v in model.variants.items()),
         ):
+            _sources(runnable.source, f"{where}/source", report)
             if runnable.workers_ai is not None:
                 _workers_ai(runnable.workers_ai.model, model.task, f"{where}/workers_ai/model", report)
         _input(model.input, f"/models/{parent}/input", report)
@@ -137,6 +138,22 @@ def _models(spec: Spec, report: _Reporter) -> None:
                 )
             names.add(point.name)
             previous = max(previous, point.flops_fraction)
+
+
+def _sources(source, here: str, report: _Reporter) -> None:
+    """ES323: a list of sources holds one per format."""
+    if not isinstance(source, list):
+        return
+    first: dict[str, int] = {}
+    for i, s in enumerate(source):
+        if s.format in first:
+            report(
+                "ES323",
+                f"source {i} is a second {s.format} file (source {first[s.format]} is the first)",
+                f"{here}/{i}/format",
+                hint=f"keep one {s.format} source: {source[first[s.format]].uri} or {s.uri}",
+            )
+        first.setdefault(s.format, i)
 
 
 def _size(n: float) -> str:

@@ -33,7 +33,12 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
         stage, recipe, small_work, small_acc, size_mb, on_sources = option
         if stage is ctx.stage and recipe.precision not in ("int8", "int4"):
             continue  # the small tier is a variant, or the model itself quantized harder
-        placements = (*on_sources, Placement(remote.target, "remote", remote_model, remote_recipe))
+        placements = (
+            *on_sources,
+            Placement(
+                remote.target, "remote", remote_model, remote_recipe, None if entry else ctx.fetch(remote_model, remote)
+            ),
+        )
         if here.capability or remote_reasons:
             yield Candidate("cascade", placements, None, tuple(dict.fromkeys(here.capability + remote_reasons)))
             continue
@@ -43,7 +48,9 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
             c_large = runs.compute(ctx, remote, large_work)
             n50, n95 = runs.uplink(ctx, ctx.payload_bytes, remote, lan=lan)
             large_acc = (
-                options.workers_ai(ctx, large)[0].accuracy if entry else options.accuracy(ctx, large, remote_recipe)
+                options.workers_ai(ctx, large)[0].accuracy
+                if entry
+                else options.accuracy(ctx, large, remote_recipe, options.base_accuracy(ctx, large, remote))
             )
         s50, s95 = small.p50_ms, small.p95_ms
         if esc.measured:

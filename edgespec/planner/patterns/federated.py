@@ -64,7 +64,10 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
             note = (f"features cut at {cut} go to {agg.target} on site {site}",)
             agg_recipe, tail_ms, tail95, _ = _aggregator_tail(ctx, agg, fraction)  # a Tail
             for (stage, recipe, _, acc, size_mb, on_sources), capability, heads, resident in heads_of:
-                placements = (*on_sources, Placement(agg.target, "aggregator", stage.name, agg_recipe))
+                placements = (
+                    *on_sources,
+                    Placement(agg.target, "aggregator", stage.name, agg_recipe, ctx.fetch(stage.name, agg)),
+                )
                 if capability:
                     yield Candidate("federated", placements, None, capability, cut)
                     continue

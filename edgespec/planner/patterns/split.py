@@ -24,7 +24,10 @@ def candidates(ctx: Context) -> Iterator[Candidate | Draft]:
         for remote in remotes:
             n50, n95 = runs.uplink(ctx, point.activation_bytes, remote)
             for stage, recipe, _, acc, size_mb, on_sources in options.recipes(ctx, first, variants=False):
-                placements = (*on_sources, Placement(remote.target, "remote", stage.name, recipe))
+                placements = (
+                    *on_sources,
+                    Placement(remote.target, "remote", stage.name, recipe, ctx.fetch(stage.name, remote)),
+                )
                 remote_reasons, head, c_tail, tail = _cut(ctx, index, point, remote, stage, recipe)  # a Cut
                 reasons = [*runs.sources_capable(ctx, recipe), *remote_reasons]
                 if reasons:

@@ -1,0 +1,73 @@
+"""Which of a model's sources a device uses, and what its bundle makes of it.
+
+A model (or variant) may declare several sources, one per format: the same model exported for
+each platform. A device class takes a list of formats (catalog/classes.yaml `formats`): some it
+loads as they are (a full-int8 TFLite on a Coral, a Core ML package on an iPhone, GGUF in
+llama.cpp), the others its bundle converts first, each by a named conversion (`conversions`: ONNX
+to a TensorRT engine on a Jetson, ONNX to a full-int8 TFLite for Coral, TorchScript to Core ML, ONNX
+to a QNN context binary). A text-generation model goes to the class's LLM runtime, which takes its
+own formats.
+
+`pick` is the one rule the planner (capability, accuracy), the plan's output, the emitters and the
+lock all read, so a placement's bundle fetches exactly the source the plan named: a declared
+format the device loads as is, in the class's order; else one its bundle converts, in the class's
+order; else none (the device cannot run the model, a capability reason).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from edgespec import catalog
+from edgespec.spec.models import Source, Spec
+
+
+class Intake(NamedTuple):
+    """The source a device uses, and the conversion its bundle performs on it (None: loaded as is)."""
+
+    source: Source
+    conversion: str | None
+
+
+def accepted(cls: str, llm: bool) -> tuple[tuple[str, ...], dict[str, str]]:
+    """(the formats a device class takes, in its order of preference; its conversions by format).
+    For a text-generation model, the formats of the class's LLM runtime (loaded as they are)."""
+    entry = catalog.classes().get(cls, {})
+    runtime = entry.get("llm_runtime") if llm else None
+    if runtime is not None:
+        return tuple(runtime["formats"]), {}
+    return tuple(entry.get("formats", ())), dict(entry.get("conversions", {}))
+
+
+def pick(sources: tuple[Source, ...], cls: str, llm: bool) -> Intake | None:
+    """The source a device of class `cls` uses among `sources`: loaded as is first, then converted."""
+    formats, conversions = accepted(cls, llm)
+    by_format: dict[str, Source] = {s.format: s for s in sources}
+    for converted in (False, True):
+        for fmt in formats:
+            if fmt in by_format and (fmt in conversions) == converted:
+                return Intake(by_format[fmt], conversions.get(fmt))
+    return None
+
+
+def runnable_sources(spec: Spec, model: str) -> tuple[Source, ...]:
+    """The sources of a model or variant: a variant's own, else its parent's."""
+    root = spec.models[spec.owners[model]]
+    variant = root.variants.get(model)
+    if variant is not None and variant.source is not None:
+        return variant.sources
+    return root.sources
+
+
+def for_target(spec: Spec, target: str, model: str) -> Intake | None:
+    """The source `target`'s devices use for `model` (a model or variant name)."""
+    cls = catalog.hardware()[spec.targets[target].hardware]["class"]
+    llm = spec.models[spec.owners[model]].task == "text-generation"
+    return pick(runnable_sources(spec, model), cls, llm)
+
+
+def accuracy(intake: Intake | None, declared: float) -> float:
+    """A stage's accuracy as a device runs it: its source's own, when that export declares one."""
+    if intake is None or intake.source.accuracy is None:
+        return declared
+    return intake.source.accuracy
