@@ -122,6 +122,13 @@ class Context:
         runnable = self.root.variants.get(name) if name != self.root_name else None
         return runnable.sources if runnable is not None and runnable.source else self.root.sources
 
+    def declared_formats(self, variant: str | None) -> tuple[str, ...]:
+        """The formats the file a recipe runs is declared in: once per workload and stage."""
+        found = self.local.formats.get(variant)
+        if found is None:
+            found = self.local.formats[variant] = tuple(s.format for s in self.model_sources(variant))
+        return found
+
     def intake(self, variant: str | None, device: Device) -> formats.Intake | None:
         """The source `device` runs a recipe's file from, and its bundle's conversion (formats.pick)."""
         return formats.pick(self.model_sources(variant), device.cls, self.llm)

@@ -53,6 +53,7 @@ class WorkloadMemo:
     """Per workload."""
 
     recipes: dict = field(default_factory=dict)  # target -> [options.Option]
+    formats: dict = field(default_factory=dict)  # variant (None: the workload's stage) -> declared formats
     local_runs: list | None = None  # [runs.Local] per option of the first data source
     transfer: dict = field(default_factory=dict)  # (target, raw_data | features) -> reasons
     uplink: dict = field(default_factory=dict)  # (bytes, target, over the LAN) -> (p50, p95) of the leg

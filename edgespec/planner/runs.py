@@ -25,7 +25,7 @@ def compute(ctx: Context, device: Device, work: estimate.Work) -> estimate.Compu
 
 def capability(ctx: Context, recipe: Recipe, device: Device) -> tuple[str, ...]:
     """constraints.capability, once per process for each (task, formats, recipe, target, calibration)."""
-    fmts = tuple(s.format for s in ctx.model_sources(recipe.variant))
+    fmts = ctx.declared_formats(recipe.variant)
     calibrated = ctx.calibrated(recipe.variant)
     return once(
         ctx.memo.capability,
