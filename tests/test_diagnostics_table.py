@@ -84,7 +84,7 @@ CASES = [
     ),
     ("unknown-data-source", "data_source: [cam]", "data_source: [camera]", [("ES302", 34, 19)]),
     ("unknown-escalation-target", "{to: mec,", "{to: mek,", [("ES302", 40, 22)]),
-    ("variant-parent-unknown", "distilled_from: det}", "distilled_from: dit}", [("ES303", 15, 86)]),
+    ("variant-parent-unknown", "distilled_from: det}", "distilled_from: dit}", [("ES303", 15, 139)]),
     ("variant-name-clash", "      det-tiny:", "      det:", [("ES304", 15, 7)]),
     ("latency-order", "p50_ms: 20", "p50_ms: 80", [("ES305", 35, 35)]),
     ("llm-without-generation", "task: object-detection", "task: text-generation", [("ES306", 32, 3)]),

@@ -94,7 +94,14 @@ def test_small_edge_model_escalates_to_the_cloud():
                 120,
                 0.93,
                 input={"shape": [1, 3, 224, 224], "dtype": "uint8", "encoding": "jpeg", "encoded_bytes": "20KB"},
-                variants={"products-mobile": {"params": "3.5M", "gflops": 0.6, "accuracy": {"value": 0.84}}},
+                variants={
+                    "products-mobile": {
+                        "params": "3.5M",
+                        "gflops": 0.6,
+                        "accuracy": {"value": 0.84},
+                        "source": {"uri": "s3://m/products-mobile.onnx", "format": "onnx"},
+                    }
+                },
             )
         },
         {

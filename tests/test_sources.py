@@ -295,3 +295,17 @@ def test_the_example_app_ships_core_ml_to_iphones_and_onnx_to_androids(tmp_path)
     (android,) = json.loads((out / "androids" / "qnn.json").read_text())["models"]
     assert (iphone["format"], android["format"]) == ("coreml", "onnx")
     assert iphone["model"] == android["model"] == "product-classifier-mobile"
+
+
+def test_a_variant_without_a_source_of_its_own_is_never_placed_on_its_parents_file():
+    doc = spec([ONNX], {"orins": "jetson-orin-nx-16gb"})
+    doc["models"]["det"]["variants"] = {"det-small": {"params": "1M", "gflops": 0.2, "accuracy": {"value": 0.7}}}
+    doc["workloads"]["look-orins"] |= {"model": "det-small"}
+    p, _, _ = planned(doc)
+    wp = p.workloads["look-orins"]
+    assert wp.chosen is None
+    assert all(
+        c.reasons[0] == "capability: det-small declares no source: there is no file of it to deploy (give it its "
+        "own `source`)"
+        for c in wp.rejected
+    )

@@ -24,11 +24,13 @@ def root_model(spec: Spec, model: str) -> Model:
 
 
 def model_source(spec: Spec, model: str, target: str) -> Source:
-    """The weights of a model or variant that `target`'s bundle fetches: of its sources (a variant
-    without its own uses its parent's), the one the plan chose for that target's devices
-    (planner.formats.pick: a format they load as is, else one the bundle converts)."""
+    """The weights of a model or variant that `target`'s bundle fetches: of its sources, the one the
+    plan chose for that target's devices (planner.formats.pick: a format they load as is, else one
+    the bundle converts). The planner places only what a device can take from its own sources."""
     intake = formats.for_target(spec, target, model)
-    return intake.source if intake is not None else formats.runnable_sources(spec, model)[0]
+    if intake is None:
+        raise ValueError(f"{target} cannot take any source of {model}: the plan should not have placed it there")
+    return intake.source
 
 
 def calibration_of(spec: Spec, model: str):

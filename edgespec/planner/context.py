@@ -117,10 +117,11 @@ class Context:
         return runnable is not None and runnable.calibration is not None
 
     def model_sources(self, variant: str | None) -> tuple[Source, ...]:
-        """The sources of the file a recipe runs (one per format): a variant's own, else the model's."""
+        """The sources of the file a recipe runs (one per format): the model's, or a variant's own
+        (none when it declares none: its parent's file is not its weights)."""
         name = variant or self.stage.name
         runnable = self.root.variants.get(name) if name != self.root_name else None
-        return runnable.sources if runnable is not None and runnable.source else self.root.sources
+        return runnable.sources if runnable is not None else self.root.sources
 
     def declared_formats(self, variant: str | None) -> tuple[str, ...]:
         """The formats the file a recipe runs is declared in: once per workload and stage."""

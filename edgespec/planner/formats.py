@@ -51,12 +51,11 @@ def pick(sources: tuple[Source, ...], cls: str, llm: bool) -> Intake | None:
 
 
 def runnable_sources(spec: Spec, model: str) -> tuple[Source, ...]:
-    """The sources of a model or variant: a variant's own, else its parent's."""
+    """The sources of a model or variant: a variant's own (none when it declares none: its
+    parent's file is not its weights)."""
     root = spec.models[spec.owners[model]]
     variant = root.variants.get(model)
-    if variant is not None and variant.source is not None:
-        return variant.sources
-    return root.sources
+    return variant.sources if variant is not None else root.sources
 
 
 def for_target(spec: Spec, target: str, model: str) -> Intake | None:

@@ -26,6 +26,9 @@ def compute(ctx: Context, device: Device, work: estimate.Work) -> estimate.Compu
 def capability(ctx: Context, recipe: Recipe, device: Device) -> tuple[str, ...]:
     """constraints.capability, once per process for each (task, formats, recipe, target, calibration)."""
     fmts = ctx.declared_formats(recipe.variant)
+    if not fmts:  # a variant with no `source` of its own: its parent's file is not its weights
+        name = recipe.variant or ctx.stage.name
+        return (f"capability: {name} declares no source: there is no file of it to deploy (give it its own `source`)",)
     calibrated = ctx.calibrated(recipe.variant)
     return once(
         ctx.memo.capability,

@@ -277,7 +277,9 @@ class Variant(_Strict):
     distilled_from: Name | None = Field(None, description="The model this variant was distilled from.")
     source: Sources | None = Field(
         None,
-        description="Where this variant's weights come from: one source, or a list of sources, one per format.",
+        description="Where this variant's weights come from: one source, or a list of sources, one per format. "
+        "Without one the variant is never placed on a device or pool (its parent's file is not its weights); a "
+        "declared `workers_ai` model may still serve it.",
     )
 
     @property
