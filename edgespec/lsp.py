@@ -204,7 +204,7 @@ def hover_text(source, planned, line: int, character: int) -> str | None:
             c = wp.chosen
             if c is None:
                 return f"**{wp.name}**: no feasible plan\n\n{wp.why}"
-            where = ", ".join(f"{p.target} ({p.role}: {p.model}, {p.recipe.label()})" for p in c.placements)
+            where = ", ".join(p.described() for p in c.placements)
             return (
                 f"**{wp.name}**: {c.pattern}, predicted p95 {c.estimates.p95_ms:.1f} ms, "
                 f"p50 {c.estimates.p50_ms:.1f} ms, accuracy {c.estimates.accuracy:.3f}\n\n"

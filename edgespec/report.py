@@ -121,7 +121,7 @@ def render(spec: Spec, plan: Plan) -> str:
             rows.append(f"<tr><td>{escape(name)}</td><td colspan='7'>infeasible: {escape(wp.why)}</td></tr>")
         else:
             e = c.estimates
-            where = ", ".join(f"{p.target} ({p.role}: {p.model}, {p.recipe.label()})" for p in c.placements)
+            where = ", ".join(p.described() for p in c.placements)
             rows.append(
                 "<tr>"
                 + "".join(

@@ -64,6 +64,7 @@ def test_hover_shows_the_plan(server, tmp_path):
     )
     value = hover["contents"]["value"]
     assert value.startswith("**watch**: ") and "predicted p95" in value and "why:" in value
+    assert ", onnx)" in value  # each placement with the format its device takes
     assert (
         server.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 1}})
         is None

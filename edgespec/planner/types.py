@@ -42,6 +42,11 @@ class Placement(NamedTuple):
     recipe: Recipe
     source: Fetch | None = None  # None: a Workers AI catalog model (no file of the spec's)
 
+    def described(self) -> str:
+        """`target (role: model, recipe, format)`, as the report and the editor's hover show it."""
+        fmt = f", {self.source.format}" if self.source is not None else ""
+        return f"{self.target} ({self.role}: {self.model}, {self.recipe.label()}{fmt})"
+
 
 class Estimates(NamedTuple):
     p50_ms: float
