@@ -119,9 +119,7 @@ class Context:
     def model_sources(self, variant: str | None) -> tuple[Source, ...]:
         """The sources of the file a recipe runs (one per format): the model's, or a variant's own
         (none when it declares none: its parent's file is not its weights)."""
-        name = variant or self.stage.name
-        runnable = self.root.variants.get(name) if name != self.root_name else None
-        return runnable.sources if runnable is not None else self.root.sources
+        return formats.sources_of(self.root, variant or self.stage.name)
 
     def declared_formats(self, variant: str | None) -> tuple[str, ...]:
         """The formats the file a recipe runs is declared in: once per workload and stage."""
@@ -139,16 +137,7 @@ class Context:
         fetches: once per process for each model and class of device."""
         key = (model, device.cls)
         if key not in self.memo.fetches:
-            variant = None if model == self.root_name else model
-            sources = self.model_sources(variant)
-            intake = formats.pick(sources, device.cls, self.llm)
-            self.memo.fetches[key] = (
-                None
-                if intake is None
-                else Fetch(
-                    intake.source.format, intake.source.uri, intake.source.sha256, intake.conversion, len(sources)
-                )
-            )
+            self.memo.fetches[key] = formats.fetch(formats.sources_of(self.root, model), device.cls, self.llm)
         return self.memo.fetches[key]
 
     @property

@@ -19,7 +19,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from edgespec import catalog
-from edgespec.spec.models import Source, Spec
+from edgespec.planner.types import Fetch
+from edgespec.spec.models import Model, Source, Spec
 
 
 class Intake(NamedTuple):
@@ -50,12 +51,25 @@ def pick(sources: tuple[Source, ...], cls: str, llm: bool) -> Intake | None:
     return None
 
 
-def runnable_sources(spec: Spec, model: str) -> tuple[Source, ...]:
-    """The sources of a model or variant: a variant's own (none when it declares none: its
-    parent's file is not its weights)."""
-    root = spec.models[spec.owners[model]]
-    variant = root.variants.get(model)
+def sources_of(root: Model, name: str) -> tuple[Source, ...]:
+    """The sources of `root` or of its variant `name`: a variant's own (none when it declares none:
+    its parent's file is not its weights)."""
+    variant = root.variants.get(name)
     return variant.sources if variant is not None else root.sources
+
+
+def runnable_sources(spec: Spec, model: str) -> tuple[Source, ...]:
+    """The sources of a model or variant of the spec (sources_of)."""
+    return sources_of(spec.models[spec.owners[model]], model)
+
+
+def fetch(sources: tuple[Source, ...], cls: str, llm: bool) -> Fetch | None:
+    """What a placement on a device of class `cls` fetches (pick), as the plan carries it."""
+    intake = pick(sources, cls, llm)
+    if intake is None:
+        return None
+    s = intake.source
+    return Fetch(s.format, s.uri, s.sha256, intake.conversion, len(sources))
 
 
 def for_target(spec: Spec, target: str, model: str) -> Intake | None:
