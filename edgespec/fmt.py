@@ -1,8 +1,9 @@
 """`edgespec fmt`: canonical formatting that keeps every comment and blank line.
 
-Two passes. Keys of block mappings are put in the order the spec language defines (the order of
-the models' fields; maps keyed by name keep their order) by moving whole text blocks, so the
-comments above a key move with it. Then ruamel.yaml re-emits the document round-trip with one
+Two passes. Keys of block mappings, and of the block mappings that are items of a list (a
+`source` list, `split_points`), are put in the order the spec language defines (the order of the
+models' fields; maps keyed by name keep their order) by moving whole text blocks, so the comments
+above a key move with it. Then ruamel.yaml re-emits the document round-trip with one
 indentation style (2 spaces, sequences indented under their key) and plain scalars wherever
 quotes are not needed. Flow collections (`{p95_ms: 50}`) keep their style. Applying it twice
 changes nothing.
@@ -97,8 +98,41 @@ def _reorder(lines: list[str], indent: int, nodes: list[dict]) -> list[str]:
         child_indent = len(deeper[0]) - len(deeper[0].lstrip()) if deeper else None
         if child_indent is not None and child_indent > indent and _KEY.match(deeper[0]):
             body = _reorder(body, child_indent, _child(nodes, key))
+        elif child_indent is not None and child_indent >= indent and deeper[0].lstrip().startswith("- "):
+            body = _reorder_items(body, child_indent, _items(_child(nodes, key)))
         out.extend([*block[: first + 1], *body])
     return out + tail
+
+
+def _items(nodes: list[dict]) -> list[dict]:
+    """The schema of a list's items, for the nodes of a key whose value may be a list."""
+    return [b["items"] for node in nodes for b in _resolve(node) if b.get("type") == "array" and "items" in b]
+
+
+def _reorder_items(lines: list[str], indent: int, nodes: list[dict]) -> list[str]:
+    """A block sequence at `indent` whose items are block mappings (`- uri: ...`): each item's keys
+    in the order the spec language defines, as for any mapping. Scalar and flow items stay as they are."""
+    head: list[str] = []
+    items: list[list[str]] = []
+    for line in lines:
+        if line.startswith(" " * indent + "- "):
+            items.append([line])
+        elif items:
+            items[-1].append(line)
+        else:
+            head.append(line)
+    out = list(head)
+    for item in items:
+        rest = item[0][indent + 2 :]
+        key_indent = indent + 2 + len(rest) - len(rest.lstrip())
+        if not nodes or not _KEY.match(" " * key_indent + rest.lstrip()):
+            out.extend(item)
+            continue
+        ordered = _reorder([" " * key_indent + rest.lstrip(), *item[1:]], key_indent, nodes)
+        at = next(i for i, line in enumerate(ordered) if (m := _KEY.match(line)) and len(m.group(1)) == key_indent)
+        ordered[at] = " " * indent + "- " + " " * (key_indent - indent - 2) + ordered[at][key_indent:]
+        out.extend(ordered)
+    return out
 
 
 def _yaml():

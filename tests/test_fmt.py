@@ -111,3 +111,27 @@ def test_unparseable_files_are_left_alone(run, tmp_path):
     path.write_text("a: [1, 2\n")
     code, _, err = run("fmt", "--format", "text", str(path))
     assert code == 1 and "ES104" in err and path.read_text() == "a: [1, 2\n"
+
+
+def test_list_items_take_the_field_order_too():
+    text = (
+        "models:\n  m:\n    source:\n    - format: onnx\n      # its digest\n      sha256: " + "a" * 64 + "\n"
+        "      uri: s3://m/m.onnx   # the ONNX export\n    - {format: coreml, uri: s3://m/m.mlpackage}\n"
+        "    split_points:\n      - flops_fraction: 0.5\n        name: mid\n        activation_bytes: 10KB\n"
+        "    task: image-classification\n"
+    )
+    out = format_text(text)
+    assert format_text(out) == out  # idempotent
+    assert yaml.safe_load(out) == yaml.safe_load(text)  # the same data
+    lines = out.splitlines()
+    first = lines.index("    source:")
+    # a block item's keys in Source's order (uri, format, sha256), its comments kept; a flow item as written
+    assert lines[first + 1 : first + 3] == ["      - uri: s3://m/m.onnx # the ONNX export", "        format: onnx"]
+    assert "# its digest" in lines[first + 3] and lines[first + 4].strip().startswith("sha256:")
+    assert lines[first + 5] == "      - {format: coreml, uri: s3://m/m.mlpackage}"
+    at = lines.index("    split_points:")
+    assert [line.strip() for line in lines[at + 1 : at + 4]] == [
+        "- name: mid",
+        "flops_fraction: 0.5",
+        "activation_bytes: 10KB",
+    ]
