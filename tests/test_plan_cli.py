@@ -63,7 +63,8 @@ def test_explain_lists_every_candidate(run):
     lines = out.splitlines()
     assert lines[0] == "workload checkout-recognition (objective: accuracy)"
     assert sum(line.startswith("* ") for line in lines) == 1
-    assert any(line.startswith("- cascade") for line in lines)
+    assert any(line.startswith("+ ") for line in lines)  # the feasible alternatives
+    assert any(line.startswith("- cascade") or line.startswith("- mec") for line in lines)  # and the rejected
     assert any("rejected: accuracy:" in line for line in lines)
     assert run("plan", FLAGSHIP, "--explain", "nope")[0] == 2
 
