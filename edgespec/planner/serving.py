@@ -224,7 +224,9 @@ def _decode(device: Device, work: estimate.Work, architecture, constants: dict |
         prompt * flops_per_token / (peak * cb["prefill_efficiency"]) * 1e3,
         work.weight_bytes,
         kv * (prompt + output / 2),
-        device.bandwidth_gbs * 1e9 * cal["bandwidth_efficiency"] * k,
+        # decode streams the weights and the KV cache from HBM at its own fitted efficiency (batch-1
+        # latencies, which fit the class's, do not measure it)
+        device.bandwidth_gbs * 1e9 * cb.get("bandwidth_efficiency", cal["bandwidth_efficiency"]) * k,
         peak * cb["decode_efficiency"] / 1e3,
         flops_per_token,
         output,

@@ -97,6 +97,7 @@ def predict(row: Row, constants: dict | None = None) -> float:
             "max_sequences": constants["max_sequences"],
             "decode_efficiency": constants["decode_efficiency"],
             "prefill_efficiency": constants["prefill_efficiency"],
+            "bandwidth_efficiency": constants["bandwidth_efficiency"],
         }
         s = serving.continuous(device, work, None, None, None, cb)
         return s.capacity_rps * row.output
@@ -123,6 +124,7 @@ def current() -> dict:
         "max_sequences": value(cb["max_sequences"]),
         "decode_efficiency": value(cb["decode_efficiency"]),
         "prefill_efficiency": value(cb["prefill_efficiency"]),
+        "bandwidth_efficiency": value(cb["bandwidth_efficiency"]),
     }
 
 
@@ -134,12 +136,14 @@ GRID = {
     "efficiency_max": [round(0.30 + 0.0025 * i, 4) for i in range(121)],
     "decode_efficiency": [round(0.05 + 0.025 * i, 3) for i in range(38)],
     "prefill_efficiency": [round(0.10 + 0.025 * i, 3) for i in range(36)],
+    "bandwidth_efficiency": [round(0.40 + 0.05 * i, 3) for i in range(12)],
 }
 
 
 def fit(training: list[Row], base: dict | None = None) -> dict:
     """The constants that minimise the median absolute percentage error on `training` (a grid
-    search: one constant for dynamic batching, two for continuous batching)."""
+    search: one constant for dynamic batching, three for continuous batching: the decode's HBM
+    bandwidth efficiency, its compute efficiency and the prefill's)."""
     constants = dict(base or current())
     cnn = [r for r in training if not r.output]
     llm = [r for r in training if r.output]
@@ -150,9 +154,12 @@ def fit(training: list[Row], base: dict | None = None) -> dict:
     if cnn:
         constants["efficiency_max"] = min(GRID["efficiency_max"], key=lambda e: error(cnn, efficiency_max=e))
     if llm:
-        pairs = itertools.product(GRID["decode_efficiency"], GRID["prefill_efficiency"])
-        best = min(pairs, key=lambda de: error(llm, decode_efficiency=de[0], prefill_efficiency=de[1]))
-        constants["decode_efficiency"], constants["prefill_efficiency"] = best
+        triples = itertools.product(GRID["bandwidth_efficiency"], GRID["decode_efficiency"], GRID["prefill_efficiency"])
+        best = min(
+            triples,
+            key=lambda t: error(llm, bandwidth_efficiency=t[0], decode_efficiency=t[1], prefill_efficiency=t[2]),
+        )
+        constants["bandwidth_efficiency"], constants["decode_efficiency"], constants["prefill_efficiency"] = best
     return constants
 
 
