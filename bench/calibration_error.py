@@ -20,6 +20,7 @@ def free_constants(constants: dict) -> int:
     op-class efficiencies, the overhead exponent, Coral's spill bandwidths)."""
     n = 2 * len(constants["precisions"]) + 1
     n += len(constants.get("op_class_efficiency", {}))
+    n += len(constants.get("peak_correction", {}))
     n += "overhead_exponent" in constants
     n += 2 * ("spill_gbs" in constants)
     return n

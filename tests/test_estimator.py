@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from edgespec import catalog
@@ -29,9 +31,10 @@ def test_compute_bound_roofline():
     cal = catalog.calibration()["classes"]["jetson-gpu"]
     k = cal["precisions"]["int8"]
     work = estimate.Work(gflops=20.0, params=1e6, precision="int8")
+    peak = 50 * cal.get("peak_correction", {}).get("jetson-orin-nx-16gb", 1.0)  # what its benchmarks say of 50 TOPS
     # the overhead at the class's reference peak, scaled to this device's (estimate.overhead_ms)
-    overhead = k["overhead_ms"] * (cal["overhead_ref_tops"] / 50) ** cal["overhead_exponent"]
-    expected = overhead + 20e9 / (50e12 * k["efficiency"]) * 1e3
+    overhead = k["overhead_ms"] * (cal["overhead_ref_tops"] / peak) ** cal["overhead_exponent"]
+    expected = overhead + 20e9 / (peak * 1e12 * k["efficiency"]) * 1e3
     c = estimate.compute(d, work)
     assert c.bound == "compute" and c.p50_ms == pytest.approx(expected)
     assert c.p95_ms == pytest.approx(expected * cal["p95_over_p50"])
@@ -43,7 +46,8 @@ def test_memory_bound_when_weights_dominate():
     work = estimate.Work(gflops=0.01, params=2e9, precision="fp16")
     c = estimate.compute(d, work)
     assert c.bound == "memory"
-    overhead = cal["precisions"]["fp16"]["overhead_ms"] * (cal["overhead_ref_tops"] / 25) ** cal["overhead_exponent"]
+    peak = 25 * cal.get("peak_correction", {}).get("jetson-orin-nx-16gb", 1.0)
+    overhead = cal["precisions"]["fp16"]["overhead_ms"] * (cal["overhead_ref_tops"] / peak) ** cal["overhead_exponent"]
     assert c.p50_ms == pytest.approx(overhead + 4e9 / (102.4e9 * cal["bandwidth_efficiency"]) * 1e3)
 
 
@@ -153,7 +157,7 @@ def test_an_op_class_changes_the_compute_term_by_its_fitted_efficiency():
     assert op != 1.0
     k = cal["precisions"]["int8"]
     work = estimate.Work(gflops=5.0, params=1e5, precision="int8")
-    overhead = estimate.overhead_ms(cal, k, d.peak_tops["int8"])
+    overhead = estimate.overhead_ms(cal, k, d.peak_tops["int8"] * cal.get("peak_correction", {}).get(d.hardware, 1.0))
     dense = estimate.compute(d, work._replace(op_class="dense")).p50_ms - overhead
     depthwise = estimate.compute(d, work._replace(op_class="depthwise")).p50_ms - overhead
     assert depthwise == pytest.approx(dense / op)
@@ -184,3 +188,20 @@ def test_a_pool_at_batch_one_agrees_with_the_estimator():
         work = estimate.Work(gflops=30.0, params=25e6, precision="fp16", op_class=op_class)
         one = next(s for s in serving.dynamic_options(d, work) if s.batch == 1)
         assert one.p50_ms == pytest.approx(estimate.compute(d, work).p50_ms)
+
+
+def test_a_chips_peak_correction_scales_its_compute_and_its_overhead():
+    """Where a chip's benchmarks say its catalog peak is off (a phone NPU's figure derived from
+    another chip's), the fitted correction multiplies the peak: the compute term divides by it and
+    the overhead scales with the corrected peak as with any other."""
+    cal = copy.deepcopy(catalog.calibration()["classes"]["snapdragon-npu"])
+    d = dev("snapdragon-8-gen-2")
+    work = estimate.Work(gflops=30.0, params=1e5, precision="int8")
+    k = cal["precisions"]["int8"]
+    times = {}
+    for correction in (1.0, 1.5):
+        cal["peak_correction"] = {d.hardware: correction}
+        peak = d.peak_tops["int8"] * correction
+        times[correction] = estimate.compute(d, work, cal).p50_ms - estimate.overhead_ms(cal, k, peak)
+    assert times[1.0] / times[1.5] == pytest.approx(1.5)
+    assert "snapdragon-8-gen-2" in catalog.calibration()["classes"]["snapdragon-npu"]["peak_correction"]

@@ -166,7 +166,8 @@ def predict(row: Row, constants: dict | None = None) -> float:
     if row.scope == "framework":
         result += cal.get("framework_overhead_ms", 0.0)
     if row.metric == "tokens_per_s":  # a decode rate has no per-request overhead
-        result -= estimate.overhead_ms(cal, k, device.peak_tops[row.precision])
+        peak = device.peak_tops[row.precision] * cal.get("peak_correction", {}).get(device.hardware, 1.0)
+        result -= estimate.overhead_ms(cal, k, peak)
     return result
 
 
@@ -216,6 +217,19 @@ def op_classes(class_rows: list[Row]) -> list[str]:
     return sorted(c for c, m in models.items() if c not in (BASELINE_OP_CLASS, "llm") and len(m) >= OP_CLASS_MIN_MODELS)
 
 
+def own_chips(class_rows: list[Row]) -> list[str]:
+    """The hardware ids with rows of OP_CLASS_MIN_MODELS models or more, besides the one with the
+    most rows (the class's reference): each gets a correction of its catalog peak."""
+    models: dict[str, set[str]] = {}
+    for r in class_rows:
+        models.setdefault(r.hardware, set()).add(r.model)
+    counted = sorted(models, key=lambda h: (-sum(r.hardware == h for r in class_rows), h))
+    return sorted(h for h in counted[1:] if len(models[h]) >= OP_CLASS_MIN_MODELS)
+
+
+PEAK_GRID = [round(0.5 * 1.05**i, 4) for i in range(30)]  # 0.5 .. 2.06 x the catalog's peak
+
+
 def reference_tops(class_rows: list[Row]) -> float:
     """The class's reference peak for its overhead: the geometric mean of its rows' devices' peaks."""
     peaks = [_device(r).peak_tops[r.precision] for r in class_rows]
@@ -238,6 +252,8 @@ def fit_class(cls: str, class_rows: list[Row], terms: bool = True) -> dict:
         knobs += [(("spill_gbs", "usb3"), SPILL_GRID), (("spill_gbs", "soc"), SPILL_GRID)]
     own = op_classes(class_rows) if terms else []
     knobs += [(("op_class_efficiency", c), OP_CLASS_GRID) for c in own]
+    chips = own_chips(class_rows) if terms else []
+    knobs += [(("peak_correction", h), PEAK_GRID) for h in chips]
     # a scale needs devices of several sizes (instance types of one hardware id differ too)
     scaled = terms and len({_device(r).peak_tops[r.precision] for r in class_rows}) > 1
     if scaled:
@@ -255,6 +271,8 @@ def fit_class(cls: str, class_rows: list[Row], terms: bool = True) -> dict:
         }
         if own:
             constants["op_class_efficiency"] = {c: 1.0 for c in own}
+        if chips:
+            constants["peak_correction"] = {h: 1.0 for h in chips}
         if scaled:
             constants["overhead_exponent"] = 0.0
             constants["overhead_ref_tops"] = reference_tops(class_rows)
@@ -297,7 +315,8 @@ HEADER = """\
 # efficiency: share of the class's peak reached at batch 1; overhead_ms: fixed per-inference
 # cost at the class's reference peak (overhead_ref_tops), scaled by (reference / peak) **
 # overhead_exponent on other devices; op_class_efficiency: an op class's efficiency relative to
-# the class's (model-families.yaml); bandwidth_efficiency: share of memory bandwidth reached when
+# the class's (model-families.yaml); peak_correction: what a chip's benchmarks say of its catalog
+# peak (fitted where it has rows of several models); bandwidth_efficiency: share of memory bandwidth reached when
 # streaming weights; spill_gbs (Coral): host-link bandwidth for parameters beyond the on-chip cache.
 """
 

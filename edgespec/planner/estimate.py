@@ -103,6 +103,8 @@ def compute(device: Device, work: Work, cal: dict | None = None) -> Compute:
             * value(catalog.classes()[device.cls]["dla_share_of_peak"])
             * (1.0 if work.precision == "int8" else 0.5)
         )
+    # what the chip's benchmarks say of its catalog peak (fitted where it has rows of several models)
+    peak *= cal.get("peak_correction", {}).get(device.hardware, 1.0)
     # the op class's efficiency relative to the class's (fitted where the class has the rows for it)
     op_efficiency = cal.get("op_class_efficiency", {}).get(work.op_class, 1.0) if work.op_class else 1.0
     flops_per_ms = peak * 1e12 * k["efficiency"] * op_efficiency / 1e3
