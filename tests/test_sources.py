@@ -175,7 +175,7 @@ def test_a_variant_declares_its_own_formats():
     p, _, checked = planned(doc)
     assert p.workloads["look-iphones"].chosen.placements[0].source.uri == "s3://m/small.mlpackage"
     assert p.workloads["look-orins"].chosen.placements[0].source.uri == "s3://m/small.onnx"
-    assert formats.runnable_sources(checked, "det-small")[1].format == "coreml"
+    assert formats.sources_of(checked.models["det"], "det-small")[1].format == "coreml"
 
 
 # -- the emitters take the chosen source ----------------------------------------------------------------

@@ -28,9 +28,9 @@ from edgespec.emit.common import (
     gateway_memory_mib,
     generates,
     input_config,
-    model_source,
     no_llm_runtime,
     placement_calibration,
+    placement_source,
     placements_on,
 )
 from edgespec.emit.jetson import engine_name
@@ -494,7 +494,7 @@ def emit(spec: Spec, plan: Plan, target: str, toolchain: dict, source: SourceMap
         if issue is not None:  # ES601: nothing is emitted for it, and compile says why
             out.diagnostics.append(issue)
             continue
-        src = model_source(spec, p.model, target)
+        src = placement_source(p)
         if generates(spec, p.model):
             entry = _llm(spec, workload, candidate, p, src)
             held = llms.setdefault(entry["name"], entry)  # several workloads: the most sequences

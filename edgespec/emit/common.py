@@ -8,9 +8,8 @@ from collections.abc import Callable, Iterator
 from edgespec.diagnostics import Diagnostic
 from edgespec.diagnostics.codes import diag
 from edgespec.load.sourcemap import SourceMap
-from edgespec.planner import formats
-from edgespec.planner.types import Candidate, Placement, Plan
-from edgespec.spec.models import Model, Source, Spec
+from edgespec.planner.types import Candidate, Fetch, Placement, Plan
+from edgespec.spec.models import Model, Spec
 
 PARTIAL = {"split", "federated"}  # patterns whose device side runs only part of a model
 
@@ -23,14 +22,12 @@ def root_model(spec: Spec, model: str) -> Model:
     raise KeyError(model)
 
 
-def model_source(spec: Spec, model: str, target: str) -> Source:
-    """The weights of a model or variant that `target`'s bundle fetches: of its sources, the one the
-    plan chose for that target's devices (planner.formats.pick: a format they load as is, else one
-    the bundle converts). The planner places only what a device can take from its own sources."""
-    intake = formats.for_target(spec, target, model)
-    if intake is None:
-        raise ValueError(f"{target} cannot take any source of {model}: the plan should not have placed it there")
-    return intake.source
+def placement_source(p: Placement) -> Fetch:
+    """The source a placement's bundle fetches and verifies: the one the plan chose for it
+    (Placement.source, planner/formats.py), read from the plan, never worked out again here."""
+    if p.source is None:
+        raise ValueError(f"{p.target}: {p.model} is a catalog model; it has no source of the spec's")
+    return p.source
 
 
 def calibration_of(spec: Spec, model: str):
@@ -171,7 +168,7 @@ def bundle_models(
     source: SourceMap,
     diagnostics: list[Diagnostic],
     what: str,
-    describe: Callable[[Placement, Model, Source, str], dict],
+    describe: Callable[[Placement, Model, Fetch, str], dict],
     *,
     llms_reported: bool = True,
 ) -> list[dict]:
@@ -185,7 +182,7 @@ def bundle_models(
     for workload, _, p in whole_models_on(plan, target, source, diagnostics, what, spec if llms_reported else None):
         name = engine_name(p.model, p.recipe)
         if name not in models:
-            src = model_source(spec, p.model, target)
+            src = placement_source(p)
             models[name] = {
                 "name": name,
                 "model": p.model,

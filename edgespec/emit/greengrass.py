@@ -35,7 +35,7 @@ from edgespec.device import greengrass_cohorts, ship
 from edgespec.diagnostics.codes import diag
 from edgespec.emit import rollback as rollback_mod
 from edgespec.emit import router, telemetry
-from edgespec.emit.common import model_source, placement_calibration, placements_on
+from edgespec.emit.common import placement_calibration, placement_source, placements_on
 from edgespec.emit.package import content_sha256, file_hashes, identity
 from edgespec.emit.serialize import json_bytes, yaml_documents
 from edgespec.load.sourcemap import SourceMap
@@ -72,7 +72,7 @@ def model_artifacts(spec: Spec, plan: Plan, target: str, kind: str) -> tuple[lis
     uris, by_name, collisions = [], {}, []
     for workload, _, p in placements_on(plan, target, roles=("device",)):
         calibration = placement_calibration(spec, p)
-        for uri in (model_source(spec, p.model, target).uri, *([calibration.uri] if calibration else [])):
+        for uri in (placement_source(p).uri, *([calibration.uri] if calibration else [])):
             if not uri.startswith("s3://") or uri in uris:
                 continue
             name = uri.rsplit("/", 1)[-1]
@@ -149,7 +149,7 @@ def _models(spec: Spec, plan: Plan, target: str) -> list[dict]:
     sha256, and the recipe."""
     out = []
     for workload, candidate, p in placements_on(plan, target):
-        source = model_source(spec, p.model, target)
+        source = placement_source(p)
         calibration = placement_calibration(spec, p)
         out.append(
             {
@@ -160,7 +160,7 @@ def _models(spec: Spec, plan: Plan, target: str) -> list[dict]:
                 "uri": source.uri,
                 "sha256": source.sha256,
                 "format": source.format,
-                "conversion": p.source.conversion if p.source is not None else None,
+                "conversion": source.conversion,
                 **({"calibration": {"uri": calibration.uri, "sha256": calibration.sha256}} if calibration else {}),
                 "recipe": {
                     "precision": p.recipe.precision,

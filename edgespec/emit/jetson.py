@@ -23,9 +23,9 @@ from edgespec.emit.common import (
     bench_json,
     budget_ms,
     generates,
-    model_source,
     no_llm_runtime,
     placement_calibration,
+    placement_source,
     placements_on,
     root_model,
     whole_models_on,
@@ -107,7 +107,7 @@ def llm_servers(
             continue
         gen = spec.workloads[workload].generation
         name = engine_name(p.model, p.recipe)
-        src = model_source(spec, p.model, target)
+        src = placement_source(p)
         entry = found.setdefault(
             name,
             {
@@ -212,7 +212,7 @@ def engines(spec: Spec, plan: Plan, target: str, source: SourceMap, diagnostics:
         if generates(spec, p.model):  # an LLM: llama-server (llm_servers), never a TensorRT engine
             continue
         root = root_model(spec, p.model)
-        src = model_source(spec, p.model, target)
+        src = placement_source(p)
         name = engine_name(p.model, p.recipe)
         input_name = root.input.name
         batch, delay = _batch(spec, workload, c.estimates.p95_ms) if input_name else (0, 0)

@@ -32,7 +32,7 @@ from edgespec.emit.common import (
     gateway_memory_mib,
     generates,
     input_config,
-    model_source,
+    placement_source,
     placements_on,
     timeout_ms,
 )
@@ -184,10 +184,11 @@ def gateway_config(
     }
 
 
-def _init_containers(spec: Spec, model: str, recipe, name: str, serving, toolchain: dict, target: str) -> list[dict]:
+def _init_containers(spec: Spec, placement, name: str, serving, toolchain: dict) -> list[dict]:
     """Fetch and verify the ONNX model (and an int8 engine's declared calibration cache), then build
     the engine on the pod's GPU."""
-    source = model_source(spec, model, target)
+    model, recipe = placement.model, placement.recipe
+    source = placement_source(placement)
     image_key, script = _FETCH[servable.scheme(source.uri)]
     mounts = [{"name": "build", "mountPath": BUILD}]
     steps = [
@@ -288,7 +289,7 @@ def _triton(spec: Spec, workload: str, placement, serving, toolchain: dict, targ
     return Server(
         gateway,
         {"config.pbtxt": engine_config(name, serving)},
-        _init_containers(spec, placement.model, placement.recipe, name, serving, toolchain, target),
+        _init_containers(spec, placement, name, serving, toolchain),
         container,
         [{"name": "build", "emptyDir": {}}],
         [toolchain["triton_server"]["image"], toolchain["tensorrt"]["image"]],
@@ -302,7 +303,7 @@ def _vllm(spec: Spec, workload: str, placement, serving, toolchain: dict, target
     int4: a checkpoint quantized to that width, which vLLM reads from its config)."""
     model = placement.model
     name = engine_name(model, placement.recipe)
-    source = model_source(spec, model, target)
+    source = placement_source(placement)
     gen = spec.workloads[workload].generation
     sequences, gpus, tokens = pool_mod.llm_limits(spec, workload, serving)
     checkpoint = f"{MODELS}/{name}"
@@ -417,7 +418,7 @@ def manifests(spec: Spec, workload: str, placement, pool, target: str, toolchain
     memory = gateway_memory_mib(server.gateway)
     replicas = scale.desired
     t = spec.targets[target]
-    source = model_source(spec, model, target)
+    source = placement_source(placement)
     labels = _labels(spec, workload)
     config_map = {
         "apiVersion": "v1",

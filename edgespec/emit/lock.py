@@ -31,14 +31,7 @@ def plan_summary(plan: Plan, spec: Spec) -> dict:
                         "model": p.model,
                         "recipe": p.recipe.label(),
                         # the declared source this target's bundle fetches, and its conversion
-                        "source": None
-                        if p.source is None
-                        else {
-                            "format": p.source.format,
-                            "uri": p.source.uri,
-                            "sha256": p.source.sha256,
-                            "conversion": p.source.conversion,
-                        },
+                        "source": p.source.as_json() if p.source is not None else None,
                     }
                     for p in c.placements
                 ],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from edgespec.diagnostics import Diagnostic
 from edgespec.diagnostics.codes import diag
-from edgespec.emit.common import calibration_of, generates, model_source
+from edgespec.emit.common import calibration_of, generates, placement_source
 from edgespec.load.sourcemap import SourceMap
 from edgespec.planner.types import Placement
 from edgespec.spec.models import Spec
@@ -27,7 +27,7 @@ def calibration_pointer(spec: Spec, model: str) -> str:
 
 def problem(spec: Spec, workload: str, target: str, p: Placement, source: SourceMap) -> Diagnostic | None:
     """ES601 for a remote placement the pool cannot serve, else None."""
-    src = model_source(spec, p.model, target)
+    src = placement_source(p)
     if generates(spec, p.model):
         if src.format == "safetensors" and scheme(src.uri) == "s3":
             return None

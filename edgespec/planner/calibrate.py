@@ -166,8 +166,7 @@ def predict(row: Row, constants: dict | None = None) -> float:
     if row.scope == "framework":
         result += cal.get("framework_overhead_ms", 0.0)
     if row.metric == "tokens_per_s":  # a decode rate has no per-request overhead
-        peak = device.peak_tops[row.precision] * cal.get("peak_correction", {}).get(device.hardware, 1.0)
-        result -= estimate.overhead_ms(cal, k, peak)
+        result -= estimate.overhead_ms(cal, k, device.peak_tops[row.precision] * estimate.peak_correction(cal, device))
     return result
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from edgespec import catalog, kinds
-from edgespec.planner import estimate
+from edgespec.planner import estimate, formats
 from edgespec.planner.device import Device
 from edgespec.planner.types import Candidate, Draft, Recipe
 
@@ -53,25 +53,24 @@ def capability(
         reasons.append(f"capability: {device.hardware} runs {', '.join(device.precisions)}, not {recipe.precision}")
     declared = (fmts,) if isinstance(fmts, str) else fmts
     runtime = estimate.llm_runtime_entry(device) if task == "text-generation" else None
-    usable = [f for f in declared if f in (runtime["formats"] if runtime is not None else device.formats)]
+    takes, _ = formats.accepted(device.cls, task == "text-generation")  # what formats.pick picks from
+    usable = [f for f in declared if f in takes]
     named = " or ".join(declared)
     if runtime is not None and not usable:
         reasons.append(
             f"capability: {device.hardware} runs LLMs in {runtime['value']}, which loads "
             f"{', '.join(runtime['formats'])} files, not {named} ({runtime['fix']})"
         )
-    elif not usable and declared == ("safetensors",) and device.formats:
+    elif not usable and declared == ("safetensors",) and takes:
         # Hugging Face checkpoints are planned through LLM runtimes (vLLM, MLC, llama.cpp's convert)
         reasons.append(
             f"capability: {device.hardware} serves safetensors checkpoints through an LLM runtime; "
-            f"export {task} models to {'ONNX' if 'onnx' in device.formats else device.formats[0]}"
+            f"export {task} models to {'ONNX' if 'onnx' in takes else takes[0]}"
         )
     elif not usable:
         kind = kinds.get(device.kind)
         fix = f"; {kind.format_fix}" if kind is not None and kind.format_fix else ""
-        reasons.append(
-            f"capability: {device.hardware} cannot load {named} models (takes {', '.join(device.formats)}){fix}"
-        )
+        reasons.append(f"capability: {device.hardware} cannot load {named} models (takes {', '.join(takes)}){fix}")
     if recipe.precision == "int8" and not calibrated and device.cls in TENSORRT_CLASSES and task != "text-generation":
         reasons.append(
             f"capability: int8 on {device.hardware} is a TensorRT engine built from a calibration cache; "

@@ -46,7 +46,6 @@ class Device:
     site: str | None
     jurisdiction: str | None
     instance_type: str | None
-    formats: tuple[str, ...]
     tasks: str | tuple[str, ...]
     host_fp32_gflops: float | None = None  # Coral: the CPU that runs the ops the Edge TPU cannot
     host: str | None = None  # which catalog entry that figure comes from
@@ -194,7 +193,6 @@ def resolve(name: str, target: Target) -> Device:
         site=target.site,
         jurisdiction=jurisdiction_of(target),
         instance_type=instance_type,
-        formats=tuple(cls["formats"]),
         tasks=cls["tasks"] if cls["tasks"] == "all" else tuple(cls["tasks"]),
         host_fp32_gflops=host_gflops,
         host=host,

@@ -93,6 +93,12 @@ def class_constants(device: Device, precision: str, cal: dict | None = None) -> 
     return cal, per_precision[precision]
 
 
+def peak_correction(cal: dict, device: Device) -> float:
+    """What the chip's benchmarks say of its catalog peak (fitted where it has rows of several
+    models; 1 elsewhere): a factor on the peak wherever the estimator reads it."""
+    return cal.get("peak_correction", {}).get(device.hardware, 1.0)
+
+
 def compute(device: Device, work: Work, cal: dict | None = None) -> Compute:
     """Latency of `work` on `device` at batch 1 (`cal`: class constants to use instead of the fitted ones)."""
     cal, k = class_constants(device, work.precision, cal)
@@ -103,8 +109,7 @@ def compute(device: Device, work: Work, cal: dict | None = None) -> Compute:
             * value(catalog.classes()[device.cls]["dla_share_of_peak"])
             * (1.0 if work.precision == "int8" else 0.5)
         )
-    # what the chip's benchmarks say of its catalog peak (fitted where it has rows of several models)
-    peak *= cal.get("peak_correction", {}).get(device.hardware, 1.0)
+    peak *= peak_correction(cal, device)
     # the op class's efficiency relative to the class's (fitted where the class has the rows for it)
     op_efficiency = cal.get("op_class_efficiency", {}).get(work.op_class, 1.0) if work.op_class else 1.0
     flops_per_ms = peak * 1e12 * k["efficiency"] * op_efficiency / 1e3

@@ -8,10 +8,11 @@ to a TensorRT engine on a Jetson, ONNX to a full-int8 TFLite for Coral, TorchScr
 to a QNN context binary). A text-generation model goes to the class's LLM runtime, which takes its
 own formats.
 
-`pick` is the one rule the planner (capability, accuracy), the plan's output, the emitters and the
-lock all read, so a placement's bundle fetches exactly the source the plan named: a declared
-format the device loads as is, in the class's order; else one its bundle converts, in the class's
-order; else none (the device cannot run the model, a capability reason).
+`pick` is the one rule: a declared format the device loads as is, in the class's order; else one
+its bundle converts, in the class's order; else none (the device cannot run the model, a
+capability reason). The planner carries its answer on each placement (`fetch`, types.Fetch), and
+the plan's output, the emitters and the lock read it there, so a placement's bundle fetches
+exactly the source the plan named.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import NamedTuple
 
 from edgespec import catalog
 from edgespec.planner.types import Fetch
-from edgespec.spec.models import Model, Source, Spec
+from edgespec.spec.models import Model, Source
 
 
 class Intake(NamedTuple):
@@ -58,11 +59,6 @@ def sources_of(root: Model, name: str) -> tuple[Source, ...]:
     return variant.sources if variant is not None else root.sources
 
 
-def runnable_sources(spec: Spec, model: str) -> tuple[Source, ...]:
-    """The sources of a model or variant of the spec (sources_of)."""
-    return sources_of(spec.models[spec.owners[model]], model)
-
-
 def fetch(sources: tuple[Source, ...], cls: str, llm: bool) -> Fetch | None:
     """What a placement on a device of class `cls` fetches (pick), as the plan carries it."""
     intake = pick(sources, cls, llm)
@@ -70,13 +66,6 @@ def fetch(sources: tuple[Source, ...], cls: str, llm: bool) -> Fetch | None:
         return None
     s = intake.source
     return Fetch(s.format, s.uri, s.sha256, intake.conversion, len(sources))
-
-
-def for_target(spec: Spec, target: str, model: str) -> Intake | None:
-    """The source `target`'s devices use for `model` (a model or variant name)."""
-    cls = catalog.hardware()[spec.targets[target].hardware]["class"]
-    llm = spec.models[spec.owners[model]].task == "text-generation"
-    return pick(runnable_sources(spec, model), cls, llm)
 
 
 def accuracy(intake: Intake | None, declared: float) -> float:

@@ -153,19 +153,17 @@ def solve(
     an edit solves only the groups the edit changed."""
     picked: dict[str, Choice] = {}
     conflicts: list[Conflict] = []
+    solved = {} if solved is None else solved
     for names in _groups(options, limit):
         rows = _rows(options, names, fixed, limit)
         key = program(options, names, rows)
-        if solved is None or key not in solved:
+        if key not in solved:
             found = _solve(options, names, rows)
-            outcome = (
+            solved[key] = (
                 _conflict(options, names, rows)
                 if found is None
                 else {n: options[n].index(ch) for n, ch in found.items()}
             )
-            if solved is None:
-                solved = {}
-            solved[key] = outcome
         outcome = solved[key]
         if isinstance(outcome, Conflict):
             conflicts.append(outcome)

@@ -138,13 +138,6 @@ def _estimates(c: Candidate) -> dict | None:
     }
 
 
-def _source_json(f: Fetch | None) -> dict | None:
-    """The source a placement's bundle fetches (planner/formats.py), None for a catalog model."""
-    if f is None:
-        return None
-    return {"conversion": f.conversion, "format": f.format, "sha256": f.sha256, "uri": f.uri}
-
-
 def _placement_json(c: Candidate) -> list[dict]:
     return [
         {
@@ -157,7 +150,7 @@ def _placement_json(c: Candidate) -> list[dict]:
                 "variant": p.recipe.variant,
                 "accelerator": p.recipe.accelerator,
             },
-            "source": _source_json(p.source),
+            "source": p.source.as_json() if p.source is not None else None,  # None: a catalog model
         }
         for p in c.placements
     ]

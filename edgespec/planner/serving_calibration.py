@@ -81,7 +81,6 @@ def gpu_device(gpu: str) -> Device:
         site=None,
         jurisdiction=None,
         instance_type=None,
-        formats=(),
         tasks="all",
     )
 

@@ -34,6 +34,10 @@ class Fetch(NamedTuple):
     conversion: str | None
     declared: int
 
+    def as_json(self) -> dict:
+        """As the plan's JSON and the lock record it."""
+        return {"conversion": self.conversion, "format": self.format, "sha256": self.sha256, "uri": self.uri}
+
 
 class Placement(NamedTuple):
     target: str
