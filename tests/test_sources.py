@@ -16,9 +16,10 @@ import yaml
 
 from edgespec.load import load_bytes
 from edgespec.planner import formats, render
-from edgespec.planner import plan as plan_mod
+from edgespec.spec.models import Model
 from edgespec.validate import validate
 from tests.conftest import ROOT
+from tests.planner_helpers import run as plan_of
 
 ONNX = {"uri": "s3://m/det/4/model.onnx", "format": "onnx", "sha256": "a" * 64}
 COREML = {"uri": "s3://m/det/4/model.mlpackage", "format": "coreml"}
@@ -58,14 +59,6 @@ def spec(sources: list[dict], fleets: dict[str, str] = FLEETS, **model_extra) ->
     }
 
 
-def planned(doc: dict):
-    loaded = load_bytes(yaml.safe_dump(doc, sort_keys=False).encode(), "s.yaml")
-    checked, diagnostics = validate(loaded)
-    assert checked is not None, diagnostics
-    p, found = plan_mod.plan(checked, loaded.source)
-    return p, found, checked
-
-
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "edgespec", *args], capture_output=True, text=True, cwd=cwd)
 
@@ -84,7 +77,7 @@ def texts(folder: Path) -> str:
 
 # -- the planner picks the format per device ----------------------------------------------------------
 def test_each_device_is_planned_on_the_format_it_runs():
-    p, _, _ = planned(spec([ONNX, COREML, TFLITE]))
+    p, _ = plan_of(spec([ONNX, COREML, TFLITE]))
     chosen = {w: wp.chosen.placements[0].source for w, wp in p.workloads.items()}
     assert {w: (s.format, s.conversion) for w, s in chosen.items()} == {
         "look-orins": ("onnx", "ONNX -> TensorRT engine (trtexec, on the device)"),
@@ -108,7 +101,7 @@ def test_each_device_is_planned_on_the_format_it_runs():
 
 
 def test_a_conversion_is_chosen_where_no_declared_format_fits():
-    p, _, _ = planned(spec([TORCH, ONNX]))
+    p, _ = plan_of(spec([TORCH, ONNX]))
     by = {w: wp.chosen.placements[0].source for w, wp in p.workloads.items()}
     # no Core ML package and no TFLite declared: the bundles convert, and the plan says how
     assert (by["look-iphones"].format, by["look-iphones"].conversion) == (
@@ -123,15 +116,15 @@ def test_a_conversion_is_chosen_where_no_declared_format_fits():
 
 
 def test_no_declared_format_a_device_takes_is_a_capability_reason_naming_them_all():
-    p, _, _ = planned(spec([COREML, TFLITE], {"orins": "jetson-orin-nx-16gb"}))
+    p, _ = plan_of(spec([COREML, TFLITE], {"orins": "jetson-orin-nx-16gb"}))
     wp = p.workloads["look-orins"]
     assert wp.chosen is None
     assert any("cannot load coreml or tflite models (takes onnx)" in r for c in wp.rejected for r in c.reasons)
 
 
 def test_a_format_carries_its_own_accuracy_when_the_export_changed_it():
-    plain, _, _ = planned(spec([ONNX, COREML]))
-    changed, _, _ = planned(spec([ONNX, {**COREML, "accuracy": 0.75}]))
+    plain, _ = plan_of(spec([ONNX, COREML]))
+    changed, _ = plan_of(spec([ONNX, {**COREML, "accuracy": 0.75}]))
     iphone = (plain.workloads["look-iphones"].chosen, changed.workloads["look-iphones"].chosen)
     assert iphone[0].placements == iphone[1].placements  # the same placement and recipe
     assert iphone[0].estimates.accuracy - iphone[1].estimates.accuracy == pytest.approx(0.8 - 0.75)
@@ -150,10 +143,10 @@ def test_one_workload_on_two_fleets_uses_each_ones_format_and_the_worse_accuracy
             "pattern": "on-device",
         }
     }
-    p, _, _ = planned(doc)
+    p, _ = plan_of(doc)
     c = p.workloads["look"].chosen
     assert {pl.target: pl.source.format for pl in c.placements} == {"iphones": "coreml", "androids": "onnx"}
-    alone, _, _ = planned(spec([ONNX, {**COREML, "accuracy": 0.75}], {"iphones": "apple-a17-pro"}))
+    alone, _ = plan_of(spec([ONNX, {**COREML, "accuracy": 0.75}], {"iphones": "apple-a17-pro"}))
     assert c.estimates.accuracy == alone.workloads["look-iphones"].chosen.estimates.accuracy
 
 
@@ -172,10 +165,10 @@ def test_a_variant_declares_its_own_formats():
     }
     for w in doc["workloads"].values():
         w["model"] = "det-small"
-    p, _, checked = planned(doc)
+    p, _ = plan_of(doc)
     assert p.workloads["look-iphones"].chosen.placements[0].source.uri == "s3://m/small.mlpackage"
     assert p.workloads["look-orins"].chosen.placements[0].source.uri == "s3://m/small.onnx"
-    assert formats.sources_of(checked.models["det"], "det-small")[1].format == "coreml"
+    assert formats.sources_of(Model.model_validate(doc["models"]["det"]), "det-small")[1].format == "coreml"
 
 
 # -- the emitters take the chosen source ----------------------------------------------------------------
@@ -270,8 +263,8 @@ def test_two_sources_of_one_format_are_an_error_at_the_second(tmp_path):
 
 
 def test_one_mapping_stays_valid_and_an_empty_list_is_refused():
-    _, _, checked = planned(spec(ONNX))  # type: ignore[arg-type]
-    assert [s.format for s in checked.models["det"].sources] == ["onnx"]
+    plan_of(spec(ONNX))  # type: ignore[arg-type]  # valid: it asserts so
+    assert [s.format for s in Model.model_validate(spec(ONNX)["models"]["det"]).sources] == ["onnx"]  # type: ignore[arg-type]
     loaded = load_bytes(yaml.safe_dump(spec([])).encode(), "s.yaml")
     _, diagnostics = validate(loaded)
     assert [(d.code, d.pointer) for d in diagnostics] == [("ES209", "/models/det/source")]
@@ -301,7 +294,7 @@ def test_a_variant_without_a_source_of_its_own_is_never_placed_on_its_parents_fi
     doc = spec([ONNX], {"orins": "jetson-orin-nx-16gb"})
     doc["models"]["det"]["variants"] = {"det-small": {"params": "1M", "gflops": 0.2, "accuracy": {"value": 0.7}}}
     doc["workloads"]["look-orins"] |= {"model": "det-small"}
-    p, _, _ = planned(doc)
+    p, _ = plan_of(doc)
     wp = p.workloads["look-orins"]
     assert wp.chosen is None
     assert all(
