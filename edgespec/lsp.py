@@ -220,7 +220,7 @@ def server() -> LanguageServer:
     ls = LanguageServer("edgespec", __version__)
     state: dict[str, tuple] = {}
     pending: dict[str, asyncio.Task] = {}  # uri -> the check waiting for typing to pause
-    previous: dict = {}  # uri -> what its last check left for re-planning only what an edit touched
+    previous: dict = {}  # uri -> what its last check left for re-reading and re-planning only what an edit touched
 
     def publish(uri: str, version: int | None, diagnostics) -> None:
         ls.text_document_publish_diagnostics(
@@ -236,17 +236,16 @@ def server() -> LanguageServer:
         diagnostics, source, planned, reuse = await asyncio.get_running_loop().run_in_executor(
             None, analyse_again, document.source, document.path or uri, previous.get(uri)
         )
-        if reuse is not None:
-            previous[uri] = reuse
+        previous[uri] = reuse
         if ls.workspace.get_text_document(uri).version != version:
             return  # edited while it was being checked: the newer check publishes
         state[uri] = (source, planned)
         publish(uri, version, diagnostics)
 
     def schedule(uri: str, delay: float) -> None:
-        previous = pending.pop(uri, None)
-        if previous is not None:
-            previous.cancel()  # the keystroke it was checking is already out of date
+        waiting = pending.pop(uri, None)
+        if waiting is not None:
+            waiting.cancel()  # the keystroke it was checking is already out of date
         pending[uri] = asyncio.ensure_future(check(uri, delay))
 
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
