@@ -261,7 +261,9 @@ def test_a_dropped_recipe_is_caught(run, tmp_path, monkeypatch):
         m.setattr(
             kubernetes,
             "_init_containers",
-            lambda spec, model, recipe, *rest: real(spec, model, recipe._replace(precision="fp32"), *rest),
+            lambda spec, placement, *rest: real(
+                spec, placement._replace(recipe=placement.recipe._replace(precision="fp32")), *rest
+            ),
         )
         plans = _compile_and_plan(run, example, tmp_path / "k8s")
     with pytest.raises(AssertionError):
