@@ -6,12 +6,17 @@
 
 Each model's perf.yaml in the wheel holds AI Hub's measured inference time per device, runtime and
 precision. The estimator needs each model's compute as well, which AI Hub does not publish: the
-rows are the models whose source is torchvision, whose weights metadata gives the GFLOPS (`_ops`,
-multiply-adds, at the weights' crop size) and the parameter count. A row is written only where the
-two agree on the parameters (within 5%), at AI Hub's input resolution (compute scaled by its pixels
-from torchvision's crop), for the devices of catalog chips, from jobs that passed with the NPU as
-the primary compute unit. Runtime: QNN (qnn_dlc) where measured, else ONNX Runtime QNN, else LiteRT.
-Precision: float runs as fp16 on the HTP; w8a8 is int8. Deterministic: sorted rows, no dates.
+rows are the models whose model.py builds a torchvision architecture (the builder it calls, e.g.
+`tv_models.video.r3d_18`), whose weights metadata gives the GFLOPS (`_ops`, multiply-adds, at the
+weights' crop size) and the parameter count. A row is written only where the two agree on the
+parameters (within 5%), at AI Hub's input resolution (compute scaled by its pixels from
+torchvision's crop; weights without a crop size, the detection and segmentation ones, are left out:
+their count's input size is not stated), for the devices of catalog chips, from jobs that passed
+with the NPU as the primary compute unit. Video models take a 16-frame clip in both (AI Hub's
+templates/video_classifier input spec; torchvision's count, checked with torch's FlopCounterMode:
+r3d_18 40.697 GMACs at 1x3x16x112x112). Runtime: QNN (qnn_dlc) where measured, else ONNX Runtime
+QNN, else LiteRT. Precision: float runs as fp16 on the HTP; w8a8 is int8. Deterministic: sorted
+rows, no dates.
 """
 
 from __future__ import annotations
@@ -36,25 +41,16 @@ DEVICES = {
 }
 RUNTIMES = ("qnn_dlc", "onnx", "tflite")
 PRECISIONS = {"float": "fp16", "w8a8": "int8"}
-# qai-hub-models ids whose torchvision builder has another name
-ALIASES = {
-    "wideresnet50": "wide_resnet50_2",
-    "vit": "vit_b_16",
-    "swin_tiny": "swin_t",
-    "swin_small": "swin_s",
-    "swin_base": "swin_b",
-    "shufflenet_v2": "shufflenet_v2_x1_0",
-    "resnext50": "resnext50_32x4d",
-    "resnext101": "resnext101_32x8d",
-    "mnasnet05": "mnasnet0_5",
-}
+VIDEO_FRAMES = 16
+# the torchvision builder an AI Hub model.py calls: tv_models.resnet50, tv_models.video.r3d_18, ...
+BUILDER = re.compile(r"tv_models\.(?:(?:video|segmentation|detection|optical_flow)\.)?([a-z][a-z0-9_]*)\b(?!\.)")
 
 
 def torchvision_models(wheel: str) -> dict[str, dict]:
     """builder name -> {params, gmacs, crop} from the first weights of each *_Weights enum."""
     found: dict[str, dict] = {}
     with zipfile.ZipFile(wheel) as z:
-        for name in sorted(n for n in z.namelist() if re.fullmatch(r"torchvision/models/[a-z0-9_]+\.py", n)):
+        for name in sorted(n for n in z.namelist() if re.fullmatch(r"torchvision/models/(\w+/)?[a-z0-9_]+\.py", n)):
             tree = ast.parse(z.read(name))
             for node in tree.body:
                 if not (isinstance(node, ast.ClassDef) and node.name.endswith("_Weights")):
@@ -72,15 +68,23 @@ def torchvision_models(wheel: str) -> dict[str, dict]:
                         for k, v in zip(meta.keys, meta.values)
                         if isinstance(k, ast.Constant) and isinstance(v, ast.Constant)
                     }
-                    crop = 224
+                    crop = None
                     transforms = keywords.get("transforms")
                     if isinstance(transforms, ast.Call):
                         for k in transforms.keywords:
-                            if k.arg == "crop_size" and isinstance(k.value, ast.Constant):
-                                crop = k.value.value
-                    if "_ops" in values and "num_params" in values:
+                            if k.arg == "crop_size":
+                                crop = ast.literal_eval(k.value)
+                    if isinstance(crop, int):
+                        crop = (crop, crop)
+                    if "_ops" in values and "num_params" in values and crop is not None:
                         found.setdefault(
-                            builder, {"params": values["num_params"], "gmacs": values["_ops"], "crop": crop}
+                            builder,
+                            {
+                                "params": values["num_params"],
+                                "gmacs": values["_ops"],
+                                "crop": tuple(crop),
+                                "video": name.startswith("torchvision/models/video/"),
+                            },
                         )
                         break
     return found
@@ -102,14 +106,16 @@ def rows(hub_wheel: str, tv_wheel: str) -> list[list]:
             manifest = yaml.safe_load(z.read(manifest_path))
             if "torchvision" not in str(manifest.get("source_repo", "")) or perf_path not in names:
                 continue
-            ref = tv.get(ALIASES.get(model_id, model_id))
+            builders = BUILDER.findall(z.read(manifest_path.replace("manifest.yaml", "model.py")).decode())
+            ref = tv.get(builders[-1]) if builders else None
             details = manifest.get("technical_details") or {}
             params = number_of_parameters(details.get("Number of parameters", ""))
             resolution = re.fullmatch(r"(\d+)x(\d+)", str(details.get("Input resolution", "")).strip())
             if ref is None or params is None or resolution is None or abs(params / ref["params"] - 1) > 0.05:
                 continue
             height, width = int(resolution.group(1)), int(resolution.group(2))
-            gflops = round(2 * ref["gmacs"] * height * width / ref["crop"] ** 2, 3)
+            gflops = round(2 * ref["gmacs"] * height * width / (ref["crop"][0] * ref["crop"][1]), 3)
+            shape = f"{VIDEO_FRAMES}x{height}x{width}" if ref["video"] else f"{height}x{width}"
             perf = yaml.safe_load(z.read(perf_path))
             for precision, body in sorted((perf.get("precisions") or {}).items()):
                 if precision not in PRECISIONS:
@@ -127,7 +133,7 @@ def rows(hub_wheel: str, tv_wheel: str) -> list[list]:
                                         "",
                                         "",
                                         manifest["name"],
-                                        f"{height}x{width}",
+                                        shape,
                                         round(ref["params"] / 1e6, 2),
                                         gflops,
                                         PRECISIONS[precision],

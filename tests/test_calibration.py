@@ -58,3 +58,75 @@ def test_the_ai_hub_rows_are_snapdragon_measurements_with_their_sources():
         assert "github.com/pytorch/vision/tree/v0.29.1" in row["source_precision"]
         assert float(row["value"]) > 0 and float(row["gflops"]) > 0
     assert {r["hardware"] for r in found} == {"qcs6490", "snapdragon-8-gen-3", "snapdragon-8-elite"}
+
+
+def _zip(path, files: dict[str, str]) -> str:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+    return str(path)
+
+
+def _weights(cls: str, params: int, gmacs: float, transforms: str) -> str:
+    return (
+        f"class {cls}_Weights(WeightsEnum):\n"
+        f"    V1 = Weights(url='u', transforms={transforms}, "
+        f"meta={{'num_params': {params}, '_ops': {gmacs}}})\n"
+    )
+
+
+def _hub_model(model_id: str, name: str, params: str, resolution: str, builder: str, ms: float) -> dict[str, str]:
+    import yaml
+
+    run = {"inference_time_milliseconds": ms, "job_status": "Passed", "primary_compute_unit": "NPU"}
+    perf = {
+        "precisions": {"w8a8": {"components": {"m": {"performance_metrics": {"Samsung Galaxy S24": {"qnn_dlc": run}}}}}}
+    }
+    manifest = {
+        "name": name,
+        "source_repo": "https://github.com/pytorch/vision/blob/main/torchvision/models",
+        "technical_details": {"Number of parameters": params, "Input resolution": resolution},
+    }
+    base = f"qai_hub_models/models/{model_id}/"
+    return {
+        base + "manifest.yaml": yaml.safe_dump(manifest),
+        base + "perf.yaml": yaml.safe_dump(perf),
+        base + "model.py": f"import torchvision.models as tv_models\nnet = {builder}(weights=None)\n",
+    }
+
+
+def test_ai_hub_rows_take_the_builder_model_py_calls_and_its_own_crop(tmp_path):
+    """bench/qai_hub_calibration.py: the compute is the metadata of the builder AI Hub's model.py
+    calls (shufflenet_v2 is the x0.5 net, not the x1.0 one its id suggests); a video net's count is
+    per 16-frame clip at its (h, w) crop; weights without a crop size (detection) and a parameter
+    count that disagrees by more than 5% give no row."""
+    from bench import qai_hub_calibration as hub
+
+    tv = _zip(
+        tmp_path / "tv.whl",
+        {
+            "torchvision/models/shufflenetv2.py": _weights(
+                "ShuffleNet_V2_X0_5", 1366792, 0.04, "partial(T, crop_size=224)"
+            )
+            + _weights("ShuffleNet_V2_X1_0", 2278604, 0.145, "partial(T, crop_size=224)"),
+            "torchvision/models/video/resnet.py": _weights(
+                "R3D_18", 33371472, 40.697, "partial(V, crop_size=(112, 112))"
+            ),
+            "torchvision/models/detection/mask_rcnn.py": _weights("MaskRCNN_ResNet50_FPN", 44401393, 134.38, "T"),
+            "torchvision/models/resnet.py": _weights("ResNet50", 25557032, 4.089, "partial(T, crop_size=224)"),
+        },
+    )
+    models = {
+        **_hub_model("shufflenet_v2", "Shufflenet-v2", "1.37M", "224x224", "tv_models.shufflenet_v2_x0_5", 0.34),
+        **_hub_model("resnet_3d", "ResNet-3D", "33.4M", "112x112", "tv_models.video.r3d_18", 3.276),
+        **_hub_model("maskrcnn", "MaskRCNN", "44.4M", "800x800", "tv_models.detection.maskrcnn_resnet50_fpn", 50.0),
+        **_hub_model("resnet50", "ResNet50", "30.0M", "224x224", "tv_models.resnet50", 0.657),
+    }
+    hub_wheel = _zip(tmp_path / "hub.whl", models)
+    found = {r[3]: r for r in hub.rows(hub_wheel, tv)}
+    assert sorted(found) == ["ResNet-3D", "Shufflenet-v2"]
+    assert found["Shufflenet-v2"][4:8] == ["224x224", 1.37, 0.08, "int8"]
+    assert found["ResNet-3D"][4:8] == ["16x112x112", 33.37, 81.394, "int8"]
+    assert found["ResNet-3D"][0] == "snapdragon-8-gen-3" and found["ResNet-3D"][9] == 3.276
