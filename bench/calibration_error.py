@@ -15,10 +15,12 @@ from collections import defaultdict
 from edgespec.planner import calibrate
 
 
-def free_constants(constants: dict) -> int:
-    """The constants a class's fit chose (efficiency and overhead per precision, bandwidth, the
-    op-class efficiencies, the overhead exponent, Coral's spill bandwidths)."""
-    n = 2 * len(constants["precisions"]) + 1
+def free_constants(constants: dict, class_rows: list) -> int:
+    """The constants a class's fit chose (efficiency per precision, and overhead per precision and
+    bandwidth where the rows are enough for them, the op-class efficiencies, the overhead exponent,
+    Coral's spill bandwidths)."""
+    n = len(constants["precisions"])
+    n += (len(constants["precisions"]) + 1) * calibrate.fits_overheads(class_rows)
     n += len(constants.get("op_class_efficiency", {}))
     n += len(constants.get("peak_correction", {}))
     n += "overhead_exponent" in constants
@@ -61,10 +63,10 @@ def main() -> None:
         cells = []
         for label in ("before", "after"):
             fitted, in_sample, held_out, _ = results[label]
-            constants = (
-                sum(free_constants(c) for c in fitted["classes"].values())
-                if cls == "all"
-                else free_constants(fitted["classes"][cls])
+            constants = sum(
+                free_constants(c, [r for r in rows if r.cls == name])
+                for name, c in fitted["classes"].items()
+                if cls in ("all", name)
             )
             cells += [str(constants), fmt(in_sample[cls]), fmt(held_out[cls])]
         print(f"| {cls} | {len(mine)} | {len({r.model for r in mine})} | " + " | ".join(cells) + " |")

@@ -130,3 +130,15 @@ def test_ai_hub_rows_take_the_builder_model_py_calls_and_its_own_crop(tmp_path):
     assert found["Shufflenet-v2"][4:8] == ["224x224", 1.37, 0.08, "int8"]
     assert found["ResNet-3D"][4:8] == ["16x112x112", 33.37, 81.394, "int8"]
     assert found["ResNet-3D"][0] == "snapdragon-8-gen-3" and found["ResNet-3D"][9] == 3.276
+
+
+def test_a_class_of_few_rows_fits_its_efficiencies_alone():
+    """Issue 18: free constants well below the rows that fit them. The Raspberry Pi's two rows
+    cannot fit an efficiency, an overhead and a bandwidth: the overhead stays 0 and the two rows
+    are not both met exactly (they were, with three constants for two rows)."""
+    cpu = [r for r in calibrate.rows() if r.cls == "arm-cpu"]
+    assert len(cpu) == 2 and not calibrate.fits_overheads(cpu)
+    fitted = calibrate.fit_class("arm-cpu", cpu)
+    assert fitted["precisions"]["int8"]["overhead_ms"] == 0.0
+    assert max(calibrate.errors({"classes": {"arm-cpu": fitted}}, cpu)) > 0.1
+    assert calibrate.fits_overheads([r for r in calibrate.rows() if r.cls == "apple-ane"])

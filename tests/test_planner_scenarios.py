@@ -219,7 +219,9 @@ def test_multi_site_data_never_leaves_the_site():
             "triage": {
                 "model": "cxr",
                 "data_source": ["ward"],
-                "latency": {"p95_ms": 150},
+                # the Pi's quarter of the model (8.75 GFLOPs at fp32) takes about 170 ms p50 at
+                # the calibrated CPU efficiency; the whole model about 690 ms
+                "latency": {"p95_ms": 300},
                 "throughput": {"rps": 0.2},
                 "privacy": {"raw_data": "device", "features": "site", "residency": ["us"], "pii": True},
                 "offline": "required",

@@ -87,10 +87,15 @@ class Compute(NamedTuple):
 def class_constants(device: Device, precision: str, cal: dict | None = None) -> tuple[dict, dict]:
     """The class's fitted constants, and those of `precision` (or the nearest fitted one)."""
     cal = cal or catalog.calibration()["classes"][device.cls]
+    return cal, precision_constants(cal, precision)
+
+
+def precision_constants(cal: dict, precision: str) -> dict:
+    """A class's constants for `precision`, or for the nearest precision it has benchmarks of."""
     per_precision = cal["precisions"]
     if precision not in per_precision:  # no benchmark at this precision: nearest one with data
         precision = next(p for p in cal["fallback_order"] if p in per_precision)
-    return cal, per_precision[precision]
+    return per_precision[precision]
 
 
 def peak_correction(cal: dict, device: Device) -> float:
@@ -118,7 +123,7 @@ def compute(device: Device, work: Work, cal: dict | None = None) -> Compute:
     gflops = work.gflops
     if work.cpu_fraction and device.host_fp32_gflops:  # Coral, an SoC's NPU: unsupported ops run on the CPU
         gflops = work.gflops * (1 - work.cpu_fraction)
-        cpu_cal = catalog.calibration()["classes"]["arm-cpu"]["precisions"]["fp32"]
+        cpu_cal = precision_constants(catalog.calibration()["classes"]["arm-cpu"], "fp32")
         # a Coral's tensors cross its USB or PCIe link; an SoC's stay in its shared memory
         link_gbs = cal["spill_gbs"][device.interconnect or "usb3"] if "spill_gbs" in cal else device.bandwidth_gbs
         fallback_ms = (
