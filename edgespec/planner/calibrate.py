@@ -37,7 +37,6 @@ PRECISION_RULES = [
     ("submitter-chosen", "int8", "NVIDIA's MLPerf bert-99 submissions run INT8 TensorRT engines"),
     ("TensorRT10 (precision not stated", "fp16", "Ultralytics exports TensorRT with half precision for its GPU table"),
     ("Core ML", "fp16", "Core ML runs on the Neural Engine in FP16"),
-    ("TFLite", "fp32", "a float TFLite model on the CPU"),
 ]
 FALLBACK_ORDER = {
     "jetson-gpu": ["fp16", "int8", "fp32"],
