@@ -47,7 +47,8 @@ BUILDER = re.compile(r"tv_models\.(?:(?:video|segmentation|detection|optical_flo
 
 
 def torchvision_models(wheel: str) -> dict[str, dict]:
-    """builder name -> {params, gmacs, crop} from the first weights of each *_Weights enum."""
+    """builder name -> {params, gmacs, crop (h, w), video} from the first weights with a crop size
+    of each *_Weights enum, in torchvision's model files and those of its subpackages."""
     found: dict[str, dict] = {}
     with zipfile.ZipFile(wheel) as z:
         for name in sorted(n for n in z.namelist() if re.fullmatch(r"torchvision/models/(\w+/)?[a-z0-9_]+\.py", n)):

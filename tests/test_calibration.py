@@ -135,7 +135,7 @@ def test_ai_hub_rows_take_the_builder_model_py_calls_and_its_own_crop(tmp_path):
 def test_a_class_of_few_rows_fits_its_efficiencies_alone():
     """Issue 18: free constants well below the rows that fit them. The Raspberry Pi's two rows
     cannot fit an efficiency, an overhead and a bandwidth: the overhead stays 0 and the two rows
-    are not both met exactly (they were, with three constants for two rows)."""
+    are not both met exactly (three constants would meet both)."""
     cpu = [r for r in calibrate.rows() if r.cls == "arm-cpu"]
     assert len(cpu) == 2 and not calibrate.fits_overheads(cpu)
     fitted = calibrate.fit_class("arm-cpu", cpu)
