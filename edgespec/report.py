@@ -14,6 +14,7 @@ from html import escape
 
 from edgespec import catalog
 from edgespec.planner import select
+from edgespec.planner.render import money
 from edgespec.planner.types import Plan, spell
 from edgespec.spec.models import Spec
 
@@ -108,10 +109,6 @@ def budget_bar(name: str, e, budget: float | None) -> str:
     return "".join(parts)
 
 
-def _money(v: float | None) -> str:
-    return "unknown" if v is None else f"${v:,.2f}"
-
-
 def render(spec: Spec, plan: Plan) -> str:
     rows, bars, rejected = [], [], []
     for name, wp in plan.workloads.items():
@@ -133,7 +130,7 @@ def render(spec: Spec, plan: Plan) -> str:
                         f"{e.p95_ms:.1f} ms" + (f" / {budget:g} ms" if budget else ""),
                         e.basis,
                         f"{e.accuracy:.3f}",
-                        _money(e.cost_usd_per_month),
+                        money(e.cost_usd_per_month, "unknown"),
                         "-" if e.instances is None else e.instances,
                     )
                 )

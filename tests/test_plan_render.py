@@ -64,3 +64,15 @@ def test_fragment_matches_the_dict_path_on_unusual_numbers(odd):
     missed = Candidate("cloud", (Placement("cloud", "remote", "m", Recipe("fp16")),), None, ("capability: «no»", "x"))
     wp = WorkloadPlan("w", "latency", chosen, (chosen, missed), 'why "quoted"\ttab')
     assert plan_render.json_fragment(wp) == dict_path(wp)
+
+
+def test_money_keeps_small_figures_and_says_when_a_figure_is_unknown():
+    """One formatter for the plan's text and the report page: cents from $1 up, two significant
+    figures below it (the report printed $0.004 as $0.00), the caller's word for unknown."""
+    from edgespec.planner.render import money
+
+    assert money(1234.5) == "$1,234.50"
+    assert money(0.004) == "$0.004"
+    assert money(0) == "$0.00"
+    assert money(None) == "-"
+    assert money(None, "unknown") == "unknown"

@@ -25,16 +25,17 @@ def _recipe(c: Candidate) -> str:
     return " + ".join(dict.fromkeys(p.recipe.label() for p in c.placements))
 
 
-def _money(v: float | None) -> str:
+def money(v: float | None, unknown: str = "-") -> str:
+    """Dollars: cents from $1 up, two significant figures below (a $0.004 request is not $0.00)."""
     if v is None:
-        return "-"
+        return unknown
     return f"${v:,.2f}" if v >= 1 or v == 0 else f"${v:.2g}"
 
 
 def _cost(v: float | None, e) -> str:
     """A cost cell: `?` when unknown (a price or power figure the catalog lacks), `-` when there is
     no monthly figure because no rate is declared."""
-    return "?" if e.cost_usd_per_1k is None else _money(v)
+    return "?" if e.cost_usd_per_1k is None else money(v)
 
 
 def _num(v: float | None) -> str:
