@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from edgespec.load.sourcemap import pointer_join
+from edgespec.shorten import cut
 
 SECTIONS = ("models", "targets", "workloads")
 SHOWN = 80  # characters of a string value a diff quotes
@@ -14,9 +15,7 @@ SHOWN = 80  # characters of a string value a diff quotes
 
 def shown(value: Any) -> Any:
     """A value as the diff shows it: long strings cut, everything else as it is."""
-    if isinstance(value, str) and len(value) > SHOWN:
-        return value[: SHOWN - 3] + "..."
-    return value
+    return cut(value, SHOWN) if isinstance(value, str) else value
 
 
 def changes(old: Any, new: Any, pointer: str = "") -> list[dict]:

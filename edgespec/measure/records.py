@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 from edgespec.diagnostics import Diagnostic
 from edgespec.diagnostics.codes import diag
+from edgespec.shorten import cut
 from edgespec.validate.schema_errors import suggest
 
 SCHEMA = "edgespec-measurement/v1"
@@ -119,7 +120,7 @@ KEYS = ("schema", *FIELDS)
 
 def _shown(v: Any) -> str:
     text = json.dumps(v)
-    return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
+    return cut(text, SHOWN)
 
 
 def _column(line: str, key: str) -> int:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from edgespec.shorten import cut
 from edgespec.spec import units
 
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
@@ -37,7 +38,7 @@ WORKERS_AI_MODEL_PATTERN = r"^@(cf|hf)/[A-Za-z0-9._-]+/[A-Za-z0-9._-]+$"
 def _check_name(value: str) -> str:
     if not _NAME.match(value):
         suggestion = re.sub(r"[^a-z0-9-]+", "-", value[:200].lower()).strip("-")[:63].strip("-") or "name"
-        shown = value if len(value) <= 60 else value[:57] + "..."
+        shown = cut(value, 60)
         raise PydanticCustomError(
             "ES207",
             f"{shown!r} is not a lowercase DNS label (a-z, 0-9 and '-', 1-63 characters, "
@@ -75,7 +76,7 @@ def formatted(pattern: str, what: str, example: str) -> Any:
 
     def check(value: str) -> str:
         if not compiled.match(value):
-            shown = value if len(value) <= 60 else value[:57] + "..."
+            shown = cut(value, 60)
             message = f"{shown!r} is not {what} (for example {example!r})"
             hint = _semver_fix(value) if pattern == SEMVER_PATTERN else None
             raise PydanticCustomError("ES208", message, {"hint": hint} if hint else None)

@@ -9,6 +9,7 @@ from typing import Any
 from edgespec.diagnostics import Diagnostic
 from edgespec.diagnostics.codes import diag
 from edgespec.load.sourcemap import SourceMap, pointer_from_loc
+from edgespec.shorten import cut
 from edgespec.spec.types import semver_meant
 
 _EXPECTED = {
@@ -53,7 +54,7 @@ def describe(value: Any) -> str:
     if isinstance(value, (int, float)):
         return f"the number {value!r}"
     if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
+        shown = cut(value, 40)
         return f"the string {shown!r}"
     if isinstance(value, dict):
         return "a mapping"

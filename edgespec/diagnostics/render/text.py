@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from edgespec.diagnostics.diagnostic import Diagnostic, Severity
+from edgespec.shorten import cut
 
 FRAME_WIDTH = 120  # characters of a source line a code frame shows, around the column
 MESSAGE_WIDTH = 400  # characters of a message: a huge value quoted in it is cut, not echoed
@@ -30,7 +31,7 @@ def _frame(d: Diagnostic, lines: list[str]) -> list[str]:
 
 
 def _message(text: str) -> str:
-    return text if len(text) <= MESSAGE_WIDTH else text[: MESSAGE_WIDTH - 3] + "..."
+    return cut(text, MESSAGE_WIDTH)
 
 
 def render(diagnostics: Sequence[Diagnostic], sources: dict[str, str]) -> str:
