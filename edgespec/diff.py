@@ -5,7 +5,8 @@ snapshot: every file's sha256, each workload's plan and predictions, the fleets,
 The diff lists the input changes first (two specs: every changed value by path, old -> new, and
 the models, targets and workloads added or removed), then their effects: per workload, the plan
 changes (pattern, placements, recipe, variant, a workload that became infeasible or feasible, with
-the reason) and the predicted deltas in p95, accuracy, monthly cost and energy; per target, the
+the reason), the predicted deltas in p50, p95 and p99 (each against its budget, and a budget's own
+change), accuracy, monthly cost and energy; per target, the
 artifacts added, removed and changed (when both sides compile); and which fleets and rollout
 stages the change will reach.
 
@@ -22,12 +23,17 @@ from dataclasses import dataclass, field
 from edgespec import catalog
 
 METRICS = (
+    ("p50_ms", "p50", "ms"),
     ("p95_ms", "p95", "ms"),
+    ("p99_ms", "p99", "ms"),
     ("accuracy", "accuracy", ""),
     ("cost_usd_per_month", "cost/month", "$"),
     ("energy_mj", "energy", "mJ"),
     ("instances", "instances", "#"),
 )
+
+# each latency metric's budget in the plan summary
+LATENCY = {"p50_ms": "p50_budget_ms", "p95_ms": "p95_budget_ms", "p99_ms": "p99_budget_ms"}
 
 
 @dataclass
@@ -158,12 +164,14 @@ def diff(old: Snapshot, new: Snapshot) -> dict:
                 a, b = before.get("estimates", {}).get(key), after.get("estimates", {}).get(key)
                 if a is not None and b is not None and not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
                     deltas[key] = {"old": a, "new": b, "delta": round(b - a, 6)}
-                    if key == "p95_ms":  # against the budget the new plan was made for
-                        deltas[key]["budget"] = after.get("estimates", {}).get("p95_budget_ms")
+                    if key in LATENCY:  # against the budget the new plan was made for
+                        deltas[key]["budget"] = after.get("estimates", {}).get(LATENCY[key])
             entry["estimates"] = deltas
-            budgets = [side.get("estimates", {}).get("p95_budget_ms") for side in (before, after)]
-            if budgets[0] != budgets[1]:
-                entry["p95_budget_ms"] = budgets
+            for budget in LATENCY.values():
+                sides = [side.get("estimates", {}) for side in (before, after)]
+                # a lock written before p50/p99 were recorded says nothing of those budgets
+                if all(budget in side for side in sides) and sides[0][budget] != sides[1][budget]:
+                    entry[budget] = [sides[0][budget], sides[1][budget]]
         else:
             entry["plan"] = after or before
         workloads[name] = entry
@@ -276,14 +284,15 @@ def _lines(d: dict, md: bool) -> list[str]:
                 parts.append(f"placement {_placements(e['placements'][0])} -> {_placements(e['placements'][1])}")
             for target, (was, now) in e.get("sources", {}).items():
                 parts.append(f"source on {target}: {_source(was)} -> {_source(now)}")
-            if "p95_budget_ms" in e:
-                old, new = ("none" if v is None else _fmt("p95_ms", v) for v in e["p95_budget_ms"])
-                parts.append(f"p95 budget {old} -> {new}")
+            for key, budget in LATENCY.items():
+                if budget in e:
+                    old, new = ("none" if v is None else _fmt(key, v) for v in e[budget])
+                    parts.append(f"{key[:3]} budget {old} -> {new}")
             for key, label, _ in METRICS:
                 if key in e["estimates"]:
                     x = e["estimates"][key]
                     sign = "+" if x["delta"] >= 0 else "-"
-                    budget = x.get("budget") if key == "p95_ms" else None
+                    budget = x.get("budget")
                     against = f"; budget {_fmt(key, budget)}" if budget is not None else ""
                     parts.append(
                         f"{label} {_fmt(key, x['old'])} -> {_fmt(key, x['new'])} "

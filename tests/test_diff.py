@@ -196,3 +196,41 @@ def test_input_values_are_read_as_edgespec_reads_them(run, tmp_path):
     code, out, _ = run("diff", str(FLAGSHIP), str(switched), "--format", "json")
     (change,) = json.loads(out)["inputs"]["changes"]
     assert code == 1 and change["path"] == "/metadata/description" and change["new"] == "on"
+
+
+def test_p50_and_p99_are_shown_against_their_budgets(run, tmp_path):
+    """A workload budgeted at p99 too: adding the budget is a change the diff names, and a latency
+    change shows each percentile against its own budget."""
+    tail = tmp_path / "tail.yaml"
+    tail.write_text(FLAGSHIP.read_text().replace("latency: {p95_ms: 50}", "latency: {p95_ms: 50, p99_ms: 100}", 1))
+    code, out, _ = run("diff", str(FLAGSHIP), str(tail))
+    assert code == 1 and "- shelf-monitoring: p99 budget none -> 100.0 ms" in out
+    code, out, _ = run("diff", str(FLAGSHIP), str(tail), "--format", "json")
+    assert json.loads(out)["workloads"]["shelf-monitoring"]["p99_budget_ms"] == [None, 100.0]
+    slower = tmp_path / "slower.yaml"  # the stores' Orins at 15 W instead of 25 W
+    slower.write_text(tail.read_text().replace("power_mode: 25W", "power_mode: 15W", 1))
+    code, out, _ = run("diff", str(tail), str(slower), "--format", "json")
+    estimates = json.loads(out)["workloads"]["shelf-monitoring"]["estimates"]
+    assert estimates["p99_ms"]["budget"] == 100.0 and estimates["p50_ms"]["budget"] is None
+    assert estimates["p50_ms"]["delta"] > 0 and estimates["p99_ms"]["delta"] > 0
+    code, out, _ = run("diff", str(tail), str(slower))
+    assert code == 1 and "; budget 100.0 ms)" in out and "p99 " in out
+
+
+def test_a_lock_from_before_p50_and_p99_were_recorded_shows_no_budget_change():
+    from edgespec.diff import Snapshot, diff
+
+    old = {"pattern": "cloud", "placements": [], "estimates": {"p95_ms": 80.0, "p95_budget_ms": 100.0}}
+    new = {
+        "pattern": "cloud",
+        "placements": [],
+        "estimates": {"p95_ms": 80.0, "p95_budget_ms": 100.0, "p99_ms": 120.0, "p99_budget_ms": 150.0},
+    }
+    d = diff(Snapshot({}, {"w": old}, {}), Snapshot({}, {"w": new}, {}))
+    assert "p99_budget_ms" not in d["workloads"]["w"] and d["workloads"]["w"]["estimates"] == {}
+    # the same two sides, both recording it: the budget's change is shown
+    d = diff(
+        Snapshot({}, {"w": {**old, "estimates": {**new["estimates"], "p99_budget_ms": None}}}, {}),
+        Snapshot({}, {"w": new}, {}),
+    )
+    assert d["workloads"]["w"]["p99_budget_ms"] == [None, 150.0]

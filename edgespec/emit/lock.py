@@ -18,7 +18,7 @@ def plan_summary(plan: Plan, spec: Spec) -> dict:
     summary = {}
     for name, wp in sorted(plan.workloads.items()):
         c = wp.chosen
-        budget = spec.workloads[name].latency.p95_ms if name in spec.workloads else None
+        latency = spec.workloads[name].latency if name in spec.workloads else None
         summary[name] = (
             None
             if c is None
@@ -37,8 +37,13 @@ def plan_summary(plan: Plan, spec: Spec) -> dict:
                 ],
                 "estimates": {
                     "latency": c.estimates.basis,
+                    "p50_ms": round(c.estimates.p50_ms, 3),
                     "p95_ms": round(c.estimates.p95_ms, 3),
-                    "p95_budget_ms": budget,
+                    "p99_ms": round(c.estimates.p99_ms, 3),
+                    # the budgets the plan was made for (None: not budgeted at that percentile)
+                    "p50_budget_ms": latency.p50_ms if latency else None,
+                    "p95_budget_ms": latency.p95_ms if latency else None,
+                    "p99_budget_ms": latency.p99_ms if latency else None,
                     "accuracy": round(c.estimates.accuracy, 4),
                     "energy_mj": None if c.estimates.energy_mj is None else round(c.estimates.energy_mj, 3),
                     "instances": c.estimates.instances,
