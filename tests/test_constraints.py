@@ -41,16 +41,19 @@ def est(p50=10.0, p95=12.0, accuracy=0.9, drop=0.0, utilisation=0.1) -> Estimate
 
 def test_capability():
     coral = dev("c", "coral-usb")
-    assert constraints.capability("image-classification", "tflite", Recipe("int8"), coral) == []
-    assert "runs int8, not fp16" in constraints.capability("image-classification", "tflite", Recipe("fp16"), coral)[0]
+    assert constraints.capability("image-classification", ("tflite",), Recipe("int8"), coral) == []
     assert (
-        "does not run text-generation" in constraints.capability("text-generation", "tflite", Recipe("int8"), coral)[0]
+        "runs int8, not fp16" in constraints.capability("image-classification", ("tflite",), Recipe("fp16"), coral)[0]
     )
-    assert "cannot load coreml" in constraints.capability("image-classification", "coreml", Recipe("int8"), coral)[0]
+    assert (
+        "does not run text-generation"
+        in constraints.capability("text-generation", ("tflite",), Recipe("int8"), coral)[0]
+    )
+    assert "cannot load coreml" in constraints.capability("image-classification", ("coreml",), Recipe("int8"), coral)[0]
     nano = dev("n", "jetson-orin-nano-8gb")
     assert (
         "has no DLA"
-        in constraints.capability("image-classification", "onnx", Recipe("int8", accelerator="dla"), nano)[0]
+        in constraints.capability("image-classification", ("onnx",), Recipe("int8", accelerator="dla"), nano)[0]
     )
 
 

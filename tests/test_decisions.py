@@ -214,7 +214,7 @@ def test_a_client_fleet_is_a_data_source_without_compute():
     from edgespec.planner.types import Recipe
     from tests.test_constraints import dev
 
-    (reason,) = constraints.capability("image-classification", "onnx", Recipe("fp16"), dev("web", "client"))
+    (reason,) = constraints.capability("image-classification", ("onnx",), Recipe("fp16"), dev("web", "client"))
     assert reason.startswith("capability: web is a client fleet without local inference")
     doc["targets"].pop("fra")  # nowhere to send the requests
     _, diagnostics = run(doc)

@@ -98,7 +98,7 @@ def test_a_checkpoint_llama_cpp_cannot_load_is_refused_with_the_fix(run, tmp_pat
     from edgespec.spec.models import Target
 
     pool = resolve("gpu", Target.model_validate({"hardware": "aws-ec2", "region": "us-east-1"}))
-    (reason,) = constraints.capability("text-generation", "gguf", Recipe("int4"), pool)
+    (reason,) = constraints.capability("text-generation", ("gguf",), Recipe("int4"), pool)
     assert "runs LLMs in vLLM, which loads safetensors files, not gguf" in reason and "config.json" in reason
 
 

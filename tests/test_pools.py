@@ -330,7 +330,7 @@ def test_safetensors_is_a_source_format_for_llms():
     cnn = dev("c", "aws-ec2", region="us-east-1")
     from edgespec.planner.types import Recipe
 
-    reasons = constraints.capability("image-classification", "safetensors", Recipe("fp16"), cnn)
+    reasons = constraints.capability("image-classification", ("safetensors",), Recipe("fp16"), cnn)
     assert reasons and "export image-classification models to ONNX" in reasons[0]
 
 

@@ -33,9 +33,9 @@ TENSORRT_CLASSES = ("jetson-gpu", "datacenter-gpu")  # int8 engines there are Te
 
 
 def capability(
-    task: str, fmts: str | tuple[str, ...], recipe: Recipe, device: Device, calibrated: bool = True
+    task: str, declared: tuple[str, ...], recipe: Recipe, device: Device, calibrated: bool = True
 ) -> list[str]:
-    """Why `device` cannot run a `task` model declared in `fmts` (its sources' formats, or one) at
+    """Why `device` cannot run a `task` model declared in the formats `declared` (its sources') at
     `recipe`; empty when it can. A format is usable when the device loads it or its bundle converts
     it (formats.pick); the message names what the device takes."""
     if device.cls == "client":
@@ -51,7 +51,6 @@ def capability(
         )
     if recipe.precision != "served" and recipe.precision not in device.precisions:
         reasons.append(f"capability: {device.hardware} runs {', '.join(device.precisions)}, not {recipe.precision}")
-    declared = (fmts,) if isinstance(fmts, str) else fmts
     runtime = estimate.llm_runtime_entry(device) if task == "text-generation" else None
     takes, _ = formats.accepted(device.cls, task == "text-generation")  # what formats.pick picks from
     usable = [f for f in declared if f in takes]
