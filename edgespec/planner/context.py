@@ -13,7 +13,7 @@ from edgespec.planner import estimate, formats
 from edgespec.planner.device import Device
 from edgespec.planner.memo import Memo, WorkloadMemo
 from edgespec.planner.types import Fetch
-from edgespec.spec.models import Model, Source, Spec, Workload
+from edgespec.spec.models import Model, Spec, Workload
 
 
 class Limits(NamedTuple):
@@ -116,28 +116,31 @@ class Context:
         runnable = self.root if name == self.root_name else self.root.variants.get(name)
         return runnable is not None and runnable.calibration is not None
 
-    def model_sources(self, variant: str | None) -> tuple[Source, ...]:
-        """The sources of the file a recipe runs (one per format): the model's, or a variant's own
-        (none when it declares none: its parent's file is not its weights)."""
-        return formats.sources_of(self.root, variant or self.stage.name)
-
     def declared_formats(self, variant: str | None) -> tuple[str, ...]:
-        """The formats the file a recipe runs is declared in: once per workload and stage."""
+        """The formats the file a recipe runs is declared in (the model's sources, or a variant's
+        own: none when it declares none, its parent's file is not its weights): once per workload
+        and stage."""
         found = self.local.formats.get(variant)
         if found is None:
-            found = self.local.formats[variant] = tuple(s.format for s in self.model_sources(variant))
+            sources = formats.sources_of(self.root, variant or self.stage.name)
+            found = self.local.formats[variant] = tuple(s.format for s in sources)
         return found
 
-    def intake(self, variant: str | None, device: Device) -> formats.Intake | None:
-        """The source `device` runs a recipe's file from, and its bundle's conversion (formats.pick)."""
-        return formats.pick(self.model_sources(variant), device.cls, self.llm)
+    def intake(self, model: str, device: Device) -> formats.Intake | None:
+        """The source `device` runs `model` (this workload's model or one of its variants) from, and
+        its bundle's conversion (formats.pick): once per process for each model and class of device."""
+        key = (model, device.cls)
+        if key not in self.memo.intakes:
+            self.memo.intakes[key] = formats.pick(formats.sources_of(self.root, model), device.cls, self.llm)
+        return self.memo.intakes[key]
 
     def fetch(self, model: str, device: Device) -> Fetch | None:
-        """What a placement of `model` (this workload's model or one of its variants) on `device`
-        fetches: once per process for each model and class of device."""
+        """What a placement of `model` on `device` fetches, as the plan carries it (formats.fetch):
+        once per process for each model and class of device."""
         key = (model, device.cls)
         if key not in self.memo.fetches:
-            self.memo.fetches[key] = formats.fetch(formats.sources_of(self.root, model), device.cls, self.llm)
+            declared = len(formats.sources_of(self.root, model))
+            self.memo.fetches[key] = formats.fetch(self.intake(model, device), declared)
         return self.memo.fetches[key]
 
     @property

@@ -59,13 +59,13 @@ def sources_of(root: Model, name: str) -> tuple[Source, ...]:
     return variant.sources if variant is not None else root.sources
 
 
-def fetch(sources: tuple[Source, ...], cls: str, llm: bool) -> Fetch | None:
-    """What a placement on a device of class `cls` fetches (pick), as the plan carries it."""
-    intake = pick(sources, cls, llm)
+def fetch(intake: Intake | None, declared: int) -> Fetch | None:
+    """What a placement fetches (`intake`, pick's answer, of a model declaring `declared` sources),
+    as the plan carries it."""
     if intake is None:
         return None
     s = intake.source
-    return Fetch(s.format, s.uri, s.sha256, intake.conversion, len(sources))
+    return Fetch(s.format, s.uri, s.sha256, intake.conversion, declared)
 
 
 def accuracy(intake: Intake | None, declared: float) -> float:

@@ -40,6 +40,7 @@ class Memo:
     aggregators: dict = field(default_factory=dict)  # (model key, fraction, site's targets) -> [Device]
     kinds: dict = field(default_factory=dict)  # target kinds -> [Device] of those kinds, in spec order
     site_devices: dict = field(default_factory=dict)  # site -> [Device] of the site, by name
+    intakes: dict = field(default_factory=dict)  # (model or variant, device class) -> formats.Intake or None
     fetches: dict = field(default_factory=dict)  # (model or variant, device class) -> types.Fetch or None
     # the joint placement's figures, for an edited spec planned again in the same process
     # (plan_again): valid while the workload's result is the very object it was made from

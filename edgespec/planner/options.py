@@ -80,9 +80,8 @@ def base_accuracy(ctx: Context, stage: Stage, device: Device) -> float:
     """A stage's accuracy before any recipe as `device` runs it: the accuracy of the source it
     uses, where that export declares one (formats.accuracy). On a data source, the worst over all
     the workload's data sources, which each run their own format of the same placement."""
-    variant = None if stage is ctx.stage else stage.name
     on = ctx.sources if device in ctx.sources else [device]
-    return min(formats.accuracy(ctx.intake(variant, d), stage.accuracy) for d in on)
+    return min(formats.accuracy(ctx.intake(stage.name, d), stage.accuracy) for d in on)
 
 
 def _option_figures(
