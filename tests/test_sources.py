@@ -19,7 +19,9 @@ from edgespec.planner import formats, render
 from edgespec.spec.models import Model
 from edgespec.validate import validate
 from tests.conftest import ROOT
+from tests.planner_helpers import model
 from tests.planner_helpers import run as plan_of
+from tests.planner_helpers import spec as build
 
 ONNX = {"uri": "s3://m/det/4/model.onnx", "format": "onnx", "sha256": "a" * 64}
 COREML = {"uri": "s3://m/det/4/model.mlpackage", "format": "coreml"}
@@ -35,28 +37,17 @@ FLEETS = {  # target -> hardware
 
 
 def spec(sources: list[dict], fleets: dict[str, str] = FLEETS, **model_extra) -> dict:
-    return {
-        "apiVersion": "edgespec/v1",
-        "kind": "EdgeDeployment",
-        "metadata": {"name": "multi", "version": "1.4.0"},
-        "models": {
-            "det": {
-                "task": "image-classification",
-                "source": sources,
-                "calibration": {"uri": "s3://m/det/4/model.cache"},
-                "params": "3.5M",
-                "gflops": 0.6,
-                "input": {"shape": [1, 3, 224, 224], "dtype": "uint8"},
-                "accuracy": {"metric": "top1", "value": 0.8},
-                **model_extra,
-            }
-        },
-        "targets": {t: {"hardware": hw, "count": 10, "jurisdiction": "us"} for t, hw in fleets.items()},
-        "workloads": {
+    calibration = {"uri": "s3://m/det/4/model.cache"}
+    det = model("image-classification", "3.5M", 0.6, 0.8, source=sources, calibration=calibration, **model_extra)
+    doc = build(
+        {"det": det},
+        {t: {"hardware": hw, "count": 10, "jurisdiction": "us"} for t, hw in fleets.items()},
+        {
             f"look-{t}": {"model": "det", "data_source": [t], "latency": {"p95_ms": 500}, "pattern": "on-device"}
             for t in fleets
         },
-    }
+    )
+    return {**doc, "metadata": {"name": "multi", "version": "1.4.0"}}
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
