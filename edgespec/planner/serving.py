@@ -226,7 +226,7 @@ def _decode(device: Device, work: estimate.Work, architecture, constants: dict |
         kv * (prompt + output / 2),
         # decode streams the weights and the KV cache from HBM at its own fitted efficiency (batch-1
         # latencies, which fit the class's, do not measure it)
-        device.bandwidth_gbs * 1e9 * cb.get("bandwidth_efficiency", cal["bandwidth_efficiency"]) * k,
+        device.bandwidth_gbs * 1e9 * cb["bandwidth_efficiency"] * k,
         peak * cb["decode_efficiency"] / 1e3,
         flops_per_token,
         output,
