@@ -260,8 +260,8 @@ def fit_class(cls: str, class_rows: list[Row], terms: bool = True) -> dict:
     terms = terms and len(class_rows) >= TERMS_MIN_ROWS
     precisions = fitted_precisions(class_rows)
     knobs = [(("precisions", p, "efficiency"), EFFICIENCY_GRID) for p in precisions]
-    few = not fits_overheads(class_rows)
-    if not few:
+    overheads = fits_overheads(class_rows)
+    if overheads:
         knobs += [(("precisions", p, "overhead_ms"), OVERHEAD_GRID) for p in precisions]
         knobs.append((("bandwidth_efficiency",), BANDWIDTH_GRID))
     if cls == "coral-tpu":
@@ -280,7 +280,7 @@ def fit_class(cls: str, class_rows: list[Row], terms: bool = True) -> dict:
     results = []
     for efficiency, bandwidth in STARTS:
         constants = {
-            "precisions": {p: {"efficiency": efficiency, "overhead_ms": 0.0 if few else 0.5} for p in precisions},
+            "precisions": {p: {"efficiency": efficiency, "overhead_ms": 0.5 if overheads else 0.0} for p in precisions},
             "bandwidth_efficiency": bandwidth,
             "p95_over_p50": P95_OVER_P50[cls],
             "fallback_order": FALLBACK_ORDER[cls],
