@@ -20,22 +20,17 @@ import json
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.conftest import compile_to  # noqa: E402
 from tests.kserve_stub import StandInTriton  # noqa: E402
-from tests.test_emit_argo import AUTH, TOKEN, tiled_onnx  # noqa: E402
-from tests.tls import serve_tls  # noqa: E402
-from tests.tools import load_module  # noqa: E402
+from tests.test_emit_argo import AUTH, gateway_docs, start_gateway, tiled_onnx  # noqa: E402
 
 
 def main() -> None:
@@ -45,23 +40,12 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as mp:
         work = Path(tmp)
-        k8s = compile_to(ROOT / "examples" / "ar-carrier-edge.yaml", work / "out") / "boston-wlz" / "k8s"
-        docs = {d["kind"]: d for d in yaml.safe_load_all((k8s / "overlay.yaml").read_text())}
-        (code,) = yaml.safe_load_all((k8s / "_gateway-code.yaml").read_text())
+        docs = gateway_docs(work)
         gateway = json.loads(docs["ConfigMap"]["data"]["gateway.json"])
         tiled_onnx(work / "model.onnx", args.values)
         triton = StandInTriton(work / "model.onnx", gateway["server_model"])
-        (work / "router.py").write_text(code["data"]["router.py"])
-        (work / "gateway.json").write_text(docs["ConfigMap"]["data"]["gateway.json"])
-        (work / "token").write_text(TOKEN + "\n")
-        mp.setenv("EDGESPEC_TOKEN_FILE", str(work / "token"))
-        mp.setenv("EDGESPEC_SERVER_URL", triton.url)
-        serve_tls(mp)
-        package = docs["Deployment"]["spec"]["template"]["spec"]["containers"][1]["env"][0]
-        mp.setenv(package["name"], package["value"])
-        _, server = load_module(work / "router.py", "emitted_gateway").serve(work / "gateway.json", port=0)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        url = f"https://127.0.0.1:{server.server_address[1]}/v1/infer"
+        _, server, base = start_gateway(docs, work, mp, triton.url)
+        url = f"{base}/v1/infer"
         x = np.array([[8.0, 0.0, 0.0, 0.0]], dtype=np.float32).tobytes()
         headers = {"Content-Type": "application/octet-stream", "Accept": "application/octet-stream", **AUTH}
         times = []

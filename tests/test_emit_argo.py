@@ -32,7 +32,13 @@ ARGS = {"canary-hash": "6c9f7d8b5", "stable-hash": "5b8c6d7f4", "prometheus-addr
 
 @pytest.fixture(scope="module")
 def docs(tmp_path_factory) -> dict[str, dict]:
-    out = compile_to(ROOT / "examples" / "ar-carrier-edge.yaml", tmp_path_factory.mktemp("ar") / "out")
+    return gateway_docs(tmp_path_factory.mktemp("ar"))
+
+
+def gateway_docs(work: Path) -> dict[str, dict]:
+    """ar-carrier-edge's Wavelength pool compiled into `work`: its Kubernetes documents by kind, the
+    gateway's code and the Prometheus adapter's values (bench/bench_gateway.py reads them too)."""
+    out = compile_to(ROOT / "examples" / "ar-carrier-edge.yaml", work / "out")
     k8s = out / "boston-wlz" / "k8s"
     docs = {d["kind"]: d for d in yaml.safe_load_all((k8s / "overlay.yaml").read_text())}
     (code,) = yaml.safe_load_all((k8s / "_gateway-code.yaml").read_text())
